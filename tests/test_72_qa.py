@@ -1,0 +1,122 @@
+"""Product QA statistics: compare a coherence product with our recomputation."""
+
+from __future__ import annotations
+
+import pathlib
+import warnings
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from pairscope import qa
+
+EO_TOOLS = "eo_tools/test-full-processor/S1_InSAR_2023-09-04-063730__2023-09-16-063730"
+
+
+def _field(shape: tuple[int, int], seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    smooth = np.cumsum(np.cumsum(rng.normal(size=shape), axis=0), axis=1)
+    smooth = (smooth - smooth.min()) / (smooth.max() - smooth.min())
+    return (0.1 + 0.8 * smooth).astype("float64")
+
+
+def test_identical_maps() -> None:
+    product = _field((60, 80), 0)
+    stats = qa.compare(product, product.copy())
+    assert stats["bias"] == 0.0 and stats["rmse"] == 0.0 and stats["mae"] == 0.0
+    assert stats["correlation"] == pytest.approx(1.0)
+    assert stats["n_both"] == stats["n_product"] == stats["n_ours"] == stats["n_pixels"] == 4800
+    hist = stats["histogram"]
+    assert hist.shape == (64, 64) and hist.sum() == 4800
+    assert np.trace(hist) == 4800  # everything on the diagonal
+
+
+def test_known_offset_noise_and_masks() -> None:
+    rng = np.random.default_rng(1)
+    product = _field((200, 300), 2)
+    ours = product + 0.05 + rng.normal(0.0, 0.02, product.shape)
+    product[:10] = np.nan  # product nodata
+    ours[:, :7] = np.nan  # our border
+    ours[50, 50] = np.inf
+    stats = qa.compare(product, ours)
+    assert stats["n_product"] == 190 * 300
+    assert stats["n_ours"] == 200 * 293 - 1
+    assert stats["n_both"] == 190 * 293 - 1
+    assert stats["bias"] == pytest.approx(0.05, abs=0.001)
+    assert stats["rmse"] == pytest.approx(np.hypot(0.05, 0.02), abs=0.001)
+    assert stats["std_difference"] == pytest.approx(0.02, abs=0.001)
+    assert 0.9 < stats["correlation"] < 1.0
+    both = np.isfinite(product) & np.isfinite(ours)
+    assert stats["mean_ours"] - stats["mean_product"] == pytest.approx(stats["bias"])
+    assert np.corrcoef(product[both], ours[both])[0, 1] == pytest.approx(stats["correlation"])
+
+
+def test_histogram_matches_numpy_oracle() -> None:
+    rng = np.random.default_rng(4)
+    product = rng.random((50, 50))
+    ours = np.clip(product + rng.normal(0, 0.1, product.shape), 0.0, 0.999)
+    stats = qa.compare(product, ours, bins=20)
+    expected, xe, ye = np.histogram2d(product.ravel(), ours.ravel(), bins=20, range=[[0, 1], [0, 1]])
+    np.testing.assert_array_equal(stats["histogram"], expected.astype(np.int64))
+    np.testing.assert_allclose(stats["edges"], xe)
+
+
+def test_out_of_range_values_land_in_end_bins() -> None:
+    product = np.array([[-0.5, 0.5], [1.5, 0.25]])
+    stats = qa.compare(product, product, bins=4)
+    assert stats["histogram"][0, 0] == 1 and stats["histogram"][3, 3] == 1
+    assert stats["histogram"].sum() == 4
+
+
+def test_nothing_in_common() -> None:
+    product = np.full((4, 4), np.nan)
+    stats = qa.compare(product, np.ones((4, 4)))
+    assert stats["n_both"] == 0 and np.isnan(stats["bias"]) and np.isnan(stats["rmse"])
+    assert stats["histogram"].sum() == 0
+
+
+def test_grid_mismatch_is_an_error() -> None:
+    a = xr.DataArray(np.ones((3, 4)), dims=("y", "x"), coords={"y": [3.0, 2.0, 1.0], "x": np.arange(4.0)})
+    b = a.assign_coords(x=np.arange(4.0) + 0.5)
+    with pytest.raises(ValueError, match="to_product_grid"):
+        qa.compare(a, b)
+    with pytest.raises(ValueError, match="differ in shape"):
+        qa.compare(np.ones((3, 4)), np.ones((4, 3)))
+    with pytest.raises(ValueError, match="2-D"):
+        qa.compare(np.ones(3), np.ones(3))
+
+
+def test_difference_map_keeps_product_coords() -> None:
+    a = xr.DataArray(np.full((1, 3, 4), 0.5), dims=("band", "y", "x"),
+                     coords={"band": [1], "y": [3.0, 2.0, 1.0], "x": np.arange(4.0)})
+    ours = np.full((3, 4), 0.7)
+    ours[0, 0] = np.nan
+    diff = qa.difference(a, ours)
+    assert diff.dims == ("y", "x") and list(diff["x"].values) == [0.0, 1.0, 2.0, 3.0]
+    assert np.isnan(diff.values[0, 0])
+    np.testing.assert_allclose(diff.values[1:], 0.2, atol=1e-6)
+
+
+def test_real_product_against_a_degraded_copy(shared_data: pathlib.Path) -> None:
+    """The real eo_tools coherence (EPSG:4326, nodata 0) against itself shifted and noisier."""
+    import rioxarray
+
+    path = shared_data / EO_TOOLS / "coh_vv.tif"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        product = rioxarray.open_rasterio(path, masked=True).squeeze("band", drop=True).load()
+    values = product.values
+    n_valid = int(np.isfinite(values).sum())
+    assert n_valid > 0.5 * values.size
+    rng = np.random.default_rng(7)
+    ours = product.copy(data=values - 0.03 + rng.normal(0.0, 0.05, values.shape))
+    stats = qa.compare(product, ours)
+    assert stats["n_product"] == stats["n_both"] == n_valid
+    assert stats["bias"] == pytest.approx(-0.03, abs=0.002)
+    assert stats["rmse"] == pytest.approx(np.hypot(0.03, 0.05), abs=0.002)
+    assert 0.3 < stats["mean_product"] < 1.0
+    # the histogram's mass sits around the product's median (~0.81, SOURCES.md)
+    rows = stats["histogram"].sum(axis=1)
+    median_bin = int(np.searchsorted(np.cumsum(rows), rows.sum() / 2))
+    assert 0.7 < stats["edges"][median_bin] < 0.9
