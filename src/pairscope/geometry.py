@@ -1,0 +1,638 @@
+"""Zero-Doppler radar geometry from orbit state vectors on the WGS84 ellipsoid.
+
+Conventions (CEOS-ARD GSLC/NRB, OPERA):
+
+- ``look_x, look_y, look_z``: ECEF unit vector from the antenna to the target (CEOS-ARD "Radar
+  Unit Look Vector Grid Image").
+- ``los_east, los_north, los_up``: unit vector from the target to the sensor in the target's local
+  East-North-Up frame (OPERA convention), ``los = -look`` rotated to ENU.
+- ``incidence_angle``: between ``los`` and the WGS84 ellipsoid normal (geodetic vertical) at the
+  target, the CEOS-ARD definition.
+- ``incidence_angle_geocentric``: between ``los`` and the geocentric radial direction at the target
+  (``target / |target|``).
+- ``elevation_angle``: off-nadir angle at the sensor, between ``look`` and the direction from the
+  sensor towards the Earth's centre (``-sensor / |sensor|``).
+
+The Sentinel-1 annotation geolocation grid (IPF) measures ``incidenceAngle`` from the geocentric
+radial at the target and ``elevationAngle`` from the geocentric nadir at the sensor (checked point
+by point on real products in ``tests/test_30_geometry.py``: they match to < 1e-4 deg, while the
+ellipsoid-normal incidence differs by 0.02-0.04 deg). So ``incidence_angle_geocentric`` and
+``elevation_angle`` reproduce the annotation, and ``incidence_angle`` is the CEOS-ARD quantity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal, cast
+
+import numba
+import numpy as np
+import numpy.typing as npt
+import xarray as xr
+
+from pairscope.orbit import (
+    LAGRANGE_POINTS,
+    FloatArray,
+    Orbit,
+    OrbitSource,
+    TimeLike,
+    ecef_acceleration,
+    interp_state,
+    jit,
+    pjit,
+    write_eof,
+)
+
+__all__ = [
+    "SPEED_OF_LIGHT",
+    "SENTINEL1_FREQUENCY",
+    "SENTINEL1_WAVELENGTH",
+    "WGS84_A",
+    "WGS84_B",
+    "WGS84_E2",
+    "WGS84_F",
+    "LAGRANGE_POINTS",
+    "Orbit",
+    "OrbitSource",
+    "TimeLike",
+    "write_eof",
+    "llh_to_ecef",
+    "ecef_to_llh",
+    "enu_basis",
+    "zero_doppler",
+    "look_geometry",
+    "geolocate",
+    "perpendicular_baseline",
+    "parallel_baseline",
+    "baselines",
+    "DemLike",
+]
+
+SPEED_OF_LIGHT = 299_792_458.0
+SENTINEL1_FREQUENCY = 5.405e9
+SENTINEL1_WAVELENGTH = SPEED_OF_LIGHT / SENTINEL1_FREQUENCY
+
+WGS84_A = 6_378_137.0
+WGS84_F = 1.0 / 298.257223563
+WGS84_B = WGS84_A * (1.0 - WGS84_F)
+WGS84_E2 = WGS84_F * (2.0 - WGS84_F)
+_EP2 = WGS84_E2 / (1.0 - WGS84_E2)
+
+LookSide = Literal["right", "left"]
+#: A DEM: a DataArray with latitude/longitude coordinates (``latitude``/``longitude``,
+#: ``lat``/``lon`` or geographic ``y``/``x``), or a callable ``(lat, lon) -> height``.
+DemLike = xr.DataArray | Callable[[FloatArray, FloatArray], npt.ArrayLike]
+ArrayOrDA = npt.ArrayLike | xr.DataArray
+
+
+# ----------------------------------------------------------------------------------------------
+# ellipsoid
+def llh_to_ecef(
+    latitude: npt.ArrayLike, longitude: npt.ArrayLike, height: npt.ArrayLike = 0.0
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """WGS84 geodetic latitude, longitude (deg) and ellipsoidal height (m) to ECEF x, y, z (m)."""
+    lat = np.radians(np.asarray(latitude, dtype=np.float64))
+    lon = np.radians(np.asarray(longitude, dtype=np.float64))
+    h = np.asarray(height, dtype=np.float64)
+    sin_lat = np.sin(lat)
+    n = WGS84_A / np.sqrt(1.0 - WGS84_E2 * sin_lat * sin_lat)
+    xy = (n + h) * np.cos(lat)
+    return xy * np.cos(lon), xy * np.sin(lon), (n * (1.0 - WGS84_E2) + h) * sin_lat
+
+
+@jit
+def _ecef_to_llh_scalar(x: float, y: float, z: float) -> tuple[float, float, float]:
+    """Heikkinen's closed-form ECEF -> geodetic (radians, m); sub-millimetre for |h| < 1e6 m."""
+    a, b, e2 = WGS84_A, WGS84_B, WGS84_E2
+    p2 = x * x + y * y
+    p = np.sqrt(p2)
+    if p < 1e-9:
+        lat = np.pi / 2 if z >= 0 else -np.pi / 2
+        return lat, 0.0, abs(z) - b
+    f_ = 54.0 * b * b * z * z
+    g = p2 + (1.0 - e2) * z * z - e2 * (a * a - b * b)
+    c = e2 * e2 * f_ * p2 / (g * g * g)
+    s = (1.0 + c + np.sqrt(c * c + 2.0 * c)) ** (1.0 / 3.0)
+    k = s + 1.0 + 1.0 / s
+    pp = f_ / (3.0 * k * k * g * g)
+    q = np.sqrt(1.0 + 2.0 * e2 * e2 * pp)
+    r0 = -pp * e2 * p / (1.0 + q) + np.sqrt(
+        max(
+            0.5 * a * a * (1.0 + 1.0 / q)
+            - pp * (1.0 - e2) * z * z / (q * (1.0 + q))
+            - 0.5 * pp * p2,
+            0.0,
+        )
+    )
+    u = np.sqrt((p - e2 * r0) ** 2 + z * z)
+    v = np.sqrt((p - e2 * r0) ** 2 + (1.0 - e2) * z * z)
+    z0 = b * b * z / (a * v)
+    h = u * (1.0 - b * b / (a * v))
+    return np.arctan2(z + _EP2 * z0, p), np.arctan2(y, x), h
+
+
+@pjit
+def _ecef_to_llh_kernel(x: FloatArray, y: FloatArray, z: FloatArray) -> FloatArray:
+    out = np.empty((3, x.shape[0]))
+    for i in numba.prange(x.shape[0]):
+        lat, lon, h = _ecef_to_llh_scalar(x[i], y[i], z[i])
+        out[0, i] = np.degrees(lat)
+        out[1, i] = np.degrees(lon)
+        out[2, i] = h
+    return out
+
+
+def ecef_to_llh(
+    x: npt.ArrayLike, y: npt.ArrayLike, z: npt.ArrayLike
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """ECEF x, y, z (m) to WGS84 latitude, longitude (deg) and ellipsoidal height (m)."""
+    xb, yb, zb = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (x, y, z)))
+    out = _ecef_to_llh_kernel(*(np.ascontiguousarray(v.ravel()) for v in (xb, yb, zb)))
+    return out[0].reshape(xb.shape), out[1].reshape(xb.shape), out[2].reshape(xb.shape)
+
+
+def enu_basis(
+    latitude: npt.ArrayLike, longitude: npt.ArrayLike
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """East, north, up (geodetic normal) ECEF unit vectors, each of shape ``lat.shape + (3,)``."""
+    lat = np.radians(np.asarray(latitude, dtype=np.float64))
+    lon = np.radians(np.asarray(longitude, dtype=np.float64))
+    sl, cl, so, co = np.sin(lat), np.cos(lat), np.sin(lon), np.cos(lon)
+    east = np.stack([-so, co, np.zeros_like(so)], axis=-1)
+    north = np.stack([-sl * co, -sl * so, cl], axis=-1)
+    up = np.stack([cl * co, cl * so, sl], axis=-1)
+    return east, north, up
+
+
+# ----------------------------------------------------------------------------------------------
+# zero-Doppler (geo -> radar)
+@pjit
+def _zero_doppler_kernel(
+    ts: FloatArray,
+    pos: FloatArray,
+    vel: FloatArray,
+    bary: FloatArray,
+    targets: FloatArray,
+    t0: FloatArray,
+    tol: float,
+    max_iter: int,
+) -> tuple[FloatArray, FloatArray]:
+    m_count = targets.shape[0]
+    t_out = np.empty(m_count)
+    state_out = np.empty((m_count, 6))
+    lo = ts[0] - 1e-6
+    hi = ts[-1] + 1e-6
+    for m in numba.prange(m_count):
+        st = np.empty(6)
+        acc = np.empty(3)
+        t = t0[m]
+        ok = np.isfinite(targets[m, 0]) and np.isfinite(t)
+        converged = False
+        if ok:
+            for _ in range(max_iter):
+                interp_state(ts, pos, vel, bary, t, st)
+                ecef_acceleration(st[:3], st[3:], acc)
+                f = 0.0
+                fp = 0.0
+                for c in range(3):
+                    d = targets[m, c] - st[c]
+                    f += d * st[3 + c]
+                    fp += d * acc[c] - st[3 + c] * st[3 + c]
+                step = -f / fp
+                t += step
+                if t < lo - 60.0 or t > hi + 60.0:
+                    break
+                if abs(step) < tol:
+                    converged = True
+                    break
+        if converged and lo <= t <= hi:
+            interp_state(ts, pos, vel, bary, t, st)
+            t_out[m] = t
+            state_out[m] = st
+        else:
+            t_out[m] = np.nan
+            state_out[m] = np.nan
+    return t_out, state_out
+
+
+def _look_side_sign(look_side: str) -> float:
+    if look_side not in ("right", "left"):
+        raise ValueError(f"look_side must be 'right' or 'left', got {look_side!r}")
+    return 1.0 if look_side == "right" else -1.0
+
+
+def _initial_time(orbit: Orbit, target: FloatArray, look_side: str) -> float:
+    """Zero-Doppler time (s since epoch) of one target by a scan over the state vectors."""
+    ts, pos, vel, _ = orbit.kernel_args
+    d = target[None, :] - pos
+    f = np.einsum("ij,ij->i", d, vel)
+    crossing = np.flatnonzero((f[:-1] > 0) & (f[1:] <= 0))
+    side = _look_side_sign(look_side)
+    candidates: list[tuple[float, float]] = []
+    for i in crossing:
+        t = ts[i] + (ts[i + 1] - ts[i]) * f[i] / (f[i] - f[i + 1])
+        rng = float(np.linalg.norm(d[i]))
+        right = float(np.dot(d[i], np.cross(vel[i], pos[i])))
+        if side * right > 0:
+            candidates.append((rng, float(t)))
+    if not candidates:
+        lat, lon, _ = ecef_to_llh(*target)
+        raise ValueError(
+            f"the orbit {orbit!r} never sees the ground point ({float(lat):.4f}, "
+            f"{float(lon):.4f}) at zero Doppler looking {look_side}; is it the right orbit, "
+            "pass and look side for these coordinates?"
+        )
+    candidates.sort()
+    if len(candidates) > 1 and candidates[1][0] < 3.0e6:
+        raise ValueError(
+            f"the orbit {orbit!r} sees the same ground point from {len(candidates)} passes; crop "
+            "it to the acquisition with orbit.crop(start, stop) or pass azimuth_time_guess"
+        )
+    return candidates[0][1]
+
+
+def zero_doppler(
+    orbit: Orbit,
+    targets: FloatArray,
+    *,
+    azimuth_time_guess: TimeLike | None = None,
+    look_side: LookSide = "right",
+    tolerance: float = 1e-9,
+    max_iter: int = 50,
+) -> tuple[FloatArray, FloatArray]:
+    """Zero-Doppler time (s since ``orbit.epoch``) and sensor state (M, 6) for ECEF targets (M, 3).
+
+    Newton iteration on ``f(t) = (target - P(t)) . V(t)``, started from ``azimuth_time_guess`` or
+    from the solution for the centre of the targets. Targets not seen within the orbit's span
+    give NaN.
+    """
+    targets = np.ascontiguousarray(targets, dtype=np.float64).reshape(-1, 3)
+    finite = np.all(np.isfinite(targets), axis=1)
+    if not finite.any():
+        return np.full(targets.shape[0], np.nan), np.full((targets.shape[0], 6), np.nan)
+    if azimuth_time_guess is None:
+        centre = targets[finite].mean(axis=0)
+        lat, lon, _ = ecef_to_llh(*centre)
+        centre = np.array(llh_to_ecef(lat, lon, 0.0))
+        t0 = np.full(targets.shape[0], _initial_time(orbit, centre, look_side))
+    else:
+        guess = orbit.seconds(azimuth_time_guess)
+        t0 = np.ascontiguousarray(
+            np.broadcast_to(guess.ravel() if guess.size > 1 else guess, targets.shape[:1])
+        )
+    t, state = _zero_doppler_kernel(*orbit.kernel_args, targets, t0, tolerance, max_iter)
+    return t, state
+
+
+def _as_dataarrays(
+    latitude: ArrayOrDA, longitude: ArrayOrDA, height: ArrayOrDA
+) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
+    def wrap(v: ArrayOrDA) -> xr.DataArray:
+        if isinstance(v, xr.DataArray):
+            return v
+        arr = np.asarray(v, dtype=np.float64)
+        return xr.DataArray(arr, dims=[f"dim_{i}" for i in range(arr.ndim)])
+
+    lat, lon, h = xr.broadcast(wrap(latitude), wrap(longitude), wrap(height))
+    return lat, lon, h
+
+
+def look_geometry(
+    orbit: Orbit,
+    latitude: ArrayOrDA,
+    longitude: ArrayOrDA,
+    height: ArrayOrDA = 0.0,
+    *,
+    azimuth_time_guess: TimeLike | None = None,
+    look_side: LookSide = "right",
+) -> xr.Dataset:
+    """Zero-Doppler geometry of ground points (WGS84 lat/lon deg, ellipsoidal height m).
+
+    Returns a Dataset with the input's dims and coords holding ``azimuth_time``
+    (datetime64[ns]), ``slant_range`` (m), ``look_x/y/z`` (ECEF, antenna -> target),
+    ``los_east/north/up`` (ENU, target -> sensor), ``incidence_angle`` (deg, ellipsoid normal,
+    CEOS-ARD), ``incidence_angle_geocentric`` (deg, geocentric radial, as the Sentinel-1
+    annotation ``incidenceAngle``) and
+    ``elevation_angle`` (deg, off-nadir at the sensor). Points never seen are NaN / NaT.
+    """
+    lat, lon, h = _as_dataarrays(latitude, longitude, height)
+    x, y, z = llh_to_ecef(lat.values, lon.values, h.values)
+    targets = np.stack([x.ravel(), y.ravel(), z.ravel()], axis=-1)
+    t, state = zero_doppler(
+        orbit, targets, azimuth_time_guess=azimuth_time_guess, look_side=look_side
+    )
+    sensor = state[:, :3]
+    delta = targets - sensor
+    rng = np.linalg.norm(delta, axis=1)
+    look = delta / rng[:, None]
+    east, north, up = enu_basis(lat.values.ravel(), lon.values.ravel())
+    los = -look
+    los_enu = [np.einsum("ij,ij->i", los, basis) for basis in (east, north, up)]
+    radial = targets / np.linalg.norm(targets, axis=1)[:, None]
+    inc_geocentric = np.degrees(np.arccos(np.clip(np.einsum("ij,ij->i", los, radial), -1, 1)))
+    nadir = -sensor / np.linalg.norm(sensor, axis=1)[:, None]
+    elevation = np.degrees(np.arccos(np.clip(np.einsum("ij,ij->i", look, nadir), -1, 1)))
+    incidence = np.degrees(np.arccos(np.clip(los_enu[2], -1.0, 1.0)))
+
+    dims, shape, coords = lat.dims, lat.shape, lat.coords
+
+    def var(values: npt.NDArray[np.generic], units: str, long_name: str) -> xr.DataArray:
+        return xr.DataArray(
+            values.reshape(shape),
+            dims=dims,
+            coords=coords,
+            attrs={"units": units, "long_name": long_name},
+        )
+
+    ds = xr.Dataset(
+        {
+            "azimuth_time": var(orbit.datetimes(t), "UTC", "zero-Doppler azimuth time"),
+            "slant_range": var(rng, "m", "slant range, antenna phase centre to target"),
+            "look_x": var(look[:, 0], "1", "ECEF x of the unit look vector, antenna to target"),
+            "look_y": var(look[:, 1], "1", "ECEF y of the unit look vector, antenna to target"),
+            "look_z": var(look[:, 2], "1", "ECEF z of the unit look vector, antenna to target"),
+            "los_east": var(los_enu[0], "1", "east of the unit line of sight, target to sensor"),
+            "los_north": var(los_enu[1], "1", "north of the unit line of sight, target to sensor"),
+            "los_up": var(los_enu[2], "1", "up of the unit line of sight, target to sensor"),
+            "incidence_angle": var(
+                incidence, "deg", "incidence angle from the WGS84 ellipsoid normal at the target"
+            ),
+            "incidence_angle_geocentric": var(
+                inc_geocentric, "deg", "incidence angle from the geocentric radial at the target"
+            ),
+            "elevation_angle": var(
+                elevation, "deg", "off-nadir (elevation) angle at the sensor, geocentric nadir"
+            ),
+        }
+    )
+    ds.attrs["look_side"] = look_side
+    return ds
+
+
+# ----------------------------------------------------------------------------------------------
+# range-Doppler forward solution (radar -> geo)
+@pjit
+def _geolocate_kernel(
+    ts: FloatArray,
+    pos: FloatArray,
+    vel: FloatArray,
+    bary: FloatArray,
+    t: FloatArray,
+    rng: FloatArray,
+    h_target: FloatArray,
+    side: float,
+) -> FloatArray:
+    """ECEF points at zero Doppler, slant range ``rng`` and geodetic height ``h_target``."""
+    m_count = t.shape[0]
+    out = np.empty((m_count, 3))
+    for m in numba.prange(m_count):
+        if not (np.isfinite(t[m]) and np.isfinite(rng[m]) and np.isfinite(h_target[m])):
+            out[m] = np.nan
+            continue
+        st = np.empty(6)
+        interp_state(ts, pos, vel, bary, t[m], st)
+        p = st[:3]
+        v = st[3:] / np.sqrt(st[3] ** 2 + st[4] ** 2 + st[5] ** 2)
+        pv = p[0] * v[0] + p[1] * v[1] + p[2] * v[2]
+        dvec = -(p - pv * v)
+        dvec = dvec / np.sqrt(dvec[0] ** 2 + dvec[1] ** 2 + dvec[2] ** 2)
+        # right of the velocity = v x up = down x v
+        cvec = side * np.array(
+            [
+                dvec[1] * v[2] - dvec[2] * v[1],
+                dvec[2] * v[0] - dvec[0] * v[2],
+                dvec[0] * v[1] - dvec[1] * v[0],
+            ]
+        )
+        r = rng[m]
+        h_eff = h_target[m]
+        rp = np.sqrt(p[0] ** 2 + p[1] ** 2 + p[2] ** 2)
+        x = np.empty(3)
+        theta = np.nan
+        for _outer in range(4):
+            aa = WGS84_A + h_eff
+            bb = WGS84_B + h_eff
+            if not np.isfinite(theta):
+                # spherical first guess with the local ellipsoid radius under the sensor
+                rt = np.sqrt((aa**2 * (p[0] ** 2 + p[1] ** 2) + bb**2 * p[2] ** 2) / rp**2)
+                cos_theta = (r * r + rp * rp - rt * rt) / (2.0 * r * rp)
+                theta = np.arccos(min(max(cos_theta, -1.0), 1.0))
+            for _ in range(30):
+                ct, stt = np.cos(theta), np.sin(theta)
+                x = p + r * (ct * dvec + stt * cvec)
+                dx = r * (-stt * dvec + ct * cvec)
+                g = (x[0] ** 2 + x[1] ** 2) / aa**2 + x[2] ** 2 / bb**2 - 1.0
+                gp = 2.0 * (x[0] * dx[0] + x[1] * dx[1]) / aa**2 + 2.0 * x[2] * dx[2] / bb**2
+                step = -g / gp
+                theta += step
+                if abs(step) < 1e-13:
+                    break
+            ct, stt = np.cos(theta), np.sin(theta)
+            x = p + r * (ct * dvec + stt * cvec)
+            _, _, h_now = _ecef_to_llh_scalar(x[0], x[1], x[2])
+            err = h_target[m] - h_now
+            h_eff += err
+            if abs(err) < 1e-4:
+                break
+        out[m] = x
+    return out
+
+
+def _dem_sampler(dem: DemLike) -> Callable[[FloatArray, FloatArray], FloatArray]:
+    if callable(dem) and not isinstance(dem, xr.DataArray):
+        func = dem
+        return lambda la, lo: np.asarray(func(la, lo), dtype=np.float64).reshape(la.shape)
+    if not isinstance(dem, xr.DataArray) or dem.ndim != 2:
+        raise TypeError(
+            "dem must be a 2-D xarray.DataArray with latitude/longitude coordinates or a callable "
+            "(lat, lon) -> height"
+        )
+    return _grid_sampler(dem)
+
+
+def _dem_axes(dem: xr.DataArray) -> tuple[str, str]:
+    for lat_name, lon_name in (("latitude", "longitude"), ("lat", "lon"), ("y", "x")):
+        if lat_name in dem.dims and lon_name in dem.dims:
+            if lat_name == "y":
+                crs = dem.rio.crs if hasattr(dem, "rio") else None
+                if crs is not None and not crs.is_geographic:
+                    raise ValueError(
+                        f"the DEM's CRS {crs} is projected; reproject it to geographic "
+                        "coordinates (dem.rio.reproject('EPSG:4326')) before using it here"
+                    )
+            return lat_name, lon_name
+    raise ValueError(
+        f"DEM dims {dem.dims} hold no latitude/longitude axes; name them ('latitude', "
+        "'longitude'), ('lat', 'lon') or geographic ('y', 'x')"
+    )
+
+
+def _grid_sampler(dem: xr.DataArray) -> Callable[[FloatArray, FloatArray], FloatArray]:
+    """Bilinear sampler of a regular lat/lon DEM grid; NaN outside the grid."""
+    lat_name, lon_name = _dem_axes(dem)
+    grid = dem.transpose(lat_name, lon_name)
+    values = np.asarray(grid.values, dtype=np.float64)
+    nodata = grid.attrs.get("_FillValue", grid.rio.nodata if hasattr(grid, "rio") else None)
+    if nodata is not None:
+        values = np.where(values == nodata, np.nan, values)
+    la = np.asarray(grid[lat_name].values, dtype=np.float64)
+    lo = np.asarray(grid[lon_name].values, dtype=np.float64)
+    if la.size < 2 or lo.size < 2:
+        raise ValueError("the DEM needs at least 2 x 2 samples")
+
+    def sample(lat: FloatArray, lon: FloatArray) -> FloatArray:
+        fi = (lat - la[0]) / (la[1] - la[0])
+        fj = (lon - lo[0]) / (lo[1] - lo[0])
+        inside = (fi >= 0) & (fi <= la.size - 1) & (fj >= 0) & (fj <= lo.size - 1)
+        fi = np.where(inside, fi, 0.0)
+        fj = np.where(inside, fj, 0.0)
+        i0 = np.minimum(np.floor(fi).astype(np.int64), la.size - 2)
+        j0 = np.minimum(np.floor(fj).astype(np.int64), lo.size - 2)
+        wi, wj = fi - i0, fj - j0
+        out = (
+            values[i0, j0] * (1 - wi) * (1 - wj)
+            + values[i0 + 1, j0] * wi * (1 - wj)
+            + values[i0, j0 + 1] * (1 - wi) * wj
+            + values[i0 + 1, j0 + 1] * wi * wj
+        )
+        result: FloatArray = np.where(inside, out, np.nan)
+        return result
+
+    return sample
+
+
+def geolocate(
+    orbit: Orbit,
+    azimuth_time: ArrayOrDA,
+    slant_range: ArrayOrDA,
+    *,
+    height: ArrayOrDA = 0.0,
+    dem: DemLike | None = None,
+    look_side: LookSide = "right",
+    max_dem_iterations: int = 20,
+    dem_tolerance: float = 0.01,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Range-Doppler forward solution: (latitude, longitude, height) of radar samples.
+
+    ``azimuth_time`` (datetime64) and ``slant_range`` (m) broadcast together. Without ``dem``
+    the points lie at ellipsoidal ``height`` (m); with ``dem`` (DataArray on a lat/lon grid or a
+    callable ``(lat, lon) -> height``, heights taken as ellipsoidal) the height is iterated until
+    it changes by less than ``dem_tolerance`` metres; points that fall outside the DEM use the
+    ``height`` argument.
+    """
+    side = _look_side_sign(look_side)
+    t_in = azimuth_time.values if isinstance(azimuth_time, xr.DataArray) else azimuth_time
+    r_in = slant_range.values if isinstance(slant_range, xr.DataArray) else slant_range
+    h_in = height.values if isinstance(height, xr.DataArray) else height
+    t_s = orbit.seconds(cast(TimeLike, np.asarray(t_in)))
+    t_b, r_b, h_b = np.broadcast_arrays(
+        t_s, np.asarray(r_in, dtype=np.float64), np.asarray(h_in, dtype=np.float64)
+    )
+    shape = t_b.shape
+    t_f = np.ascontiguousarray(t_b.ravel())
+    r_f = np.ascontiguousarray(r_b.ravel())
+    h_default = np.ascontiguousarray(h_b.ravel(), dtype=np.float64)
+    if (
+        np.nanmin(t_f, initial=np.inf) < orbit.kernel_args[0][0] - 1e-6
+        or np.nanmax(t_f, initial=-np.inf) > orbit.kernel_args[0][-1] + 1e-6
+    ):
+        raise ValueError(f"azimuth times outside the orbit's span ({orbit!r})")
+    args = orbit.kernel_args
+    xyz = _geolocate_kernel(*args, t_f, r_f, h_default, side)
+    lat, lon, h = ecef_to_llh(xyz[:, 0], xyz[:, 1], xyz[:, 2])
+    if dem is not None:
+        sample = _dem_sampler(dem)
+        h_cur = h_default
+        for _ in range(max_dem_iterations):
+            h_new = sample(lat, lon)
+            h_new = np.where(np.isfinite(h_new), h_new, h_default)
+            change = np.nanmax(np.abs(h_new - h_cur), initial=0.0)
+            h_cur = np.ascontiguousarray(h_new)
+            xyz = _geolocate_kernel(*args, t_f, r_f, h_cur, side)
+            lat, lon, h = ecef_to_llh(xyz[:, 0], xyz[:, 1], xyz[:, 2])
+            if change < dem_tolerance:
+                break
+    return lat.reshape(shape), lon.reshape(shape), h.reshape(shape)
+
+
+# ----------------------------------------------------------------------------------------------
+# baselines
+def baselines(
+    reference_orbit: Orbit,
+    secondary_orbit: Orbit,
+    latitude: ArrayOrDA,
+    longitude: ArrayOrDA,
+    height: ArrayOrDA = 0.0,
+    *,
+    look_side: LookSide = "right",
+) -> xr.Dataset:
+    """Perpendicular and parallel baselines (m) of a pair at ground points.
+
+    Each orbit is taken at its own zero-Doppler time of the target; ``B = P_sec - P_ref``.
+
+    - ``parallel_baseline = R_sec - R_ref`` (slant range difference);
+    - ``perpendicular_baseline = sign * sqrt(|B|^2 - B_par^2)`` with
+      ``sign = sign(((target - P_ref) x B) . V_ref)`` (the ISCE2/ASF convention): positive when the
+      secondary sees the target under a larger look angle than the reference
+      (``theta_sec ~ theta_ref + B_perp / R``).
+    """
+    lat, lon, h = _as_dataarrays(latitude, longitude, height)
+    x, y, z = llh_to_ecef(lat.values, lon.values, h.values)
+    targets = np.stack([x.ravel(), y.ravel(), z.ravel()], axis=-1)
+    t_ref, s_ref = zero_doppler(reference_orbit, targets, look_side=look_side)
+    t_sec, s_sec = zero_doppler(secondary_orbit, targets, look_side=look_side)
+    b = s_sec[:, :3] - s_ref[:, :3]
+    r_ref = np.linalg.norm(targets - s_ref[:, :3], axis=1)
+    r_sec = np.linalg.norm(targets - s_sec[:, :3], axis=1)
+    b_par = r_sec - r_ref
+    sign = np.sign(np.einsum("ij,ij->i", np.cross(targets - s_ref[:, :3], b), s_ref[:, 3:]))
+    b_perp = sign * np.sqrt(np.maximum(np.einsum("ij,ij->i", b, b) - b_par**2, 0.0))
+    dims, coords, shape = lat.dims, lat.coords, lat.shape
+    return xr.Dataset(
+        {
+            "perpendicular_baseline": xr.DataArray(
+                b_perp.reshape(shape),
+                dims=dims,
+                coords=coords,
+                attrs={"units": "m", "long_name": "perpendicular baseline (secondary - reference)"},
+            ),
+            "parallel_baseline": xr.DataArray(
+                b_par.reshape(shape),
+                dims=dims,
+                coords=coords,
+                attrs={"units": "m", "long_name": "parallel baseline, R_secondary - R_reference"},
+            ),
+        }
+    )
+
+
+def perpendicular_baseline(
+    reference_orbit: Orbit,
+    secondary_orbit: Orbit,
+    latitude: ArrayOrDA,
+    longitude: ArrayOrDA,
+    height: ArrayOrDA = 0.0,
+    *,
+    look_side: LookSide = "right",
+) -> xr.DataArray:
+    """Signed perpendicular baseline (m); sign convention in :func:`baselines`."""
+    ds = baselines(
+        reference_orbit, secondary_orbit, latitude, longitude, height, look_side=look_side
+    )
+    return ds["perpendicular_baseline"]
+
+
+def parallel_baseline(
+    reference_orbit: Orbit,
+    secondary_orbit: Orbit,
+    latitude: ArrayOrDA,
+    longitude: ArrayOrDA,
+    height: ArrayOrDA = 0.0,
+    *,
+    look_side: LookSide = "right",
+) -> xr.DataArray:
+    """Parallel baseline ``R_secondary - R_reference`` (m) at the ground points."""
+    ds = baselines(
+        reference_orbit, secondary_orbit, latitude, longitude, height, look_side=look_side
+    )
+    return ds["parallel_baseline"]
