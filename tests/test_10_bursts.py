@@ -36,6 +36,15 @@ from pairscope.bursts import (
 
 # --- collecting the real pairs -----------------------------------------------------------------
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@pytest.fixture(scope="module")
+def asf_docs(shared_data: pathlib.Path) -> dict[str, Any]:
+    """The ASF search records, parsed once (the stack file is 1.8 MB)."""
+    folder = shared_data / "bursts" / "asf_search"
+    return {p.name: yaml.load(p.read_text(), Loader=_LOADER) for p in sorted(folder.glob("*.yml"))}
+
 
 def _asf_records(obj: Any) -> Iterator[dict[str, Any]]:
     if isinstance(obj, dict):
@@ -78,7 +87,9 @@ def _sensing_since_anx(burst: ET.Element) -> float:
 
 
 @pytest.fixture(scope="module")
-def real_pairs(shared_data: pathlib.Path) -> dict[str, set[tuple[int, int]]]:
+def real_pairs(
+    shared_data: pathlib.Path, asf_docs: dict[str, Any]
+) -> dict[str, set[tuple[int, int]]]:
     """Distinct (relative orbit, ESA id) pairs per source."""
     out: dict[str, set[tuple[int, int]]] = {}
     out["burst db csv"] = {
@@ -90,8 +101,8 @@ def real_pairs(shared_data: pathlib.Path) -> dict[str, set[tuple[int, int]]]:
         for f in burst_footprints(shared_data / "bursts" / "s1_bursts_glacierSouthTyrol.geojson")
     }
     asf: set[tuple[int, int]] = set()
-    for path in sorted((shared_data / "bursts" / "asf_search").glob("*.yml")):
-        for rec in _asf_records(yaml.safe_load(path.read_text())):
+    for doc in asf_docs.values():
+        for rec in _asf_records(doc):
             full = rec.get("fullBurstID") or rec["operaBurstID"]
             m = re.match(r"T?(\d+)_(\d+)_IW[123]$", full)
             assert m is not None, full
@@ -333,10 +344,10 @@ def test_properties_of_real_stac_items_without_bursts(shared_data: pathlib.Path)
         assert burst_id_from_properties(item["properties"]) is None
 
 
-def test_properties_of_real_asf_records(shared_data: pathlib.Path) -> None:
-    doc = yaml.safe_load((shared_data / "bursts/asf_search/SLC_BURST.yml").read_text())
+def test_properties_of_real_asf_records(asf_docs: dict[str, Any]) -> None:
+    doc = asf_docs["SLC_BURST.yml"]
     assert burst_id_from_properties(doc["properties"]) == parse_burst_id("T174_372326_IW3")
-    stack = yaml.safe_load((shared_data / "bursts/asf_search/SLC_BURST_stack.yml").read_text())
+    stack = asf_docs["SLC_BURST_stack.yml"]
     found = {burst_id_from_properties(rec["properties"]) for rec in stack}
     assert len(stack) == 166
     assert found == {parse_burst_id("174_372326_IW3")}
@@ -349,8 +360,8 @@ def test_properties_of_real_asf_records(shared_data: pathlib.Path) -> None:
         burst_id_from_properties(rec)
 
 
-def test_properties_of_real_opera_records(shared_data: pathlib.Path) -> None:
-    records = yaml.safe_load((shared_data / "bursts/asf_search/OPERA_Products.yml").read_text())
+def test_properties_of_real_opera_records(asf_docs: dict[str, Any]) -> None:
+    records = asf_docs["OPERA_Products.yml"]
     got = []
     for rec in records:
         got.append(burst_id_from_properties(rec["properties"]).canonical)  # type: ignore[union-attr]
