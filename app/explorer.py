@@ -1,0 +1,14 @@
+"""``panel serve app/explorer.py``: the pairscope explorer, one app per browser session.
+
+Served at ``/explorer``; with no ``PAIRSCOPE_CATALOG`` set it opens the demo catalog (built on first
+use into ``$PAIRSCOPE_CACHE`` or ``~/.cache/pairscope``). Operator settings come from the
+environment (``PAIRSCOPE_ALLOWED_CATALOGS``, ``PAIRSCOPE_TILES``).
+"""
+
+import os
+
+from pairscope.ui import Settings, create_app
+
+create_app(Settings.from_env(os.environ.get("PAIRSCOPE_CATALOG") or None)).servable(
+    title="pairscope explorer"
+)

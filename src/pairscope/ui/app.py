@@ -1,0 +1,213 @@
+"""Build and serve the explorer: :func:`create_app` (one per browser session) and :func:`serve`."""
+
+from __future__ import annotations
+
+import pathlib
+import threading
+import urllib.parse
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import panel as pn
+import param
+
+from pairscope.ui.backend import Backend, CoreBackend
+from pairscope.ui.settings import Settings
+from pairscope.ui.state import ExplorerState
+from pairscope.ui.views import MapsView, MatrixView, NetworkView, PixelView, Sidebar, StatusView
+
+ASSETS = pathlib.Path(__file__).resolve().parents[3] / "assets"
+APP_PATH = "explorer"
+_URL_PARAMS = (
+    "catalog burst polarization manual_pairs pair_list pair window_azimuth window_range layer "
+    "geometry bias_corrected"
+).split()
+CSS = """
+.ps-empty { color: #666; font-style: italic; margin: 8px; }
+.ps-title { margin: 0; }
+"""
+
+_backends: dict[int, CoreBackend] = {}
+_demo_lock = threading.Lock()
+
+
+def shared_backend(settings: Settings) -> CoreBackend:
+    """One real backend per process (its cache is shared by every session: keys are plain)."""
+    with _demo_lock:
+        backend = _backends.get(settings.cache_bytes)
+        if backend is None:
+            backend = _backends[settings.cache_bytes] = CoreBackend(settings.cache_bytes)
+        return backend
+
+
+def ensure_demo(settings: Settings, log: Callable[[str], None] | None = None) -> pathlib.Path:
+    """The demo ``catalog.json``: built into ``settings.demo_dir`` on first use, then reused."""
+    from pairscope.demo import build_catalog
+
+    if settings.demo_dir is None:
+        raise ValueError("settings.demo_dir is not set: no place to build the demo catalog")
+    root = settings.demo_dir / "catalog.json"
+    with _demo_lock:
+        if not root.is_file():
+            if log:
+                log(f"building the demo catalog ({settings.demo_size}) in {settings.demo_dir} ...")
+            root = pathlib.Path(
+                build_catalog(settings.demo_dir, seed=0, size=settings.demo_size)
+            ).resolve()
+    return root
+
+
+def default_catalog(settings: Settings) -> str:
+    return settings.catalog if settings.catalog else str(ensure_demo(settings))
+
+
+def _session_query() -> dict[str, str]:
+    args = getattr(pn.state, "session_args", None) or {}
+    out = {}
+    for key, values in args.items():
+        if values:
+            v = values[0]
+            out[key] = v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+    return out
+
+
+def _scheduler(doc: Any) -> Callable[[Callable[[], None]], None] | None:
+    """Run callbacks on the session's event loop (worker threads must not touch the document)."""
+    if doc is None or getattr(doc, "session_context", None) is None:
+        return None
+    from panel.io.state import set_curdoc
+
+    def schedule(fn: Callable[[], None]) -> None:
+        def run() -> None:
+            with set_curdoc(doc):
+                fn()
+
+        try:
+            doc.add_next_tick_callback(run)
+        except Exception:  # the session is gone: nothing to update
+            pass
+
+    return schedule
+
+
+class Explorer(pn.viewable.Viewer):
+    """The whole app for one session: sidebar + status + network, matrix, maps, pixel plot."""
+
+    state = param.ClassSelector(class_=ExplorerState)
+    tiles = param.String(default=None, allow_None=True)
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self.sidebar = Sidebar(state=self.state, tiles=self.tiles)
+        self.status = StatusView(state=self.state)
+        self.network = NetworkView(state=self.state)
+        self.matrix = MatrixView(state=self.state)
+        self.maps = MapsView(state=self.state)
+        self.pixel = PixelView(state=self.state)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        header = pn.pane.Markdown(
+            "## pairscope explorer: Sentinel-1 pairs, coherence, phase and look vectors",
+            css_classes=["ps-title"], margin=(0, 10),
+        )  # fmt: skip
+        main = pn.Column(
+            header,
+            self.status,
+            self.maps,
+            pn.Row(self.network, self.matrix, self.pixel, sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+        )
+        side = pn.Column(self.sidebar, width=340, css_classes=["ps-side"])
+        return pn.Row(side, main, sizing_mode="stretch_width")
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    catalog: str | None = None,
+    compute: Backend | None = None,
+    query: Mapping[str, str] | None = None,
+) -> Explorer:
+    """The explorer for one browser session.
+
+    ``settings``: the operator's settings (default: from the environment). ``catalog``: the
+    default catalog location (default: ``settings.catalog``, else the demo, built on first use).
+    ``compute``: the backend doing the work (default: the real core, shared cache); tests inject
+    an instant fake for layout checks. ``query``: URL query values (default: the session's URL);
+    when they name a burst, that view is computed with no click.
+    """
+    settings = settings or Settings.from_env()
+    pn.extension(raw_css=[CSS], notifications=False)
+    backend = compute if compute is not None else shared_backend(settings)
+    location = catalog or default_catalog(settings)
+    if catalog:
+        settings = _with_allowed(settings, catalog)
+    doc = pn.state.curdoc
+    served = doc is not None and getattr(doc, "session_context", None) is not None
+    state = ExplorerState(
+        settings, backend, default_catalog=location, schedule=_scheduler(doc) if served else None
+    )
+    values = dict(query) if query is not None else (_session_query() if served else {})
+    auto = state.apply_query(values)
+    state.connect()
+    app = Explorer(state=state, tiles=settings.tiles)
+    if served:
+        if settings.url_sync:
+            _sync_url(state)
+        pn.state.on_session_destroyed(lambda _ctx: state.cancel())
+        pn.state.onload(lambda: state.load(compute=auto))
+    else:
+        state.load(compute=auto)
+    return app
+
+
+def _with_allowed(settings: Settings, catalog: str) -> Settings:
+    import dataclasses
+
+    if catalog in settings.allowed_catalogs or catalog == settings.catalog:
+        return settings
+    return dataclasses.replace(settings, allowed_catalogs=(*settings.allowed_catalogs, catalog))
+
+
+def _sync_url(state: ExplorerState) -> None:
+    """Keep the page URL equal to the selection, so a view can be shared and reloaded."""
+
+    def push(*_: Any) -> None:
+        loc = pn.state.location
+        if loc is None:
+            return
+        search = "?" + urllib.parse.urlencode(state.query(), safe=",_:/")
+        if loc.search != search:
+            loc.search = search
+
+    state.param.watch(push, _URL_PARAMS)
+
+
+def serve(
+    catalog: str | None = None,
+    port: int = 5006,
+    address: str = "127.0.0.1",
+    allow_websocket_origin: list[str] | None = None,
+    show: bool = False,
+) -> int:
+    """Serve the explorer at ``/explorer`` (the root redirects there) until interrupted."""
+    settings = Settings.from_env(catalog)
+    if catalog is None:
+        ensure_demo(settings, log=lambda m: print(m, flush=True))
+    origins = list(allow_websocket_origin or [])
+    if not origins:
+        origins = [f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]
+    print(f"pairscope explorer: http://{address}:{port}/{APP_PATH}", flush=True)
+    try:
+        pn.serve(
+            {APP_PATH: lambda: create_app(settings)},
+            port=port,
+            address=address,
+            websocket_origin=origins,
+            show=show,
+            title="pairscope explorer",
+            verbose=False,
+        )
+    except KeyboardInterrupt:
+        pass
+    return 0
