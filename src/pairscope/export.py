@@ -30,6 +30,8 @@ import json
 import math
 import os
 import pathlib
+import re
+import socket
 import uuid
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -55,6 +57,7 @@ __all__ = [
     "pair_item_id",
     "pairs_table",
     "pairs_table_from_items",
+    "remove_stale_temporaries",
     "validate_item",
     "write_cog",
     "write_pairs_csv",
@@ -130,11 +133,42 @@ StageHook = Callable[[str, pathlib.Path], None]
 # atomic files
 
 
+_HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:40] or "host"
+_TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp$")
+
+
+def remove_stale_temporaries(directory: str | os.PathLike[str]) -> list[pathlib.Path]:
+    """Delete the temporary files that writers killed mid-write left under ``directory``.
+
+    Only temporaries written on this host by a process that no longer exists are removed (the
+    name carries host and pid), so a concurrent writer is never disturbed. Returns what was removed.
+    """
+    removed = []
+    for path in pathlib.Path(directory).rglob(".*.tmp"):
+        match = _TEMP.match(path.name)
+        if match is None or match["host"] != _HOST or _alive(int(match["pid"])):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @contextlib.contextmanager
 def _atomic_path(path: pathlib.Path, hook: StageHook | None = None) -> Iterator[pathlib.Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` when the block succeeds."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp = path.with_name(f".{path.name}.{_HOST}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         yield tmp
         if hook is not None:
@@ -615,11 +649,12 @@ def _processing_fields(
     input_ids = [str(i["id"]) for i in inputs if "id" in i]
     dates = [str(i.get("properties", {}).get("datetime")) for i in inputs]
     lineage = (
-        f"{estimator} coherence |sum(s1 s2*)| / sqrt(sum|s1|^2 sum|s2|^2) and phase arg(sum(s1 s2*)) "
-        f"over a {window[0]} x {window[1]} (azimuth x range) window of coregistered SLC samples, "
-        "valid samples only (CEOS-ARD GSLC eq. 18-19)"
+        "coherence |sum(s1 s2*)| / sqrt(sum|s1|^2 sum|s2|^2) and phase arg(sum(s1 s2*)) over a "
+        f"{window[0]} x {window[1]} (azimuth x range) window of coregistered SLC samples "
+        f"(estimator: {estimator})"
         + ("; coherence bias-corrected (Touzi et al. 1999)" if bias else "")
         + (f"; inputs {', '.join(input_ids)}" if input_ids else "")
+        + f"; pairscope {__version__}"
     )
     fields: dict[str, Any] = {
         "processing:software": {"pairscope": __version__},

@@ -1,0 +1,420 @@
+"""``pairscope compute``: many bursts and pairs on dask.distributed, streamed to COG + STAC items.
+
+One task per (burst, pair): it opens the catalog, reads only the two dates of that pair (whole when
+they fit in ``max_block_bytes``, else in row blocks with a halo through the dask path of
+``estimate_pairs``), estimates coherence and phase with the same core as the app
+(`pairscope.coherence.estimate_pairs`), adds the perpendicular baseline when both orbits are in
+the catalog, and writes the pair with `pairscope.export.export_pair` (each file written to a
+temporary name and renamed; the item JSON last). Results stream to ``--out`` as tasks finish.
+
+Resume: a pair whose item JSON exists with all its assets (`pairscope.export.is_complete`) is
+skipped, so rerunning after a crash or a killed worker does only what is missing. A worker killed
+mid-task leaves at most a temporary file (removed on the next run); the scheduler retries the task
+on another worker.
+
+Layout of ``--out``: ``<burst id>/<item id>/<item id>.json`` + ``<item id>_<layer>.tif``, and a
+``pairs.csv`` per burst (dates, baselines, mean coherence) rewritten at the end of each run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import pathlib
+import socket
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import IO, Any
+
+import numpy as np
+
+from pairscope import export
+
+__all__ = [
+    "PairJob",
+    "RunReport",
+    "compute_pair",
+    "main",
+    "parse_pair_rule",
+    "parse_window",
+    "plan_jobs",
+    "run",
+]
+
+#: Input bytes (two complex64 dates) above which a pair is processed in row blocks.
+DEFAULT_MAX_BLOCK_BYTES = 256 * 2**20
+
+_RULE_HELP = (
+    'use "all", "max:DAYS", "exact:DAYS[,DAYS...]", "seq:N", "ref:YYYYMMDD" or explicit pairs '
+    '"YYYYMMDD_YYYYMMDD,YYYYMMDD_YYYYMMDD"'
+)
+
+
+def parse_window(text: str | Sequence[int]) -> tuple[int, int]:
+    """``"5x21"`` (azimuth x range looks) -> ``(5, 21)``."""
+    if not isinstance(text, str):
+        az, rg = (int(v) for v in text)
+        return az, rg
+    parts = text.lower().replace(" ", "").split("x")
+    try:
+        az, rg = (int(p) for p in parts)
+    except ValueError:
+        raise ValueError(
+            f"cannot read window {text!r}: write it as AZxRG, e.g. 5x21 (azimuth x range looks)"
+        ) from None
+    if az < 1 or rg < 1:
+        raise ValueError(f"window {text!r}: both sizes must be >= 1")
+    return az, rg
+
+
+def parse_pair_rule(rule: str) -> dict[str, Any]:
+    """A ``--pairs`` rule -> keyword arguments of `pairscope.pairs.select_pairs`."""
+    from pairscope.pairs import as_date, parse_pairs
+
+    text = rule.strip()
+    kind, _, value = text.partition(":")
+    kind = kind.lower()
+    try:
+        if text.lower() == "all":
+            return {"network": "all"}
+        if kind == "max" and value:
+            return {"network": "all", "max_temporal_baseline": float(value)}
+        if kind == "exact" and value:
+            return {"network": "all", "temporal_baselines": [float(v) for v in value.split(",")]}
+        if kind == "seq" and value:
+            return {"network": "sequential", "neighbours": int(value)}
+        if kind == "ref" and value:
+            return {"network": "single-reference", "reference": as_date(value)}
+        if "_" in text:
+            return {"pairs": parse_pairs(text)}
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"cannot read pair rule {rule!r} ({err}); {_RULE_HELP}") from None
+    raise ValueError(f"unknown pair rule {rule!r}; {_RULE_HELP}")
+
+
+def _day(value: Any) -> str:
+    return str(np.datetime64(value, "D"))
+
+
+@dataclasses.dataclass(frozen=True)
+class PairJob:
+    """One unit of work: one pair of one burst, and where its outputs go."""
+
+    catalog: str
+    burst_id: str
+    reference: str  # YYYY-MM-DD
+    secondary: str
+    window: tuple[int, int]
+    polarization: str
+    out: str
+    bias_corrected: bool = False
+
+    @property
+    def item_id(self) -> str:
+        return export.pair_item_id(
+            self.reference, self.secondary, burst_id=self.burst_id,
+            polarization=self.polarization, window=self.window,
+        )
+
+    @property
+    def directory(self) -> pathlib.Path:
+        return pathlib.Path(self.out) / self.burst_id
+
+    @property
+    def item_path(self) -> pathlib.Path:
+        return self.directory / self.item_id / f"{self.item_id}.json"
+
+    @property
+    def label(self) -> str:
+        return f"{self.burst_id} {self.reference.replace('-', '')}_{self.secondary.replace('-', '')}"
+
+
+@dataclasses.dataclass
+class RunReport:
+    """What a run did: items written, pairs skipped (already complete), failures."""
+
+    written: list[pathlib.Path] = dataclasses.field(default_factory=list)
+    skipped: list[pathlib.Path] = dataclasses.field(default_factory=list)
+    failed: list[tuple[PairJob, str]] = dataclasses.field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def _canonical_bursts(bursts: Sequence[str]) -> list[str]:
+    from pairscope.bursts import parse_burst_id
+
+    seen: list[str] = []
+    for text in bursts:
+        canonical = parse_burst_id(text).canonical
+        if canonical not in seen:
+            seen.append(canonical)
+    return seen
+
+
+def plan_jobs(
+    catalog: str,
+    bursts: Sequence[str],
+    rule: str,
+    window: tuple[int, int] | str,
+    polarization: str,
+    out: str | os.PathLike[str],
+    *,
+    bias_corrected: bool = False,
+) -> list[PairJob]:
+    """All (burst, pair) jobs of a run, from the catalog's acquisitions and the pair rule."""
+    from pairscope.catalog import list_acquisitions, open_catalog
+    from pairscope.pairs import select_pairs
+
+    if not bursts:
+        raise ValueError("give at least one --burst")
+    size = parse_window(window)
+    kwargs = parse_pair_rule(rule)
+    pol = polarization.upper()
+    cat = open_catalog(catalog)
+    jobs: list[PairJob] = []
+    for burst in _canonical_bursts(bursts):
+        acquisitions = list_acquisitions(cat, burst, polarization=pol)
+        dates = sorted({a.date for a in acquisitions})
+        if len(dates) < 2:
+            raise ValueError(
+                f"burst {burst} has {len(dates)} {pol} acquisition(s) in {catalog}: need two or more"
+            )
+        for pair in select_pairs(dates, **kwargs):
+            jobs.append(PairJob(
+                catalog=str(catalog), burst_id=burst, reference=_day(pair.reference),
+                secondary=_day(pair.secondary), window=size, polarization=pol,
+                out=str(pathlib.Path(out).resolve()), bias_corrected=bias_corrected,
+            ))
+    return jobs
+
+
+_CATALOGS: dict[str, Any] = {}
+
+
+def _open_cached(url: str) -> Any:
+    """One open catalog per worker process (static catalogs are read once, not per task)."""
+    from pairscope.catalog import open_catalog
+
+    if url not in _CATALOGS:
+        _CATALOGS[url] = open_catalog(url)
+    return _CATALOGS[url]
+
+
+def _perpendicular_baseline(cat: Any, acquisitions: Sequence[Any], stack: Any) -> float | None:
+    from pairscope.geometry import perpendicular_baseline
+    from pairscope.stack import open_orbit
+
+    orbits = [open_orbit(a, catalog=cat) for a in acquisitions]
+    if any(o is None for o in orbits) or "latitude" not in stack.coords:
+        return None
+    rows, cols = stack.sizes[stack.dims[1]], stack.sizes[stack.dims[2]]
+    centre = {stack.dims[1]: rows // 2, stack.dims[2]: cols // 2}
+    lat = float(stack["latitude"].isel(centre).values)
+    lon = float(stack["longitude"].isel(centre).values)
+    height = float(stack["height"].isel(centre).values) if "height" in stack.coords else 0.0
+    value = perpendicular_baseline(orbits[0], orbits[1], lat, lon, height)
+    return float(np.asarray(value).ravel()[0])
+
+
+def compute_pair(
+    job: PairJob,
+    hook: export.StageHook | None = None,
+    max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTES,
+) -> dict[str, Any]:
+    """Compute and write one pair (runs on a worker). Returns the item path and a summary."""
+    import dask
+
+    from pairscope.catalog import list_acquisitions
+    from pairscope.coherence import estimate_pairs
+    from pairscope.stack import open_slc_stack
+
+    start = time.perf_counter()
+    cat = _open_cached(job.catalog)
+    wanted = {job.reference, job.secondary}
+    acquisitions = {
+        _day(a.date): a
+        for a in list_acquisitions(cat, job.burst_id, polarization=job.polarization)
+        if _day(a.date) in wanted
+    }
+    missing = sorted(wanted - set(acquisitions))
+    if missing:
+        raise ValueError(f"{job.label}: no {job.polarization} acquisition on {', '.join(missing)}")
+    pair_acqs = [acquisitions[job.reference], acquisitions[job.secondary]]
+    stack = open_slc_stack(cat, job.burst_id, [job.reference, job.secondary], job.polarization)
+    pair = [(np.datetime64(job.reference, "ns"), np.datetime64(job.secondary, "ns"))]
+    rows = stack.sizes[stack.dims[1]]
+    nbytes = 2 * rows * stack.sizes[stack.dims[2]] * 8
+    with dask.config.set(scheduler="synchronous"):
+        if nbytes <= max_block_bytes:
+            stack = stack.load()  # the two dates whole: the exact in-process path
+        else:
+            block = max(2 * job.window[0], int(rows * max_block_bytes / nbytes))
+            stack = stack.chunk({stack.dims[0]: -1, stack.dims[1]: block, stack.dims[2]: -1})
+        result = estimate_pairs(stack, pair, job.window, bias_corrected=job.bias_corrected)
+        result = result.compute()
+    bperp = _perpendicular_baseline(cat, pair_acqs, stack)
+    if bperp is not None:
+        result = result.assign_coords(perpendicular_baseline=("pair", [bperp]))
+    item = export.export_pair(
+        result, 0, job.directory, inputs=[a.item for a in pair_acqs], burst_id=job.burst_id,
+        polarization=job.polarization, window=job.window, bias_corrected=job.bias_corrected,
+        item_id=job.item_id, hook=hook,
+    )
+    return {
+        "item": str(job.item_path),
+        "mean_coherence": item.properties.get("pairscope:mean_coherence"),
+        "seconds": time.perf_counter() - start,
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+    }
+
+
+def _progress_line(done: int, total: int, job: PairJob, note: str, started: float) -> str:
+    elapsed = max(time.perf_counter() - started, 1e-9)
+    rate = 60.0 * done / elapsed
+    width = len(str(total))
+    return f"[{done:>{width}}/{total}] {100 * done / total:5.1f}%  {job.label}  {note}  ({rate:.1f} pairs/min)"
+
+
+def run(
+    jobs: Sequence[PairJob],
+    *,
+    client: Any = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    hook: export.StageHook | None = None,
+    max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTES,
+    progress: IO[str] | None = sys.stderr,
+) -> RunReport:
+    """Run ``jobs`` on dask.distributed, skipping pairs already complete in their ``out``.
+
+    ``client``: an existing ``distributed.Client``; else ``scheduler`` (an address such as
+    ``tcp://host:8786``); else a ``LocalCluster`` of ``workers`` processes (default: CPU count),
+    one thread each, closed at the end. Progress lines go to ``progress`` (None: silent).
+    """
+    report = RunReport()
+    started = time.perf_counter()
+
+    def say(text: str) -> None:
+        if progress is not None:
+            print(text, file=progress, flush=True)
+
+    for root in sorted({pathlib.Path(j.out) for j in jobs}):
+        if root.is_dir():
+            stale = export.remove_stale_temporaries(root)
+            if stale:
+                say(f"removed {len(stale)} temporary file(s) left by an interrupted run")
+    todo = []
+    for job in jobs:
+        if export.is_complete(job.item_path):
+            report.skipped.append(job.item_path)
+        else:
+            todo.append(job)
+    total = len(todo)
+    say(f"{len(jobs)} pair(s): {len(report.skipped)} already complete, {total} to compute")
+    if todo:
+        report = _run_on_cluster(todo, report, client, scheduler, workers, hook, max_block_bytes,
+                                 say, started)
+    for directory in sorted({j.directory for j in jobs}):
+        items = sorted(directory.glob("*/*.json"))
+        complete = [p for p in items if p.parent.name == p.stem and export.is_complete(p)]
+        if complete:
+            import json
+
+            rows = export.pairs_table_from_items([json.loads(p.read_text()) for p in complete])
+            export.write_pairs_csv(rows, directory / "pairs.csv")
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _run_on_cluster(
+    todo: Sequence[PairJob],
+    report: RunReport,
+    client: Any,
+    scheduler: str | None,
+    workers: int | None,
+    hook: export.StageHook | None,
+    max_block_bytes: int,
+    say: Callable[[str], None],
+    started: float,
+) -> RunReport:
+    from distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    own_client = client is None
+    if client is None:
+        if scheduler:
+            client = Client(scheduler)
+        else:
+            n = workers or os.cpu_count() or 1
+            if n < 1:
+                raise ValueError(f"--workers must be >= 1, got {n}")
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+            client = Client(cluster)
+    try:
+        futures = {
+            client.submit(compute_pair, job, hook, max_block_bytes, pure=False,
+                          key=f"pairscope-{job.item_id}-{os.urandom(4).hex()}"): job
+            for job in todo
+        }
+        done = 0
+        for future in as_completed(futures):
+            job = futures[future]
+            done += 1
+            try:
+                summary = future.result()
+            except Exception as err:  # a failed pair must not stop the others
+                message = f"{type(err).__name__}: {err}"
+                report.failed.append((job, message))
+                say(_progress_line(done, len(todo), job, f"FAILED {message}", started))
+            else:
+                report.written.append(pathlib.Path(summary["item"]))
+                coh = summary["mean_coherence"]
+                note = f"mean coherence {coh:.3f}" if coh is not None else "no valid pixel"
+                say(_progress_line(done, len(todo), job, f"{note}  {summary['seconds']:.1f} s", started))
+            future.release()
+    finally:
+        if own_client:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    return report
+
+
+def main(args: argparse.Namespace) -> int:
+    """Entry point of ``pairscope compute`` (see ``pairscope compute --help``)."""
+    err = sys.stderr
+    try:
+        jobs = plan_jobs(
+            args.catalog, list(args.burst or []), args.pairs, args.window,
+            getattr(args, "polarization", "VV") or "VV", args.out,
+            bias_corrected=bool(getattr(args, "bias_corrected", False)),
+        )
+    except (ValueError, LookupError, OSError) as e:
+        print(f"pairscope compute: error: {e}", file=err)
+        return 2
+    except Exception as e:  # catalog errors (unreachable, auth, format) carry their own message
+        if type(e).__module__.startswith("pairscope"):
+            print(f"pairscope compute: error: {e}", file=err)
+            return 2
+        raise
+    if not jobs:
+        print(f"pairscope compute: the rule {args.pairs!r} selects no pair", file=err)
+        return 1
+    if args.workers is not None and args.workers < 1:
+        print(f"pairscope compute: error: --workers must be >= 1, got {args.workers}", file=err)
+        return 2
+    report = run(jobs, scheduler=args.scheduler, workers=args.workers)
+    print(
+        f"{len(report.written)} written, {len(report.skipped)} already complete, "
+        f"{len(report.failed)} failed in {report.seconds:.1f} s -> {pathlib.Path(args.out).resolve()}",
+        file=err,
+    )
+    for job, message in report.failed:
+        print(f"  failed {job.label}: {message} (rerun the same command to retry)", file=err)
+    return 0 if report.ok else 1
