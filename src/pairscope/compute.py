@@ -209,15 +209,16 @@ def _perpendicular_baseline(cat: Any, acquisitions: Sequence[Any], stack: Any) -
     from pairscope.geometry import perpendicular_baseline
     from pairscope.stack import open_orbit
 
-    orbits = [open_orbit(a, catalog=cat) for a in acquisitions]
-    if any(o is None for o in orbits) or "latitude" not in stack.coords:
+    reference_orbit = open_orbit(acquisitions[0], catalog=cat)
+    secondary_orbit = open_orbit(acquisitions[1], catalog=cat)
+    if reference_orbit is None or secondary_orbit is None or "latitude" not in stack.coords:
         return None
     rows, cols = stack.sizes[stack.dims[1]], stack.sizes[stack.dims[2]]
     centre = {stack.dims[1]: rows // 2, stack.dims[2]: cols // 2}
     lat = float(stack["latitude"].isel(centre).values)
     lon = float(stack["longitude"].isel(centre).values)
     height = float(stack["height"].isel(centre).values) if "height" in stack.coords else 0.0
-    value = perpendicular_baseline(orbits[0], orbits[1], lat, lon, height)
+    value = perpendicular_baseline(reference_orbit, secondary_orbit, lat, lon, height)
     return float(np.asarray(value).ravel()[0])
 
 
@@ -348,14 +349,15 @@ def _run_on_cluster(
     own_client = client is None
     if client is None:
         if scheduler:
-            client = Client(scheduler)
+            client = Client(scheduler)  # type: ignore[no-untyped-call]
         else:
             n = workers or os.cpu_count() or 1
             if n < 1:
                 raise ValueError(f"--workers must be >= 1, got {n}")
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
-            client = Client(cluster)
+            cluster = LocalCluster(  # type: ignore[no-untyped-call]
+                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            client = Client(cluster)  # type: ignore[no-untyped-call]
     try:
         futures = {
             client.submit(compute_pair, job, hook, max_block_bytes, pure=False,
@@ -363,7 +365,7 @@ def _run_on_cluster(
             for job in todo
         }
         done = 0
-        for future in as_completed(futures):
+        for future in as_completed(futures):  # type: ignore[no-untyped-call]
             job = futures[future]
             done += 1
             try:

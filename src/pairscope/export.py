@@ -538,14 +538,15 @@ def export_pair(
     if grid is None:
         props["proj:code"] = None
     else:
-        epsg = crs.to_epsg()
+        map_crs, map_transform = grid
+        epsg = map_crs.to_epsg()
         if epsg is not None:
             props["proj:code"] = f"EPSG:{epsg}"
         else:
             props["proj:code"] = None
-            props["proj:wkt2"] = crs.to_wkt()
-        props["proj:transform"] = [float(v) for v in list(transform)[:6]]
-        props["proj:bbox"] = _map_bounds(transform, shape)
+            props["proj:wkt2"] = map_crs.to_wkt()
+        props["proj:transform"] = [float(v) for v in list(map_transform)[:6]]
+        props["proj:bbox"] = _map_bounds(map_transform, shape)
     props["proj:shape"] = shape
     mean_coh = float(np.nanmean(coherence.values)) if np.isfinite(coherence.values).any() else None
     props.update(_processing_fields(
@@ -793,7 +794,7 @@ def export_png(
     import matplotlib
 
     matplotlib.use("Agg", force=False)
-    from matplotlib.colors import ListedColormap
+    from matplotlib.colors import Colormap, ListedColormap
     from matplotlib.figure import Figure
 
     from pairscope.render import DEFAULT_RENDERS, get_colormap
@@ -809,6 +810,7 @@ def export_png(
     else:
         finite = values[np.isfinite(values)]
         vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    cmap: Colormap
     if isinstance(definition.get("colormap"), Mapping):
         table = np.zeros((256, 4))
         for k, rgba in definition["colormap"].items():
@@ -897,7 +899,6 @@ def validate_item(
     """
     import jsonschema
     from referencing import Registry, Resource
-    from referencing.exceptions import NoSuchResource
 
     data = _item_dict(item)
     schemas = _local_schemas(pathlib.Path(schema_dir))
@@ -906,9 +907,9 @@ def validate_item(
         key = uri.rstrip("#")
         if key in schemas:
             return Resource.from_contents(schemas[key], default_specification=_draft7())
-        raise NoSuchResource(ref=uri)
+        raise LookupError(f"no local copy of schema {uri}; pairscope validates offline only")
 
-    registry: Registry = Registry(retrieve=retrieve)  # type: ignore[call-arg]
+    registry: Registry[Any] = Registry(retrieve=retrieve)  # type: ignore[call-arg]
     core = f"https://schemas.stacspec.org/v{data.get('stac_version', '1.1.0')}/item-spec/json-schema/item.json"
     report: dict[str, str] = {}
     for uri in [core, *data.get("stac_extensions", [])]:

@@ -206,7 +206,8 @@ def to_product_grid(ours: xr.DataArray | xr.Dataset, product: xr.DataArray) -> x
     out = mapped.reindex(
         y=product["y"].values, x=product["x"].values, method="nearest", tolerance=res / 2
     )
-    return out.astype("float32")
+    result: xr.DataArray = out.astype("float32")
+    return result
 
 
 def _pair_dates(pair: Any) -> tuple[np.datetime64, np.datetime64]:
