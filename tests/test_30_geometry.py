@@ -50,7 +50,7 @@ def test_look_geometry_reproduces_annotation_grid(path: pathlib.Path) -> None:
     # the ENU line of sight of a right-looking sensor points up and, for the ground, away from it
     assert (ds.los_up > 0).all()
     look = np.stack([ds.look_x, ds.look_y, ds.look_z])
-    np.testing.assert_allclose(np.linalg.norm(look, axis=0), 1.0, atol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(look, axis=0), 1.0, atol=1e-6)
 
 
 def test_annotation_check_covers_all_real_products() -> None:
@@ -150,8 +150,8 @@ def test_look_geometry_keeps_dims_and_coords() -> None:
     # ENU line of sight is the negated look vector rotated to ENU
     east, north, up = g.enu_basis(lat.values, lon.values)
     look = np.stack([ds.look_x, ds.look_y, ds.look_z], axis=-1)
-    np.testing.assert_allclose(ds.los_up.values, -(look * up).sum(-1), atol=1e-12)
-    np.testing.assert_allclose(ds.los_east.values, -(look * east).sum(-1), atol=1e-12)
+    np.testing.assert_allclose(ds.los_up.values, -(look * up).sum(-1), atol=1e-6)
+    np.testing.assert_allclose(ds.los_east.values, -(look * east).sum(-1), atol=1e-6)
 
 
 def test_bad_inputs_say_what_is_wrong(tmp_path: pathlib.Path) -> None:

@@ -36,8 +36,8 @@ from pairscope.orbit import (
     Orbit,
     OrbitSource,
     TimeLike,
-    ecef_acceleration,
     interp_state,
+    interp_state_acc,
     jit,
     pjit,
     write_eof,
@@ -166,6 +166,49 @@ def enu_basis(
 
 # ----------------------------------------------------------------------------------------------
 # zero-Doppler (geo -> radar)
+@jit
+def _solve_zero_doppler(
+    ts: FloatArray,
+    pos: FloatArray,
+    vel: FloatArray,
+    bary: FloatArray,
+    target: FloatArray,
+    t: float,
+    tol: float,
+    max_iter: int,
+    st: FloatArray,
+    acc: FloatArray,
+) -> float:
+    """Newton on ``f(t) = (target - P(t)) . V(t) = 0`` with the interpolant's exact derivative.
+
+    Converges quadratically, so once a step is below ``tol`` the next one is negligible: that
+    step is taken and the state ``st`` (9 values: position, velocity, acceleration) evaluated
+    there. Returns t, or NaN when Newton leaves the orbit's span or does not converge.
+    """
+    lo = ts[0] - 1e-6
+    hi = ts[-1] + 1e-6
+    if not (np.isfinite(target[0]) and np.isfinite(target[1]) and np.isfinite(target[2])):
+        return np.nan
+    for _ in range(max_iter):
+        interp_state_acc(ts, pos, vel, bary, t, st)
+        f = 0.0
+        fp = 0.0
+        for c in range(3):
+            d = target[c] - st[c]
+            f += d * st[3 + c]
+            fp += d * st[6 + c] - st[3 + c] * st[3 + c]
+        step = -f / fp
+        t += step
+        if not (lo - 60.0 < t < hi + 60.0):
+            return np.nan
+        if abs(step) < tol:
+            if lo <= t <= hi:
+                interp_state(ts, pos, vel, bary, t, st)
+                return t
+            return np.nan
+    return np.nan
+
+
 @pjit
 def _zero_doppler_kernel(
     ts: FloatArray,
@@ -176,43 +219,99 @@ def _zero_doppler_kernel(
     t0: FloatArray,
     tol: float,
     max_iter: int,
+    warm_start: bool,
 ) -> tuple[FloatArray, FloatArray]:
+    """Zero-Doppler time and state for (M, 3) targets; chunks of neighbours warm-start Newton."""
     m_count = targets.shape[0]
     t_out = np.empty(m_count)
     state_out = np.empty((m_count, 6))
-    lo = ts[0] - 1e-6
-    hi = ts[-1] + 1e-6
-    for m in numba.prange(m_count):
-        st = np.empty(6)
+    chunk = 512
+    for c in numba.prange((m_count + chunk - 1) // chunk):
+        st = np.empty(9)
         acc = np.empty(3)
-        t = t0[m]
-        ok = np.isfinite(targets[m, 0]) and np.isfinite(t)
-        converged = False
-        if ok:
-            for _ in range(max_iter):
-                interp_state(ts, pos, vel, bary, t, st)
-                ecef_acceleration(st[:3], st[3:], acc)
-                f = 0.0
-                fp = 0.0
-                for c in range(3):
-                    d = targets[m, c] - st[c]
-                    f += d * st[3 + c]
-                    fp += d * acc[c] - st[3 + c] * st[3 + c]
-                step = -f / fp
-                t += step
-                if t < lo - 60.0 or t > hi + 60.0:
-                    break
-                if abs(step) < tol:
-                    converged = True
-                    break
-        if converged and lo <= t <= hi:
-            interp_state(ts, pos, vel, bary, t, st)
+        prev = np.nan
+        for m in range(c * chunk, min(m_count, (c + 1) * chunk)):
+            guess = prev if (warm_start and np.isfinite(prev)) else t0[m]
+            t = _solve_zero_doppler(ts, pos, vel, bary, targets[m], guess, tol, max_iter, st, acc)
+            if not np.isfinite(t) and guess != t0[m]:
+                t = _solve_zero_doppler(
+                    ts, pos, vel, bary, targets[m], t0[m], tol, max_iter, st, acc
+                )
             t_out[m] = t
-            state_out[m] = st
-        else:
-            t_out[m] = np.nan
-            state_out[m] = np.nan
+            if np.isfinite(t):
+                state_out[m] = st[:6]
+                prev = t
+            else:
+                state_out[m] = np.nan
     return t_out, state_out
+
+
+@pjit
+def _look_kernel(
+    ts: FloatArray,
+    pos: FloatArray,
+    vel: FloatArray,
+    bary: FloatArray,
+    lat: FloatArray,
+    lon: FloatArray,
+    hgt: FloatArray,
+    t0: FloatArray,
+    tol: float,
+    max_iter: int,
+    warm_start: bool,
+) -> tuple[FloatArray, FloatArray, npt.NDArray[np.float32]]:
+    """Fused llh -> zero Doppler -> look/LOS/angles; rows of ``out``: look xyz, los enu, angles."""
+    m_count = lat.shape[0]
+    t_out = np.empty(m_count)
+    r_out = np.empty(m_count)
+    out = np.empty((9, m_count), dtype=np.float32)
+    chunk = 512
+    for c in numba.prange((m_count + chunk - 1) // chunk):
+        st = np.empty(9)
+        acc = np.empty(3)
+        target = np.empty(3)
+        prev = np.nan
+        for m in range(c * chunk, min(m_count, (c + 1) * chunk)):
+            la = np.radians(lat[m])
+            lo = np.radians(lon[m])
+            sla, cla, slo, clo = np.sin(la), np.cos(la), np.sin(lo), np.cos(lo)
+            n = WGS84_A / np.sqrt(1.0 - WGS84_E2 * sla * sla)
+            target[0] = (n + hgt[m]) * cla * clo
+            target[1] = (n + hgt[m]) * cla * slo
+            target[2] = (n * (1.0 - WGS84_E2) + hgt[m]) * sla
+            guess = prev if (warm_start and np.isfinite(prev)) else t0[m]
+            t = _solve_zero_doppler(ts, pos, vel, bary, target, guess, tol, max_iter, st, acc)
+            if not np.isfinite(t) and guess != t0[m]:
+                t = _solve_zero_doppler(ts, pos, vel, bary, target, t0[m], tol, max_iter, st, acc)
+            t_out[m] = t
+            if not np.isfinite(t):
+                r_out[m] = np.nan
+                out[:, m] = np.nan
+                continue
+            prev = t
+            dx = target[0] - st[0]
+            dy = target[1] - st[1]
+            dz = target[2] - st[2]
+            r = np.sqrt(dx * dx + dy * dy + dz * dz)
+            r_out[m] = r
+            lx, ly, lz = dx / r, dy / r, dz / r
+            east = -slo * -lx + clo * -ly
+            north = -sla * clo * -lx - sla * slo * -ly + cla * -lz
+            up = cla * clo * -lx + cla * slo * -ly + sla * -lz
+            rt = np.sqrt(target[0] ** 2 + target[1] ** 2 + target[2] ** 2)
+            cos_geoc = -(lx * target[0] + ly * target[1] + lz * target[2]) / rt
+            rs = np.sqrt(st[0] ** 2 + st[1] ** 2 + st[2] ** 2)
+            cos_elev = -(lx * st[0] + ly * st[1] + lz * st[2]) / rs
+            out[0, m] = lx
+            out[1, m] = ly
+            out[2, m] = lz
+            out[3, m] = east
+            out[4, m] = north
+            out[5, m] = up
+            out[6, m] = np.degrees(np.arccos(min(max(up, -1.0), 1.0)))
+            out[7, m] = np.degrees(np.arccos(min(max(cos_geoc, -1.0), 1.0)))
+            out[8, m] = np.degrees(np.arccos(min(max(cos_elev, -1.0), 1.0)))
+    return t_out, r_out, out
 
 
 def _look_side_sign(look_side: str) -> float:
@@ -251,37 +350,45 @@ def _initial_time(orbit: Orbit, target: FloatArray, look_side: str) -> float:
     return candidates[0][1]
 
 
+def _start_times(
+    orbit: Orbit, targets: FloatArray, azimuth_time_guess: TimeLike | None, look_side: str
+) -> tuple[FloatArray, bool]:
+    """Per-target Newton start times (s) and whether neighbours may warm-start each other."""
+    n = targets.shape[0]
+    if azimuth_time_guess is not None:
+        guess = orbit.seconds(azimuth_time_guess).ravel()
+        if guess.size not in (1, n):
+            raise ValueError(
+                f"azimuth_time_guess has {guess.size} values for {n} targets; pass one or one each"
+            )
+        return np.ascontiguousarray(np.broadcast_to(guess, (n,)), dtype=np.float64), guess.size == 1
+    finite = np.all(np.isfinite(targets), axis=1)
+    centre = targets[finite].mean(axis=0)
+    lat, lon, _ = ecef_to_llh(*centre)
+    centre = np.array(llh_to_ecef(lat, lon, 0.0))
+    return np.full(n, _initial_time(orbit, centre, look_side)), True
+
+
 def zero_doppler(
     orbit: Orbit,
     targets: FloatArray,
     *,
     azimuth_time_guess: TimeLike | None = None,
     look_side: LookSide = "right",
-    tolerance: float = 1e-9,
+    tolerance: float = 1e-6,
     max_iter: int = 50,
 ) -> tuple[FloatArray, FloatArray]:
     """Zero-Doppler time (s since ``orbit.epoch``) and sensor state (M, 6) for ECEF targets (M, 3).
 
     Newton iteration on ``f(t) = (target - P(t)) . V(t)``, started from ``azimuth_time_guess`` or
-    from the solution for the centre of the targets. Targets not seen within the orbit's span
-    give NaN.
+    from the solution for the centre of the targets (then each target also tries its
+    predecessor's solution first). Targets not seen within the orbit's span give NaN.
     """
     targets = np.ascontiguousarray(targets, dtype=np.float64).reshape(-1, 3)
-    finite = np.all(np.isfinite(targets), axis=1)
-    if not finite.any():
+    if not np.all(np.isfinite(targets), axis=1).any():
         return np.full(targets.shape[0], np.nan), np.full((targets.shape[0], 6), np.nan)
-    if azimuth_time_guess is None:
-        centre = targets[finite].mean(axis=0)
-        lat, lon, _ = ecef_to_llh(*centre)
-        centre = np.array(llh_to_ecef(lat, lon, 0.0))
-        t0 = np.full(targets.shape[0], _initial_time(orbit, centre, look_side))
-    else:
-        guess = orbit.seconds(azimuth_time_guess)
-        t0 = np.ascontiguousarray(
-            np.broadcast_to(guess.ravel() if guess.size > 1 else guess, targets.shape[:1])
-        )
-    t, state = _zero_doppler_kernel(*orbit.kernel_args, targets, t0, tolerance, max_iter)
-    return t, state
+    t0, warm = _start_times(orbit, targets, azimuth_time_guess, look_side)
+    return _zero_doppler_kernel(*orbit.kernel_args, targets, t0, tolerance, max_iter, warm)
 
 
 def _as_dataarrays(
@@ -316,23 +423,22 @@ def look_geometry(
     ``elevation_angle`` (deg, off-nadir at the sensor). Points never seen are NaN / NaT.
     """
     lat, lon, h = _as_dataarrays(latitude, longitude, height)
-    x, y, z = llh_to_ecef(lat.values, lon.values, h.values)
-    targets = np.stack([x.ravel(), y.ravel(), z.ravel()], axis=-1)
-    t, state = zero_doppler(
-        orbit, targets, azimuth_time_guess=azimuth_time_guess, look_side=look_side
-    )
-    sensor = state[:, :3]
-    delta = targets - sensor
-    rng = np.linalg.norm(delta, axis=1)
-    look = delta / rng[:, None]
-    east, north, up = enu_basis(lat.values.ravel(), lon.values.ravel())
-    los = -look
-    los_enu = [np.einsum("ij,ij->i", los, basis) for basis in (east, north, up)]
-    radial = targets / np.linalg.norm(targets, axis=1)[:, None]
-    inc_geocentric = np.degrees(np.arccos(np.clip(np.einsum("ij,ij->i", los, radial), -1, 1)))
-    nadir = -sensor / np.linalg.norm(sensor, axis=1)[:, None]
-    elevation = np.degrees(np.arccos(np.clip(np.einsum("ij,ij->i", look, nadir), -1, 1)))
-    incidence = np.degrees(np.arccos(np.clip(los_enu[2], -1.0, 1.0)))
+    flat = [np.ascontiguousarray(v.values.ravel(), dtype=np.float64) for v in (lat, lon, h)]
+    valid = np.isfinite(flat[0]) & np.isfinite(flat[1]) & np.isfinite(flat[2])
+    if not valid.any():
+        raise ValueError("look_geometry needs at least one finite latitude/longitude/height")
+    if azimuth_time_guess is None:
+        sample = np.flatnonzero(valid)[:: max(1, int(valid.sum()) // 4096)]
+        probe = np.stack(llh_to_ecef(flat[0][sample], flat[1][sample], flat[2][sample]), axis=-1)
+        t_start, warm = _start_times(orbit, probe, None, look_side)
+        t0 = np.full(flat[0].shape, t_start[0])
+    else:
+        probe = np.zeros((flat[0].size, 3))
+        t0, warm = _start_times(orbit, probe, azimuth_time_guess, look_side)
+    t, rng, out = _look_kernel(*orbit.kernel_args, flat[0], flat[1], flat[2], t0, 1e-6, 50, warm)
+    names = ("look_x", "look_y", "look_z", "los_east", "los_north", "los_up")
+    results = dict(zip(names, out[:6], strict=True))
+    incidence, inc_geocentric, elevation = out[6], out[7], out[8]
 
     dims, shape, coords = lat.dims, lat.shape, lat.coords
 
@@ -348,12 +454,22 @@ def look_geometry(
         {
             "azimuth_time": var(orbit.datetimes(t), "UTC", "zero-Doppler azimuth time"),
             "slant_range": var(rng, "m", "slant range, antenna phase centre to target"),
-            "look_x": var(look[:, 0], "1", "ECEF x of the unit look vector, antenna to target"),
-            "look_y": var(look[:, 1], "1", "ECEF y of the unit look vector, antenna to target"),
-            "look_z": var(look[:, 2], "1", "ECEF z of the unit look vector, antenna to target"),
-            "los_east": var(los_enu[0], "1", "east of the unit line of sight, target to sensor"),
-            "los_north": var(los_enu[1], "1", "north of the unit line of sight, target to sensor"),
-            "los_up": var(los_enu[2], "1", "up of the unit line of sight, target to sensor"),
+            "look_x": var(
+                results["look_x"], "1", "ECEF x of the unit look vector, antenna to target"
+            ),
+            "look_y": var(
+                results["look_y"], "1", "ECEF y of the unit look vector, antenna to target"
+            ),
+            "look_z": var(
+                results["look_z"], "1", "ECEF z of the unit look vector, antenna to target"
+            ),
+            "los_east": var(
+                results["los_east"], "1", "east of the unit line of sight, target to sensor"
+            ),
+            "los_north": var(
+                results["los_north"], "1", "north of the unit line of sight, target to sensor"
+            ),
+            "los_up": var(results["los_up"], "1", "up of the unit line of sight, target to sensor"),
             "incidence_angle": var(
                 incidence, "deg", "incidence angle from the WGS84 ellipsoid normal at the target"
             ),

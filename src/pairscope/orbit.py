@@ -50,6 +50,17 @@ def pjit(func: _F) -> _F:
 
 
 @jit
+def ecef_acceleration(p: FloatArray, v: FloatArray, out: FloatArray) -> None:
+    """Approximate ECEF acceleration (central gravity + Coriolis + centrifugal), for Newton steps."""
+    r = np.sqrt(p[0] * p[0] + p[1] * p[1] + p[2] * p[2])
+    g = -_GM / (r * r * r)
+    w2 = _OMEGA_EARTH * _OMEGA_EARTH
+    out[0] = g * p[0] + 2.0 * _OMEGA_EARTH * v[1] + w2 * p[0]
+    out[1] = g * p[1] - 2.0 * _OMEGA_EARTH * v[0] + w2 * p[1]
+    out[2] = g * p[2]
+
+
+@jit
 def interp_state(
     ts: FloatArray,
     pos: FloatArray,
@@ -82,6 +93,57 @@ def interp_state(
         out[c] /= den
 
 
+@jit
+def interp_state_acc(
+    ts: FloatArray,
+    pos: FloatArray,
+    vel: FloatArray,
+    bary: FloatArray,
+    t: float,
+    out: FloatArray,
+) -> None:
+    """Like :func:`interp_state`, plus out[6:9] = derivative of the velocity interpolant.
+
+    Within 1 ms of a node the derivative formula loses precision, so the approximate
+    force model :func:`ecef_acceleration` is used there instead (only Newton steps use it).
+    """
+    n = ts.shape[0]
+    k = bary.shape[1]
+    i = np.searchsorted(ts, t)
+    start = min(max(i - k // 2, 0), n - k)
+    for c in range(9):
+        out[c] = 0.0
+    den = 0.0
+    nearest = np.inf
+    for j in range(k):
+        dt = t - ts[start + j]
+        nearest = min(nearest, abs(dt))
+        if dt == 0.0:
+            for c in range(3):
+                out[c] = pos[start + j, c]
+                out[3 + c] = vel[start + j, c]
+            ecef_acceleration(out[:3], out[3:6], out[6:9])
+            return
+        w = bary[start, j] / dt
+        den += w
+        for c in range(3):
+            out[c] += w * pos[start + j, c]
+            out[3 + c] += w * vel[start + j, c]
+    for c in range(6):
+        out[c] /= den
+    if nearest < 1e-3:
+        ecef_acceleration(out[:3], out[3:6], out[6:9])
+        return
+    # barycentric derivative: p'(t) = sum_j w_j (p(t) - y_j) / (t - t_j)^2 / sum_j w_j/(t - t_j)
+    for j in range(k):
+        dt = t - ts[start + j]
+        w = bary[start, j] / (dt * dt)
+        for c in range(3):
+            out[6 + c] += w * (out[3 + c] - vel[start + j, c])
+    for c in range(3):
+        out[6 + c] /= den
+
+
 @pjit
 def interp_many(
     ts: FloatArray, pos: FloatArray, vel: FloatArray, bary: FloatArray, t: FloatArray
@@ -91,17 +153,6 @@ def interp_many(
     for m in numba.prange(t.shape[0]):
         interp_state(ts, pos, vel, bary, t[m], out[m])
     return out
-
-
-@jit
-def ecef_acceleration(p: FloatArray, v: FloatArray, out: FloatArray) -> None:
-    """Approximate ECEF acceleration (central gravity + Coriolis + centrifugal), for Newton steps."""
-    r = np.sqrt(p[0] * p[0] + p[1] * p[1] + p[2] * p[2])
-    g = -_GM / (r * r * r)
-    w2 = _OMEGA_EARTH * _OMEGA_EARTH
-    out[0] = g * p[0] + 2.0 * _OMEGA_EARTH * v[1] + w2 * p[0]
-    out[1] = g * p[1] - 2.0 * _OMEGA_EARTH * v[0] + w2 * p[1]
-    out[2] = g * p[2]
 
 
 def _barycentric_weights(ts: FloatArray, k: int) -> FloatArray:
