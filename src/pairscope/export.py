@@ -41,6 +41,7 @@ import numpy as np
 import pystac
 import rasterio
 import rasterio.shutil
+import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile

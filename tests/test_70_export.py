@@ -1,0 +1,403 @@
+"""Export: COG + STAC item per pair, PNG, pairs CSV; offline schema validation; reload in pairscope."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import pathlib
+import warnings
+from typing import Any
+
+import jsonschema
+import numpy as np
+import pytest
+import rasterio
+import xarray as xr
+from pyproj import Transformer
+from rasterio.errors import NotGeoreferencedWarning
+
+from pairscope import __version__, export
+
+AZ, RG = 96, 300
+DATES = np.array(["2024-08-09", "2024-08-21", "2024-09-02"], dtype="datetime64[ns]")
+
+
+def _slc_item(date: str, platform: str, absolute_orbit: int) -> dict[str, Any]:
+    day = date.replace("-", "")
+    return {
+        "type": "Feature", "stac_version": "1.1.0", "id": f"S1A_IW_SLC_{day}_T117_249435_IW2",
+        "geometry": None,
+        "properties": {
+            "datetime": f"{date}T17:05:57Z", "platform": platform, "constellation": "sentinel-1",
+            "sar:instrument_mode": "IW", "sar:frequency_band": "C", "sar:center_frequency": 5.405,
+            "sar:polarizations": ["VV", "VH"], "sar:product_type": "SLC",
+            "sar:observation_direction": "right", "sat:relative_orbit": 117,
+            "sat:absolute_orbit": absolute_orbit, "sat:orbit_state": "ascending",
+            "s1:burst_id": 249435, "s1:subswath": "IW2", "pairscope:burst_id": "T117_249435_IW2",
+        },
+        "links": [{"rel": "self", "href": f"/catalog/slc/{day}/{day}.json"}],
+        "assets": {},
+    }
+
+
+INPUTS = {
+    "2024-08-09": _slc_item("2024-08-09", "sentinel-1a", 55100),
+    "2024-08-21": _slc_item("2024-08-21", "sentinel-1c", 1200),
+    "2024-09-02": _slc_item("2024-09-02", "sentinel-1a", 55450),
+}
+
+
+def _pairs_dataset(dims: tuple[str, str], seed: int = 1) -> xr.Dataset:
+    rng = np.random.default_rng(seed)
+    coh = rng.random((2, AZ, RG)).astype("float32")
+    coh[:, :3, :] = np.nan  # borders without valid samples
+    coh[1, 40:50, 100:120] = np.nan
+    phase = rng.uniform(-np.pi, np.pi, (2, AZ, RG)).astype("float32")
+    phase[np.isnan(coh)] = np.nan
+    count = np.where(np.isnan(coh), 0, 105).astype("int32")
+    return xr.Dataset(
+        {
+            "coherence": (("pair", *dims), coh),
+            "phase": (("pair", *dims), phase),
+            "valid_count": (("pair", *dims), count),
+        },
+        coords={
+            "reference": ("pair", DATES[[0, 0]]),
+            "secondary": ("pair", DATES[[1, 2]]),
+            "temporal_baseline": ("pair", [12, 24]),
+            "perpendicular_baseline": ("pair", [42.5, -87.25]),
+        },
+        attrs={"window": (5, 21), "estimator": "boxcar", "bias_corrected": 0},
+    )
+
+
+@pytest.fixture(scope="module")
+def radar_result() -> xr.Dataset:
+    ds = _pairs_dataset(("azimuth", "range"))
+    a = np.linspace(0.0, 1.0, AZ)[:, None]
+    r = np.linspace(0.0, 1.0, RG)[None, :]
+    lat = 45.0 + 0.18 * a - 0.02 * r
+    lon = 10.0 + 0.05 * a + 0.9 * r
+    return ds.assign_coords(latitude=(("azimuth", "range"), lat), longitude=(("azimuth", "range"), lon))
+
+
+@pytest.fixture(scope="module")
+def map_result() -> xr.Dataset:
+    ds = _pairs_dataset(("y", "x"), seed=2)
+    ds = ds.assign_coords(y=5_000_010.0 - 20.0 * np.arange(AZ), x=600_010.0 + 20.0 * np.arange(RG))
+    return ds.rio.write_crs("EPSG:32632")
+
+
+@pytest.fixture(scope="module")
+def geometry_layers(radar_result: xr.Dataset) -> xr.Dataset:
+    shape = (AZ, RG)
+    inc = np.linspace(36.0, 42.0, RG)[None, :] * np.ones(shape)
+    layers = {"incidence_angle": inc}
+    for i, name in enumerate(["look_x", "look_y", "look_z"]):
+        layers[name] = np.full(shape, [0.3, -0.5, -0.81][i]) + 1e-4 * np.arange(RG)[None, :]
+    return xr.Dataset({k: (("azimuth", "range"), v.astype("float32")) for k, v in layers.items()})
+
+
+@pytest.fixture(scope="module")
+def radar_items(tmp_path_factory: pytest.TempPathFactory, radar_result: xr.Dataset,
+                geometry_layers: xr.Dataset) -> list[Any]:
+    out = tmp_path_factory.mktemp("radar")
+    return export.export_pairs(
+        radar_result, out, inputs=INPUTS, geometry=geometry_layers,
+        burst_id="T117_249435_IW2", polarization="VV",
+    )
+
+
+@pytest.fixture(scope="module")
+def map_item(tmp_path_factory: pytest.TempPathFactory, map_result: xr.Dataset) -> Any:
+    out = tmp_path_factory.mktemp("map")
+    return export.export_pair(
+        map_result, ("2024-08-09", "2024-09-02"), out,
+        inputs=[INPUTS["2024-08-09"], INPUTS["2024-09-02"]], polarization="vv",
+    )
+
+
+def _read(path: pathlib.Path) -> tuple[np.ndarray, dict[str, Any]]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(path) as src:
+            return src.read(), {
+                "profile": src.profile, "descriptions": src.descriptions, "units": src.units,
+                "scales": src.scales, "offsets": src.offsets, "crs": src.crs,
+                "transform": src.transform, "layout": src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT"),
+                "overviews": src.overviews(1),
+            }
+
+
+def _asset_path(item: Any, key: str) -> pathlib.Path:
+    return pathlib.Path(item.assets[key].get_absolute_href())
+
+
+# --- COG writer ------------------------------------------------------------------------------
+
+
+def test_write_cog_is_cloud_optimized_and_round_trips(tmp_path: pathlib.Path) -> None:
+    rng = np.random.default_rng(3)
+    data = rng.uniform(-np.pi, np.pi, (700, 900)).astype("float32")
+    data[:5] = np.nan
+    bands = export.write_cog(data, tmp_path / "phase.tif", band_names=["phase"], units="rad",
+                             resampling="NEAREST")
+    back, meta = _read(tmp_path / "phase.tif")
+    assert meta["layout"] == "COG"
+    assert meta["profile"]["tiled"] and meta["profile"]["blockxsize"] == 256
+    assert meta["overviews"], "a 700 x 900 COG has overviews"
+    assert meta["descriptions"] == ("phase",) and meta["units"] == ("rad",)
+    assert meta["crs"] is None
+    np.testing.assert_array_equal(back[0], data)  # NaN positions equal too
+    assert bands[0]["nodata"] == "nan" and bands[0]["data_type"] == "float32"
+    assert bands[0]["statistics"]["valid_percent"] == pytest.approx(100 * 695 / 700)
+    # nearest overviews never average wrapped phase: each value exists at full resolution
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(tmp_path / "phase.tif", overview_level=0) as ov:
+            small = ov.read(1)
+    finite = small[np.isfinite(small)]
+    assert finite.size > 0 and np.isin(finite, data).all()
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_write_cog_rejects_bad_shapes(tmp_path: pathlib.Path) -> None:
+    with pytest.raises(ValueError, match="2-D"):
+        export.write_cog(np.zeros(5, "float32"), tmp_path / "x.tif")
+    with pytest.raises(ValueError, match="2 bands but 1 names"):
+        export.write_cog(np.zeros((2, 4, 4), "float32"), tmp_path / "x.tif", band_names=["a"])
+
+
+def test_failed_write_keeps_previous_file_and_leaves_no_temp(tmp_path: pathlib.Path) -> None:
+    target = tmp_path / "c.tif"
+    first = np.full((32, 32), 0.25, "float32")
+    export.write_cog(first, target)
+
+    def crash(stage: str, path: pathlib.Path) -> None:
+        if stage == "written":
+            assert path.exists() and path != target
+            raise RuntimeError("killed before the rename")
+
+    with pytest.raises(RuntimeError, match="killed"):
+        export.write_cog(np.full((32, 32), 0.75, "float32"), target, hook=crash)
+    back, _ = _read(target)
+    np.testing.assert_array_equal(back[0], first)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.tif"]
+
+
+# --- items -----------------------------------------------------------------------------------
+
+
+def test_radar_item_contents(radar_items: list[Any], radar_result: xr.Dataset) -> None:
+    from pairscope.render import DEFAULT_RENDERS
+
+    assert [i.id for i in radar_items] == [
+        "T117_249435_IW2_VV_20240809_20240821_5x21",
+        "T117_249435_IW2_VV_20240809_20240902_5x21",
+    ]
+    item = radar_items[1]
+    p = item.properties
+    assert item.datetime is None
+    assert p["start_datetime"] == "2024-08-09T00:00:00Z" and p["end_datetime"] == "2024-09-02T00:00:00Z"
+    assert p["proj:code"] is None and p["proj:shape"] == [AZ, RG]
+    assert p["pairscope:geometry"] == "radar" and p["pairscope:geolocation_asset"] == "geolocation"
+    # sar/sat of the inputs; fields that differ between inputs (platform, orbit) are left out
+    assert p["sar:frequency_band"] == "C" and p["sar:center_frequency"] == 5.405
+    assert p["sar:polarizations"] == ["VV"]
+    assert (p["sar:looks_azimuth"], p["sar:looks_range"]) == (5, 21)
+    assert p["sat:relative_orbit"] == 117 and p["sat:orbit_state"] == "ascending"
+    assert p["platform"] == "sentinel-1a" and "sat:absolute_orbit" not in p
+    assert "platform" not in radar_items[0].properties  # S1A + S1C pair
+    # processing parameters
+    assert p["processing:software"] == {"pairscope": __version__}
+    assert p["pairscope:window"] == [5, 21] and p["pairscope:estimator"] == "boxcar"
+    assert p["pairscope:bias_corrected"] is False
+    assert p["pairscope:input_items"] == [INPUTS["2024-08-09"]["id"], INPUTS["2024-09-02"]["id"]]
+    assert p["pairscope:temporal_baseline"] == 24
+    assert p["pairscope:perpendicular_baseline"] == -87.25
+    expected_mean = float(np.nanmean(radar_result["coherence"].values[1]))
+    assert p["pairscope:mean_coherence"] == pytest.approx(expected_mean, abs=1e-6)
+    derived = [link.href for link in item.links if link.rel == "derived_from"]
+    assert derived == ["/catalog/slc/20240809/20240809.json", "/catalog/slc/20240902/20240902.json"]
+    # renders: one per layer, exactly the app's defaults, pointing at the right asset
+    assert set(p["renders"]) == {"coherence", "phase", "look_x", "look_y", "look_z", "incidence"}
+    for key, render in p["renders"].items():
+        assert render["assets"] == [key]
+        reference = DEFAULT_RENDERS[key]
+        assert render["rescale"] == [list(r) for r in reference["rescale"]]
+        assert render.get("colormap_name") == reference.get("colormap_name")
+    # raster bands
+    bands = item.assets["coherence"].extra_fields["raster:bands"]
+    assert bands[0]["unit"] == "1" and bands[0]["nodata"] == "nan" and bands[0]["scale"] == 1.0
+    assert item.assets["phase"].extra_fields["raster:bands"][0]["unit"] == "rad"
+    assert item.assets["incidence"].extra_fields["raster:bands"][0]["unit"] == "deg"
+    # footprint from the lat/lon grid
+    lon_min, lat_min, lon_max, lat_max = item.bbox
+    assert lat_min == pytest.approx(44.98) and lat_max == pytest.approx(45.18)
+    assert lon_min == pytest.approx(10.0) and lon_max == pytest.approx(10.95)
+
+
+def test_radar_cogs_hold_the_result(radar_items: list[Any], radar_result: xr.Dataset,
+                                    geometry_layers: xr.Dataset) -> None:
+    item = radar_items[0]
+    for key in ("coherence", "phase", "valid_count"):
+        data, meta = _read(_asset_path(item, key))
+        assert meta["layout"] == "COG" and meta["crs"] is None
+        np.testing.assert_array_equal(data[0], radar_result[key].values[0])
+    data, _ = _read(_asset_path(item, "incidence"))
+    np.testing.assert_array_equal(data[0], geometry_layers["incidence_angle"].values)
+    grid, meta = _read(_asset_path(item, "geolocation"))
+    assert meta["descriptions"] == ("grid_lat", "grid_lon")
+    np.testing.assert_array_equal(grid[0], radar_result["latitude"].values)
+    np.testing.assert_array_equal(grid[1], radar_result["longitude"].values)
+
+
+def test_map_item_projection(map_item: Any, map_result: xr.Dataset) -> None:
+    p = map_item.properties
+    assert map_item.id == "T117_249435_IW2_VV_20240809_20240902_5x21"  # burst id from the inputs
+    assert p["proj:code"] == "EPSG:32632" and p["proj:shape"] == [AZ, RG]
+    assert p["proj:transform"] == [20.0, 0.0, 600000.0, 0.0, -20.0, 5000020.0]
+    assert p["proj:bbox"] == [600000.0, 5000020.0 - 20 * AZ, 600000.0 + 20 * RG, 5000020.0]
+    assert p["pairscope:geometry"] == "map" and "geolocation" not in map_item.assets
+    data, meta = _read(_asset_path(map_item, "coherence"))
+    assert meta["crs"].to_epsg() == 32632
+    assert tuple(meta["transform"])[:6] == tuple(p["proj:transform"])
+    np.testing.assert_array_equal(data[0], map_result["coherence"].values[1])
+    # the WGS84 footprint encloses the map corners
+    to_ll = Transformer.from_crs(32632, 4326, always_xy=True)
+    west, south, east, north = map_item.bbox
+    for x, y in [(600000.0, 5000020.0), (606000.0, 5000020.0 - 20 * AZ)]:
+        lon, lat = to_ll.transform(x, y)
+        assert west - 1e-7 <= lon <= east + 1e-7 and south - 1e-7 <= lat <= north + 1e-7
+
+
+def test_items_validate_offline(shared_data: pathlib.Path, radar_items: list[Any],
+                                map_item: Any) -> None:
+    for item in [*radar_items, map_item]:
+        report = export.validate_item(item, shared_data / "stac")
+        for name in ("item-spec/json-schema/item.json", "render/v2.0.0", "sar/v1.3.0", "sat/v1.2.0"):
+            hits = [uri for uri in report if name in uri]
+            assert hits and report[hits[0]] == "valid", (name, report)
+        # the reloaded JSON on disk is what validates
+        on_disk = json.loads(pathlib.Path(item.get_self_href()).read_text())
+        export.validate_item(on_disk, shared_data / "stac")
+
+
+def test_extensions_without_a_local_schema_read_back_through_pystac(
+    radar_items: list[Any], map_item: Any
+) -> None:
+    """projection, raster and processing have no schema in ../shared/data/stac: check that
+    pystac's own extension classes recognise and read the fields instead."""
+    import pystac
+    from pystac.extensions.projection import ProjectionExtension
+    from pystac.extensions.raster import RasterExtension
+
+    item = pystac.Item.from_file(map_item.get_self_href())
+    proj = ProjectionExtension.ext(item)
+    assert proj.code == "EPSG:32632" and proj.shape == [AZ, RG]
+    assert proj.transform == map_item.properties["proj:transform"]
+    bands = RasterExtension.ext(item.assets["coherence"]).bands
+    assert bands is not None and bands[0].data_type is not None
+    assert str(getattr(bands[0].data_type, "value", bands[0].data_type)) == "float32"
+    assert bands[0].unit == "1"
+    assert bands[0].nodata == "nan"
+    radar = pystac.Item.from_file(radar_items[0].get_self_href())
+    assert ProjectionExtension.ext(radar).code is None
+    assert radar.properties["processing:software"]["pairscope"] == __version__
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "schema"),
+    [("sar:frequency_band", "Z", "sar"), ("sat:orbit_state", "sideways", "sat"),
+     ("renders", {"coherence": {"rescale": [[0, 1]]}}, "render")],
+)
+def test_validation_catches_broken_items(shared_data: pathlib.Path, map_item: Any, field: str,
+                                         value: Any, schema: str) -> None:
+    data = copy.deepcopy(map_item.to_dict(include_self_link=False))
+    data["properties"][field] = value
+    with pytest.raises(jsonschema.ValidationError, match=schema):
+        export.validate_item(data, shared_data / "stac")
+
+
+def test_exported_items_reload_in_pairscope(radar_items: list[Any], map_item: Any,
+                                            radar_result: xr.Dataset,
+                                            map_result: xr.Dataset) -> None:
+    import pystac
+
+    from pairscope.render import renders_for
+    from pairscope.stack import open_product
+
+    for item, result, index in [(radar_items[0], radar_result, 0), (map_item, map_result, 1)]:
+        reloaded = pystac.Item.from_file(item.get_self_href())
+        assert renders_for(reloaded).keys() >= {"coherence", "phase"}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            coherence = open_product(reloaded, "coherence")
+            values = np.asarray(coherence.values).squeeze()
+        np.testing.assert_array_equal(values, result["coherence"].values[index])
+
+
+def test_is_complete(tmp_path: pathlib.Path, radar_result: xr.Dataset) -> None:
+    item = export.export_pair(radar_result, 0, tmp_path, polarization="VV")
+    path = pathlib.Path(item.get_self_href())
+    assert export.is_complete(path)
+    _asset_path(item, "phase").unlink()
+    assert not export.is_complete(path)
+    path.write_text(path.read_text()[:100])
+    assert not export.is_complete(path)
+    assert not export.is_complete(tmp_path / "missing.json")
+
+
+def test_bad_inputs_say_what_to_do(tmp_path: pathlib.Path, radar_result: xr.Dataset,
+                                   map_result: xr.Dataset) -> None:
+    no_window = radar_result.copy()
+    no_window.attrs = {}
+    with pytest.raises(ValueError, match="window"):
+        export.export_pair(no_window, 0, tmp_path)
+    with pytest.raises(ValueError, match="latitude"):
+        export.export_pair(radar_result.drop_vars(["latitude", "longitude"]), 0, tmp_path)
+    no_crs = map_result.drop_vars("spatial_ref")
+    with pytest.raises(ValueError, match="no CRS"):
+        export.export_pair(no_crs, 0, tmp_path)
+    with pytest.raises(KeyError, match="2024-08-21/2024-09-02"):
+        export.export_pair(radar_result, ("2024-08-21", "2024-09-02"), tmp_path)
+
+
+# --- tables, PNG -----------------------------------------------------------------------------
+
+
+def test_pairs_csv(radar_items: list[Any], radar_result: xr.Dataset, tmp_path: pathlib.Path) -> None:
+    csv_path = pathlib.Path(radar_items[0].get_self_href()).parent.parent / "pairs.csv"
+    with csv_path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["reference"], r["secondary"], r["temporal_baseline_days"]) for r in rows] == [
+        ("2024-08-09", "2024-08-21", "12"), ("2024-08-09", "2024-09-02", "24")]
+    assert [float(r["perpendicular_baseline_m"]) for r in rows] == [42.5, -87.25]
+    for i, row in enumerate(rows):
+        coh = radar_result["coherence"].values[i]
+        assert float(row["mean_coherence"]) == pytest.approx(float(np.nanmean(coh)), abs=1e-6)
+        assert int(row["valid_pixels"]) == int(np.isfinite(coh).sum())
+    from_items = export.pairs_table_from_items(radar_items)
+    for a, b in zip(from_items, export.pairs_table(radar_result), strict=True):
+        assert {k: v for k, v in a.items() if k != "item"} == {k: v for k, v in b.items() if k != "item"}
+    assert [r["item"] for r in from_items] == [i.id for i in radar_items]
+
+
+@pytest.mark.parametrize("layer", ["coherence", "phase"])
+def test_png_with_colourbar(tmp_path: pathlib.Path, map_result: xr.Dataset, layer: str) -> None:
+    from PIL import Image
+
+    from pairscope.render import DEFAULT_RENDERS, get_colormap
+
+    path = export.export_png(map_result[layer].isel(pair=0), tmp_path / f"{layer}.png", layer=layer)
+    with Image.open(path) as image:
+        rgb = np.asarray(image.convert("RGB"))
+    assert rgb.shape[0] > 300 and rgb.shape[1] > 300
+    # the colourbar shows both ends of the render's colormap
+    table = get_colormap(DEFAULT_RENDERS[layer].get("colormap_name", "viridis"))[:, :3].astype(int)
+    pixels = rgb.reshape(-1, 3).astype(int)
+    for end in (table[0], table[-1]):
+        assert (np.abs(pixels - end).sum(axis=1) <= 6).any()
+    with pytest.raises(ValueError, match="2-D"):
+        export.export_png(map_result["coherence"], tmp_path / "x.png")
