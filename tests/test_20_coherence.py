@@ -1,0 +1,356 @@
+"""The coherence estimator: fast kernel against a slow oracle, against theory, and its properties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from pairscope import _boxcar, coherence
+from pairscope.pairs import select_pairs
+
+# ---------------------------------------------------------------------------------------------
+# The slow, obvious reference: loop over pixels, take the window, keep the valid samples, sum.
+
+
+def oracle(ref: np.ndarray, sec: np.ndarray, window: tuple[int, int]):
+    wa, wr = window
+    alo, ahi = wa // 2, wa - 1 - wa // 2
+    rlo, rhi = wr // 2, wr - 1 - wr // 2
+    ref = ref.astype(np.complex128)
+    sec = sec.astype(np.complex128)
+    ok = np.isfinite(ref) & np.isfinite(sec) & (ref != 0) & (sec != 0)
+    coh = np.full(ref.shape, np.nan)
+    pha = np.full(ref.shape, np.nan)
+    count = np.zeros(ref.shape, dtype=int)
+    for i in range(ref.shape[0]):
+        for j in range(ref.shape[1]):
+            win = (slice(max(i - alo, 0), i + ahi + 1), slice(max(j - rlo, 0), j + rhi + 1))
+            m = ok[win]
+            count[i, j] = m.sum()
+            if not m.any():
+                continue
+            r, s = ref[win][m], sec[win][m]
+            cross = np.sum(r * np.conj(s))
+            coh[i, j] = abs(cross) / np.sqrt(np.sum(abs(r) ** 2) * np.sum(abs(s) ** 2))
+            pha[i, j] = np.angle(cross)
+    return coh, pha, count
+
+
+def circular_pair(rng: np.random.Generator, shape, gamma: float, phase: float = 0.0):
+    """Two unit-power circular complex Gaussian images with coherence ``gamma``."""
+
+    def cn(size):
+        return (rng.standard_normal(size) + 1j * rng.standard_normal(size)) / np.sqrt(2)
+
+    x, y = cn(shape), cn(shape)
+    s1 = x
+    s2 = (gamma * x + np.sqrt(1 - gamma**2) * y) * np.exp(-1j * phase)
+    return s1.astype(np.complex64), s2.astype(np.complex64)
+
+
+def with_holes(rng, a, b):
+    a, b = a.copy(), b.copy()
+    a.flat[rng.choice(a.size, a.size // 15, replace=False)] = np.nan
+    b.flat[rng.choice(b.size, b.size // 15, replace=False)] = 0
+    a[:, :3] = 0  # a zero-filled border, as openEO writes it
+    b[-2:, :] = np.nan + 1j * np.nan
+    a[10:16, 20:40] = 0  # a no-data patch bigger than small windows
+    return a, b
+
+
+WINDOWS = [(1, 1), (3, 3), (5, 21), (7, 28), (4, 6), (2, 9), (6, 2)]
+
+
+@pytest.mark.parametrize("window", WINDOWS, ids=lambda w: f"{w[0]}x{w[1]}")
+def test_kernel_equals_oracle(window):
+    rng = np.random.default_rng(sum(window))
+    a, b = circular_pair(rng, (37, 83), 0.6, 0.7)
+    a *= rng.uniform(0.2, 5, a.shape).astype(np.float32)  # uneven power
+    a, b = with_holes(rng, a, b)
+    want_c, want_p, want_n = oracle(a, b, window)
+    coh, pha = coherence.estimate(a, b, window)
+    assert coh.dtype == np.float32 and pha.dtype == np.float32
+    assert coh.shape == a.shape
+    np.testing.assert_array_equal(np.isnan(coh), np.isnan(want_c))
+    np.testing.assert_allclose(coh, want_c, atol=1e-5, equal_nan=True)
+    # Compare phases on the circle (a wrap at +-pi is not an error).
+    d = np.angle(np.exp(1j * (pha.astype(np.float64) - want_p)))
+    assert np.nanmax(np.abs(d)) < 1e-5
+    _, _, n = _boxcar.coherence_sums(a, b, window)
+    np.testing.assert_array_equal(n, want_n)
+
+
+def test_shared_power_sums_equal_own_power_sums():
+    rng = np.random.default_rng(3)
+    a, b = circular_pair(rng, (50, 70), 0.5)
+    p1 = _boxcar.power_sums(a, a, (5, 7))
+    p2 = _boxcar.power_sums(b, b, (5, 7))
+    shared = _boxcar.coherence_sums(a, b, (5, 7), p1, p2)
+    own = _boxcar.coherence_sums(a, b, (5, 7))
+    np.testing.assert_allclose(shared[0], own[0], atol=1e-6)
+    np.testing.assert_allclose(shared[1], own[1], atol=1e-6)
+
+
+def test_window_with_nothing_valid_is_nan():
+    a = np.zeros((10, 10), np.complex64)
+    b = np.ones((10, 10), np.complex64)
+    a[0, 0] = 1
+    coh, pha = coherence.estimate(a, b, (3, 3))
+    assert coh[0, 0] == pytest.approx(1.0) and pha[0, 0] == pytest.approx(0.0)
+    assert np.isnan(coh[5, 5]) and np.isnan(pha[5, 5])
+    assert np.count_nonzero(np.isfinite(coh)) == 4  # the 2 x 2 corner that sees (0, 0)
+
+
+def test_phase_convention_minus_pi_is_pi():
+    a = np.ones((3, 3), np.complex64)
+    b = -np.ones((3, 3), np.complex64)
+    _, pha = coherence.estimate(a, b, (3, 3))
+    assert np.all(pha == np.float32(np.pi))
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (dict(window=(0, 3)), ">= 1"),
+        (dict(window=(3,)), "two positive integers"),
+        (dict(window=(50, 3)), "larger than the image"),
+    ],
+)
+def test_bad_windows_say_what_is_wrong(bad, message):
+    a = np.ones((20, 20), np.complex64)
+    with pytest.raises(ValueError, match=message):
+        coherence.estimate(a, a, **bad)
+
+
+def test_shape_mismatch_is_explained():
+    with pytest.raises(ValueError, match="differ in shape"):
+        coherence.estimate(np.ones((5, 5), np.complex64), np.ones((5, 6), np.complex64))
+
+
+def test_fast_atan2_matches_numpy():
+    rng = np.random.default_rng(0)
+    y = np.concatenate([rng.standard_normal(10000), [0.0, -0.0, 1, -1, 0, 0, 1e-300]])
+    x = np.concatenate([rng.standard_normal(10000), [-1.0, -1.0, 0, 0, 0, 1, -1]])
+    got = np.array([_boxcar.fast_atan2(float(a), float(b)) for a, b in zip(y, x, strict=True)])
+    want = np.arctan2(y, x)
+    want[want <= -np.pi] = np.pi
+    np.testing.assert_allclose(got, want, atol=1e-11)
+
+
+# ---------------------------------------------------------------------------------------------
+# Theory: Touzi et al. (1999) bias, Cramer-Rao phase spread, bias correction.
+
+
+def test_expected_coherence_closed_forms():
+    # At zero coherence: Gamma(L) Gamma(3/2) / Gamma(L + 1/2); about sqrt(pi / 4L) for large L.
+    from scipy.special import gamma as G
+
+    for L in (2, 9, 105):
+        want = G(L) * G(1.5) / G(L + 0.5)
+        assert coherence.expected_sample_coherence(0.0, L) == pytest.approx(want, rel=1e-9)
+    # One look: the sample coherence is always 1.
+    np.testing.assert_allclose(coherence.expected_sample_coherence([0, 0.5, 0.9], 1), 1.0)
+    # Monotone, above the truth, converging to it with looks.
+    g = np.linspace(0, 1, 101)
+    for L in (4, 9, 105):
+        e = coherence.expected_sample_coherence(g, L)
+        assert np.all(np.diff(e) >= 0) and np.all(e >= g - 1e-12)
+    b9 = coherence.expected_sample_coherence(0.3, 9) - 0.3
+    b105 = coherence.expected_sample_coherence(0.3, 105) - 0.3
+    assert b9 > b105 > 0
+
+
+def test_bias_correction_inverts_expectation():
+    g = np.array([0.05, 0.2, 0.5, 0.8, 0.95, 0.999])
+    for L in (9, 35, 105):
+        back = coherence.bias_corrected_coherence(coherence.expected_sample_coherence(g, L), L)
+        np.testing.assert_allclose(back, g, atol=2e-4)
+    assert coherence.bias_corrected_coherence(0.01, 9) == 0.0
+    assert np.isnan(coherence.bias_corrected_coherence(np.nan, 9))
+
+
+@pytest.fixture(scope="module")
+def theory_runs():
+    """Sample coherence of simulated pairs with independent pixels, for each (g, window)."""
+    rng = np.random.default_rng(2024)
+    out = {}
+    for window in [(3, 3), (5, 21)]:
+        wa, wr = window
+        for g in (0.0, 0.3, 0.6, 0.9):
+            a, b = circular_pair(rng, (160, 840), g, phase=0.4)
+            coh, pha = coherence.estimate(a, b, window)
+            inner = (slice(wa, -wa), slice(wr, -wr))
+            # Non-overlapping windows give independent estimates (for the spread of the phase).
+            step = (slice(wa, -wa, wa), slice(wr, -wr, wr))
+            out[window, g] = (coh[inner], pha[step])
+    return out
+
+
+@pytest.mark.parametrize("window", [(3, 3), (5, 21)], ids=["L9", "L105"])
+@pytest.mark.parametrize("g", [0.0, 0.3, 0.6, 0.9])
+def test_mean_sample_coherence_matches_touzi(theory_runs, window, g):
+    coh, _ = theory_runs[window, g]
+    L = window[0] * window[1]
+    assert float(np.mean(coh)) == pytest.approx(
+        float(coherence.expected_sample_coherence(g, L)), abs=0.01
+    )
+
+
+def test_phase_spread_matches_cramer_rao(theory_runs):
+    _, pha = theory_runs[(5, 21), 0.9]
+    spread = np.std(np.angle(np.exp(1j * (pha - 0.4))))
+    assert spread == pytest.approx(float(coherence.phase_std(0.9, 105)), rel=0.10)
+    assert np.mean(np.angle(np.exp(1j * (pha - 0.4)))) == pytest.approx(0.0, abs=0.01)
+
+
+@pytest.mark.parametrize("g", [0.3, 0.6, 0.9])
+def test_bias_corrected_mean_matches_truth(theory_runs, g):
+    coh, _ = theory_runs[(5, 21), g]
+    corrected = coherence.bias_corrected_coherence(coh, 105)
+    assert float(np.mean(corrected)) == pytest.approx(g, abs=0.02)
+
+
+def test_phase_std_bound():
+    assert coherence.phase_std(1.0, 10) == 0.0
+    assert coherence.phase_std(0.5, 8) == pytest.approx(np.sqrt(0.75) / (0.5 * 4))
+
+
+# ---------------------------------------------------------------------------------------------
+# Properties
+
+
+# SLC-like dynamic range (power over 12 orders of magnitude) plus exact zeros (no-data). The
+# running sums are float64: their absolute error is ~1e-16 of the largest power nearby, which the
+# docs of pairscope._boxcar state; 1e26 : 1 neighbours are not SLC data.
+complex_images = hnp.arrays(
+    np.complex64,
+    st.tuples(st.integers(4, 14), st.integers(6, 20)),
+    elements=st.one_of(
+        st.just(0j),
+        st.complex_numbers(
+            min_magnitude=1e-3, max_magnitude=1e3, allow_nan=False, allow_infinity=False, width=64
+        ),
+    ),
+)
+windows = st.tuples(st.integers(1, 4), st.integers(1, 6))
+
+
+@settings(max_examples=60, deadline=None)
+@given(complex_images, windows)
+def test_self_coherence_is_one(img, window):
+    coh, pha = coherence.estimate(img, img, window)
+    ok = np.isfinite(coh)
+    np.testing.assert_allclose(coh[ok], 1.0, atol=1e-5)
+    np.testing.assert_allclose(pha[ok], 0.0, atol=1e-5)
+    # NaN exactly where the window holds no non-zero sample.
+    _, _, n = _boxcar.coherence_sums(img, img, window)
+    np.testing.assert_array_equal(~ok, n == 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), windows, st.floats(0.05, 0.95))
+def test_swap_negates_phase(seed, window, g):
+    a, b = circular_pair(np.random.default_rng(seed), (12, 17), g)
+    c1, p1 = coherence.estimate(a, b, window)
+    c2, p2 = coherence.estimate(b, a, window)
+    np.testing.assert_allclose(c1, c2, atol=1e-6)
+    d = np.angle(np.exp(1j * (p1.astype(float) + p2)))
+    assert np.max(np.abs(d)) < 1e-5
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(0, 2**32 - 1),
+    windows,
+    st.floats(0.1, 10),
+    st.floats(-np.pi, np.pi),
+)
+def test_complex_scaling_only_shifts_phase(seed, window, magnitude, angle):
+    a, b = circular_pair(np.random.default_rng(seed), (12, 17), 0.7)
+    c0, p0 = coherence.estimate(a, b, window)
+    k = np.complex64(magnitude * np.exp(1j * angle))
+    c1, p1 = coherence.estimate(a * k, b, window)
+    np.testing.assert_allclose(c1, c0, atol=1e-5)
+    d = np.angle(np.exp(1j * (p1.astype(float) - p0 - angle)))
+    assert np.max(np.abs(d)) < 1e-4
+
+
+# ---------------------------------------------------------------------------------------------
+# Pairs over a stack: numpy, dask, and one pair at a time agree.
+
+
+@pytest.fixture(scope="module")
+def stack():
+    rng = np.random.default_rng(11)
+    dates = np.array(["2024-08-09", "2024-08-15", "2024-08-21", "2024-08-27", "2024-09-02"],
+                     dtype="datetime64[ns]")
+    base, _ = circular_pair(rng, (61, 130), 0.0)
+    images = []
+    for k in range(len(dates)):
+        _, noise = circular_pair(rng, base.shape, 0.0)
+        images.append((0.8 * base + 0.6 * noise) * np.exp(1j * 0.3 * k))
+    data = np.stack(images).astype(np.complex64)
+    data[:, :, :4] = 0  # common no-data border
+    data[2, 30:33, 50:60] = np.nan  # one date with a hole: its pairs need their own powers
+    lat = np.linspace(45, 45.2, 61)[:, None] + np.zeros((1, 130))
+    lon = np.linspace(10, 10.4, 130)[None, :] + np.zeros((61, 1))
+    return xr.DataArray(
+        data,
+        dims=("date", "azimuth", "range"),
+        coords={"date": dates, "latitude": (("azimuth", "range"), lat),
+                "longitude": (("azimuth", "range"), lon)},
+        attrs={"burst_id": "T117_249435_IW2", "polarization": "VV"},
+    )
+
+
+def test_estimate_pairs_numpy_dask_and_single_agree(stack):
+    pairs = select_pairs(stack.date.values, max_temporal_baseline=12)
+    assert len(pairs) == 7
+    window = (5, 21)
+    ds = coherence.estimate_pairs(stack, pairs, window)
+    assert ds.coherence.dims == ("pair", "azimuth", "range")
+    assert ds.coherence.dtype == np.float32 and ds.valid_count.dtype == np.int32
+    assert list(ds.temporal_baseline.values) == [p.temporal_baseline for p in pairs]
+    assert "latitude" in ds.coords and ds.latitude.dims == ("azimuth", "range")
+    assert ds.attrs["window"] == "5x21" and ds.attrs["burst_id"] == "T117_249435_IW2"
+    lazy = stack.chunk({"date": 1, "azimuth": 17, "range": 40})  # chunk borders inside windows
+    dds = coherence.estimate_pairs(lazy, pairs, window)
+    assert dds.coherence.chunks is not None  # still lazy
+    dds = dds.compute()
+    for k, p in enumerate(pairs):
+        ref = stack.sel(date=p.reference).values
+        sec = stack.sel(date=p.secondary).values
+        coh, pha = coherence.estimate(ref, sec, window)
+        np.testing.assert_allclose(ds.coherence[k], coh, atol=1e-6, equal_nan=True)
+        np.testing.assert_allclose(dds.coherence[k], coh, atol=1e-6, equal_nan=True)
+        np.testing.assert_allclose(ds.phase[k], pha, atol=1e-5, equal_nan=True)
+        np.testing.assert_allclose(dds.phase[k], pha, atol=1e-5, equal_nan=True)
+    np.testing.assert_array_equal(ds.valid_count.values, dds.valid_count.values)
+
+
+def test_estimate_pairs_accepts_date_tuples_and_bias_correction(stack):
+    d = stack.date.values
+    ds = coherence.estimate_pairs(stack, [(d[0], d[1]), ("2024-08-15", "20240827")], (5, 5))
+    assert list(ds.pair.values) == ["20240809_20240815", "20240815_20240827"]
+    bc = coherence.estimate_pairs(stack, [(d[0], d[1])], (5, 5), bias_corrected=True)
+    raw = ds.coherence[0].values
+    fixed = bc.coherence[0].values
+    ok = np.isfinite(raw)
+    assert np.all(fixed[ok] <= raw[ok] + 1e-6)  # the correction only ever lowers
+    assert bc.attrs["bias_corrected"] == 1
+    lazy = coherence.estimate_pairs(stack.chunk({"azimuth": 20}), [(d[0], d[1])], (5, 5),
+                                    bias_corrected=True)
+    np.testing.assert_allclose(lazy.coherence.values[0], fixed, atol=1e-6, equal_nan=True)
+
+
+def test_estimate_pairs_errors(stack):
+    with pytest.raises(ValueError, match="not in the stack"):
+        coherence.estimate_pairs(stack, [("2024-08-09", "2030-01-01")])
+    with pytest.raises(ValueError, match="no pairs"):
+        coherence.estimate_pairs(stack, [])
+    with pytest.raises(ValueError, match="dims"):
+        coherence.estimate_pairs(stack.isel(date=0), [])
