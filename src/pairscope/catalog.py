@@ -60,7 +60,9 @@ __all__ = [
     "asset_band_names",
     "asset_raster_info",
     "collection_of",
+    "item_assets_by_polarization",
     "item_burst_id",
+    "item_polarizations",
     "list_acquisitions",
     "open_catalog",
     "redact_url",
@@ -153,6 +155,28 @@ def redact_url(url: str) -> str:
             [(k, "***" if k.lower() in _SENSITIVE_QUERY else v) for k, v in pairs], safe="*/:,"
         )
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+_SECRET_IN_TEXT = re.compile(
+    r"(?i)([?&](?:" + "|".join(sorted(_SENSITIVE_QUERY)) + r")=)[^&\s\"']+"
+)
+
+
+class _RedactQueryFilter(logging.Filter):
+    """Redacts secret-looking query values in urllib3's request log lines (``GET /x?token=...``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            record.args = tuple(
+                _SECRET_IN_TEXT.sub(r"\1***", a) if isinstance(a, str) else a for a in args
+            )
+        if isinstance(record.msg, str):
+            record.msg = _SECRET_IN_TEXT.sub(r"\1***", record.msg)
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_RedactQueryFilter())
 
 
 def _is_url(href: str) -> bool:
@@ -990,6 +1014,11 @@ def _find_slc_assets(
         elif not _is_product_item(item):
             found.setdefault(pol, SlcAsset(item, key, href, "amplitude", (1,)))
     return found, geo
+
+
+def item_assets_by_polarization(item: pystac.Item) -> dict[str, SlcAsset]:
+    """Polarization -> the asset (and bands) holding its samples, for any layout pairscope reads."""
+    return _find_slc_assets(item, item_polarizations(item))[0]
 
 
 def _index_of(names: list[str], candidates: tuple[str, ...]) -> int | None:

@@ -15,7 +15,7 @@ import pathlib
 import tempfile
 import threading
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import dask.array as dsa
@@ -37,6 +37,7 @@ from pairscope.catalog import (
     _parse_instant,
     asset_band_names,
     asset_raster_info,
+    collection_of,
     list_acquisitions,
     redact_url,
 )
@@ -524,7 +525,7 @@ def open_product(
     try:
         from pairscope.render import renders_for
 
-        renders = renders_for(item)
+        renders = renders_for(item, collection=collection_of(item))
     except ImportError:
         renders = None
     if renders:
@@ -538,6 +539,6 @@ def open_product(
 
 
 def _render_assets(render: Any) -> list[str]:
-    if isinstance(render, dict):
-        return list(render.get("assets", []))
-    return list(getattr(render, "assets", []) or [])
+    if isinstance(render, Mapping):
+        return [str(a) for a in render.get("assets", []) or []]
+    return [str(a) for a in getattr(render, "assets", []) or []]
