@@ -296,14 +296,40 @@ def _issues(
 
 
 def _as_dict(obj: Any) -> dict[str, Any]:
-    to_dict = getattr(obj, "to_dict", None)
-    if callable(to_dict):
-        d = to_dict()
-        if isinstance(d, dict):
-            return d
+    """The parts of a STAC Item/Collection that renders need, without resolving any link.
+
+    (pystac's ``to_dict`` resolves the root link, which may be a remote URL.)
+    """
     if isinstance(obj, Mapping):
         return dict(obj)
+    properties = getattr(obj, "properties", None)
+    assets = getattr(obj, "assets", None)
+    extra = getattr(obj, "extra_fields", None)
+    if isinstance(assets, Mapping) and isinstance(extra, Mapping):
+        doc: dict[str, Any] = dict(extra)
+        doc["id"] = getattr(obj, "id", "?")
+        doc["stac_extensions"] = list(getattr(obj, "stac_extensions", None) or [])
+        doc["assets"] = {k: _asset_dict(a) for k, a in assets.items()}
+        if isinstance(properties, Mapping):
+            doc["type"] = "Feature"
+            doc["properties"] = dict(properties)
+        else:
+            doc["type"] = "Collection"
+            item_assets = getattr(obj, "item_assets", None)  # pystac >= 1.12
+            if isinstance(item_assets, Mapping) and item_assets:
+                doc["item_assets"] = {k: _asset_dict(a) for k, a in item_assets.items()}
+        return doc
     raise TypeError(f"expected a STAC Item or Collection (pystac object or dict), got {type(obj)}")
+
+
+def _asset_dict(asset: Any) -> dict[str, Any]:
+    if isinstance(asset, Mapping):
+        return dict(asset)
+    properties = getattr(asset, "properties", None)  # pystac ItemAssetDefinition
+    if isinstance(properties, Mapping):
+        return dict(properties)
+    extra = getattr(asset, "extra_fields", None)
+    return dict(extra) if isinstance(extra, Mapping) else {}
 
 
 def _renders_of(owner: Mapping[str, Any], where: str) -> Mapping[str, Any] | None:
@@ -647,7 +673,11 @@ def apply_render(
             n_inputs = stored.shape[0]
     elif ranges is not None and len(ranges) > 1 and stored.ndim >= 3:
         n_inputs = len(ranges)
-    elif not has_colormap and len(assets) > 1 and stored.ndim >= 3:
+    elif (
+        len(assets) > 1
+        and stored.ndim >= 3
+        and (stored.shape[0] == len(assets) or not has_colormap)
+    ):
         n_inputs = len(assets)
     if n_inputs > 1 and (stored.ndim < 2 or stored.shape[0] != n_inputs):
         raise RenderError(
