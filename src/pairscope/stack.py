@@ -313,9 +313,7 @@ def open_slc_stack(
     cat = _as_catalog(catalog)
     pol = polarization.upper()
     chunks = {**DEFAULT_CHUNKS, **(chunks or {})}
-    acqs = list_acquisitions(cat, burst_id, polarization=pol)
-    if not acqs:
-        raise CatalogError(f"burst {burst_id} has no {pol} acquisitions in {cat.url}", url=cat.url)
+    acqs = list_acquisitions(cat, burst_id)
     chosen = _select_dates(acqs, dates, acqs[0].burst_id)
     env = _gdal_env(cat)
     layers = [_complex_from_asset(a, pol, chunks, env) for a in chosen]

@@ -636,9 +636,35 @@ class _FaultHandler(http.server.BaseHTTPRequestHandler):
             return
         f = (self.static_root / path.lstrip("/")).resolve()
         if self.static_root in f.parents and f.is_file():
-            self._send(200, f.read_bytes(), "application/octet-stream")
+            self._send_file(f.read_bytes())
         else:
             self._send(404, b'{"detail": "not found"}')
+
+    def _send_file(self, body: bytes) -> None:
+        """Whole file, or the byte range GDAL's /vsicurl/ asks for."""
+        rng = self.headers.get("Range", "")
+        if rng.startswith("bytes="):
+            a, _, b = rng[len("bytes=") :].partition("-")
+            start = int(a)
+            end = min(int(b) if b else len(body) - 1, len(body) - 1)
+            part = body[start : end + 1]
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{end}/{len(body)}")
+            self.send_header("Content-Length", str(len(part)))
+            self.send_header("Accept-Ranges", "bytes")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(part)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def do_HEAD(self) -> None:
+        self.do_GET()
 
 
 def _write_missing_asset_catalog(root: pathlib.Path, present_tif: pathlib.Path) -> None:
