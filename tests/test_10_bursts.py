@@ -162,12 +162,18 @@ def test_orbit_boundary_in_the_burst_database() -> None:
 def test_forward_definition_reproduces_annotation_burst_ids(shared_data: pathlib.Path) -> None:
     checked = with_id = 0
     computed: dict[str, set[str]] = {}
+    offsets: list[float] = []
     for name, ann, manifest in _annotations(shared_data):
         root = ET.fromstring(ann)
         swath = root.findtext("adsHeader/swath", "")
         orbit = _start_orbit(manifest)
         for b in root.iter("burst"):
-            got = esa_burst_id_from_time(_sensing_since_anx(b), orbit, swath)
+            since_anx = _sensing_since_anx(b)
+            got = esa_burst_id_from_time(since_anx, orbit, swath)
+            assert got.relative_orbit == orbit  # none of these products crosses a node
+            if swath == "IW1":  # how far real beam cycles start from ESA's nominal grid
+                start = (orbit - 1) * bursts.T_ORB + since_anx
+                offsets.append(start - (bursts.T_PRE + (got.esa_burst_id - 1) * bursts.T_BEAM))
             checked += 1
             text = b.findtext("burstId")
             if text:
@@ -175,6 +181,11 @@ def test_forward_definition_reproduces_annotation_burst_ids(shared_data: pathlib
                 assert got.esa_burst_id == int(text), (name, text, got)
             computed.setdefault(name[:14], set()).add(got.jpl)
     assert checked == 186 and with_id == 156
+    # real IW1 bursts start between 30 ms before and 13 ms after the nominal beam-cycle start:
+    # inside the +-50 ms window where relative_orbit_candidates() accepts either orbit at a node
+    assert len(offsets) == 82
+    assert -0.035 < min(offsets) < -0.025 and 0.010 < max(offsets) < 0.015
+    assert max(abs(o) for o in offsets) < bursts.BOUNDARY_TOLERANCE
     # SAFEs without burstId elements: the ids their data sources name
     assert computed["s1b-iw3-slc-vv"] == {"t174_372326_iw3"}  # hyp3-isce2 single bursts
     assert {f"t168_{k}_iw1" for k in range(359498, 359507)} == computed["s1b-iw1-slc-vv"]
