@@ -158,6 +158,33 @@ def test_pystac_item_finds_collection_renders(
     renders = renders_for(item)
     assert list(renders) == ["ndvi"] and renders["ndvi"].source == "collection"
     assert renders["ndvi"].issues == ()  # the item has an 'ndvi' asset
+    # saved as a static catalog and read back: the collection link is a local file
+    coll.normalize_hrefs(str(tmp_path / "catalog"))
+    coll.save(catalog_type=pystac.CatalogType.SELF_CONTAINED)
+    (item_path,) = (tmp_path / "catalog").glob("*/*.json")
+    reread = pystac.Item.from_file(str(item_path))
+    assert list(renders_for(reread)) == ["ndvi"]
+
+
+def test_remote_collection_links_are_not_fetched(
+    stac_dir: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    item_doc = _load(stac_dir / "stac-render" / "examples" / "item-landsat8.json")
+    del item_doc["properties"]["renders"]
+    item_doc["links"] = [{"rel": "collection", "href": "https://example.invalid/collections/c"}]
+    item = pystac.Item.from_dict(item_doc)
+
+    class Fetched(Exception):
+        pass
+
+    def no_network(*args: Any, **kwargs: Any) -> Any:
+        raise Fetched("a remote collection was fetched")
+
+    monkeypatch.setattr(pystac.stac_io.DefaultStacIO, "read_text", no_network)
+    with pytest.raises(pystac.STACError) as info:
+        item.get_collection()  # what pystac itself would do
+    assert isinstance(info.value.__cause__, Fetched)
+    assert renders_for(item) == {}
 
 
 def test_render_extension_examples(stac_dir: pathlib.Path) -> None:

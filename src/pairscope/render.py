@@ -371,8 +371,9 @@ def _read_renders(
 def renders_for(item_or_collection: Any, *, collection: Any = None) -> dict[str, Render]:
     """The render definitions of a STAC item (its own, else its collection's) or collection.
 
-    Accepts pystac ``Item``/``Collection`` objects or their dicts; for an item dict without
-    ``renders`` pass its ``collection`` (a pystac item finds its collection through its links).
+    Accepts pystac ``Item``/``Collection`` objects or their dicts. For an item without ``renders``
+    pass its ``collection``; otherwise a pystac item uses its collection link only when that is
+    already in memory or a local file (a remote collection is never fetched from here).
     Render extension v1.0.0 and v2.0.0 are read alike; unknown vendor fields are kept. Each
     :class:`Render` lists its ``issues``; a malformed ``renders`` field raises :class:`RenderError`.
     """
@@ -383,12 +384,7 @@ def renders_for(item_or_collection: Any, *, collection: Any = None) -> dict[str,
     if own is not None or not is_item:
         return _read_renders(doc, own or {}, where, "item" if is_item else "collection")
     if collection is None:
-        get_collection = getattr(item_or_collection, "get_collection", None)
-        if callable(get_collection):
-            try:
-                collection = get_collection()
-            except Exception:  # an unresolvable collection link: no collection renders
-                collection = None
+        collection = _local_collection(item_or_collection)
     if collection is None:
         return {}
     coll = _as_dict(collection)
@@ -410,6 +406,28 @@ def renders_for(item_or_collection: Any, *, collection: Any = None) -> dict[str,
             )
         out[key] = Render(key, r.definition, "collection", r.extension_version, tuple(issues))
     return out
+
+
+def _local_collection(item: Any) -> Any:
+    """A pystac item's collection when it is in memory or a local file; never over the network.
+
+    (pystac would fetch a remote collection link with its own client: no token, no timeout.)
+    """
+    get_link = getattr(item, "get_single_link", None)
+    if not callable(get_link):
+        return None
+    link = get_link("collection")
+    if link is None:
+        return None
+    if link.is_resolved():
+        return link.target
+    href = str(link.get_absolute_href() or link.href)
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://", href) and not href.startswith("file://"):
+        return None
+    try:
+        return item.get_collection()
+    except Exception:  # a broken local link: no collection renders
+        return None
 
 
 def to_physical(render: Mapping[str, Any], scale: float, offset: float = 0.0) -> dict[str, Any]:
