@@ -401,3 +401,16 @@ def test_png_with_colourbar(tmp_path: pathlib.Path, map_result: xr.Dataset, laye
         assert (np.abs(pixels - end).sum(axis=1) <= 6).any()
     with pytest.raises(ValueError, match="2-D"):
         export.export_png(map_result["coherence"], tmp_path / "x.png")
+
+
+def test_no_secret_reaches_an_exported_file(tmp_path: pathlib.Path, radar_result: xr.Dataset) -> None:
+    ref = copy.deepcopy(INPUTS["2024-08-09"])
+    ref["links"] = [{"rel": "self",
+                     "href": "https://user:hunter2@stac.example/items/a.json?token=s3cr3t&page=2"}]
+    item = export.export_pair(radar_result, 0, tmp_path, inputs=[ref, INPUTS["2024-08-21"]],
+                              polarization="VV")
+    text = pathlib.Path(item.get_self_href()).read_text()
+    assert "stac.example/items/a.json" in text
+    assert "s3cr3t" not in text and "hunter2" not in text
+    # an SLC's product type is not the exported product's
+    assert "sar:product_type" not in item.properties

@@ -119,7 +119,7 @@ _MAP_DIMS = ("y", "x")
 _SHARED_FIELDS = (
     "constellation", "instruments",
     "sar:instrument_mode", "sar:frequency_band", "sar:center_frequency",
-    "sar:observation_direction", "sar:product_type",
+    "sar:observation_direction",
     "sat:relative_orbit", "sat:orbit_state",
     "s1:burst_id", "s1:subswath", "s1:asf_burst_id", "s1:opera_burst_id", "pairscope:burst_id",
 )
@@ -564,9 +564,12 @@ def export_pair(
     )
     for key, asset in assets.items():
         item.add_asset(key, asset)
+    from pairscope.catalog import redact_url
+
     for source in input_dicts:
         href = _self_href(source)
         if href:
+            href = redact_url(href)  # never write a token into an exported file
             item.add_link(pystac.Link("derived_from", href, media_type=pystac.MediaType.JSON,
                                       title=str(source.get("id", ""))))
     path = out / f"{item_id}.json"

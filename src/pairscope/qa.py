@@ -219,7 +219,7 @@ def _pair_dates(pair: Any) -> tuple[np.datetime64, np.datetime64]:
 
 
 def best_matching_window(
-    product: xr.DataArray,
+    product: xr.DataArray | np.ndarray,
     stack: xr.DataArray,
     pair: Any,
     windows: Sequence[tuple[int, int]] = COMMON_WINDOWS,
@@ -228,6 +228,9 @@ def best_matching_window(
     criterion: str = "rmse",
 ) -> dict[str, Any]:
     """Recompute ``pair`` from ``stack`` with each window and compare with ``product``.
+
+    ``product``: coherence in physical units, either on a map grid (a DataArray with ``y, x`` and
+    a CRS: ours is geocoded onto it with `to_product_grid`) or on the stack's own grid.
 
     Returns ``{"best": (az, rg), "criterion": ..., "results": [...]}`` where each result holds the
     window and the `compare` statistics (without the histogram). ``criterion`` is ``"rmse"``
@@ -245,7 +248,10 @@ def best_matching_window(
     for window in windows:
         az, rg = int(window[0]), int(window[1])
         ours = estimate_pairs(sub, [(ref, sec)], (az, rg), bias_corrected=bias_corrected)
-        gridded = to_product_grid(ours, product) if "y" in product.dims else ours["coherence"].isel(pair=0)
+        if isinstance(product, xr.DataArray) and "y" in product.dims:
+            gridded = to_product_grid(ours, product)
+        else:  # a product in the stack's own (radar) geometry
+            gridded = ours["coherence"].isel(pair=0)
         stats = compare(product, gridded.values)
         stats.pop("histogram")
         stats.pop("edges")
