@@ -58,6 +58,7 @@ __all__ = [
     "StacCatalog",
     "acquisition_from_item",
     "asset_band_names",
+    "asset_href",
     "asset_raster_info",
     "collection_of",
     "item_assets_by_polarization",
@@ -936,6 +937,18 @@ def collection_of(item: pystac.Item) -> pystac.Collection | None:
     return coll
 
 
+def asset_href(asset: pystac.Asset) -> str:
+    """Where an asset's file is: its href made absolute against its item, except that an absolute
+    local path that exists here stays a local path (a catalog of local files served by an API, e.g.
+    a pgstac loaded from disk, would otherwise resolve it against the API's host)."""
+    href = asset.href
+    if href.startswith("file://"):
+        return href[len("file://") :]
+    if not _is_url(href) and os.path.isabs(href) and os.path.exists(href):
+        return href
+    return str(asset.get_absolute_href() or href)
+
+
 def _tokens(key: str) -> list[str]:
     return [t for t in re.split(r"[^0-9A-Za-z]+", key.upper()) if t]
 
@@ -974,7 +987,7 @@ def _find_slc_assets(
     for key, asset in item.assets.items():
         if not _is_data_asset(asset):
             continue
-        href = asset.get_absolute_href() or asset.href
+        href = asset_href(asset)
         names = [str(n) if n else "" for n in asset_band_names(item, key)]
         lower = [n.lower() for n in names]
         # per-pixel geolocation bands
@@ -1033,7 +1046,7 @@ def _find_orbit_asset(
 ) -> OrbitAsset | None:
     annotation: list[tuple[int, str, pystac.Asset]] = []
     for key, asset in item.assets.items():
-        href = asset.get_absolute_href() or asset.href
+        href = asset_href(asset)
         roles = set(asset.roles or [])
         low = key.lower()
         if "orbit" in roles or low in ("orbit", "eof") or href.upper().endswith(".EOF"):
@@ -1051,7 +1064,7 @@ def _find_orbit_asset(
     if annotation:
         annotation.sort(key=lambda t: -t[0])
         _, key, asset = annotation[0]
-        return OrbitAsset(item, key, asset.get_absolute_href() or asset.href, "annotation")
+        return OrbitAsset(item, key, asset_href(asset), "annotation")
     return None
 
 
@@ -1096,7 +1109,7 @@ def _items_from_collection_assets(coll: pystac.Collection) -> list[pystac.Item]:
             collection=coll.id,
         )
         new_asset = asset.clone()
-        new_asset.href = asset.get_absolute_href() or asset.href
+        new_asset.href = asset_href(asset)
         item.add_asset(key, new_asset)
         item._pairscope_collection = coll  # type: ignore[attr-defined]
         out.append(item)

@@ -36,6 +36,7 @@ from pairscope.catalog import (
     _as_catalog,
     _parse_instant,
     asset_band_names,
+    asset_href,
     asset_raster_info,
     collection_of,
     list_acquisitions,
@@ -462,7 +463,7 @@ def open_product(
             f"{', '.join(item.assets) or 'none'}"
         )
     a = item.assets[asset]
-    href = a.get_absolute_href() or a.href
+    href = asset_href(a)
     env = _gdal_env(catalog)
     meta = _raster_meta(href, item.id, asset, env)
     info = asset_raster_info(item, asset)
