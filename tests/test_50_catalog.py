@@ -87,6 +87,10 @@ def test_list_acquisitions_any_spelling(static: C.StacCatalog, spelling: str) ->
 def test_unknown_burst_and_bad_spelling(static: C.StacCatalog) -> None:
     with pytest.raises(C.BurstNotFoundError, match=r"T117_249436_IW2 is not in .*search_bursts"):
         C.list_acquisitions(static, "T117_249436_IW2")
+    with pytest.raises(C.BurstNotFoundError):
+        C.list_acquisitions(static, "T117_249436_IW2", polarization="VV")
+    # a burst that exists, without that polarization: no dates (not "not found")
+    assert C.list_acquisitions(static, SLC_BURST, polarization="VH") == []
     with pytest.raises(ValueError, match="accepted spellings"):
         C.list_acquisitions(static, "burst-nine")
 

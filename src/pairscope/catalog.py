@@ -1484,16 +1484,16 @@ def list_acquisitions(
     )
     notes = list(items.notes)
     acqs = _group_acquisitions(items, notes)
-    pol = _check_pol(polarization)
-    if pol is not None:
-        acqs = [a for a in acqs if pol in a.polarizations or pol in a.assets]
-    if not acqs and datetime is None and pol is None:
+    if not acqs and datetime is None:
         raise BurstNotFoundError(
             f"burst {burst.canonical} is not in {cat.url}"
             + (f" (collections {', '.join(collections)})" if collections else "")
             + ": check the id or pick one from search_bursts()",
             url=cat.url,
         )
+    pol = _check_pol(polarization)
+    if pol is not None:
+        acqs = [a for a in acqs if pol in a.polarizations or pol in a.assets]
     return ResultList(
         acqs,
         filtered_client_side=items.filtered_client_side,

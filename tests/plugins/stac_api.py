@@ -432,18 +432,15 @@ def pgstac_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
     """A fresh pgstac database (migrated) for this session: the PG* environment to reach it."""
     _, port = _ensure_postgres()
     password = secrets.token_hex(12)
-    dbname = f"pairscope_test_{os.getpid()}_{secrets.token_hex(3)}"
-    _psql(
-        port,
-        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{PG_ROLE}') THEN "
-        f"CREATE ROLE {PG_ROLE} LOGIN SUPERUSER PASSWORD '{password}'; ELSE "
-        f"ALTER ROLE {PG_ROLE} LOGIN SUPERUSER PASSWORD '{password}'; END IF; END $$;",
-    )
-    _psql(port, f"CREATE DATABASE {dbname} OWNER {PG_ROLE};")
+    suffix = f"{os.getpid()}_{secrets.token_hex(3)}"
+    role = f"{PG_ROLE}_{suffix}"  # one role and one database per test session (parallel runs)
+    dbname = f"pairscope_test_{suffix}"
+    _psql(port, f"CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{password}';")
+    _psql(port, f"CREATE DATABASE {dbname} OWNER {role};")
     env = {
         "PGHOST": "127.0.0.1",
         "PGPORT": str(port),
-        "PGUSER": PG_ROLE,
+        "PGUSER": role,
         "PGPASSWORD": password,
         "PGDATABASE": dbname,
     }
@@ -461,6 +458,7 @@ def pgstac_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
         yield env
     finally:
         _psql(port, f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE);")
+        _psql(port, f"DROP ROLE IF EXISTS {role};")
 
 
 def _pypgstac_load(env: dict[str, str], table: str, path: pathlib.Path) -> None:
