@@ -57,6 +57,31 @@ def ensure_demo(settings: Settings, log: Callable[[str], None] | None = None) ->
     return root
 
 
+_warmed = threading.Event()
+_warm_lock = threading.Lock()
+
+
+def warm_up() -> None:
+    """Compile Datashader's resampling kernels once per process (numba JIT, several seconds),
+    so the first visitor's maps draw as fast as everyone else's."""
+    with _warm_lock:
+        if not _warmed.is_set():
+            _warm_up()
+            _warmed.set()
+
+
+def _warm_up() -> None:
+    import holoviews as hv
+    import holoviews.plotting.bokeh  # noqa: F401  (registers the bokeh backend for render)
+    import numpy as np
+    from holoviews.operation.datashader import rasterize
+
+    img = hv.Image(np.linspace(0, 1, 64 * 64, dtype=np.float32).reshape(64, 64))
+    for aggregator, interpolation in (("mean", "linear"), ("first", None)):
+        raster = rasterize(img, aggregator=aggregator, interpolation=interpolation, dynamic=False)
+        hv.render(raster.opts(width=200, height=200), backend="bokeh")
+
+
 def default_catalog(settings: Settings) -> str:
     return settings.catalog if settings.catalog else str(ensure_demo(settings))
 
@@ -138,6 +163,8 @@ def create_app(
     """
     settings = settings or Settings.from_env()
     pn.extension(raw_css=[CSS], notifications=False)
+    if not _warmed.is_set():  # `panel serve app/explorer.py`: warm up beside the first session
+        threading.Thread(target=warm_up, name="pairscope-warm-up", daemon=True).start()
     backend = compute if compute is not None else shared_backend(settings)
     location = catalog or default_catalog(settings)
     if catalog:
@@ -194,6 +221,7 @@ def serve(
     settings = Settings.from_env(catalog)
     if catalog is None:
         ensure_demo(settings, log=lambda m: print(m, flush=True))
+    warm_up()
     origins = list(allow_websocket_origin or [])
     if not origins:
         origins = [f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]

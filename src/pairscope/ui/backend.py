@@ -406,8 +406,14 @@ class CoreBackend:
             coh = np.asarray(
                 coherence.bias_corrected_coherence(coh, window[0] * window[1]), dtype=np.float32
             )
-        intensity = np.sqrt(np.abs(ref.values) ** 2 * np.abs(sec.values) ** 2).astype(np.float32)
-        amplitude = np.sqrt(_boxcar(intensity, window))
+        # amplitude: geometric mean of the two multilooked intensities, in dB (uncalibrated)
+        power = np.sqrt(
+            _boxcar(np.abs(ref.values).astype(np.float32) ** 2, window)
+            * _boxcar(np.abs(sec.values).astype(np.float32) ** 2, window)
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            amplitude = (10.0 * np.log10(power)).astype(np.float32)
+        amplitude[~np.isfinite(amplitude)] = np.nan
         dims = tuple(str(d) for d in ref.dims)
         coords = {k: v for k, v in ref.coords.items() if v.dims and set(v.dims) <= set(dims)}
         coords.pop("date", None)
@@ -415,7 +421,7 @@ class CoreBackend:
             {
                 "coherence": (dims, coh, {"units": "1", "long_name": "coherence"}),
                 "phase": (dims, np.asarray(phase, np.float32), {"units": "rad"}),
-                "amplitude": (dims, amplitude, {"units": "1", "long_name": "amplitude"}),
+                "amplitude": (dims, amplitude, {"units": "dB", "long_name": "amplitude"}),
             },
             coords=coords,
             attrs={

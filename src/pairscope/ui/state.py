@@ -37,7 +37,11 @@ RULES = {
     "all": "All pairs",
     "manual": "Hand-picked pairs",
 }
-COLORMAPS = ("render", "viridis", "cividis", "magma", "inferno", "plasma", "gray", "twilight")
+#: "render" keeps the render definition's colormap; the others are titiler names.
+COLORMAPS = (
+    "render", "viridis", "cividis", "magma", "inferno", "plasma", "greys_r", "twilight",
+    "twilight_shifted", "rdbu_r", "hsv",
+)  # fmt: skip
 BURST_HINT = (
     "Type a burst id in any spelling, e.g. T117_249435_IW2, 117_249435_IW2, "
     "T117-249435-IW2 or '249435 IW2', or click a footprint on the map."
@@ -157,6 +161,7 @@ class ExplorerState(param.Parameterized):
         self._geometry_key: tuple[str, ...] | None = None
         self._pending_pair: str | None = None
         self._applying = 0
+        self._notices: list[str] = []
         if not self.catalog:
             self.catalog = default_catalog
 
@@ -190,7 +195,12 @@ class ExplorerState(param.Parameterized):
             self.ensure_geometry()
 
     # -- messages -------------------------------------------------------------------------------
-    def say(self, message: str, kind: str = "info") -> None:
+    def say(self, message: str, kind: str = "info", *, final: bool = False) -> None:
+        """Show a message; ``final`` messages (a job's outcome) also carry pending URL notices."""
+        if final and self._notices:
+            message = f"{message} Note: {' '.join(self._notices)}"
+            kind = "warning" if kind in ("info", "success") else kind
+            self._notices = []
         self.param.update(status=message, status_kind=kind)
 
     def _fail(self, exc: BaseException) -> None:
@@ -270,7 +280,8 @@ class ExplorerState(param.Parameterized):
                     self.param[name].objects = [updates[name]]
             self.param.update(**updates)
         if problems:
-            self.say("Some URL parameters were ignored: " + " ".join(problems), "warning")
+            self._notices = ["Some URL parameters were ignored: " + " ".join(problems)]
+            self.say(self._notices[0], "warning")
         return bool(query.get("burst"))
 
     def query(self) -> dict[str, str]:
@@ -501,6 +512,7 @@ class ExplorerState(param.Parameterized):
                     f"{burst}: {len(dates.dates)} dates. Pick dates and a pair rule, then "
                     "press Compute.",
                     "info",
+                    final=True,
                 )
             )
 
@@ -617,16 +629,18 @@ class ExplorerState(param.Parameterized):
             updates["version"] = self.version + 1
             self.param.update(**updates)
         if cancelled:
-            self.say(f"Cancelled: {len(done)} of {n} pairs computed and shown.", "warning")
+            self.say(f"Cancelled: {len(done)} of {n} pairs computed and shown.", "warning",
+                     final=True)  # fmt: skip
         elif failures:
             self.say(
                 f"{len(done)} of {n} pairs computed; skipped: " + "; ".join(failures[:3]),
                 "warning",
+                final=True,
             )
         else:
             w = f"{snap['window_azimuth']}x{snap['window_range']}"
             self.say(f"{len(done)} pair(s) of {snap['burst']} computed with a {w} window.",
-                     "success")  # fmt: skip
+                     "success", final=True)  # fmt: skip
 
     def ensure_geometry(self) -> None:
         """Compute the look-vector layers if the current layer needs them and they are missing."""

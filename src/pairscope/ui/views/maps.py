@@ -37,7 +37,7 @@ def image(da: xr.DataArray, layer: str) -> hv.Image:
     if ys.size > 1 and ys[0] > ys[-1]:
         ys, values = ys[::-1], values[::-1, :]
     style = layer_style(layer)
-    vdim = hv.Dimension(layer, label=style.label, unit=style.unit)
+    vdim = hv.Dimension(layer, label=style.label, unit=style.unit or None)
     return hv.Image(
         (np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64), values),
         kdims=[xdim, ydim],
@@ -71,7 +71,7 @@ class MapsView(pn.viewable.Viewer):
                 ("look", "los", "inc")
             ) else "a computed pair"
             return hv.Div(f"<p class='ps-empty'>{layer}: waiting for {what}.</p>").opts(
-                height=MAP_HEIGHT, responsive=True
+                height=MAP_HEIGHT, width=420
             )
         colormap = state.colormap if layer == state.layer else "render"
         style = layer_style(layer, colormap, np.asarray(da.values))
@@ -83,7 +83,7 @@ class MapsView(pn.viewable.Viewer):
             interpolation=None if layer == "phase" else "linear",
             dynamic=True,
         )
-        clabel = f"{style.label} [{style.unit}]" if style.unit else style.label
+        clabel = style.axis_label
         pair = state.pair or ""
         title = f"{layer} {pair.replace('_', ' / ')}" if layer in ("coherence", "phase",
                                                                    "amplitude") else layer

@@ -56,7 +56,7 @@ class MatrixView(pn.viewable.Viewer):
         heat = heat.redim.values(reference=labels, secondary=labels).opts(
             cmap=list(style.cmap), clim=(0.0, 1.0), colorbar=True, clabel="mean coherence [0-1]",
             tools=["hover", "tap"], responsive=True, height=HEIGHT, xrotation=45,
-            title="Coherence matrix (mean over the burst)", toolbar="above",
+            title="Mean coherence per pair", toolbar="above",
         )  # fmt: skip
         tap = hv.streams.Tap(source=heat, x=None, y=None)
         tap.add_subscriber(self._tapped)

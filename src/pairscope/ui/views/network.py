@@ -128,7 +128,7 @@ class NetworkView(pn.viewable.Viewer):
         self._spans = (float(np.ptp(xms)) or 1.0, float(np.ptp(ys)) or 1.0)
         overlay = (highlight * segments * points).opts(
             responsive=True, height=HEIGHT, xlabel="acquisition date", ylabel=ylabel,
-            title="Pair network (click an edge to open the pair)", padding=0.08,
+            title="Pair network (click an edge)", padding=0.08, xrotation=30,
             toolbar="above",
         )  # fmt: skip
         tap = hv.streams.Tap(source=segments, x=None, y=None)

@@ -13,6 +13,7 @@ import param
 from pairscope.ui.state import RULES, ExplorerState
 
 FOOTPRINT_HEIGHT = 220
+HALF = 145
 
 
 def _link(widget: pn.widgets.Widget, state: param.Parameterized, name: str) -> None:
@@ -60,30 +61,34 @@ class Sidebar(pn.viewable.Viewer):
             placeholder="T117_249435_IW2", sizing_mode="stretch_width",
         )  # fmt: skip
         self.polarization = pn.widgets.Select.from_param(
-            s.param.polarization, name="Polarization", css_classes=["ps-pol"]
+            s.param.polarization, name="Polarization", css_classes=["ps-pol"], width=HALF
         )
-        self.start = pn.widgets.Select.from_param(s.param.start, name="From", css_classes=["ps-start"])
-        self.end = pn.widgets.Select.from_param(s.param.end, name="To", css_classes=["ps-end"])
+        self.start = pn.widgets.Select.from_param(
+            s.param.start, name="From", css_classes=["ps-start"], width=HALF
+        )
+        self.end = pn.widgets.Select.from_param(
+            s.param.end, name="To", css_classes=["ps-end"], width=HALF
+        )
         self.rule = pn.widgets.Select(
             name="Pair rule", options={label: key for key, label in RULES.items()},
             value=s.rule, css_classes=["ps-rule"], sizing_mode="stretch_width",
         )  # fmt: skip
         _link(self.rule, s, "rule")
         self.rule_value = pn.widgets.TextInput.from_param(
-            s.param.rule_value, name="N or days", css_classes=["ps-rule-value"]
+            s.param.rule_value, name="N or days", css_classes=["ps-rule-value"], width=HALF
         )
         self.reference = pn.widgets.Select.from_param(
-            s.param.reference, name="Reference date", css_classes=["ps-reference"]
+            s.param.reference, name="Reference date", css_classes=["ps-reference"], width=HALF
         )
         self.manual = pn.widgets.TextInput.from_param(
             s.param.manual_pairs, name="Pairs (YYYYMMDD_YYYYMMDD, ...)", css_classes=["ps-manual"],
             sizing_mode="stretch_width",
         )  # fmt: skip
         self.window_azimuth = pn.widgets.IntInput.from_param(
-            s.param.window_azimuth, name="Azimuth looks", css_classes=["ps-win-az"], width=110
+            s.param.window_azimuth, name="Azimuth looks", css_classes=["ps-win-az"], width=HALF
         )
         self.window_range = pn.widgets.IntInput.from_param(
-            s.param.window_range, name="Range looks", css_classes=["ps-win-rg"], width=110
+            s.param.window_range, name="Range looks", css_classes=["ps-win-rg"], width=HALF
         )
         self.bias = pn.widgets.Checkbox.from_param(
             s.param.bias_corrected, name="Bias-corrected coherence", css_classes=["ps-bias"]
@@ -96,10 +101,14 @@ class Sidebar(pn.viewable.Viewer):
             sizing_mode="stretch_width",
         )  # fmt: skip
         self.compute.on_click(lambda _e: s.compute())
-        self.pair = pn.widgets.Select.from_param(s.param.pair, name="Pair shown", css_classes=["ps-pair"])
-        self.layer = pn.widgets.Select.from_param(s.param.layer, name="Layer", css_classes=["ps-layer"])
+        self.pair = pn.widgets.Select.from_param(
+            s.param.pair, name="Pair shown", css_classes=["ps-pair"], sizing_mode="stretch_width"
+        )
+        self.layer = pn.widgets.Select.from_param(
+            s.param.layer, name="Layer", css_classes=["ps-layer"], width=HALF
+        )
         self.colormap = pn.widgets.Select.from_param(
-            s.param.colormap, name="Colormap", css_classes=["ps-colormap"]
+            s.param.colormap, name="Colormap", css_classes=["ps-colormap"], width=HALF
         )
         self._rule_visibility()
         s.param.watch(lambda _e: self._rule_visibility(), ["rule"])

@@ -1,4 +1,4 @@
-"""Colour and label choices for the app, taken from :mod:`pairscope.render` definitions."""
+"""Colour, limits and labels of each layer, taken from :mod:`pairscope.render` definitions."""
 
 from __future__ import annotations
 
@@ -7,19 +7,10 @@ from functools import lru_cache
 
 import numpy as np
 
-#: Layer -> (label, unit) for axes, colourbars and hover.
-LABELS: dict[str, tuple[str, str]] = {
-    "coherence": ("coherence", "0-1"),
-    "phase": ("interferometric phase", "rad"),
-    "amplitude": ("amplitude", "DN"),
-    "look_x": ("look vector x (ECEF)", "unit"),
-    "look_y": ("look vector y (ECEF)", "unit"),
-    "look_z": ("look vector z (ECEF)", "unit"),
-    "los_east": ("line of sight east", "unit"),
-    "los_north": ("line of sight north", "unit"),
-    "los_up": ("line of sight up", "unit"),
-    "incidence": ("incidence angle", "deg"),
-}
+from pairscope import render
+
+#: Layers whose stored values are not calibrated: colour limits come from the data (2-98 %).
+DATA_LIMITS = ("amplitude",)
 
 
 @dataclass(frozen=True)
@@ -30,39 +21,44 @@ class LayerStyle:
     unit: str
     colormap_name: str
 
+    @property
+    def axis_label(self) -> str:
+        return f"{self.label} [{self.unit}]" if self.unit else self.label
+
 
 @lru_cache(maxsize=64)
-def _hex_colors(name: str) -> tuple[str, ...]:
-    from pairscope.render import get_colormap
-
-    table = np.asarray(get_colormap(name))
-    return tuple(f"#{r:02x}{g:02x}{b:02x}" for r, g, b in table[:, :3].astype(int))
+def _palette(name: str) -> tuple[str, ...]:
+    return tuple(render.palette(name))
 
 
 def render_definition(layer: str) -> dict[str, object]:
-    from pairscope.render import DEFAULT_RENDERS
+    if layer not in render.DEFAULT_RENDERS:
+        raise KeyError(f"no render definition for layer {layer!r}")
+    return dict(render.DEFAULT_RENDERS[layer])
 
-    for key in (layer, "incidence_angle" if layer == "incidence" else layer):
-        if key in DEFAULT_RENDERS:
-            return dict(DEFAULT_RENDERS[key])
-    raise KeyError(f"no render definition for layer {layer!r}")
+
+def colormap_choices(preferred: tuple[str, ...]) -> list[str]:
+    """``"render"`` (the definition's colormap) plus the preferred names titiler knows."""
+    known = set(render.colormap_names())
+    return ["render", *[n for n in preferred if n in known]]
 
 
 def layer_style(layer: str, colormap: str = "render", data: np.ndarray | None = None) -> LayerStyle:
     """Colormap and colour limits of ``layer`` from its render definition.
 
-    ``colormap="render"`` keeps the definition's colormap; another name overrides it. A layer whose
-    definition has no ``rescale`` gets the 2-98 % range of ``data``.
+    ``colormap="render"`` keeps the definition's colormap; another name overrides it. Layers in
+    ``DATA_LIMITS`` (uncalibrated amplitude) take the 2-98 % range of ``data`` when given.
     """
-    render = render_definition(layer)
-    name = str(render.get("colormap_name") or "viridis") if colormap == "render" else colormap
-    rescale = render.get("rescale")
+    definition = render_definition(layer)
+    name = str(definition.get("colormap_name") or "viridis") if colormap == "render" else colormap
     clim: tuple[float, float] | None = None
-    if rescale:
-        lo, hi = rescale[0]  # type: ignore[index]
+    rescale = definition.get("rescale")
+    if layer in DATA_LIMITS and data is not None and np.isfinite(data).any():
+        clim = render.robust_limits(data)
+    elif isinstance(rescale, list | tuple) and rescale:
+        lo, hi = rescale[0]
         clim = (float(lo), float(hi))
-    elif data is not None and np.isfinite(data).any():
-        lo, hi = np.nanpercentile(data, [2, 98])
-        clim = (float(lo), float(hi) if hi > lo else float(lo) + 1.0)
-    label, unit = LABELS.get(layer, (layer, ""))
-    return LayerStyle(_hex_colors(name), clim, label, unit, name)
+    unit = str(definition.get("units") or "")
+    unit = "" if unit == "1" else unit
+    title = str(definition.get("title") or layer)
+    return LayerStyle(_palette(name), clim, title, unit, name)
