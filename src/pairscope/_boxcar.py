@@ -97,44 +97,48 @@ if HAVE_NUMBA:
         a = a + np.float64(x < 0.0) * (3.141592653589793 - 2.0 * a)
         return a - np.float64(y < 0.0) * 2.0 * a
 
-    @numba.njit(cache=True, nogil=True, fastmath=_FAST)
-    def _vertical(ref, sec, acc, sign, with_power):  # type: ignore[no-untyped-def]
-        """acc[q, :] += sign * quantity q of one row (column sums of the azimuth window).
+    def _make_vertical(with_power: bool):  # type: ignore[no-untyped-def]
+        @numba.njit(cache=True, nogil=True, fastmath=_FAST)
+        def vertical(ref, sec, acc, sign):  # type: ignore[no-untyped-def]
+            """acc[q, :] += sign * quantity q of one row (column sums of the azimuth window).
 
-        Quantities: 0 cross real, 1 cross imaginary (of ref * conj(sec)), 2 power ref, 3 power
-        sec, 4 valid count. Invalid samples contribute exactly zero, selected without branches
-        so the loop vectorises; a dropped row is recomputed bit for bit, so add and drop cancel.
-        """
-        a0 = acc[0]
-        a1 = acc[1]
-        a2 = acc[2]
-        a3 = acc[3]
-        a4 = acc[4]
-        for j in range(ref.shape[0]):
-            ar = np.float64(ref[j].real)
-            ai = np.float64(ref[j].imag)
-            br = np.float64(sec[j].real)
-            bi = np.float64(sec[j].imag)
-            ok = (
-                np.isfinite(ar)
-                & np.isfinite(ai)
-                & np.isfinite(br)
-                & np.isfinite(bi)
-                & ((ar != 0.0) | (ai != 0.0))
-                & ((br != 0.0) | (bi != 0.0))
-            )
-            a0[j] += sign * (ar * br + ai * bi) if ok else 0.0
-            a1[j] += sign * (ai * br - ar * bi) if ok else 0.0
-            if with_power:
-                a2[j] += sign * (ar * ar + ai * ai) if ok else 0.0
-                a3[j] += sign * (br * br + bi * bi) if ok else 0.0
-            a4[j] += sign if ok else 0.0
+            Quantities: 0 cross real, 1 cross imaginary (of ref * conj(sec)), 2 power ref,
+            3 power sec, 4 valid count. Invalid samples contribute exactly zero, selected without
+            branches so the loop vectorises; a dropped row is recomputed bit for bit, so add and
+            drop cancel exactly.
+            """
+            a0 = acc[0]
+            a1 = acc[1]
+            a2 = acc[2]
+            a3 = acc[3]
+            a4 = acc[4]
+            for j in range(ref.shape[0]):
+                ar = np.float64(ref[j].real)
+                ai = np.float64(ref[j].imag)
+                br = np.float64(sec[j].real)
+                bi = np.float64(sec[j].imag)
+                ok = (
+                    np.isfinite(ar)
+                    & np.isfinite(ai)
+                    & np.isfinite(br)
+                    & np.isfinite(bi)
+                    & ((ar != 0.0) | (ai != 0.0))
+                    & ((br != 0.0) | (bi != 0.0))
+                )
+                a0[j] += sign * (ar * br + ai * bi) if ok else 0.0
+                a1[j] += sign * (ai * br - ar * bi) if ok else 0.0
+                if with_power:  # a compile-time constant: the branch is folded away
+                    a2[j] += sign * (ar * ar + ai * ai) if ok else 0.0
+                    a3[j] += sign * (br * br + bi * bi) if ok else 0.0
+                a4[j] += sign if ok else 0.0
+
+        return vertical
 
     @numba.njit(cache=True, nogil=True, fastmath=_FAST)
-    def _horizontal(acc, sums, rlo, rhi, nq):  # type: ignore[no-untyped-def]
+    def _horizontal(acc, sums, rlo, rhi, quantities):  # type: ignore[no-untyped-def]
         """sums[q, j] = sum of acc[q, j - rlo : j + rhi + 1] (truncated), running sums in float64."""
         n = acc.shape[1]
-        for q in range(nq):
+        for q in quantities:
             aq = acc[q]
             sq = sums[q]
             run = 0.0
@@ -149,55 +153,65 @@ if HAVE_NUMBA:
                     run -= aq[k]
                 sq[j] = run
 
-    @numba.njit(cache=True, parallel=True, nogil=True, fastmath=_FAST)
-    def _boxcar_numba(  # type: ignore[no-untyped-def]
-        ref, sec, wa, wr, pow1, pow2, mode, coh, pha, count
-    ):
-        """mode 0: coherence with own power sums; 1: with given ``pow1``/``pow2``;
-        2: power sums of ``ref`` (over samples valid in both), written to ``coh``."""
-        nrows, ncols = ref.shape
-        alo = wa // 2
-        ahi = wa - 1 - alo
-        rlo = wr // 2
-        rhi = wr - 1 - rlo
-        with_power = mode != 1
-        nblocks = (nrows + _BLOCK_ROWS - 1) // _BLOCK_ROWS
-        for blk in numba.prange(nblocks):
-            r0 = blk * _BLOCK_ROWS
-            r1 = min(r0 + _BLOCK_ROWS, nrows)
-            acc = np.zeros((5, ncols), dtype=np.float64)
-            sums = np.empty((5, ncols), dtype=np.float64)
-            for r in range(max(r0 - alo, 0), min(r0 + ahi, nrows - 1) + 1):
-                _vertical(ref[r], sec[r], acc, 1.0, with_power)
-            for i in range(r0, r1):
-                if i > r0:
-                    drop = i - alo - 1
-                    if drop >= 0:
-                        _vertical(ref[drop], sec[drop], acc, -1.0, with_power)
-                    add = i + ahi
-                    if add < nrows:
-                        _vertical(ref[add], sec[add], acc, 1.0, with_power)
-                if mode == 2:
-                    _horizontal(acc[2:3], sums, rlo, rhi, 1)
+    def _make_kernel(mode: int):  # type: ignore[no-untyped-def]
+        """mode 0: coherence with its own power sums; 1: with given ``pow1``/``pow2`` (shared
+        per-date sums); 2: power sums of ``ref`` over samples valid in both, written to ``coh``.
+        ``mode`` is a compile-time constant of each kernel, so unused work is compiled out."""
+        vertical = _make_vertical(mode != 1)
+        if mode == 0:
+            quantities = (0, 1, 2, 3, 4)
+        elif mode == 1:
+            quantities = (0, 1, 4)
+        else:
+            quantities = (2,)
+
+        @numba.njit(cache=True, parallel=True, nogil=True, fastmath=_FAST)
+        def kernel(ref, sec, wa, wr, pow1, pow2, coh, pha, count):  # type: ignore[no-untyped-def]
+            nrows, ncols = ref.shape
+            alo = wa // 2
+            ahi = wa - 1 - alo
+            rlo = wr // 2
+            rhi = wr - 1 - rlo
+            nblocks = (nrows + _BLOCK_ROWS - 1) // _BLOCK_ROWS
+            for blk in numba.prange(nblocks):
+                r0 = blk * _BLOCK_ROWS
+                r1 = min(r0 + _BLOCK_ROWS, nrows)
+                acc = np.zeros((5, ncols), dtype=np.float64)
+                sums = np.empty((5, ncols), dtype=np.float64)
+                for r in range(max(r0 - alo, 0), min(r0 + ahi, nrows - 1) + 1):
+                    vertical(ref[r], sec[r], acc, 1.0)
+                for i in range(r0, r1):
+                    if i > r0:
+                        drop = i - alo - 1
+                        if drop >= 0:
+                            vertical(ref[drop], sec[drop], acc, -1.0)
+                        add = i + ahi
+                        if add < nrows:
+                            vertical(ref[add], sec[add], acc, 1.0)
+                    _horizontal(acc, sums, rlo, rhi, quantities)
+                    if mode == 2:
+                        for j in range(ncols):
+                            coh[i, j] = sums[2, j]
+                        continue
                     for j in range(ncols):
-                        coh[i, j] = sums[0, j]
-                    continue
-                _horizontal(acc, sums, rlo, rhi, 5)
-                for j in range(ncols):
-                    n = sums[4, j]
-                    count[i, j] = np.int32(n + 0.5)
-                    if mode == 1:
-                        p1 = np.float64(pow1[i, j])
-                        p2 = np.float64(pow2[i, j])
-                    else:
-                        p1 = sums[2, j]
-                        p2 = sums[3, j]
-                    cr = sums[0, j]
-                    ci = sums[1, j]
-                    bad = (n < 0.5) | (p1 <= 0.0) | (p2 <= 0.0)
-                    g = np.sqrt((cr * cr + ci * ci) / (p1 * p2))
-                    coh[i, j] = np.nan if bad else min(g, 1.0)
-                    pha[i, j] = np.nan if bad else fast_atan2(ci, cr)
+                        n = sums[4, j]
+                        count[i, j] = np.int32(n + 0.5)
+                        if mode == 1:
+                            p1 = np.float64(pow1[i, j])
+                            p2 = np.float64(pow2[i, j])
+                        else:
+                            p1 = sums[2, j]
+                            p2 = sums[3, j]
+                        cr = sums[0, j]
+                        ci = sums[1, j]
+                        bad = (n < 0.5) | (p1 <= 0.0) | (p2 <= 0.0)
+                        g = np.sqrt((cr * cr + ci * ci) / (p1 * p2))
+                        coh[i, j] = np.nan if bad else min(g, 1.0)
+                        pha[i, j] = np.nan if bad else fast_atan2(ci, cr)
+
+        return kernel
+
+    _KERNELS = {mode: _make_kernel(mode) for mode in (0, 1, 2)}
 
 
 def _valid(img: ComplexArray) -> npt.NDArray[np.bool_]:
@@ -273,14 +287,13 @@ def coherence_sums(
     count = np.empty(ref.shape, dtype=np.int32)
     have_power = pow1 is not None and pow2 is not None
     dummy = np.zeros((1, 1), dtype=np.float32)
-    _boxcar_numba(
+    _KERNELS[1 if have_power else 0](
         ref,
         sec,
         wa,
         wr,
         np.ascontiguousarray(pow1, dtype=np.float32) if have_power else dummy,
         np.ascontiguousarray(pow2, dtype=np.float32) if have_power else dummy,
-        1 if have_power else 0,
         coh,
         pha,
         count,
@@ -300,5 +313,5 @@ def power_sums(img: ComplexArray, mask_from: ComplexArray, window: tuple[int, in
     out = np.empty(img.shape, dtype=np.float32)
     dummy_f = np.zeros((1, 1), dtype=np.float32)
     dummy_i = np.zeros((1, 1), dtype=np.int32)
-    _boxcar_numba(img, mask_from, wa, wr, dummy_f, dummy_f, 2, out, dummy_f, dummy_i)
+    _KERNELS[2](img, mask_from, wa, wr, dummy_f, dummy_f, out, dummy_f, dummy_i)
     return out
