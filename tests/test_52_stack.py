@@ -262,3 +262,37 @@ def test_missing_asset_faults(fault_server: dict[str, Any]) -> None:
     # the good date, served over http, still reads after the failures
     ok = S.open_slc_stack(cat, SLC_BURST, [SLC_DATES[0]])
     assert ok.shape == (1, 24, 40) and np.isfinite(ok.values).all()
+
+
+def test_opera_orbit_from_hdf5(shared_data: pathlib.Path) -> None:
+    import h5py
+
+    from pairscope.geometry import Orbit
+
+    item = opera_item(shared_data)
+    acq = C.acquisition_from_item(item)
+    assert acq is not None and acq.orbit is not None and acq.orbit.kind == "hdf5"
+    orbit = S.open_orbit(acq)
+    assert isinstance(orbit, Orbit)
+    with h5py.File(item.assets["data"].href) as f:
+        n = f["metadata/orbit/time"].size
+        x0 = f["metadata/orbit/position_x"][0]
+    assert len(orbit) == n == 13 and orbit.positions[0, 0] == x0
+    t = np.datetime64(acq.datetime.replace(tzinfo=None), "ns")
+    assert orbit.times[0] < t < orbit.times[-1]  # the state vectors span the acquisition
+    r = np.linalg.norm(orbit.positions, axis=1)
+    assert np.all((r > 7.0e6) & (r < 7.1e6))
+
+
+def test_token_reaches_gdal_for_assets(
+    fault_server: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Assets of a token-protected catalog are read with the same bearer token (GDAL /vsicurl/)."""
+    monkeypatch.delenv(C.TOKEN_ENV, raising=False)
+    url = fault_server["url"] + "/auth/missing/collection.json"
+    cat = C.open_catalog(url, token=fault_server["token"])
+    stack = S.open_slc_stack(cat, SLC_BURST, [SLC_DATES[0]])
+    assert np.isfinite(stack.values).all()
+    seen = fault_server["seen_headers"][-1]
+    assert seen.get("Authorization") == f"Bearer {fault_server['token']}"
+    assert "GDAL" in seen.get("User-Agent", "")

@@ -980,11 +980,15 @@ def _slc_like(item: pystac.Item) -> bool:
 
 
 def _find_slc_assets(
-    item: pystac.Item, pols: list[str]
+    item: pystac.Item, pols: list[str], subswath: str | None = None
 ) -> tuple[dict[str, SlcAsset], GeolocationAsset | None]:
     found: dict[str, SlcAsset] = {}
     geo: GeolocationAsset | None = None
-    for key, asset in item.assets.items():
+    keys = list(item.assets)
+    if subswath is not None:  # scene items (iw1-vv, iw2-vv, ...): the burst's subswath first
+        keys.sort(key=lambda k: subswath not in _tokens(k))
+    for key in keys:
+        asset = item.assets[key]
         if not _is_data_asset(asset):
             continue
         href = asset_href(asset)
@@ -1065,6 +1069,9 @@ def _find_orbit_asset(
         annotation.sort(key=lambda t: -t[0])
         _, key, asset = annotation[0]
         return OrbitAsset(item, key, asset_href(asset), "annotation")
+    for key, asset in item.assets.items():  # OPERA CSLC: state vectors in metadata/orbit
+        if _is_hdf5(asset) and _is_data_asset(asset):
+            return OrbitAsset(item, key, asset_href(asset), "hdf5")
     return None
 
 
@@ -1155,7 +1162,7 @@ def acquisition_from_item(
         m = re.search(r"_(VV|VH|HH|HV)_", item.id)
         if m:
             pols = [m.group(1)]
-    assets, geo = _find_slc_assets(item, pols)
+    assets, geo = _find_slc_assets(item, pols, burst.subswath)
     if not pols:
         pols = sorted(assets)
     rel = p.get("sat:relative_orbit")

@@ -427,12 +427,20 @@ def open_orbit(acquisition: Acquisition, *, catalog: StacCatalog | None = None) 
         return None
     from pairscope.geometry import Orbit
 
+    if ref.kind == "hdf5" and ref.href.startswith(("http://", "https://")):
+        raise AssetError(
+            f"the orbit of {acquisition.item.id!r} is inside its HDF5 asset {ref.key!r}, which must "
+            f"be a local file; download {redact_url(ref.href)} first",
+            url=redact_url(ref.href),
+        )
     path, temporary = _fetch_local(
         ref.href, catalog, f"orbit asset {ref.key!r} of {acquisition.item.id!r}"
     )
     try:
         if ref.kind == "eof":
             return Orbit.from_eof(path)
+        if ref.kind == "hdf5":
+            return _orbit_from_hdf5(path)
         return Orbit.from_annotation(path)
     except (ValueError, KeyError, OSError) as err:
         raise AssetError(
@@ -443,6 +451,25 @@ def open_orbit(acquisition: Acquisition, *, catalog: StacCatalog | None = None) 
     finally:
         if temporary:
             os.unlink(path)
+
+
+def _orbit_from_hdf5(path: str) -> Orbit | None:
+    """OPERA CSLC-S1 state vectors: ``metadata/orbit/{time, position_*, velocity_*}``, times in
+    seconds after ``reference_epoch`` (UTC)."""
+    import h5py
+
+    from pairscope.geometry import Orbit
+
+    with h5py.File(path, "r") as f:
+        if "metadata/orbit/time" not in f:
+            return None
+        g = f["metadata/orbit"]
+        epoch = np.datetime64(g["reference_epoch"][()].decode().strip().replace(" ", "T"), "ns")
+        seconds = np.asarray(g["time"][()], dtype=np.float64)
+        times = epoch + np.round(seconds * 1e9).astype("timedelta64[ns]")
+        pos = np.stack([g[f"position_{c}"][()] for c in "xyz"], axis=1)
+        vel = np.stack([g[f"velocity_{c}"][()] for c in "xyz"], axis=1)
+    return Orbit(times, pos, vel)
 
 
 # ---------------------------------------------------------------------------------------- product
