@@ -158,12 +158,7 @@ if HAVE_NUMBA:
         per-date sums); 2: power sums of ``ref`` over samples valid in both, written to ``coh``.
         ``mode`` is a compile-time constant of each kernel, so unused work is compiled out."""
         vertical = _make_vertical(mode != 1)
-        if mode == 0:
-            quantities = (0, 1, 2, 3, 4)
-        elif mode == 1:
-            quantities = (0, 1, 4)
-        else:
-            quantities = (2,)
+        quantities: tuple[int, ...] = {0: (0, 1, 2, 3, 4), 1: (0, 1, 4), 2: (2,)}[mode]
 
         @numba.njit(cache=True, parallel=True, nogil=True, fastmath=_FAST)
         def kernel(ref, sec, wa, wr, pow1, pow2, coh, pha, count):  # type: ignore[no-untyped-def]
