@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pathlib
 
 import numpy as np
@@ -173,3 +174,182 @@ def test_bad_inputs_say_what_is_wrong(tmp_path: pathlib.Path) -> None:
         g.look_geometry(orbit, -41.0, -100.0, 0.0)
     with pytest.raises(ValueError, match="look_side"):
         g.look_geometry(orbit, 41.0, 11.5, 0.0, look_side="up")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("path", HYP3_ANNOTATIONS, ids=_id)
+def test_asf_single_burst_grid_is_consistent_at_one_height(path: pathlib.Path) -> None:
+    """ASF's single-burst extracts list grid heights (0 / 9.3 m) that are not the heights their
+    lat/lon were computed at: range is ~100 m off at the listed heights, and everything matches
+    the orbit once the grid is put at one constant height (~148 m) for all points."""
+    orbit = g.Orbit.from_annotation(path)
+    grid = read_geolocation_grid(path)
+    slant_range = g.SPEED_OF_LIGHT * grid.slant_range_time / 2
+    listed = g.look_geometry(orbit, grid.latitude, grid.longitude, grid.height)
+    assert np.abs(listed.slant_range.values - slant_range).min() > 90.0
+    height = grid.height.copy()
+    for _ in range(4):  # Newton on height: dR/dh = -cos(incidence)
+        ds = g.look_geometry(orbit, grid.latitude, grid.longitude, height)
+        height += (ds.slant_range.values - slant_range) / np.cos(np.radians(ds.incidence_angle))
+    assert height.std() < 0.5 and 140.0 < height.mean() < 155.0
+    check_against_grid(orbit, dataclasses.replace(grid, height=height))
+
+
+def _pair_orbits(pattern_ref: str, pattern_sec: str) -> tuple[g.Orbit, g.Orbit, object]:
+    ref = next(SHARED.glob(pattern_ref))
+    sec = next(SHARED.glob(pattern_sec))
+    return g.Orbit.from_annotation(ref), g.Orbit.from_annotation(sec), read_geolocation_grid(ref)
+
+
+@pytest.mark.parametrize("swath", ["iw1", "iw2", "iw3"])
+def test_perpendicular_baseline_of_real_eo_tools_pair(swath: str) -> None:
+    ref, sec, grid = _pair_orbits(
+        f"eo_tools/S1/*20230904*/annotation/s1a-{swath}-slc-vv-*.xml",
+        f"eo_tools/S1/*20230916*/annotation/s1a-{swath}-slc-vv-*.xml",
+    )
+    ds = g.baselines(ref, sec, grid.latitude, grid.longitude, grid.height)  # type: ignore[attr-defined]
+    b_perp = ds.perpendicular_baseline.values
+    # S1 orbital tube: |B_perp| well below 300 m; this pair: about -28 .. -35 m
+    assert np.all(np.abs(b_perp) < 300) and np.all(b_perp < 0)
+    assert -40 < b_perp.mean() < -20
+    # stable: one burst (~1500 lines = 3 s) is ~1/8 of this slice, the whole slice varies < 6 m
+    assert np.ptp(b_perp) < 6.0
+    one_burst = grid.line < 1600  # type: ignore[attr-defined]
+    assert np.ptp(b_perp[one_burst]) < 3.0
+    # swapping the dates flips the sign
+    back = g.perpendicular_baseline(sec, ref, grid.latitude, grid.longitude, grid.height)  # type: ignore[attr-defined]
+    np.testing.assert_allclose(back.values, -b_perp, atol=0.5)
+
+
+def test_perpendicular_baseline_of_real_hyp3_burst_pair() -> None:
+    ref, sec, grid = _pair_orbits(
+        "hyp3-isce2/single_burst/*20180628*/annotation/*iw3*.xml",
+        "hyp3-isce2/single_burst/*20190705*/annotation/*iw3*.xml",
+    )
+    ds = g.baselines(ref, sec, grid.latitude, grid.longitude, 148.0)  # type: ignore[attr-defined]
+    b_perp = ds.perpendicular_baseline.values
+    assert np.all((b_perp > 10) & (b_perp < 18))  # 13.0 .. 14.4 m
+    assert np.ptp(b_perp) < 2.0
+    assert np.all(np.abs(ds.parallel_baseline.values) < 10)
+
+
+def test_baseline_sign_convention_on_a_shifted_orbit() -> None:
+    """A secondary displaced by +d along v x l (away from the scene, larger look angle)."""
+    path = next(p for p in ESA_ANNOTATIONS if "sarsen" in p.parts)
+    ref = g.Orbit.from_annotation(path)
+    grid = read_geolocation_grid(path)
+    centre = len(grid.latitude) // 2
+    lat, lon, h = grid.latitude[centre], grid.longitude[centre], grid.height[centre]
+    geo = g.look_geometry(ref, lat, lon, h)
+    look = np.array([float(geo[k]) for k in ("look_x", "look_y", "look_z")])
+    vel = ref.velocity(geo.azimuth_time.values)
+    across = np.cross(vel / np.linalg.norm(vel), look)
+    across /= np.linalg.norm(across)
+    sec = g.Orbit(ref.times, ref.positions + 100.0 * across, ref.velocities)
+    ds = g.baselines(ref, sec, lat, lon, h)
+    assert float(ds.perpendicular_baseline) == pytest.approx(100.0, abs=0.5)
+    assert float(ds.parallel_baseline) == pytest.approx(0.0, abs=0.5)
+    sec_geo = g.look_geometry(sec, lat, lon, h)
+    # seen from the target, the secondary sits B_perp / R further from the zenith
+    d_theta = np.radians(float(sec_geo.incidence_angle) - float(geo.incidence_angle))
+    assert d_theta * float(geo.slant_range) == pytest.approx(100.0, rel=0.02)
+    # moving towards the target along the line of sight is a pure parallel baseline
+    sec2 = g.Orbit(ref.times, ref.positions + 50.0 * look, ref.velocities)
+    ds2 = g.baselines(ref, sec2, lat, lon, h)
+    assert float(ds2.parallel_baseline) == pytest.approx(50.0, abs=0.1)
+    assert abs(float(ds2.perpendicular_baseline)) < 0.1
+
+
+@pytest.fixture(scope="module")
+def rome() -> tuple[g.Orbit, xr.DataArray, xr.Dataset]:
+    import rioxarray
+
+    dem = rioxarray.open_rasterio(SHARED / "sarsen" / "Rome-30m-DEM.tif").squeeze("band", drop=True)
+    assert isinstance(dem, xr.DataArray)
+    orbit = g.Orbit.from_annotation(next(p for p in ESA_ANNOTATIONS if "sarsen" in p.parts))
+    height = dem.where(dem != dem.rio.nodata).astype(np.float64)
+    lat, lon = xr.broadcast(height.y, height.x)
+    return orbit, dem, g.look_geometry(orbit, lat, lon, height)
+
+
+def test_local_incidence_on_real_rome_dem(rome: tuple[g.Orbit, xr.DataArray, xr.Dataset]) -> None:
+    orbit, dem, geo = rome
+    lia = g.local_incidence_angle(geo, dem)
+    assert lia.dims == ("y", "x") and lia.attrs["units"] == "deg"
+    diff = (lia - geo.incidence_angle).values
+    # gentle terrain (0..115 m): local incidence scatters around the ellipsoid one ...
+    assert abs(np.median(diff)) < 0.5
+    # ... and never by more than the terrain slope (the angle between normal and vertical)
+    z = dem.values.astype(float)
+    spacing_y = np.radians(abs(float(dem.y[1] - dem.y[0]))) * 6.3688e6
+    spacing_x = np.radians(abs(float(dem.x[1] - dem.x[0]))) * 6.3882e6 * np.cos(np.radians(42.0))
+    dz_dy, dz_dx = np.gradient(z, spacing_y, spacing_x)
+    slope = np.degrees(np.arctan(np.hypot(dz_dx, dz_dy)))
+    assert np.all(np.abs(diff) <= slope * 1.01 + 0.05)
+    # slopes facing the sensor lower the local incidence, back slopes raise it
+    assert lia.values.min() < geo.incidence_angle.values.min() - 5.0
+    assert lia.values.max() > geo.incidence_angle.values.max() + 5.0
+    mask = g.layover_shadow_mask(geo, dem)
+    assert mask.dtype == np.uint8 and not mask.values.any()  # no layover/shadow in Rome at 39 deg
+
+
+def test_geolocate_over_real_dem(rome: tuple[g.Orbit, xr.DataArray, xr.Dataset]) -> None:
+    orbit, dem, geo = rome
+    height = dem.where(dem != dem.rio.nodata).astype(np.float64)
+    sub = geo.isel(y=slice(None, None, 7), x=slice(None, None, 7))
+    lat, lon, h = g.geolocate(orbit, sub.azimuth_time, sub.slant_range, dem=height)
+    lat_true, lon_true = xr.broadcast(sub.y, sub.x)
+    err_m = np.hypot((lat - lat_true.values) * 111e3, (lon - lon_true.values) * 83e3)
+    assert np.percentile(err_m, 99) < 0.01 and err_m.max() < 1.0
+    np.testing.assert_allclose(h, height.values[::7, ::7], atol=0.5)
+    # a callable DEM gives the same answer
+    lat2, lon2, _ = g.geolocate(
+        orbit,
+        sub.azimuth_time,
+        sub.slant_range,
+        dem=lambda la, lo: np.interp(la, [41, 43], [0, 0]) + 50.0,
+    )
+    lat3, lon3, _ = g.geolocate(orbit, sub.azimuth_time, sub.slant_range, height=50.0)
+    np.testing.assert_allclose(lat2, lat3, atol=1e-9)
+    np.testing.assert_allclose(lon2, lon3, atol=1e-9)
+
+
+def _plane_dem(slope_east: float, slope_north: float) -> xr.DataArray:
+    lat = np.linspace(41.95, 41.85, 41)
+    lon = np.linspace(12.40, 12.55, 61)
+    la, lo = np.meshgrid(lat, lon, indexing="ij")
+    radius_n = g.WGS84_A / np.sqrt(1 - g.WGS84_E2 * np.sin(np.radians(la)) ** 2)
+    radius_m = radius_n * (1 - g.WGS84_E2) / (1 - g.WGS84_E2 * np.sin(np.radians(la)) ** 2)
+    east = np.radians(lo - 12.4) * radius_n * np.cos(np.radians(la))
+    north = np.radians(la - 41.9) * radius_m
+    return xr.DataArray(
+        500.0 + slope_east * east + slope_north * north,
+        dims=("latitude", "longitude"),
+        coords={"latitude": lat, "longitude": lon},
+    )
+
+
+@pytest.mark.parametrize("tilt", [-20.0, 0.0, 15.0, 45.0, -70.0])
+def test_local_incidence_on_analytic_plane(tilt: float) -> None:
+    """A plane facing the sensor by ``tilt`` deg (descending towards it): local incidence =
+    incidence - tilt."""
+    path = next(p for p in ESA_ANNOTATIONS if "sarsen" in p.parts)
+    orbit = g.Orbit.from_annotation(path)
+    centre = g.look_geometry(orbit, 41.9, 12.47, 500.0)
+    horiz = np.array([float(centre.los_east), float(centre.los_north)])
+    horiz /= np.linalg.norm(horiz)
+    slope = -np.tan(np.radians(tilt)) * horiz
+    dem = _plane_dem(slope[0], slope[1])
+    lat, lon = xr.broadcast(dem.latitude, dem.longitude)
+    geo = g.look_geometry(orbit, lat, lon, dem)
+    lia = g.local_incidence_angle(geo, dem)
+    inner = (slice(1, -1), slice(1, -1))
+    expected = geo.incidence_angle.values[inner] - tilt
+    np.testing.assert_allclose(lia.values[inner], np.abs(expected), atol=0.05)
+    mask = g.layover_shadow_mask(geo, dem).values[inner]
+    theta = geo.incidence_angle.values[inner]
+    if tilt > theta.max():
+        assert (mask == g.LAYOVER).all()
+    elif -tilt > 90 - theta.min():
+        assert (mask == g.SHADOW).all()
+    else:
+        assert (mask == 0).all()

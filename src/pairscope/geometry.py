@@ -66,6 +66,10 @@ __all__ = [
     "parallel_baseline",
     "baselines",
     "DemLike",
+    "local_incidence_angle",
+    "layover_shadow_mask",
+    "LAYOVER",
+    "SHADOW",
 ]
 
 SPEED_OF_LIGHT = 299_792_458.0
@@ -554,16 +558,37 @@ def _geolocate_kernel(
     return out
 
 
-def _dem_sampler(dem: DemLike) -> Callable[[FloatArray, FloatArray], FloatArray]:
-    if callable(dem) and not isinstance(dem, xr.DataArray):
+def _dem_grid(dem: xr.DataArray) -> xr.DataArray:
+    """The DEM as a 2-D float grid with nodata as NaN (a size-1 ``band`` dim is dropped)."""
+    grid = dem.squeeze(drop=True) if dem.ndim > 2 else dem
+    if grid.ndim != 2:
+        raise ValueError(f"the DEM must be 2-D (one band), got dims {dem.dims}")
+    nodata = grid.attrs.get("_FillValue", grid.rio.nodata if hasattr(grid, "rio") else None)
+    values = np.asarray(grid.values, dtype=np.float64)
+    if nodata is not None:
+        values = np.where(values == nodata, np.nan, values)
+    return grid.copy(data=values)
+
+
+def _dem_median(dem: xr.DataArray) -> float:
+    values = _dem_grid(dem).values
+    if not np.isfinite(values).any():
+        raise ValueError("the DEM holds no valid height (all nodata)")
+    return float(np.nanmedian(values))
+
+
+def _dem_sampler(
+    dem: DemLike, *, clamp: bool = False
+) -> Callable[[FloatArray, FloatArray], FloatArray]:
+    if isinstance(dem, xr.DataArray):
+        return _grid_sampler(_dem_grid(dem), clamp=clamp)
+    if callable(dem):
         func = dem
         return lambda la, lo: np.asarray(func(la, lo), dtype=np.float64).reshape(la.shape)
-    if not isinstance(dem, xr.DataArray) or dem.ndim != 2:
-        raise TypeError(
-            "dem must be a 2-D xarray.DataArray with latitude/longitude coordinates or a callable "
-            "(lat, lon) -> height"
-        )
-    return _grid_sampler(dem)
+    raise TypeError(
+        "dem must be an xarray.DataArray on a latitude/longitude grid or a callable "
+        f"(lat, lon) -> height; got {type(dem).__name__}"
+    )
 
 
 def _dem_axes(dem: xr.DataArray) -> tuple[str, str]:
@@ -583,14 +608,14 @@ def _dem_axes(dem: xr.DataArray) -> tuple[str, str]:
     )
 
 
-def _grid_sampler(dem: xr.DataArray) -> Callable[[FloatArray, FloatArray], FloatArray]:
-    """Bilinear sampler of a regular lat/lon DEM grid; NaN outside the grid."""
+def _grid_sampler(
+    dem: xr.DataArray, *, clamp: bool = False
+) -> Callable[[FloatArray, FloatArray], FloatArray]:
+    """Bilinear sampler of a regular lat/lon DEM grid; edge values up to one sample outside the
+    outer sample centres, NaN further out (or edge values everywhere outside with ``clamp``)."""
     lat_name, lon_name = _dem_axes(dem)
-    grid = dem.transpose(lat_name, lon_name)
+    grid = _dem_grid(dem).transpose(lat_name, lon_name)
     values = np.asarray(grid.values, dtype=np.float64)
-    nodata = grid.attrs.get("_FillValue", grid.rio.nodata if hasattr(grid, "rio") else None)
-    if nodata is not None:
-        values = np.where(values == nodata, np.nan, values)
     la = np.asarray(grid[lat_name].values, dtype=np.float64)
     lo = np.asarray(grid[lon_name].values, dtype=np.float64)
     if la.size < 2 or lo.size < 2:
@@ -599,9 +624,12 @@ def _grid_sampler(dem: xr.DataArray) -> Callable[[FloatArray, FloatArray], Float
     def sample(lat: FloatArray, lon: FloatArray) -> FloatArray:
         fi = (lat - la[0]) / (la[1] - la[0])
         fj = (lon - lo[0]) / (lo[1] - lo[0])
-        inside = (fi >= 0) & (fi <= la.size - 1) & (fj >= 0) & (fj <= lo.size - 1)
-        fi = np.where(inside, fi, 0.0)
-        fj = np.where(inside, fj, 0.0)
+        # cells extend half a sample beyond the outer centres: clamp within one sample
+        inside = (fi >= -1) & (fi <= la.size) & (fj >= -1) & (fj <= lo.size)
+        if clamp:
+            inside = np.isfinite(fi) & np.isfinite(fj)
+        fi = np.clip(np.where(inside, fi, 0.0), 0, la.size - 1)
+        fj = np.clip(np.where(inside, fj, 0.0), 0, lo.size - 1)
         i0 = np.minimum(np.floor(fi).astype(np.int64), la.size - 2)
         j0 = np.minimum(np.floor(fj).astype(np.int64), lo.size - 2)
         wi, wj = fi - i0, fj - j0
@@ -659,8 +687,15 @@ def geolocate(
     if dem is not None:
         sample = _dem_sampler(dem)
         h_cur = h_default
+        if isinstance(dem, xr.DataArray):
+            # start from the DEM's median height so the first solution lands near the terrain
+            h_cur = np.full_like(h_default, _dem_median(dem))
+            xyz = _geolocate_kernel(*args, t_f, r_f, h_cur, side)
+            lat, lon, h = ecef_to_llh(xyz[:, 0], xyz[:, 1], xyz[:, 2])
+        clamped = _dem_sampler(dem, clamp=True)
         for _ in range(max_dem_iterations):
-            h_new = sample(lat, lon)
+            # edge heights extrapolated while iterating: a first guess may land outside the DEM
+            h_new = clamped(lat, lon)
             h_new = np.where(np.isfinite(h_new), h_new, h_default)
             change = np.nanmax(np.abs(h_new - h_cur), initial=0.0)
             h_cur = np.ascontiguousarray(h_new)
@@ -668,6 +703,12 @@ def geolocate(
             lat, lon, h = ecef_to_llh(xyz[:, 0], xyz[:, 1], xyz[:, 2])
             if change < dem_tolerance:
                 break
+        outside = ~np.isfinite(sample(lat, lon))
+        if outside.any():
+            xyz[outside] = _geolocate_kernel(
+                *args, t_f[outside], r_f[outside], h_default[outside], side
+            )
+            lat, lon, h = ecef_to_llh(xyz[:, 0], xyz[:, 1], xyz[:, 2])
     return lat.reshape(shape), lon.reshape(shape), h.reshape(shape)
 
 
@@ -684,25 +725,27 @@ def baselines(
 ) -> xr.Dataset:
     """Perpendicular and parallel baselines (m) of a pair at ground points.
 
-    Each orbit is taken at its own zero-Doppler time of the target; ``B = P_sec - P_ref``.
+    Each orbit is taken at its own zero-Doppler time of the target (as isce3 / dolphin do);
+    ``B = P_sec - P_ref`` is split along and across the reference line of sight
+    ``l = (target - P_ref) / R_ref``:
 
-    - ``parallel_baseline = R_sec - R_ref`` (slant range difference);
-    - ``perpendicular_baseline = sign * sqrt(|B|^2 - B_par^2)`` with
-      ``sign = sign(((target - P_ref) x B) . V_ref)`` (the ISCE2/ASF convention): positive when the
-      secondary sees the target under a larger look angle than the reference
-      (``theta_sec ~ theta_ref + B_perp / R``).
+    - ``parallel_baseline = B . l`` (~ ``R_ref - R_sec``, positive when the secondary is closer);
+    - ``perpendicular_baseline = sign * |B - (B . l) l|`` with
+      ``sign = sign(((target - P_ref) x B) . V_ref)``, the ISCE2 / isce3 / dolphin convention:
+      positive when the secondary sees the target under a larger look angle than the reference
+      (``theta_sec ~ theta_ref + B_perp / R``), i.e. the secondary lies further from the scene.
     """
     lat, lon, h = _as_dataarrays(latitude, longitude, height)
     x, y, z = llh_to_ecef(lat.values, lon.values, h.values)
     targets = np.stack([x.ravel(), y.ravel(), z.ravel()], axis=-1)
-    t_ref, s_ref = zero_doppler(reference_orbit, targets, look_side=look_side)
-    t_sec, s_sec = zero_doppler(secondary_orbit, targets, look_side=look_side)
+    _, s_ref = zero_doppler(reference_orbit, targets, look_side=look_side)
+    _, s_sec = zero_doppler(secondary_orbit, targets, look_side=look_side)
     b = s_sec[:, :3] - s_ref[:, :3]
-    r_ref = np.linalg.norm(targets - s_ref[:, :3], axis=1)
-    r_sec = np.linalg.norm(targets - s_sec[:, :3], axis=1)
-    b_par = r_sec - r_ref
-    sign = np.sign(np.einsum("ij,ij->i", np.cross(targets - s_ref[:, :3], b), s_ref[:, 3:]))
-    b_perp = sign * np.sqrt(np.maximum(np.einsum("ij,ij->i", b, b) - b_par**2, 0.0))
+    look = targets - s_ref[:, :3]
+    look /= np.linalg.norm(look, axis=1)[:, None]
+    b_par = np.einsum("ij,ij->i", b, look)
+    sign = np.sign(np.einsum("ij,ij->i", np.cross(look, b), s_ref[:, 3:]))
+    b_perp = sign * np.linalg.norm(b - b_par[:, None] * look, axis=1)
     dims, coords, shape = lat.dims, lat.coords, lat.shape
     return xr.Dataset(
         {
@@ -716,7 +759,10 @@ def baselines(
                 b_par.reshape(shape),
                 dims=dims,
                 coords=coords,
-                attrs={"units": "m", "long_name": "parallel baseline, R_secondary - R_reference"},
+                attrs={
+                    "units": "m",
+                    "long_name": "parallel baseline, along the reference line of sight",
+                },
             ),
         }
     )
@@ -747,8 +793,117 @@ def parallel_baseline(
     *,
     look_side: LookSide = "right",
 ) -> xr.DataArray:
-    """Parallel baseline ``R_secondary - R_reference`` (m) at the ground points."""
+    """Parallel baseline (m, ~ ``R_reference - R_secondary``); see :func:`baselines`."""
     ds = baselines(
         reference_orbit, secondary_orbit, latitude, longitude, height, look_side=look_side
     )
     return ds["parallel_baseline"]
+
+
+# ----------------------------------------------------------------------------------------------
+# terrain: local incidence, layover and shadow
+def _terrain_gradient(dem: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray]:
+    """East and north height gradients (m/m) of a DEM on a regular latitude/longitude grid."""
+    lat_name, lon_name = _dem_axes(dem)
+    z = _dem_grid(dem).transpose(lat_name, lon_name)
+    values = np.asarray(z.values, dtype=np.float64)
+    lat = np.asarray(z[lat_name].values, dtype=np.float64)
+    lon = np.asarray(z[lon_name].values, dtype=np.float64)
+    if lat.size < 3 or lon.size < 3:
+        raise ValueError(f"the DEM needs at least 3 x 3 samples to take a slope, got {z.shape}")
+    sin_lat = np.sin(np.radians(lat))
+    w = np.sqrt(1.0 - WGS84_E2 * sin_lat**2)
+    radius_n = WGS84_A / w  # prime vertical radius
+    radius_m = WGS84_A * (1.0 - WGS84_E2) / w**3  # meridian radius
+    dz_dlat, dz_dlon = np.gradient(values, np.radians(lat), np.radians(lon))
+    north = dz_dlat / radius_m[:, None]
+    east = dz_dlon / (radius_n * np.cos(np.radians(lat)))[:, None]
+    coords = {lat_name: lat, lon_name: lon}
+    dims = (lat_name, lon_name)
+    return xr.DataArray(east, dims=dims, coords=coords), xr.DataArray(
+        north, dims=dims, coords=coords
+    )
+
+
+def _on_geometry_grid(field: xr.DataArray, geometry: xr.Dataset) -> FloatArray:
+    """``field`` (on the DEM grid) at the geometry's points: same grid, or sampled at lat/lon."""
+    ref = geometry["los_up"]
+    if ref.dims == field.dims and ref.shape == field.shape:
+        return np.asarray(field.values, dtype=np.float64)
+    for lat_name, lon_name in (("latitude", "longitude"), ("lat", "lon")):
+        if lat_name in geometry.variables and lon_name in geometry.variables:
+            lat = np.broadcast_to(geometry[lat_name].values, ref.shape).astype(np.float64)
+            lon = np.broadcast_to(geometry[lon_name].values, ref.shape).astype(np.float64)
+            return _grid_sampler(field)(lat, lon)
+    raise ValueError(
+        f"geometry dims {ref.dims} {ref.shape} are not the DEM's {field.dims} {field.shape} and "
+        "it has no latitude/longitude to sample the DEM at; compute it with "
+        "look_geometry(orbit, latitude, longitude, height) on the DEM grid or with lat/lon coords"
+    )
+
+
+def local_incidence_angle(geometry: xr.Dataset, dem: xr.DataArray) -> xr.DataArray:
+    """Angle (deg) between the line of sight and the terrain normal of ``dem``.
+
+    ``geometry`` comes from :func:`look_geometry` (``los_east/north/up`` used), either on the DEM's
+    own latitude/longitude grid or with ``latitude``/``longitude`` coordinates at which the DEM
+    slope is sampled. The DEM must be on a regular geographic grid (dims latitude/longitude,
+    lat/lon, or y/x with a geographic CRS); the terrain normal is ``(-dz/dE, -dz/dN, 1)``
+    normalised, from centred differences in metres on the WGS84 ellipsoid. A slope facing the
+    sensor by ``alpha`` in the plane of incidence gives ``|incidence - alpha|``; values above 90
+    deg face away from the sensor (shadow).
+    """
+    east, north = _terrain_gradient(dem)
+    ge = _on_geometry_grid(east, geometry)
+    gn = _on_geometry_grid(north, geometry)
+    le, ln, lu = (np.asarray(geometry[k].values, dtype=np.float64) for k in _LOS)
+    cos_lia = (-ge * le - gn * ln + lu) / np.sqrt(ge * ge + gn * gn + 1.0)
+    lia = np.degrees(np.arccos(np.clip(cos_lia, -1.0, 1.0)))
+    ref = geometry["los_up"]
+    return xr.DataArray(
+        lia.astype(np.float32),
+        dims=ref.dims,
+        coords=ref.coords,
+        attrs={"units": "deg", "long_name": "local incidence angle from the DEM terrain normal"},
+        name="local_incidence_angle",
+    )
+
+
+_LOS = ("los_east", "los_north", "los_up")
+LAYOVER = 1
+SHADOW = 2
+
+
+def layover_shadow_mask(geometry: xr.Dataset, dem: xr.DataArray) -> xr.DataArray:
+    """Per-pixel (active) layover / shadow flags: 0 none, 1 layover, 2 shadow (CEOS-ARD bits).
+
+    With ``alpha`` the tilt of the terrain towards the sensor in the plane of incidence (positive
+    for a slope facing the sensor, i.e. descending towards it) and ``theta`` the ellipsoid
+    incidence angle: layover where ``alpha > theta`` (the foreslope is steeper than the
+    incidence: its top is imaged before its foot), shadow where ``-alpha > 90 - theta`` (the
+    backslope faces away beyond grazing). Passive layover and shadow cast by distant terrain
+    along the range line are not included.
+    """
+    east, north = _terrain_gradient(dem)
+    ge = _on_geometry_grid(east, geometry)
+    gn = _on_geometry_grid(north, geometry)
+    le, ln, lu = (np.asarray(geometry[k].values, dtype=np.float64) for k in _LOS)
+    horizontal = np.hypot(le, ln)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        facing = np.degrees(np.arctan(-(ge * le + gn * ln) / horizontal))
+    theta = np.degrees(np.arccos(np.clip(lu, -1.0, 1.0)))
+    mask = np.zeros(theta.shape, dtype=np.uint8)
+    mask[facing > theta] = LAYOVER
+    mask[-facing > 90.0 - theta] = SHADOW
+    ref = geometry["los_up"]
+    return xr.DataArray(
+        mask,
+        dims=ref.dims,
+        coords=ref.coords,
+        attrs={
+            "long_name": "layover/shadow mask",
+            "flag_values": [0, 1, 2],
+            "flag_meanings": "none layover shadow",
+        },
+        name="layover_shadow_mask",
+    )
