@@ -57,7 +57,7 @@ class FakeBackend:
         return BurstDates(burst_id, DATES, ("VH", "VV"), (0.0, 35.0, -20.0, 60.0, 10.0))
 
     def compute_pair(self, catalog, burst_id, polarization, reference, secondary, window,
-                     bias_corrected, geometry) -> xr.Dataset:  # fmt: skip
+                     bias_corrected, geometry, amplitude=False) -> xr.Dataset:  # fmt: skip
         time.sleep(self.delay)
         if window[0] > 20 or window[1] > 40:
             raise UserError(f"Window {window[0]}x{window[1]} is larger than the image (20x40).")
@@ -67,10 +67,10 @@ class FakeBackend:
         phase = np.angle(np.exp(1j * (ramp * 20 + dt / 10))).astype(np.float32)
         dims = ("y", "x") if geometry == "map" else ("azimuth", "range")
         coords = {dims[0]: np.arange(20.0), dims[1]: np.arange(40.0)}
-        return xr.Dataset(
-            {"coherence": (dims, coh), "phase": (dims, phase), "amplitude": (dims, coh * 100)},
-            coords=coords,
-        )
+        layers = {"coherence": (dims, coh), "phase": (dims, phase)}
+        if amplitude:
+            layers["amplitude"] = (dims, coh * 100)
+        return xr.Dataset(layers, coords=coords)
 
     def compute_geometry(self, catalog, burst_id, polarization, geometry) -> xr.Dataset:
         dims = ("y", "x") if geometry == "map" else ("azimuth", "range")
@@ -301,6 +301,16 @@ def test_geometry_layers_on_demand(settings: Settings) -> None:
     state.wait()
     assert state.layer_data("incidence") is not None
     assert float(state.layer_data("incidence").mean()) == 35.0
+    # amplitude is computed on demand for the pair shown, then for each pair opened
+    assert "amplitude" not in state.current()
+    state.layer = "amplitude"
+    state.wait()
+    assert state.layer_data("amplitude") is not None
+    other = [k for k in state.results if k != state.pair][0]
+    assert "amplitude" not in state.results[other]
+    state.pair = other
+    state.wait()
+    assert state.layer_data("amplitude") is not None
 
 
 def test_layout_builds_with_fake_backend(settings: Settings) -> None:

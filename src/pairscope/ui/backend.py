@@ -84,8 +84,10 @@ class Backend(Protocol):
         window: tuple[int, int],
         bias_corrected: bool,
         geometry: str,
+        amplitude: bool = False,
     ) -> xr.Dataset:
-        """``coherence``, ``phase``, ``amplitude`` on 2-D dims (azimuth, range) or (y, x)."""
+        """``coherence``, ``phase`` (and ``amplitude`` if asked) on 2-D dims (azimuth, range) or
+        (y, x)."""
         ...
 
     def compute_geometry(
@@ -376,6 +378,7 @@ class CoreBackend:
         window: tuple[int, int],
         bias_corrected: bool,
         geometry: str,
+        amplitude: bool = False,
     ) -> xr.Dataset:
         from pairscope import coherence
 
@@ -384,7 +387,7 @@ class CoreBackend:
             tuple(window), bool(bias_corrected), geometry,
         )  # fmt: skip
         hit = self.cache.get(key)
-        if hit is not None:
+        if hit is not None and (not amplitude or "amplitude" in hit):
             return hit  # type: ignore[no-any-return]
         ref = self._date(catalog, burst_id, polarization, reference)
         sec = self._date(catalog, burst_id, polarization, secondary)
@@ -400,29 +403,35 @@ class CoreBackend:
                 f"Window {window[0]}x{window[1]} is larger than the image ({naz}x{nrg}).",
                 f"Use at most {naz} azimuth x {nrg} range looks.",
             )
+        dims = tuple(str(d) for d in ref.dims)
+        if hit is not None:  # coherence cached, amplitude asked for now
+            layer = _amplitude(ref.values, sec.values, window)
+            if geometry == "map":
+                radar = xr.Dataset({"amplitude": (dims, layer)}, coords=_grid_coords(ref, dims))
+                layer_da = self._geocode(radar)["amplitude"]
+            else:
+                layer_da = xr.DataArray(layer, dims=dims)
+            ds = hit.assign(amplitude=layer_da.assign_attrs(units="dB", long_name="amplitude"))
+            self.cache.put(key, ds)
+            return ds
         coh, phase = coherence.estimate(ref.values, sec.values, window=tuple(window))
         coh = np.asarray(coh, dtype=np.float32)
         if bias_corrected:
             coh = np.asarray(
                 coherence.bias_corrected_coherence(coh, window[0] * window[1]), dtype=np.float32
             )
-        # amplitude: geometric mean of the two multilooked intensities, in dB (uncalibrated)
-        power = np.sqrt(
-            _boxcar(np.abs(ref.values).astype(np.float32) ** 2, window)
-            * _boxcar(np.abs(sec.values).astype(np.float32) ** 2, window)
-        )
-        with np.errstate(divide="ignore", invalid="ignore"):
-            amplitude = (10.0 * np.log10(power)).astype(np.float32)
-        amplitude[~np.isfinite(amplitude)] = np.nan
-        dims = tuple(str(d) for d in ref.dims)
-        coords = {k: v for k, v in ref.coords.items() if v.dims and set(v.dims) <= set(dims)}
-        coords.pop("date", None)
+        layers = {
+            "coherence": (dims, coh, {"units": "1", "long_name": "coherence"}),
+            "phase": (dims, np.asarray(phase, np.float32), {"units": "rad"}),
+        }
+        if amplitude:
+            layers["amplitude"] = (
+                dims, _amplitude(ref.values, sec.values, window),
+                {"units": "dB", "long_name": "amplitude"},
+            )  # fmt: skip
+        coords = _grid_coords(ref, dims)
         ds = xr.Dataset(
-            {
-                "coherence": (dims, coh, {"units": "1", "long_name": "coherence"}),
-                "phase": (dims, np.asarray(phase, np.float32), {"units": "rad"}),
-                "amplitude": (dims, amplitude, {"units": "dB", "long_name": "amplitude"}),
-            },
+            layers,
             coords=coords,
             attrs={
                 "reference": day(reference),
@@ -506,6 +515,24 @@ class CoreBackend:
             ds = self._geocode(ds)
         self.cache.put(key, ds)
         return ds
+
+
+def _amplitude(ref: np.ndarray, sec: np.ndarray, window: tuple[int, int]) -> np.ndarray:
+    """Geometric mean of the two multilooked intensities, in dB (uncalibrated)."""
+    power = np.sqrt(
+        _boxcar(np.abs(ref).astype(np.float32) ** 2, window)
+        * _boxcar(np.abs(sec).astype(np.float32) ** 2, window)
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = (10.0 * np.log10(power)).astype(np.float32)
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+def _grid_coords(one: xr.DataArray, dims: tuple[str, ...]) -> dict[str, Any]:
+    coords = {str(k): v for k, v in one.coords.items() if v.dims and set(v.dims) <= set(dims)}
+    coords.pop("date", None)
+    return coords
 
 
 class _Lazy:

@@ -162,6 +162,7 @@ class ExplorerState(param.Parameterized):
         self._pending_pair: str | None = None
         self._applying = 0
         self._notices: list[str] = []
+        self._last_compute: dict[str, Any] = {}
         if not self.catalog:
             self.catalog = default_catalog
 
@@ -169,7 +170,7 @@ class ExplorerState(param.Parameterized):
     def connect(self) -> None:
         """React to edits made by the person (not to values set by the app itself)."""
         self.param.watch(
-            self._edited, ["catalog", "burst", "polarization", "layer", "geometry"]
+            self._edited, ["catalog", "burst", "polarization", "layer", "geometry", "pair"]
         )
 
     @contextlib.contextmanager
@@ -191,8 +192,8 @@ class ExplorerState(param.Parameterized):
             self.select_burst()
         elif "geometry" in names and self.results:
             self.compute()
-        elif "layer" in names:
-            self.ensure_geometry()
+        elif names & {"layer", "pair"}:
+            self.ensure_layer()
 
     # -- messages -------------------------------------------------------------------------------
     def say(self, message: str, kind: str = "info", *, final: bool = False) -> None:
@@ -561,6 +562,7 @@ class ExplorerState(param.Parameterized):
                 ds = self.backend.compute_pair(
                     snap["catalog"], snap["burst"], snap["polarization"], a, b, window,
                     bool(snap["bias_corrected"]), snap["geometry"],
+                    amplitude=snap["layer"] == "amplitude",
                 )  # fmt: skip
             except UserError as exc:
                 if i == 0 and n == 1:
@@ -604,6 +606,7 @@ class ExplorerState(param.Parameterized):
         cancelled: bool,
         geometry_layers: xr.Dataset | None,
     ) -> None:
+        self._last_compute = snap
         keys = list(results)
         wanted = self._pending_pair or snap["pair"]
         self._pending_pair = None
@@ -641,6 +644,40 @@ class ExplorerState(param.Parameterized):
             w = f"{snap['window_azimuth']}x{snap['window_range']}"
             self.say(f"{len(done)} pair(s) of {snap['burst']} computed with a {w} window.",
                      "success", final=True)  # fmt: skip
+
+    def ensure_layer(self) -> None:
+        """Compute what the current layer needs and is missing (look vectors, amplitude)."""
+        if self.layer in GEOMETRY_LAYERS:
+            self.ensure_geometry()
+        elif self.layer == "amplitude":
+            self.ensure_amplitude()
+
+    def ensure_amplitude(self) -> None:
+        ds = self.current()
+        if ds is None or "amplitude" in ds or not self.pair:
+            return
+        key = self.pair
+        a, b = parse_pairs(key)[0]
+        last = self._last_compute
+
+        def job(cancel: threading.Event) -> None:
+            out = self.backend.compute_pair(
+                last["catalog"], last["burst"], last["polarization"], a, b,
+                (int(last["window_azimuth"]), int(last["window_range"])),
+                bool(last["bias_corrected"]), last["geometry"], amplitude=True,
+            )  # fmt: skip
+            if cancel.is_set():
+                return
+
+            def apply() -> None:
+                if self.results.get(key) is None:
+                    return
+                self.param.update(results={**self.results, key: out}, version=self.version + 1)
+                self.say(f"Amplitude of {key} ready.", "success")
+
+            self._schedule(apply)
+
+        self._submit(job, f"Computing the amplitude of {key}")
 
     def ensure_geometry(self) -> None:
         """Compute the look-vector layers if the current layer needs them and they are missing."""

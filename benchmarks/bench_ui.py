@@ -1,0 +1,273 @@
+"""Explorer speed, measured (never asserted): prints numbers and ratios to the targets.
+
+1. Shared URL of a demo pair -> coherence map drawn in the browser (cold server session, a new
+   session on a cached pair, and a new session on a pair not computed yet). Target < 3 s.
+2. A full-size burst pair (1500 x 21000 samples): estimator + amplitude + Datashader rasterize
+   of coherence and phase to screen size (the server-side part of "computed and drawn"), against
+   a plain NumPy boxcar baseline run in the same process. Target < 3 s.
+3. Pan/zoom redraw in the browser: change the map's x/y range and time until the re-rasterized
+   image arrives. Target < 300 ms.
+
+Usage: ``python benchmarks/bench_ui.py [--catalog catalog.json] [--size default] [--repeat 5]``
+(without ``--catalog`` the demo is built into a temporary folder; chromium at /usr/bin/chromium).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from typing import Any
+
+import numpy as np
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.plugins.browser import CHROMIUM, CHROMIUM_ARGS, LOOPBACK  # noqa: E402
+
+_JS_IMAGE_STAMP = """
+(prefix) => {
+  for (const m of Bokeh.documents[0].all_models) {
+    if (m.constructor.__name__ !== "Figure" || !m.title || !m.title.text.startsWith(prefix)) continue;
+    for (const r of m.renderers) {
+      if (r.glyph && r.glyph.constructor.__name__ === "Image") {
+        const img = (r.data_source.data.image || [])[0];
+        if (!img) continue;
+        let finite = 0;
+        for (const v of img) if (Number.isFinite(v)) { finite++; }
+        if (finite) return [finite, r.data_source.data.x[0], r.data_source.data.dw[0], img.length];
+      }
+    }
+  }
+  return null;
+}
+"""
+_JS_ZOOM = """
+([prefix, f]) => {
+  for (const m of Bokeh.documents[0].all_models) {
+    if (m.constructor.__name__ !== "Figure" || !m.title || !m.title.text.startsWith(prefix)) continue;
+    const xr = m.x_range, yr = m.y_range;
+    const cx = (xr.start + xr.end) / 2, cy = (yr.start + yr.end) / 2;
+    const hx = (xr.end - xr.start) / 2 * f, hy = (yr.end - yr.start) / 2 * f;
+    xr.setv({start: cx - hx, end: cx + hx}); yr.setv({start: cy - hy, end: cy + hy});
+    return true;
+  }
+  return false;
+}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _serve(catalog: pathlib.Path, log: pathlib.Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    env = dict(os.environ, PAIRSCOPE_TILES="none")
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pairscope.cli", "serve", "--catalog", str(catalog),
+             "--port", str(port)],
+            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/explorer"
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < 300:
+        try:
+            with urllib.request.urlopen(url, timeout=5):
+                return proc, url
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"server not ready:\n{log.read_text()[-2000:]}")
+
+
+def _wait_image(page: Any, prefix: str, timeout: float = 120.0) -> Any:
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        found = page.evaluate(_JS_IMAGE_STAMP, prefix)
+        if found:
+            return found
+        page.wait_for_timeout(20)
+    raise RuntimeError(f"no {prefix!r} image after {timeout} s")
+
+
+def browser_numbers(catalog: pathlib.Path, repeat: int) -> dict[str, float]:
+    from playwright.sync_api import sync_playwright
+
+    from pairscope.ui.backend import CoreBackend, day
+
+    backend = CoreBackend()
+    info = backend.open_catalog(str(catalog))
+    burst = info.bursts[0].burst_id
+    dates = [day(d) for d in backend.burst_dates(str(catalog), burst, "VV").dates]
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, url = _serve(catalog, pathlib.Path(tmp) / "serve.log")
+        try:
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(
+                    executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+                )
+
+                def session_time(pair: str) -> tuple[float, Any]:
+                    ctx = browser.new_context(viewport={"width": 1500, "height": 1100})
+                    ctx.route("**/*", lambda r: r.continue_() if LOOPBACK.match(r.request.url)
+                              else r.abort())  # fmt: skip
+                    page = ctx.new_page()
+                    t0 = time.perf_counter()
+                    page.goto(f"{url}?burst={burst}&pairs={pair}&layer=coherence")
+                    a, b = pair.split("_")
+                    _wait_image(page, f"coherence {a} / {b}")
+                    return time.perf_counter() - t0, (ctx, page)
+
+                first = f"{dates[0]}_{dates[1]}"
+                out["url_to_coherence_cold_s"], (ctx, _) = session_time(first)
+                ctx.close()
+                cached = []
+                for _ in range(repeat):
+                    t, (ctx, _) = session_time(first)
+                    cached.append(t)
+                    ctx.close()
+                out["url_to_coherence_cached_s"] = statistics.median(cached)
+                fresh = []
+                for i in range(1, min(repeat, len(dates) - 1) + 1):
+                    t, (ctx, page) = session_time(f"{dates[i]}_{dates[(i + 1) % len(dates)]}"
+                                                  if i + 1 < len(dates) else
+                                                  f"{dates[0]}_{dates[i]}")  # fmt: skip
+                    fresh.append(t)
+                    if i < min(repeat, len(dates) - 1):
+                        ctx.close()
+                out["url_to_coherence_new_pair_s"] = statistics.median(fresh)
+                # pan/zoom: the last page stays open
+                zooms = []
+                for k in range(repeat):
+                    before = page.evaluate(_JS_IMAGE_STAMP, "coherence")
+                    t0 = time.perf_counter()
+                    page.evaluate(_JS_ZOOM, ["coherence", 0.6 if k % 2 == 0 else 1 / 0.6])
+                    while time.perf_counter() - t0 < 10:
+                        now = page.evaluate(_JS_IMAGE_STAMP, "coherence")
+                        if now and now[1:3] != before[1:3]:
+                            break
+                        page.wait_for_timeout(5)
+                    zooms.append(time.perf_counter() - t0)
+                    page.wait_for_timeout(300)
+                out["pan_zoom_redraw_s"] = statistics.median(zooms)
+                ctx.close()
+                browser.close()
+        finally:
+            proc.terminate()
+            proc.wait(15)
+    return out
+
+
+def full_size_numbers(shape: tuple[int, int] = (1500, 21000)) -> dict[str, float]:
+    """Server-side cost of one full-size pair: estimator + amplitude + rasterize to the screen."""
+    import holoviews as hv
+    import holoviews.plotting.bokeh  # noqa: F401
+    from holoviews.operation.datashader import rasterize
+    from scipy.ndimage import uniform_filter
+
+    from pairscope import coherence
+    from pairscope.ui.backend import _boxcar
+    from pairscope.ui.views.maps import image
+
+    rng = np.random.default_rng(0)
+    n = shape[0] * shape[1]
+    common = (rng.standard_normal(n) + 1j * rng.standard_normal(n)).astype(np.complex64)
+    ref = common.reshape(shape)
+    noise = (rng.standard_normal(n) + 1j * rng.standard_normal(n)).astype(np.complex64)
+    sec = (0.8 * common + 0.6 * noise).reshape(shape)
+    window = (5, 21)
+    coherence.estimate(ref[:64, :256], sec[:64, :256], window)  # compile outside the timing
+    t0 = time.perf_counter()
+    coh, phase = coherence.estimate(ref, sec, window)
+    t_est = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    power = np.sqrt(_boxcar(np.abs(ref) ** 2, window) * _boxcar(np.abs(sec) ** 2, window))
+    amp = 10 * np.log10(power)
+    t_amp = time.perf_counter() - t0
+    import xarray as xr
+
+    dims = ("azimuth", "range")
+    da_c = xr.DataArray(coh, dims=dims, coords={"azimuth": np.arange(shape[0]),
+                                                 "range": np.arange(shape[1])})  # fmt: skip
+    da_p = da_c.copy(data=phase)
+    raster_c = rasterize(image(da_c, "coherence"), dynamic=False, width=900, height=330)
+    raster_p = rasterize(image(da_p, "phase"), aggregator="first", interpolation=None,
+                         dynamic=False, width=900, height=330)  # fmt: skip
+    hv.render(raster_c, backend="bokeh")  # warm the resampling kernels
+    hv.render(raster_p, backend="bokeh")
+    t0 = time.perf_counter()
+    hv.render(
+        rasterize(image(da_c, "coherence"), dynamic=False, width=900, height=330), backend="bokeh"
+    )
+    hv.render(
+        rasterize(image(da_p, "phase"), aggregator="first", interpolation=None, dynamic=False,
+                  width=900, height=330),
+        backend="bokeh",
+    )  # fmt: skip
+    t_draw = time.perf_counter() - t0
+    # baseline in the same process: the NumPy/SciPy boxcar oracle of the estimator
+    t0 = time.perf_counter()
+    num = uniform_filter((ref * sec.conj()).real, window) + 1j * uniform_filter(
+        (ref * sec.conj()).imag, window
+    )
+    den = np.sqrt(uniform_filter(np.abs(ref) ** 2, window) * uniform_filter(np.abs(sec) ** 2, window))
+    _ = np.abs(num) / den
+    t_base = time.perf_counter() - t0
+    del amp
+    return {
+        "full_estimate_s": t_est,
+        "full_amplitude_s": t_amp,
+        "full_rasterize_and_render_s": t_draw,
+        "full_total_s": t_est + t_amp + t_draw,
+        "full_numpy_oracle_s": t_base,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--catalog", type=pathlib.Path, default=None)
+    parser.add_argument("--size", default="default")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--skip-full", action="store_true")
+    args = parser.parse_args()
+    numbers: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        catalog = args.catalog
+        if catalog is None:
+            from pairscope.demo import build_catalog
+
+            t0 = time.perf_counter()
+            catalog = pathlib.Path(build_catalog(pathlib.Path(tmp) / "demo", size=args.size))
+            numbers["demo_build_s"] = time.perf_counter() - t0
+        numbers.update(browser_numbers(catalog, args.repeat))
+    if not args.skip_full:
+        numbers.update(full_size_numbers())
+    targets = {
+        "url_to_coherence_cold_s": 3.0, "url_to_coherence_cached_s": 3.0,
+        "url_to_coherence_new_pair_s": 3.0, "pan_zoom_redraw_s": 0.3, "full_total_s": 3.0,
+    }  # fmt: skip
+    print(f"{'measure':34s} {'value':>9s}  ratio to target / baseline")
+    for key, value in numbers.items():
+        note = ""
+        if key in targets:
+            note = f"{value / targets[key]:.2f} x target ({targets[key]} s)"
+        if key == "full_estimate_s" and "full_numpy_oracle_s" in numbers:
+            note = f"{numbers['full_numpy_oracle_s'] / value:.1f} x faster than the NumPy oracle"
+        print(f"{key:34s} {value:9.3f}  {note}")
+
+
+if __name__ == "__main__":
+    main()
