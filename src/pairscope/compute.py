@@ -289,20 +289,22 @@ def run(
     workers: int | None = None,
     hook: export.StageHook | None = None,
     max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTES,
-    progress: IO[str] | None = sys.stderr,
+    progress: IO[str] | None | str = "stderr",
 ) -> RunReport:
     """Run ``jobs`` on dask.distributed, skipping pairs already complete in their ``out``.
 
     ``client``: an existing ``distributed.Client``; else ``scheduler`` (an address such as
     ``tcp://host:8786``); else a ``LocalCluster`` of ``workers`` processes (default: CPU count),
-    one thread each, closed at the end. Progress lines go to ``progress`` (None: silent).
+    one thread each, closed at the end. Progress lines go to ``progress`` (a text stream;
+    default ``sys.stderr`` at call time; None: silent).
     """
     report = RunReport()
     started = time.perf_counter()
+    stream = sys.stderr if progress == "stderr" else progress
 
     def say(text: str) -> None:
-        if progress is not None:
-            print(text, file=progress, flush=True)
+        if stream is not None and not isinstance(stream, str):
+            print(text, file=stream, flush=True)
 
     for root in sorted({pathlib.Path(j.out) for j in jobs}):
         if root.is_dir():
