@@ -120,3 +120,51 @@ def test_real_product_against_a_degraded_copy(shared_data: pathlib.Path) -> None
     rows = stats["histogram"].sum(axis=1)
     median_bin = int(np.searchsorted(np.cumsum(rows), rows.sum() / 2))
     assert 0.7 < stats["edges"][median_bin] < 0.9
+
+
+# --- best matching window (recomputes with pairscope.coherence) --------------------------------
+
+
+def _correlated_stack(shape: tuple[int, int], seed: int) -> xr.DataArray:
+    """Two dates of circular Gaussian SLCs whose true coherence ramps 0.1 -> 0.95 along range."""
+    rng = np.random.default_rng(seed)
+    gamma = np.linspace(0.1, 0.95, shape[1])[None, :] * np.ones(shape)
+
+    def noise() -> np.ndarray:
+        return (rng.normal(size=shape) + 1j * rng.normal(size=shape)) / np.sqrt(2)
+
+    s1 = noise()
+    s2 = gamma * s1 + np.sqrt(1 - gamma**2) * noise()
+    dates = np.array(["2024-08-09", "2024-08-21"], dtype="datetime64[ns]")
+    return xr.DataArray(np.stack([s1, s2]).astype("complex64"), dims=("date", "azimuth", "range"),
+                        coords={"date": dates})
+
+
+def test_best_matching_window_finds_the_product_window() -> None:
+    from pairscope.coherence import estimate
+
+    stack = _correlated_stack((90, 400), 5)
+    pair = (stack["date"].values[0], stack["date"].values[1])
+    coherence, _ = estimate(stack.values[0], stack.values[1], (3, 10))
+    # stored like a published product: uint8 DN with scale 0.004, nodata 255
+    dn = np.where(np.isfinite(coherence), np.round(coherence / 0.004), 255).astype(np.uint8)
+    product = np.where(dn == 255, np.nan, dn * 0.004)
+    found = qa.best_matching_window(product, stack, pair)
+    assert found["best"] == (3, 10)
+    by_window = {r["window"]: r for r in found["results"]}
+    assert set(by_window) == set(qa.COMMON_WINDOWS)
+    assert by_window[(3, 10)]["rmse"] < 0.003  # quantisation only
+    # a bigger window is less biased at low coherence: its mean sits below the product's by what
+    # the Touzi bias curve predicts (30 vs 400 looks, averaged over the coherence ramp)
+    from pairscope.coherence import expected_sample_coherence
+
+    ramp = np.linspace(0.1, 0.95, 400)
+    predicted = float(np.mean(expected_sample_coherence(ramp, 400) - expected_sample_coherence(ramp, 30)))
+    assert predicted < -0.01
+    assert by_window[(10, 40)]["bias"] == pytest.approx(predicted, abs=0.004)
+    assert qa.best_matching_window(product, stack, pair, [(5, 21), (3, 10)],
+                                   criterion="abs_bias")["best"] == (3, 10)
+    with pytest.raises(ValueError, match="criterion"):
+        qa.best_matching_window(product, stack, pair, criterion="vibes")
+    with pytest.raises(ValueError, match="windows is empty"):
+        qa.best_matching_window(product, stack, pair, [])
