@@ -20,14 +20,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import http.server
+import importlib.util
 import json
-import os
 import pathlib
-import secrets
 import shutil
 import socket
-import subprocess
-import sys
 import threading
 import time
 import warnings
@@ -38,7 +35,6 @@ import numpy as np
 import pytest
 import rasterio
 import rasterio.errors
-import requests
 from rasterio.transform import from_origin
 
 SLC_BURST = "T117_249435_IW2"
@@ -345,155 +341,30 @@ def shared_stac_documents(
     return list(colls.values()), items
 
 
-def _catalog_documents(
-    catalog_json: pathlib.Path,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    import pystac
-
-    cat = pystac.Catalog.from_file(str(catalog_json))
-    colls, items = [], []
-    for c in cat.get_all_collections():
-        c2 = c.clone()
-        c2.make_all_asset_hrefs_absolute()
-        d = c2.to_dict(include_self_link=False, transform_hrefs=False)
-        d["links"] = []
-        colls.append(d)
-        for it in c.get_items():
-            it2 = it.clone()
-            it2.make_asset_hrefs_absolute()
-            di = it2.to_dict(include_self_link=False, transform_hrefs=False)
-            di["links"] = []
-            di["collection"] = c.id
-            items.append(di)
-    return colls, items
-
-
 # ------------------------------------------------------------------------------ postgres
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _as_postgres(cmd: list[str]) -> subprocess.CompletedProcess[str]:
-    if os.geteuid() == 0:
-        cmd = ["runuser", "-u", "postgres", "--", *cmd]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
-
-
-def _ensure_postgres() -> tuple[str, int]:
-    """Start the Debian cluster if needed; return (version, port). Fails loudly when missing."""
-    if shutil.which("pg_lsclusters") is None or shutil.which("pg_ctlcluster") is None:
-        pytest.fail(
-            "PostgreSQL is not installed (pg_lsclusters / pg_ctlcluster not found): run "
-            "scripts/system-deps.sh (Debian packages postgresql, postgresql-15-postgis-3)",
-            pytrace=False,
-        )
-    out = subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True, check=True).stdout
-    rows = [r.split() for r in out.splitlines() if r.strip()]
-    if not rows:
-        pytest.fail("no PostgreSQL cluster exists: create one with pg_createcluster", pytrace=False)
-    version, name, port, status = rows[0][0], rows[0][1], int(rows[0][2]), rows[0][3]
-    if not list(pathlib.Path(f"/usr/share/postgresql/{version}/extension").glob("postgis.control")):
-        pytest.fail(
-            f"PostGIS for PostgreSQL {version} is not installed: run scripts/system-deps.sh "
-            f"(Debian package postgresql-{version}-postgis-3)",
-            pytrace=False,
-        )
-    if status != "online":
-        r = subprocess.run(
-            ["pg_ctlcluster", "--skip-systemctl-redirect", version, name, "start"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if r.returncode != 0:
-            pytest.fail(
-                f"could not start PostgreSQL {version}/{name}: {r.stderr.strip()}", pytrace=False
-            )
-    return version, port
-
-
-def _psql(port: int, sql: str, db: str = "postgres") -> None:
-    r = _as_postgres(
-        ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-p", str(port), "-d", db, "-c", sql]
-    )
-    if r.returncode != 0:
-        pytest.fail(f"psql failed ({sql.split()[0]} ...): {r.stderr.strip()}", pytrace=False)
-
-
-def _write_ndjson(path: pathlib.Path, docs: list[dict[str, Any]]) -> pathlib.Path:
-    path.write_text("".join(json.dumps(d) + "\n" for d in docs))
-    return path
-
-
-@pytest.fixture(scope="session")
-def pgstac_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """A fresh pgstac database (migrated) for this session: the PG* environment to reach it."""
-    _, port = _ensure_postgres()
-    password = secrets.token_hex(12)
-    suffix = f"{os.getpid()}_{secrets.token_hex(3)}"
-    role = f"{PG_ROLE}_{suffix}"  # one role and one database per test session (parallel runs)
-    dbname = f"pairscope_test_{suffix}"
-    _psql(port, f"CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{password}';")
-    _psql(port, f"CREATE DATABASE {dbname} OWNER {role};")
-    env = {
-        "PGHOST": "127.0.0.1",
-        "PGPORT": str(port),
-        "PGUSER": role,
-        "PGPASSWORD": password,
-        "PGDATABASE": dbname,
-    }
-    try:
-        r = subprocess.run(
-            [sys.executable, "-m", "pypgstac.pypgstac", "migrate"],
-            env={**os.environ, **env},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        if r.returncode != 0:
-            pytest.fail(f"pypgstac migrate failed: {r.stderr.strip()[-800:]}", pytrace=False)
-        yield env
-    finally:
-        _psql(port, f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE);")
-        _psql(port, f"DROP ROLE IF EXISTS {role};")
-
-
-def _pypgstac_load(env: dict[str, str], table: str, path: pathlib.Path) -> None:
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pypgstac.pypgstac",
-            "load",
-            table,
-            str(path),
-            "--method",
-            "insert_ignore",
-        ],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if r.returncode != 0:
-        pytest.fail(f"pypgstac load {table} failed: {r.stderr.strip()[-800:]}", pytrace=False)
+def _pgstac_tools() -> Any:
+    """scripts/stac_api.py (PostgreSQL / pypgstac / uvicorn management), imported by path."""
+    path = pathlib.Path(__file__).resolve().parents[2] / "scripts" / "stac_api.py"
+    spec = importlib.util.spec_from_file_location("pairscope_scripts_stac_api", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="session")
 def stac_api(
     request: pytest.FixtureRequest,
-    pgstac_database: dict[str, str],
     static_catalog: pathlib.Path,
     shared_data: pathlib.Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
-    """Base URL (``http://127.0.0.1:PORT``) of a stac-fastapi-pgstac server on loopback."""
+    """Base URL (``http://127.0.0.1:PORT``) of a stac-fastapi-pgstac server on loopback, in a fresh
+    database (own role) dropped at the end of the session. Fails (never skips) when PostgreSQL or
+    PostGIS are missing."""
+    tools = _pgstac_tools()
     work = tmp_path_factory.mktemp("pgstac")
-    colls, items = _catalog_documents(static_catalog)
+    colls, items = tools.catalog_documents(static_catalog)
     real_colls, real_items = shared_stac_documents(shared_data)
     colls += real_colls
     items += real_items
@@ -502,62 +373,20 @@ def stac_api(
     except pytest.FixtureLookupError:
         demo = None
     if demo is not None:
-        dc, di = _catalog_documents(pathlib.Path(demo))
+        dc, di = tools.catalog_documents(pathlib.Path(demo))
         colls += dc
         items += di
-    _pypgstac_load(
-        pgstac_database, "collections", _write_ndjson(work / "collections.ndjson", colls)
-    )
-    _pypgstac_load(pgstac_database, "items", _write_ndjson(work / "items.ndjson", items))
-
-    port = _free_port()
-    env = {**os.environ, **pgstac_database, "ENABLE_TRANSACTIONS_EXTENSIONS": "false"}
-    log_path = work / "uvicorn.log"
-    with open(log_path, "w") as log_file:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "stac_fastapi.pgstac.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            cwd=work,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(
-                    f"stac-fastapi-pgstac exited: {log_path.read_text()[-2000:]}", pytrace=False
-                )
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(f"{url}/collections", timeout=2).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"stac-fastapi-pgstac not ready after 60 s: {log_path.read_text()[-2000:]}",
-                    pytrace=False,
-                )
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        with tools.serve(colls, items, work) as url:
+            yield url
+    except tools.PgstacError as err:
+        pytest.fail(str(err), pytrace=False)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 # ------------------------------------------------------------------------------ fault server
