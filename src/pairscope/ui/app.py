@@ -1,3 +1,4 @@
+# mypy: disable-error-code="no-untyped-call"
 """Build and serve the explorer: :func:`create_app` (one per browser session) and :func:`serve`."""
 
 from __future__ import annotations
@@ -118,11 +119,11 @@ def _scheduler(doc: Any) -> Callable[[Callable[[], None]], None] | None:
 class Explorer(pn.viewable.Viewer):
     """The whole app for one session: sidebar + status + network, matrix, maps, pixel plot."""
 
-    state = param.ClassSelector(class_=ExplorerState)
     tiles = param.String(default=None, allow_None=True)
 
-    def __init__(self, **params: Any) -> None:
+    def __init__(self, state: ExplorerState, **params: Any) -> None:
         super().__init__(**params)
+        self.state = state
         self.sidebar = Sidebar(state=self.state, tiles=self.tiles)
         self.status = StatusView(state=self.state)
         self.network = NetworkView(state=self.state)

@@ -97,9 +97,15 @@ class Backend(Protocol):
         ...
 
 
-def day(date: np.datetime64) -> str:
+def as_date(value: Any, unit: str = "ns") -> np.datetime64:
+    """``value`` (any date numpy understands) as ``datetime64`` of ``unit`` precision."""
+    out: np.datetime64 = np.datetime64(value, unit)  # type: ignore[call-overload]
+    return out
+
+
+def day(date: Any) -> str:
     """``YYYYMMDD`` spelling of a date (URLs, cache keys)."""
-    return str(np.datetime64(date, "D")).replace("-", "")
+    return str(as_date(date, "D")).replace("-", "")
 
 
 class ResultCache:
@@ -155,7 +161,10 @@ def _boxcar(values: np.ndarray, window: tuple[int, int]) -> np.ndarray:
     """Mean over an azimuth x range window, same shape (edges averaged over the valid part)."""
     from scipy.ndimage import uniform_filter
 
-    return np.asarray(uniform_filter(values, size=window, mode="nearest"), dtype=np.float32)
+    out: np.ndarray = np.asarray(
+        uniform_filter(values, size=window, mode="nearest"), dtype=np.float32
+    )
+    return out
 
 
 class CoreBackend:
@@ -353,7 +362,7 @@ class CoreBackend:
         try:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", category=UserWarning, module="rasterio")
-                one = slc.sel(date=np.datetime64(date, "ns")).load()
+                one = slc.sel(date=as_date(date)).load()
         except KeyError as exc:
             raise UserError(
                 f"Date {day(date)} is not in the stack of burst {burst_id}.",
@@ -411,7 +420,9 @@ class CoreBackend:
                 layer_da = self._geocode(radar)["amplitude"]
             else:
                 layer_da = xr.DataArray(layer, dims=dims)
-            ds = hit.assign(amplitude=layer_da.assign_attrs(units="dB", long_name="amplitude"))
+            ds: xr.Dataset = hit.assign(
+                amplitude=layer_da.assign_attrs(units="dB", long_name="amplitude")
+            )
             self.cache.put(key, ds)
             return ds
         coh, phase = coherence.estimate(ref.values, sec.values, window=tuple(window))
@@ -455,7 +466,7 @@ class CoreBackend:
             )
         lat, lon = ds["latitude"].values, ds["longitude"].values
         data = ds.drop_vars(["latitude", "longitude", "height"], errors="ignore")
-        out = geocode(data, lat, lon, resolution=self.resolution)
+        out: xr.Dataset = geocode(data, lat, lon, resolution=self.resolution)
         return out
 
     def compute_geometry(
@@ -524,7 +535,7 @@ def _amplitude(ref: np.ndarray, sec: np.ndarray, window: tuple[int, int]) -> np.
         * _boxcar(np.abs(sec).astype(np.float32) ** 2, window)
     )
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = (10.0 * np.log10(power)).astype(np.float32)
+        out: np.ndarray = (10.0 * np.log10(power)).astype(np.float32)
     out[~np.isfinite(out)] = np.nan
     return out
 
@@ -562,7 +573,7 @@ def _as_int(value: Any) -> int | None:
 
 def _acq_date(acq: Any) -> np.datetime64:
     value = _field(acq, "date", "datetime")
-    return np.datetime64(np.datetime64(value, "D"), "ns")
+    return as_date(as_date(value, "D"))
 
 
 def _footprint(geom: Any) -> tuple[tuple[float, float], ...] | None:

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="no-untyped-call"
 """The one data store of a browser session: the selection, the results, the job and the status.
 
 Views only read from :class:`ExplorerState` and set its parameters; all work against the core goes
@@ -12,6 +13,7 @@ import re
 import threading
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -25,6 +27,7 @@ from pairscope.ui.backend import (
     BurstDates,
     CatalogInfo,
     UserError,
+    as_date,
     day,
 )
 from pairscope.ui.settings import CatalogRefused, Settings
@@ -58,7 +61,7 @@ def parse_date(text: str) -> np.datetime64:
     if not m:
         raise UserError(f"Date {t!r} is not a date.", "Write dates as YYYYMMDD, e.g. 20240809.")
     try:
-        return np.datetime64(f"{m[1]}-{m[2]}-{m[3]}", "D").astype("datetime64[ns]")
+        return as_date(as_date(f"{m[1]}-{m[2]}-{m[3]}", "D"))
     except ValueError as exc:
         raise UserError(f"Date {t!r} does not exist.", "Write dates as YYYYMMDD.") from exc
 
@@ -101,7 +104,7 @@ def parse_window(text: str) -> tuple[int, int]:
 
 
 def _iso(date: np.datetime64) -> str:
-    return str(np.datetime64(date, "D"))
+    return str(as_date(date, "D"))
 
 
 class ExplorerState(param.Parameterized):
@@ -110,20 +113,20 @@ class ExplorerState(param.Parameterized):
     # selection ------------------------------------------------------------------------------------
     catalog = param.String(default="", doc="STAC API URL or static catalog path")
     burst = param.String(default="", doc="burst id, any spelling")
-    polarization = param.Selector(default="VV", objects=["VV", "VH", "HH", "HV"])
-    start = param.Selector(default=None, objects=[], allow_None=True, check_on_set=False)
-    end = param.Selector(default=None, objects=[], allow_None=True, check_on_set=False)
-    rule = param.Selector(default="sequential", objects=list(RULES))
+    polarization: param.Selector[str] = param.Selector(default="VV", objects=["VV", "VH", "HH", "HV"])
+    start: param.Selector[str | None] = param.Selector(default=None, objects=[], allow_None=True, check_on_set=False)
+    end: param.Selector[str | None] = param.Selector(default=None, objects=[], allow_None=True, check_on_set=False)
+    rule: param.Selector[str] = param.Selector(default="sequential", objects=list(RULES))
     rule_value = param.String(default="1", doc="N, days, or comma separated days")
-    reference = param.Selector(default=None, objects=[], allow_None=True, check_on_set=False)
+    reference: param.Selector[str | None] = param.Selector(default=None, objects=[], allow_None=True, check_on_set=False)
     manual_pairs = param.String(default="", doc="YYYYMMDD_YYYYMMDD,...")
     window_azimuth = param.Integer(default=5, bounds=(1, 501), label="Window azimuth looks")
     window_range = param.Integer(default=21, bounds=(1, 2001), label="Window range looks")
     bias_corrected = param.Boolean(default=False, label="Bias-corrected coherence")
-    geometry = param.Selector(default="radar", objects=["radar", "map"])
-    layer = param.Selector(default="coherence", objects=list(LAYERS))
-    colormap = param.Selector(default="render", objects=list(COLORMAPS))
-    pair = param.Selector(default=None, objects=[], allow_None=True, check_on_set=False)
+    geometry: param.Selector[str] = param.Selector(default="radar", objects=["radar", "map"])
+    layer: param.Selector[str] = param.Selector(default="coherence", objects=list(LAYERS))
+    colormap: param.Selector[str] = param.Selector(default="render", objects=list(COLORMAPS))
+    pair: param.Selector[str | None] = param.Selector(default=None, objects=[], allow_None=True, check_on_set=False)
     pixel = param.Tuple(default=None, length=2, allow_None=True, doc="clicked (x, y)")
 
     # results (read by the views) ---------------------------------------------------------------
@@ -139,7 +142,7 @@ class ExplorerState(param.Parameterized):
     busy = param.Boolean(default=False)
     progress = param.Integer(default=0, bounds=(0, 100))
     status = param.String(default="")
-    status_kind = param.Selector(default="info", objects=["info", "success", "warning", "danger"])
+    status_kind: param.Selector[str] = param.Selector(default="info", objects=["info", "success", "warning", "danger"])
 
     def __init__(
         self,
@@ -308,13 +311,13 @@ class ExplorerState(param.Parameterized):
 
     # -- pair rules -------------------------------------------------------------------------------
     def selected_dates(self, info: BurstDates, start: str | None, end: str | None) -> list[Any]:
-        lo = np.datetime64(start, "D") if start else None
-        hi = np.datetime64(end, "D") if end else None
+        lo = as_date(start, "D") if start else None
+        hi = as_date(end, "D") if end else None
         out = []
         for d in info.dates:
-            dd = np.datetime64(d, "D")
+            dd = as_date(d, "D")
             if (lo is None or dd >= lo) and (hi is None or dd <= hi):
-                out.append(np.datetime64(d, "ns"))
+                out.append(as_date(d))
         return out
 
     @staticmethod
@@ -362,21 +365,21 @@ class ExplorerState(param.Parameterized):
             kwargs.update(network="sequential", neighbours=number("N"))
         elif rule == "reference":
             ref = parse_date(reference) if reference else dates[0]
-            kwargs.update(network="single-reference", reference=np.datetime64(ref, "ns"))
+            kwargs.update(network="single-reference", reference=as_date(ref))
         elif rule == "manual":
             pairs = parse_pairs(manual)
             if not pairs:
                 raise UserError("No hand-picked pairs.", "Type pairs as YYYYMMDD_YYYYMMDD,...")
-            known = {np.datetime64(d, "D") for d in dates}
+            known = {as_date(d, "D") for d in dates}
             for a, b in pairs:
                 for d in (a, b):
-                    if np.datetime64(d, "D") not in known:
+                    if as_date(d, "D") not in known:
                         raise UserError(
                             f"Date {day(d)} of pair {pair_key(a, b)} is not an acquisition of "
                             "this burst in the date range.",
                             "Pick dates from the date lists.",
                         )
-            kwargs["pairs"] = [(np.datetime64(a, "ns"), np.datetime64(b, "ns")) for a, b in pairs]
+            kwargs["pairs"] = [(as_date(a), as_date(b)) for a, b in pairs]
         else:
             raise UserError(f"Unknown pair rule {rule!r}.", "")
         try:
@@ -384,7 +387,7 @@ class ExplorerState(param.Parameterized):
         except (ValueError, TypeError) as exc:
             raise UserError(f"Could not form pairs: {exc}", "Change the pair rule.") from exc
         out = [
-            (np.datetime64(p.reference, "ns"), np.datetime64(p.secondary, "ns")) for p in pairs_out
+            (as_date(p.reference), as_date(p.secondary)) for p in pairs_out
         ]
         if not out:
             raise UserError(
@@ -422,11 +425,14 @@ class ExplorerState(param.Parameterized):
                 self._schedule(lambda: self._fail(err))
             finally:
                 if self._cancel is cancel:
-                    self._schedule(lambda: self.param.update(busy=False))
+                    self._schedule(self._idle)
 
         thread = threading.Thread(target=run, name="pairscope-job", daemon=True)
         self._thread = thread
         thread.start()
+
+    def _idle(self) -> None:
+        self.busy = False
 
     def _snapshot(self) -> dict[str, Any]:
         names = (
@@ -575,7 +581,7 @@ class ExplorerState(param.Parameterized):
             means[key] = float(np.nanmean(ds["coherence"].values))
             done.append((a, b))
             pct = int(round(100 * (i + 1) / n))
-            self._schedule(lambda pct=pct, i=i: self._progress(pct, f"Pair {i + 1} of {n}"))
+            self._schedule(partial(self._progress, pct, f"Pair {i + 1} of {n}"))
         geometry_layers = None
         if snap["layer"] in GEOMETRY_LAYERS and not cancel.is_set() and done:
             geometry_layers = self._geometry(snap)

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="no-untyped-call"
 """Linked maps of the selected pair: the chosen layer beside a companion layer.
 
 Datashader rasterizes on every pan/zoom (so a full burst stays smooth); wrapped phase is
@@ -11,7 +12,6 @@ from typing import Any
 import holoviews as hv
 import numpy as np
 import panel as pn
-import param
 import xarray as xr
 from holoviews.operation.datashader import rasterize
 
@@ -48,10 +48,10 @@ def image(da: xr.DataArray, layer: str) -> hv.Image:
 class MapsView(pn.viewable.Viewer):
     """Two linked, rasterized maps; a click on either sets ``state.pixel``."""
 
-    state = param.ClassSelector(class_=ExplorerState)
 
-    def __init__(self, **params: Any) -> None:
+    def __init__(self, state: ExplorerState, **params: Any) -> None:
         super().__init__(**params)
+        self.state = state
         self._pane = pn.pane.HoloViews(
             self._plot(), sizing_mode="stretch_width", min_height=MAP_HEIGHT + 60,
             linked_axes=True,

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="no-untyped-call"
 """Coherence matrix: mean coherence over the burst for each (reference, secondary) date pair."""
 
 from __future__ import annotations
@@ -8,7 +9,6 @@ import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
-import param
 
 from pairscope.ui.backend import day
 from pairscope.ui.state import ExplorerState, pair_key
@@ -32,10 +32,10 @@ def matrix_frame(
 
 
 class MatrixView(pn.viewable.Viewer):
-    state = param.ClassSelector(class_=ExplorerState)
 
-    def __init__(self, **params: Any) -> None:
+    def __init__(self, state: ExplorerState, **params: Any) -> None:
         super().__init__(**params)
+        self.state = state
         self._pane = pn.pane.HoloViews(self._plot(), sizing_mode="stretch_width")
         self.state.param.watch(self._refresh, ["version"])
 

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="no-untyped-call"
 """Pair network: acquisition dates against perpendicular baseline, pairs as edges.
 
 Edges are coloured by the mean coherence of each computed pair; a click on (or next to) an edge
@@ -13,7 +14,6 @@ import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
-import param
 
 from pairscope.ui.backend import day
 from pairscope.ui.state import ExplorerState, pair_key
@@ -50,10 +50,10 @@ def nearest_segment(
 
 
 class NetworkView(pn.viewable.Viewer):
-    state = param.ClassSelector(class_=ExplorerState)
 
-    def __init__(self, **params: Any) -> None:
+    def __init__(self, state: ExplorerState, **params: Any) -> None:
         super().__init__(**params)
+        self.state = state
         self._segments = np.zeros((0, 4))
         self._keys: list[str] = []
         self._spans = (1.0, 1.0)

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="no-untyped-call"
 """Coherence of the clicked pixel for every computed pair, against temporal baseline."""
 
 from __future__ import annotations
@@ -7,7 +8,6 @@ from typing import Any
 import holoviews as hv
 import pandas as pd
 import panel as pn
-import param
 
 from pairscope.ui.state import ExplorerState
 
@@ -15,10 +15,10 @@ HEIGHT = 300
 
 
 class PixelView(pn.viewable.Viewer):
-    state = param.ClassSelector(class_=ExplorerState)
 
-    def __init__(self, **params: Any) -> None:
+    def __init__(self, state: ExplorerState, **params: Any) -> None:
         super().__init__(**params)
+        self.state = state
         self._pane = pn.pane.HoloViews(self._plot(), sizing_mode="stretch_width")
         self.state.param.watch(self._refresh, ["pixel", "version", "pair"])
 

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="no-untyped-call"
 """Sidebar: catalog, burst (typed in any spelling or picked on a footprint map), polarization,
 dates, pair rule, window, bias correction, output geometry, layer and colormap, Compute."""
 
@@ -45,11 +46,11 @@ def burst_at(bursts: Any, lon: float, lat: float) -> str | None:
 
 
 class Sidebar(pn.viewable.Viewer):
-    state = param.ClassSelector(class_=ExplorerState)
     tiles = param.String(default=None, allow_None=True, doc="tile source name or XYZ URL")
 
-    def __init__(self, **params: Any) -> None:
+    def __init__(self, state: ExplorerState, **params: Any) -> None:
         super().__init__(**params)
+        self.state = state
         s = self.state
         self.catalog = pn.widgets.TextInput.from_param(
             s.param.catalog, name="Catalog (STAC API URL or catalog.json path; Enter to open)",

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="no-untyped-call"
 """Status area: the last message (what happened, what to do), a progress bar and a cancel."""
 
 from __future__ import annotations
@@ -5,16 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 import panel as pn
-import param
 
 from pairscope.ui.state import ExplorerState
 
 
 class StatusView(pn.viewable.Viewer):
-    state = param.ClassSelector(class_=ExplorerState)
 
-    def __init__(self, **params: Any) -> None:
+    def __init__(self, state: ExplorerState, **params: Any) -> None:
         super().__init__(**params)
+        self.state = state
         state = self.state
         self._alert = pn.pane.Alert(
             state.status or "Ready.", alert_type=state.status_kind, sizing_mode="stretch_width",
