@@ -414,3 +414,23 @@ def test_no_secret_reaches_an_exported_file(tmp_path: pathlib.Path, radar_result
     assert "s3cr3t" not in text and "hunter2" not in text
     # an SLC's product type is not the exported product's
     assert "sar:product_type" not in item.properties
+
+
+def test_geometry_item(tmp_path: pathlib.Path, geometry_layers: xr.Dataset, radar_result: xr.Dataset,
+                       shared_data: pathlib.Path) -> None:
+    layers = geometry_layers.assign_coords(latitude=radar_result["latitude"],
+                                           longitude=radar_result["longitude"])
+    item = export.export_geometry(layers, tmp_path, inputs=[INPUTS["2024-08-09"]],
+                                  source="catalog geometry asset")
+    assert item.id == "T117_249435_IW2_geometry"
+    assert item.datetime is not None and item.datetime.isoformat().startswith("2024-08-09T17:05:57")
+    assert set(item.assets) == {"look_x", "look_y", "look_z", "incidence", "geolocation"}
+    assert set(item.properties["renders"]) == {"look_x", "look_y", "look_z", "incidence"}
+    assert item.properties["pairscope:geometry_source"] == "catalog geometry asset"
+    data, _ = _read(_asset_path(item, "look_z"))
+    np.testing.assert_array_equal(data[0], geometry_layers["look_z"].values)
+    export.validate_item(item, shared_data / "stac")
+    with pytest.raises(ValueError, match="inputs="):
+        export.export_geometry(layers, tmp_path)
+    with pytest.raises(ValueError, match="no look-vector"):
+        export.export_geometry(radar_result.isel(pair=0), tmp_path, inputs=[INPUTS["2024-08-09"]])

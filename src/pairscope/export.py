@@ -51,6 +51,7 @@ from pairscope import __version__
 __all__ = [
     "EXTENSIONS",
     "LAYERS",
+    "export_geometry",
     "export_pair",
     "export_pairs",
     "export_png",
@@ -477,23 +478,51 @@ def export_pair(
     item_id = item_id or pair_item_id(
         ref, sec, burst_id=burst_id, polarization=polarization, window=window
     )
-    out = pathlib.Path(directory) / item_id
-    out.mkdir(parents=True, exist_ok=True)
-
     coherence = ds["coherence"]
-    grid = _map_grid(coherence)
-    crs, transform = grid if grid is not None else (None, None)
-    shape = [int(n) for n in coherence.shape]
-
-    assets: dict[str, pystac.Asset] = {}
-    written: list[tuple[str, str]] = []
     sources: list[tuple[str, xr.DataArray]] = [(v, ds[v]) for v in _PAIR_VARIABLES if v in ds]
     if geometry is not None:
         sources += [(v, geometry[v]) for v in _GEOMETRY_VARIABLES if v in geometry]
+    props: dict[str, Any] = {k: v for k, v in shared.items()}
+    props["start_datetime"] = _datetime(ref).strftime("%Y-%m-%dT%H:%M:%SZ")
+    props["end_datetime"] = _datetime(sec).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if polarization:
+        props["sar:polarizations"] = [polarization.upper()]
+    props["sar:looks_azimuth"] = int(window[0])
+    props["sar:looks_range"] = int(window[1])
+    mean_coh = float(np.nanmean(coherence.values)) if np.isfinite(coherence.values).any() else None
+    props.update(_processing_fields(
+        ds, attrs, input_dicts, estimator=estimator, window=window, bias=bias,
+        polarization=polarization, geometry="map" if _map_grid(coherence) is not None else "radar",
+        mean_coherence=mean_coh,
+    ))
+    return _write_item(item_id, pathlib.Path(directory), ds, coherence, sources, props,
+                       input_dicts, None, hook)
+
+
+def _write_item(
+    item_id: str,
+    directory: pathlib.Path,
+    ds: xr.Dataset,
+    template: xr.DataArray,
+    sources: Sequence[tuple[str, xr.DataArray]],
+    props: dict[str, Any],
+    input_dicts: Sequence[Mapping[str, Any]],
+    datetime: dt.datetime | None,
+    hook: StageHook | None,
+) -> pystac.Item:
+    """Write ``sources`` as COGs (+ the geolocation grid in radar geometry) and the item, last."""
+    out = directory / item_id
+    out.mkdir(parents=True, exist_ok=True)
+    grid = _map_grid(template)
+    crs, transform = grid if grid is not None else (None, None)
+    shape = [int(n) for n in template.shape]
+
+    assets: dict[str, pystac.Asset] = {}
+    written: list[tuple[str, str]] = []
     for name, da in sources:
         layer = LAYERS[name]
         if tuple(int(n) for n in da.shape) != tuple(shape):
-            raise ValueError(f"layer {name!r} has shape {da.shape}, the coherence {tuple(shape)}")
+            raise ValueError(f"layer {name!r} has shape {da.shape}, the grid is {tuple(shape)}")
         values = np.asarray(da.values)
         if layer.dtype == "int32":
             values = np.where(np.isfinite(values), values, 0).astype("int32")
@@ -513,7 +542,7 @@ def export_pair(
         written.append((layer.asset, layer.render))
 
     if grid is None:
-        lat, lon = _latlon(ds, coherence)
+        lat, lon = _latlon(ds, template)
         geolocation = f"{item_id}_geolocation.tif"
         bands = write_cog(
             np.stack([lat, lon]).astype("float64"), out / geolocation,
@@ -526,20 +555,12 @@ def export_pair(
             roles=["metadata", "geolocation"], extra_fields={"raster:bands": bands},
         )
         footprint = _footprint_radar(lat, lon)
-    else:
-        footprint = _footprint_map(crs, transform, shape)
-
-    props: dict[str, Any] = {k: v for k, v in shared.items()}
-    props["start_datetime"] = _datetime(ref).strftime("%Y-%m-%dT%H:%M:%SZ")
-    props["end_datetime"] = _datetime(sec).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if polarization:
-        props["sar:polarizations"] = [polarization.upper()]
-    props["sar:looks_azimuth"] = int(window[0])
-    props["sar:looks_range"] = int(window[1])
-    if grid is None:
         props["proj:code"] = None
+        props["pairscope:geometry"] = "radar"
+        props["pairscope:geolocation_asset"] = "geolocation"
     else:
         map_crs, map_transform = grid
+        footprint = _footprint_map(map_crs, map_transform, shape)
         epsg = map_crs.to_epsg()
         if epsg is not None:
             props["proj:code"] = f"EPSG:{epsg}"
@@ -548,18 +569,12 @@ def export_pair(
             props["proj:wkt2"] = map_crs.to_wkt()
         props["proj:transform"] = [float(v) for v in list(map_transform)[:6]]
         props["proj:bbox"] = _map_bounds(map_transform, shape)
+        props["pairscope:geometry"] = "map"
     props["proj:shape"] = shape
-    mean_coh = float(np.nanmean(coherence.values)) if np.isfinite(coherence.values).any() else None
-    props.update(_processing_fields(
-        ds, attrs, input_dicts, estimator=estimator, window=window, bias=bias,
-        polarization=polarization, geometry="map" if grid is not None else "radar",
-        mean_coherence=mean_coh,
-    ))
-    renders = _render_definitions(written)
-    props["renders"] = renders
+    props["renders"] = _render_definitions(written)
 
     item = pystac.Item(
-        id=item_id, geometry=footprint, bbox=_bbox_of(footprint), datetime=None,
+        id=item_id, geometry=footprint, bbox=_bbox_of(footprint), datetime=datetime,
         properties=props, stac_extensions=sorted(EXTENSIONS[k] for k in _used_extensions(props)),
     )
     for key, asset in assets.items():
@@ -577,6 +592,53 @@ def export_pair(
     _write_json(data, path, hook)
     item.set_self_href(str(path.resolve()))
     return item
+
+
+def export_geometry(
+    geometry: xr.Dataset,
+    directory: str | os.PathLike[str],
+    *,
+    inputs: Sequence[pystac.Item | Mapping[str, Any]] = (),
+    burst_id: str | None = None,
+    item_id: str | None = None,
+    source: str | None = None,
+    hook: StageHook | None = None,
+) -> pystac.Item:
+    """Write the look-vector / incidence layers of one burst (no pair dimension) as COGs + an item.
+
+    ``geometry`` holds any of ``look_x, look_y, look_z, los_east, los_north, los_up,
+    incidence_angle`` on ``(azimuth, range)`` with 2-D ``latitude``/``longitude`` coords, or on a
+    ``(y, x)`` grid with a CRS. ``inputs``: the acquisition item(s) whose orbit it describes;
+    ``source`` says where the layers come from (recorded as ``pairscope:geometry_source``).
+    """
+    names = [v for v in _GEOMETRY_VARIABLES if v in geometry]
+    if not names:
+        raise ValueError(
+            f"no look-vector or incidence layer in the dataset (variables {list(geometry.data_vars)});"
+            f" expected some of {', '.join(_GEOMETRY_VARIABLES)}"
+        )
+    input_dicts = [_item_dict(i) for i in inputs]
+    shared = _shared_input_fields(input_dicts)
+    burst_id = burst_id or geometry.attrs.get("burst_id") or shared.get("pairscope:burst_id")
+    item_id = item_id or f"{burst_id or 'pairscope'}_geometry"
+    props: dict[str, Any] = {k: v for k, v in shared.items()}
+    props.update({
+        "processing:software": {"pairscope": __version__},
+        "pairscope:layers": [LAYERS[n].asset for n in names],
+        "pairscope:input_items": [str(i["id"]) for i in input_dicts if "id" in i],
+    })
+    if source:
+        props["pairscope:geometry_source"] = source
+    dates = [i.get("properties", {}).get("datetime") for i in input_dicts]
+    if not dates or not dates[0]:
+        raise ValueError(
+            "a geometry item needs the acquisition it belongs to: pass inputs=[<SLC item>] "
+            "(its datetime dates the orbit the look vectors come from)"
+        )
+    when = _datetime(np.datetime64(str(dates[0]).replace("Z", "").replace("+00:00", "")))
+    template = geometry[names[0]]
+    return _write_item(item_id, pathlib.Path(directory), geometry, template,
+                       [(n, geometry[n]) for n in names], props, input_dicts, when, hook)
 
 
 def _used_extensions(props: Mapping[str, Any]) -> list[str]:
@@ -682,8 +744,6 @@ def _processing_fields(
         value = float(ds["perpendicular_baseline"].values)
         if math.isfinite(value):
             fields["pairscope:perpendicular_baseline"] = round(value, 3)
-    if geometry == "radar":
-        fields["pairscope:geolocation_asset"] = "geolocation"
     return fields
 
 
