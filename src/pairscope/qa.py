@@ -224,6 +224,8 @@ def best_matching_window(
     pair: Any,
     windows: Sequence[tuple[int, int]] = COMMON_WINDOWS,
     *,
+    refine: bool = True,
+    max_evaluations: int = 40,
     bias_corrected: bool = False,
     criterion: str = "rmse",
 ) -> dict[str, Any]:
@@ -231,10 +233,14 @@ def best_matching_window(
 
     ``product``: coherence in physical units, either on a map grid (a DataArray with ``y, x`` and
     a CRS: ours is geocoded onto it with `to_product_grid`) or on the stack's own grid.
+    With ``refine`` the best of ``windows`` is then improved by a local search over its
+    neighbours (azimuth +-1, range +-1, +-2) until none is better, so a product made with an
+    uncommon window (say 4 x 19) is still found; at most ``max_evaluations`` windows in all.
 
     Returns ``{"best": (az, rg), "criterion": ..., "results": [...]}`` where each result holds the
-    window and the `compare` statistics (without the histogram). ``criterion`` is ``"rmse"``
-    (smallest), ``"abs_bias"`` (smallest absolute bias) or ``"correlation"`` (largest).
+    window and the `compare` statistics (without the histogram), in evaluation order.
+    ``criterion`` is ``"rmse"`` (smallest), ``"abs_bias"`` (smallest absolute bias) or
+    ``"correlation"`` (largest).
     """
     from pairscope.coherence import estimate_pairs
 
@@ -243,19 +249,30 @@ def best_matching_window(
     if not windows:
         raise ValueError("windows is empty: give at least one (azimuth, range) window")
     ref, sec = _pair_dates(pair)
-    sub = stack.sel(date=[ref, sec], method="nearest")
-    results: list[dict[str, Any]] = []
-    for window in windows:
-        az, rg = int(window[0]), int(window[1])
-        ours = estimate_pairs(sub, [(ref, sec)], (az, rg), bias_corrected=bias_corrected)
-        if isinstance(product, xr.DataArray) and "y" in product.dims:
-            gridded = to_product_grid(ours, product)
-        else:  # a product in the stack's own (radar) geometry
-            gridded = ours["coherence"].isel(pair=0)
-        stats = compare(product, gridded.values)
-        stats.pop("histogram")
-        stats.pop("edges")
-        results.append({"window": (az, rg), **stats})
+    days = stack["date"].values.astype("datetime64[D]")
+    missing = [str(d)[:10] for d in (ref, sec) if d.astype("datetime64[D]") not in days]
+    if missing:
+        have = ", ".join(str(d) for d in days)
+        raise ValueError(f"pair date(s) {', '.join(missing)} not in the stack (dates: {have})")
+    index = [int(np.flatnonzero(days == d.astype("datetime64[D]"))[0]) for d in (ref, sec)]
+    sub = stack.isel(date=index).load()  # the two dates once, for every window
+    dates = sub["date"].values
+    rows, cols = sub.shape[1], sub.shape[2]
+    on_map = isinstance(product, xr.DataArray) and "y" in product.dims
+    results: dict[tuple[int, int], dict[str, Any]] = {}
+
+    def evaluate(az: int, rg: int) -> float:
+        if (az, rg) not in results:
+            ours = estimate_pairs(sub, [(dates[0], dates[1])], (az, rg), bias_corrected=bias_corrected)
+            if on_map:
+                gridded = to_product_grid(ours, product)  # type: ignore[arg-type]
+            else:  # a product in the stack's own (radar) geometry
+                gridded = ours["coherence"].isel(pair=0)
+            stats = compare(product, gridded.values)
+            stats.pop("histogram")
+            stats.pop("edges")
+            results[(az, rg)] = {"window": (az, rg), **stats}
+        return score(results[(az, rg)])
 
     def score(r: Mapping[str, Any]) -> float:
         if r["n_both"] == 0:
@@ -266,7 +283,27 @@ def best_matching_window(
             return abs(float(r["bias"]))
         return -float(r["correlation"]) if math.isfinite(r["correlation"]) else math.inf
 
-    best = min(results, key=score)
-    if not math.isfinite(score(best)):
+    for window in windows:
+        az, rg = int(window[0]), int(window[1])
+        if 1 <= az <= rows and 1 <= rg <= cols:
+            evaluate(az, rg)
+    if not results:
+        raise ValueError(f"no candidate window fits the {rows} x {cols} stack")
+    best = min(results, key=lambda w: score(results[w]))
+    while refine and len(results) < max_evaluations:
+        az, rg = best
+        neighbours = [(az + da, rg + dr) for da in (-1, 0, 1) for dr in (-2, -1, 0, 1, 2)
+                      if (da, dr) != (0, 0)]
+        candidates = [w for w in neighbours
+                      if 1 <= w[0] <= rows and 1 <= w[1] <= cols and w not in results]
+        if not candidates:
+            break
+        for w in candidates[: max_evaluations - len(results)]:
+            evaluate(*w)
+        step = min(results, key=lambda w: score(results[w]))
+        if step == best:
+            break
+        best = step
+    if not math.isfinite(score(results[best])):
         raise ValueError("no window gave any pixel valid in both the product and ours: do they overlap?")
-    return {"best": best["window"], "criterion": criterion, "results": results}
+    return {"best": best, "criterion": criterion, "results": list(results.values())}
