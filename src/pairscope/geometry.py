@@ -187,7 +187,8 @@ def _solve_zero_doppler(
 
     Converges quadratically, so once a step is below ``tol`` the next one is negligible: that
     step is taken and the state ``st`` (9 values: position, velocity, acceleration) evaluated
-    there. Returns t, or NaN when Newton leaves the orbit's span or does not converge.
+    there (advanced from the last iterate by a Taylor step, ~1e-11 m). Returns t, or NaN when
+    Newton leaves the orbit's span or does not converge.
     """
     lo = ts[0] - 1e-6
     hi = ts[-1] + 1e-6
@@ -207,10 +208,23 @@ def _solve_zero_doppler(
             return np.nan
         if abs(step) < tol:
             if lo <= t <= hi:
-                interp_state(ts, pos, vel, bary, t, st)
+                # advance the state by the last (tiny) step instead of interpolating again
+                for c in range(3):
+                    st[c] += step * st[3 + c] + 0.5 * step * step * st[6 + c]
+                    st[3 + c] += step * st[6 + c]
                 return t
             return np.nan
     return np.nan
+
+
+@jit
+def _warm_guess(prev: float, prev2: float, default: float, warm_start: bool) -> float:
+    """Newton start: linear extrapolation of the two previous solutions when allowed."""
+    if not warm_start or not np.isfinite(prev):
+        return default
+    if np.isfinite(prev2):
+        return 2.0 * prev - prev2
+    return prev
 
 
 @pjit
@@ -234,8 +248,9 @@ def _zero_doppler_kernel(
         st = np.empty(9)
         acc = np.empty(3)
         prev = np.nan
+        prev2 = np.nan
         for m in range(c * chunk, min(m_count, (c + 1) * chunk)):
-            guess = prev if (warm_start and np.isfinite(prev)) else t0[m]
+            guess = _warm_guess(prev, prev2, t0[m], warm_start)
             t = _solve_zero_doppler(ts, pos, vel, bary, targets[m], guess, tol, max_iter, st, acc)
             if not np.isfinite(t) and guess != t0[m]:
                 t = _solve_zero_doppler(
@@ -244,7 +259,7 @@ def _zero_doppler_kernel(
             t_out[m] = t
             if np.isfinite(t):
                 state_out[m] = st[:6]
-                prev = t
+                prev2, prev = prev, t
             else:
                 state_out[m] = np.nan
     return t_out, state_out
@@ -275,6 +290,7 @@ def _look_kernel(
         acc = np.empty(3)
         target = np.empty(3)
         prev = np.nan
+        prev2 = np.nan
         for m in range(c * chunk, min(m_count, (c + 1) * chunk)):
             la = np.radians(lat[m])
             lo = np.radians(lon[m])
@@ -283,7 +299,7 @@ def _look_kernel(
             target[0] = (n + hgt[m]) * cla * clo
             target[1] = (n + hgt[m]) * cla * slo
             target[2] = (n * (1.0 - WGS84_E2) + hgt[m]) * sla
-            guess = prev if (warm_start and np.isfinite(prev)) else t0[m]
+            guess = _warm_guess(prev, prev2, t0[m], warm_start)
             t = _solve_zero_doppler(ts, pos, vel, bary, target, guess, tol, max_iter, st, acc)
             if not np.isfinite(t) and guess != t0[m]:
                 t = _solve_zero_doppler(ts, pos, vel, bary, target, t0[m], tol, max_iter, st, acc)
@@ -292,7 +308,7 @@ def _look_kernel(
                 r_out[m] = np.nan
                 out[:, m] = np.nan
                 continue
-            prev = t
+            prev2, prev = prev, t
             dx = target[0] - st[0]
             dy = target[1] - st[1]
             dz = target[2] - st[2]
@@ -491,6 +507,65 @@ def look_geometry(
 
 # ----------------------------------------------------------------------------------------------
 # range-Doppler forward solution (radar -> geo)
+@jit
+def _solve_look_angle(
+    p: FloatArray,
+    d: FloatArray,
+    c: FloatArray,
+    r: float,
+    h_target: float,
+    theta: float,
+    out: FloatArray,
+) -> float:
+    """Look angle ``theta`` (from ``d`` towards ``c``) putting ``p + r (cos d + sin c)`` at
+    geodetic height ``h_target``; writes the point's latitude, longitude (rad) and height to
+    ``out`` and returns theta (NaN if none)."""
+    h_eff = h_target
+    for _outer in range(6):
+        aa = WGS84_A + h_eff
+        bb = WGS84_B + h_eff
+        ia2 = 1.0 / (aa * aa)
+        ib2 = 1.0 / (bb * bb)
+        if not np.isfinite(theta):
+            # spherical first guess with the local ellipsoid radius under the sensor
+            rp2 = p[0] * p[0] + p[1] * p[1] + p[2] * p[2]
+            rt2 = (aa * aa * (p[0] * p[0] + p[1] * p[1]) + bb * bb * p[2] * p[2]) / rp2
+            cos_theta = (r * r + rp2 - rt2) / (2.0 * r * np.sqrt(rp2))
+            theta = np.arccos(min(max(cos_theta, -1.0), 1.0))
+        for _ in range(30):
+            ct = np.cos(theta)
+            st = np.sin(theta)
+            x0 = p[0] + r * (ct * d[0] + st * c[0])
+            x1 = p[1] + r * (ct * d[1] + st * c[1])
+            x2 = p[2] + r * (ct * d[2] + st * c[2])
+            g = (x0 * x0 + x1 * x1) * ia2 + x2 * x2 * ib2 - 1.0
+            gp = (
+                2.0
+                * r
+                * (
+                    (x0 * (ct * c[0] - st * d[0]) + x1 * (ct * c[1] - st * d[1])) * ia2
+                    + x2 * (ct * c[2] - st * d[2]) * ib2
+                )
+            )
+            step = -g / gp
+            theta += step
+            if abs(step) < 1e-13:
+                break
+        ct = np.cos(theta)
+        st = np.sin(theta)
+        lat, lon, h_now = _ecef_to_llh_scalar(
+            p[0] + r * (ct * d[0] + st * c[0]),
+            p[1] + r * (ct * d[1] + st * c[1]),
+            p[2] + r * (ct * d[2] + st * c[2]),
+        )
+        out[0], out[1], out[2] = lat, lon, h_now
+        err = h_target - h_now
+        if abs(err) < 1e-4:
+            return theta
+        h_eff += err
+    return theta if np.isfinite(theta) else np.nan
+
+
 @pjit
 def _geolocate_kernel(
     ts: FloatArray,
@@ -502,59 +577,45 @@ def _geolocate_kernel(
     h_target: FloatArray,
     side: float,
 ) -> FloatArray:
-    """ECEF points at zero Doppler, slant range ``rng`` and geodetic height ``h_target``."""
+    """(3, M) latitude, longitude (deg), height of the points at zero Doppler, slant range
+    ``rng`` and geodetic height ``h_target``.
+
+    In the zero-Doppler plane of the sensor (``d`` towards the Earth's centre, ``c`` to the look
+    side) the point is ``P + R (cos(theta) d + sin(theta) c)``; Newton finds theta on the
+    ellipsoid inflated by the height, repeated until the geodetic height matches. Neighbouring
+    samples warm-start theta.
+    """
     m_count = t.shape[0]
-    out = np.empty((m_count, 3))
-    for m in numba.prange(m_count):
-        if not (np.isfinite(t[m]) and np.isfinite(rng[m]) and np.isfinite(h_target[m])):
-            out[m] = np.nan
-            continue
+    out = np.empty((3, m_count))
+    chunk = 512
+    for ch in numba.prange((m_count + chunk - 1) // chunk):
         st = np.empty(6)
-        interp_state(ts, pos, vel, bary, t[m], st)
-        p = st[:3]
-        v = st[3:] / np.sqrt(st[3] ** 2 + st[4] ** 2 + st[5] ** 2)
-        pv = p[0] * v[0] + p[1] * v[1] + p[2] * v[2]
-        dvec = -(p - pv * v)
-        dvec = dvec / np.sqrt(dvec[0] ** 2 + dvec[1] ** 2 + dvec[2] ** 2)
-        # right of the velocity = v x up = down x v
-        cvec = side * np.array(
-            [
-                dvec[1] * v[2] - dvec[2] * v[1],
-                dvec[2] * v[0] - dvec[0] * v[2],
-                dvec[0] * v[1] - dvec[1] * v[0],
-            ]
-        )
-        r = rng[m]
-        h_eff = h_target[m]
-        rp = np.sqrt(p[0] ** 2 + p[1] ** 2 + p[2] ** 2)
-        x = np.empty(3)
+        d = np.empty(3)
+        c = np.empty(3)
+        llh = np.empty(3)
         theta = np.nan
-        for _outer in range(4):
-            aa = WGS84_A + h_eff
-            bb = WGS84_B + h_eff
-            if not np.isfinite(theta):
-                # spherical first guess with the local ellipsoid radius under the sensor
-                rt = np.sqrt((aa**2 * (p[0] ** 2 + p[1] ** 2) + bb**2 * p[2] ** 2) / rp**2)
-                cos_theta = (r * r + rp * rp - rt * rt) / (2.0 * r * rp)
-                theta = np.arccos(min(max(cos_theta, -1.0), 1.0))
-            for _ in range(30):
-                ct, stt = np.cos(theta), np.sin(theta)
-                x = p + r * (ct * dvec + stt * cvec)
-                dx = r * (-stt * dvec + ct * cvec)
-                g = (x[0] ** 2 + x[1] ** 2) / aa**2 + x[2] ** 2 / bb**2 - 1.0
-                gp = 2.0 * (x[0] * dx[0] + x[1] * dx[1]) / aa**2 + 2.0 * x[2] * dx[2] / bb**2
-                step = -g / gp
-                theta += step
-                if abs(step) < 1e-13:
-                    break
-            ct, stt = np.cos(theta), np.sin(theta)
-            x = p + r * (ct * dvec + stt * cvec)
-            _, _, h_now = _ecef_to_llh_scalar(x[0], x[1], x[2])
-            err = h_target[m] - h_now
-            h_eff += err
-            if abs(err) < 1e-4:
-                break
-        out[m] = x
+        for m in range(ch * chunk, min(m_count, (ch + 1) * chunk)):
+            if not (np.isfinite(t[m]) and np.isfinite(rng[m]) and np.isfinite(h_target[m])):
+                out[:, m] = np.nan
+                continue
+            interp_state(ts, pos, vel, bary, t[m], st)
+            vn = np.sqrt(st[3] ** 2 + st[4] ** 2 + st[5] ** 2)
+            v0, v1, v2 = st[3] / vn, st[4] / vn, st[5] / vn
+            pv = st[0] * v0 + st[1] * v1 + st[2] * v2
+            d0, d1, d2 = -(st[0] - pv * v0), -(st[1] - pv * v1), -(st[2] - pv * v2)
+            dn = np.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
+            d[0], d[1], d[2] = d0 / dn, d1 / dn, d2 / dn
+            # right of the velocity = v x up = down x v
+            c[0] = side * (d[1] * v2 - d[2] * v1)
+            c[1] = side * (d[2] * v0 - d[0] * v2)
+            c[2] = side * (d[0] * v1 - d[1] * v0)
+            theta = _solve_look_angle(st[:3], d, c, rng[m], h_target[m], theta, llh)
+            if np.isfinite(theta):
+                out[0, m] = np.degrees(llh[0])
+                out[1, m] = np.degrees(llh[1])
+                out[2, m] = llh[2]
+            else:
+                out[:, m] = np.nan
     return out
 
 
@@ -682,16 +743,16 @@ def geolocate(
     ):
         raise ValueError(f"azimuth times outside the orbit's span ({orbit!r})")
     args = orbit.kernel_args
-    xyz = _geolocate_kernel(*args, t_f, r_f, h_default, side)
-    lat, lon, h = ecef_to_llh(xyz[:, 0], xyz[:, 1], xyz[:, 2])
+    llh = _geolocate_kernel(*args, t_f, r_f, h_default, side)
+    lat, lon, h = llh[0], llh[1], llh[2]
     if dem is not None:
         sample = _dem_sampler(dem)
         h_cur = h_default
         if isinstance(dem, xr.DataArray):
             # start from the DEM's median height so the first solution lands near the terrain
             h_cur = np.full_like(h_default, _dem_median(dem))
-            xyz = _geolocate_kernel(*args, t_f, r_f, h_cur, side)
-            lat, lon, h = ecef_to_llh(xyz[:, 0], xyz[:, 1], xyz[:, 2])
+            llh = _geolocate_kernel(*args, t_f, r_f, h_cur, side)
+            lat, lon, h = llh[0], llh[1], llh[2]
         clamped = _dem_sampler(dem, clamp=True)
         for _ in range(max_dem_iterations):
             # edge heights extrapolated while iterating: a first guess may land outside the DEM
@@ -699,16 +760,16 @@ def geolocate(
             h_new = np.where(np.isfinite(h_new), h_new, h_default)
             change = np.nanmax(np.abs(h_new - h_cur), initial=0.0)
             h_cur = np.ascontiguousarray(h_new)
-            xyz = _geolocate_kernel(*args, t_f, r_f, h_cur, side)
-            lat, lon, h = ecef_to_llh(xyz[:, 0], xyz[:, 1], xyz[:, 2])
+            llh = _geolocate_kernel(*args, t_f, r_f, h_cur, side)
+            lat, lon, h = llh[0], llh[1], llh[2]
             if change < dem_tolerance:
                 break
         outside = ~np.isfinite(sample(lat, lon))
         if outside.any():
-            xyz[outside] = _geolocate_kernel(
+            llh[:, outside] = _geolocate_kernel(
                 *args, t_f[outside], r_f[outside], h_default[outside], side
             )
-            lat, lon, h = ecef_to_llh(xyz[:, 0], xyz[:, 1], xyz[:, 2])
+            lat, lon, h = llh[0], llh[1], llh[2]
     return lat.reshape(shape), lon.reshape(shape), h.reshape(shape)
 
 
