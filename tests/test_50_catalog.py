@@ -21,12 +21,12 @@ from pairscope import catalog as C
 from tests.plugins.stac_api import MISMATCH_BURST, SLC_BURST, SLC_DATES, iso_dates
 
 SPELLINGS = [
-    "249435 IW2",
-    "249435_IW2",
-    "117_249435_IW2",
-    "T117-249435-IW2",
-    "t117_249435_iw2",
-    "T117_249435_IW2",
+    "249433 IW2",
+    "249433_IW2",
+    "117_249433_IW2",
+    "T117-249433-IW2",
+    "t117_249433_iw2",
+    "T117_249433_IW2",
 ]
 
 
@@ -44,13 +44,13 @@ def test_open_static_catalog_kinds(static_catalog: pathlib.Path) -> None:
     assert C.open_catalog(static_catalog.parent).kind == "static"
     coll = next(static_catalog.parent.glob("test-slc/collection.json"))
     bursts = C.search_bursts(C.open_catalog(coll))
-    assert [b.burst_id for b in bursts] == [MISMATCH_BURST, SLC_BURST]
+    assert [b.burst_id for b in bursts] == [SLC_BURST, MISMATCH_BURST]
 
 
 def test_search_bursts_static(static: C.StacCatalog) -> None:
     found = C.search_bursts(static)
-    assert [b.burst_id for b in found] == [MISMATCH_BURST, SLC_BURST]
-    b = found[1]
+    assert [b.burst_id for b in found] == [SLC_BURST, MISMATCH_BURST]
+    b = found[0]
     assert b.date_count == len(SLC_DATES) == b.item_count
     assert iso_dates(b.dates) == SLC_DATES
     assert str(b.first_date)[:10] == SLC_DATES[0] and str(b.last_date)[:10] == SLC_DATES[-1]
@@ -133,8 +133,8 @@ def test_openeo_job_result_layout(static_catalog: pathlib.Path) -> None:
     found = C.search_bursts(plain, collections=["test-openeo-job"])
     assert found == []
     assert any("without a burst id" in n for n in found.notes)
-    told = C.open_catalog(static_catalog, burst_id="249435 IW2")
-    acqs = C.list_acquisitions(told, "T117-249435-IW2", collections=["test-openeo-job"])
+    told = C.open_catalog(static_catalog, burst_id="249433 IW2")
+    acqs = C.list_acquisitions(told, "T117-249433-IW2", collections=["test-openeo-job"])
     assert iso_dates(a.date for a in acqs) == SLC_DATES[:3]
     for a in acqs:
         assert a.assets["VV"].kind == "iq" and a.assets["VV"].bands == (1, 2)
@@ -345,6 +345,6 @@ def test_faults_break_nothing_else(fault_server: dict[str, Any], static: C.StacC
     for path in ("/error500/a.json", "/brokenjson/a.json"):
         with pytest.raises(C.CatalogError):
             C.open_catalog(fault_server["url"] + path, retries=0)
-    assert [b.burst_id for b in C.search_bursts(static)] == [MISMATCH_BURST, SLC_BURST]
+    assert [b.burst_id for b in C.search_bursts(static)] == [SLC_BURST, MISMATCH_BURST]
     good = C.open_catalog(fault_server["url"] + "/missing/collection.json")
     assert iso_dates(a.date for a in C.list_acquisitions(good, SLC_BURST)) == SLC_DATES[:3]

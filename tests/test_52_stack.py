@@ -35,7 +35,7 @@ def static(static_catalog: pathlib.Path) -> C.StacCatalog:
 
 
 def test_iq_stack_lazy_and_exact(static: C.StacCatalog) -> None:
-    stack = S.open_slc_stack(static, "117_249435_IW2", chunks={"azimuth": 10, "range": 16})
+    stack = S.open_slc_stack(static, "117_249433_IW2", chunks={"azimuth": 10, "range": 16})
     assert stack.dims == ("date", "azimuth", "range")
     assert stack.dtype == np.complex64
     assert isinstance(stack.data, dsa.Array)
@@ -91,7 +91,7 @@ def _one_band_catalog(root: pathlib.Path, hrefs: list[str], data_type: str) -> p
                 "bbox": [11.0, 45.0, 11.0, 45.0],
                 "properties": {
                     "datetime": f"2021-04-{1 + 12 * k:02d}T05:26:24Z",
-                    "pairscope:burst_id": "T117_249435_IW2",
+                    "pairscope:burst_id": "T117_249433_IW2",
                     "sar:polarizations": ["VV"],
                     "sar:product_type": "SLC",
                 },
@@ -115,9 +115,9 @@ def test_complex_int16_real_samples(shared_data: pathlib.Path, tmp_path: pathlib
     """The real Sentinel-1 complex int16 crop, read as one complex band per date."""
     tif = str(shared_data / "rioxarray" / "cint16.tif")
     cat = C.open_catalog(_one_band_catalog(tmp_path, [tif, tif], "cint16"))
-    acq = C.list_acquisitions(cat, "T117_249435_IW2")[0]
+    acq = C.list_acquisitions(cat, "T117_249433_IW2")[0]
     assert acq.assets["VV"].kind == "complex"
-    stack = S.open_slc_stack(cat, "T117_249435_IW2")
+    stack = S.open_slc_stack(cat, "T117_249433_IW2")
     assert stack.shape == (2, 100, 100) and stack.dtype == np.complex64
     with rasterio.open(tif) as src:
         expected = src.read(1)
@@ -136,7 +136,7 @@ def test_complex64_band(tmp_path: pathlib.Path) -> None:
         ) as dst:
             dst.write(data, 1)
     cat = C.open_catalog(_one_band_catalog(tmp_path, [str(tif)], "cfloat32"))
-    stack = S.open_slc_stack(cat, "249435 IW2")
+    stack = S.open_slc_stack(cat, "249433 IW2")
     np.testing.assert_array_equal(stack[0].values, data)
     assert "latitude" not in stack.coords  # no geolocation bands in this layout
 
@@ -151,7 +151,7 @@ def test_real_band_is_refused(tmp_path: pathlib.Path) -> None:
             dst.write(np.ones((4, 4), np.float32), 1)
     cat = C.open_catalog(_one_band_catalog(tmp_path, [str(tif)], "cfloat32"))
     with pytest.raises(C.AssetError, match="float32 samples, not complex"):
-        S.open_slc_stack(cat, "249435 IW2")
+        S.open_slc_stack(cat, "249433 IW2")
 
 
 def test_opera_cslc_hdf5_stack(shared_data: pathlib.Path, tmp_path: pathlib.Path) -> None:
@@ -219,7 +219,7 @@ def _orbit_item(key: str, href: pathlib.Path, roles: list[str]) -> pystac.Item:
         None,
         None,
         dt.datetime(2022, 8, 28, 4, 23, 6),
-        {"pairscope:burst_id": "T117_249435_IW2", "sar:polarizations": ["VV"]},
+        {"pairscope:burst_id": "T117_249433_IW2", "sar:polarizations": ["VV"]},
     )
     item.add_asset(key, pystac.Asset(str(href), media_type="application/xml", roles=roles))
     return item

@@ -704,18 +704,28 @@ class StacCatalog:
         assert self._client is not None
         from pystac_client.exceptions import APIError
 
-        search = self._client.search(**params)
+        max_items = int(params.get("max_items") or DEFAULT_MAX_ITEMS)
         items: list[pystac.Item] = []
         pages = 0
-        try:
-            for page in search.pages():
-                pages += 1
-                items.extend(page.items)
-        except APIError as err:  # only raised for things our IO does not map
-            raise CatalogError(
-                f"search on {self.url} failed: {self._http.scrub(str(err))}", url=self.url
-            ) from None
-        return items, pages
+        method = "POST"
+        while True:
+            search = self._client.search(method=method, **params)
+            try:
+                for page in search.pages():
+                    pages += 1
+                    items.extend(page.items)
+                    if len(items) >= max_items:
+                        break
+            except CatalogHTTPError as err:
+                if err.status == 405 and method == "POST" and not items:
+                    method = "GET"  # a server that only answers GET /search
+                    continue
+                raise
+            except APIError as err:  # only raised for things our IO does not map
+                raise CatalogError(
+                    f"search on {self.url} failed: {self._http.scrub(str(err))}", url=self.url
+                ) from None
+            return items[:max_items], pages
 
 
 def open_catalog(

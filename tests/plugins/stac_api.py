@@ -9,7 +9,7 @@
   without ``renders``), and ``test-openeo-job`` (an openEO job-result collection: per-date GeoTIFFs as
   collection assets, no burst id in the metadata).
 - ``stac_api``: base URL of a stac-fastapi-pgstac server loaded with those collections and items, the
-  real Sentinel-1 items in ``../shared/data/stac`` and (when the fixture exists) the demo catalog.
+  real Sentinel-1 items in ``../shared/data/stac`` and the demo catalog (``demo_catalog`` fixture).
   Fails loudly when PostgreSQL / PostGIS are missing: ``scripts/system-deps.sh`` installs them.
 - ``fault_server``: a loopback http.server that times out, answers 500, broken JSON, 401 without the
   right token, and serves an item whose asset is missing.
@@ -37,7 +37,7 @@ import rasterio
 import rasterio.errors
 from rasterio.transform import from_origin
 
-SLC_BURST = "T117_249435_IW2"
+SLC_BURST = "T117_249433_IW2"
 SLC_DATES = ["2024-08-09", "2024-08-21", "2024-09-02", "2024-09-14", "2024-09-26"]
 MISMATCH_BURST = "T117_249434_IW3"
 MISMATCH_DATES = ["2024-08-09", "2024-08-21"]
@@ -354,8 +354,8 @@ def _pgstac_tools() -> Any:
 
 @pytest.fixture(scope="session")
 def stac_api(
-    request: pytest.FixtureRequest,
     static_catalog: pathlib.Path,
+    demo_catalog: pathlib.Path,
     shared_data: pathlib.Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
@@ -368,14 +368,9 @@ def stac_api(
     real_colls, real_items = shared_stac_documents(shared_data)
     colls += real_colls
     items += real_items
-    try:
-        demo = request.getfixturevalue("demo_catalog")
-    except pytest.FixtureLookupError:
-        demo = None
-    if demo is not None:
-        dc, di = tools.catalog_documents(pathlib.Path(demo))
-        colls += dc
-        items += di
+    demo_colls, demo_items = tools.catalog_documents(demo_catalog)
+    colls += demo_colls
+    items += demo_items
     try:
         with tools.serve(colls, items, work) as url:
             yield url
@@ -548,7 +543,7 @@ def fault_server(
     """A misbehaving http server on loopback. Keys: ``url`` (base), ``token``, ``seen_headers``
     (list of request headers received), ``closed_url`` (a loopback port nothing listens on)."""
     root = tmp_path_factory.mktemp("faults")
-    tif = next((static_catalog.parent / "data").glob("slc_T117_249435_IW2_*.tif"))
+    tif = next((static_catalog.parent / "data").glob("slc_T117_249433_IW2_*.tif"))
     _write_missing_asset_catalog(root, tif)
     handler = type("Handler", (_FaultHandler,), {"static_root": root.resolve()})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
