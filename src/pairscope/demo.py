@@ -122,8 +122,9 @@ def _write_json(path: pathlib.Path, data: Mapping[str, Any]) -> None:
 
 
 def _iso(t: np.datetime64) -> str:
-    """RFC 3339 UTC with milliseconds."""
-    return str(np.datetime64(t, "ms")) + "Z"
+    """RFC 3339 UTC, microseconds only when not zero (as pystac writes datetimes back)."""
+    text = str(np.datetime64(t, "us"))
+    return (text[:-7] if text.endswith(".000000") else text) + "Z"
 
 
 class _BandWriter:

@@ -1,0 +1,303 @@
+"""The demo STAC catalog: pystac round trip, offline schema validation, every asset as declared,
+EOF orbits, the published-style coherence products, byte-identical rebuilds."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pathlib
+import warnings
+from typing import Any
+
+import numpy as np
+import pystac
+import pytest
+import rioxarray
+import xarray as xr
+from rasterio.errors import NotGeoreferencedWarning
+
+from pairscope import demo, geometry
+from pairscope.coherence import estimate
+from pairscope.geocode import geocode
+from pairscope.landcover import DEFAULT_LAND_COVER
+from pairscope.simulate import make_scene
+
+SEED_COLLECTION = "terrascope-s1-slc-coherence-v1.collection.json"
+CORE = "https://schemas.stacspec.org/v1.1.0/{0}-spec/json-schema/{0}.json"
+
+
+def _open(path: pathlib.Path) -> xr.DataArray:
+    """Open a raster with rioxarray; radar-geometry files have no CRS (that warning only)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)
+        da = rioxarray.open_rasterio(path)
+        assert isinstance(da, xr.DataArray)
+        return da.load()
+
+
+def _validate(doc: dict[str, Any], schema_dir: pathlib.Path) -> dict[str, str]:
+    """Validate a STAC document offline: pystac's bundled core schemas, extension schemas from
+    ``schema_dir``; nothing is fetched."""
+    import jsonschema
+    from pystac.validation.local_validator import get_local_schema_cache
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT7
+
+    schemas = dict(get_local_schema_cache())
+    for file in sorted(schema_dir.rglob("json-schema/*.json")):
+        s = json.loads(file.read_text())
+        schemas[s["$id"].rstrip("#")] = s
+
+    def retrieve(uri: str) -> Resource:
+        key = uri.rstrip("#")
+        if key not in schemas:
+            raise LookupError(f"no local schema {uri}")
+        return Resource.from_contents(schemas[key], default_specification=DRAFT7)
+
+    registry: Registry[Any] = Registry(retrieve=retrieve)  # type: ignore[call-arg]
+    kind = {"Feature": "item", "Collection": "collection", "Catalog": "catalog"}[doc["type"]]
+    report = {}
+    for uri in [CORE.format(kind), *doc.get("stac_extensions", [])]:
+        if uri.rstrip("#") not in schemas:
+            report[uri] = "no local schema"
+            continue
+        validator = jsonschema.Draft7Validator(schemas[uri.rstrip("#")], registry=registry)
+        errors = sorted(validator.iter_errors(doc), key=str)
+        assert not errors, f"{doc['id']} against {uri}: {errors[0].message}"
+        report[uri] = "valid"
+    return report
+
+
+@pytest.fixture(scope="module")
+def catalog(demo_catalog: pathlib.Path) -> pystac.Catalog:
+    return pystac.Catalog.from_file(str(demo_catalog))
+
+
+@pytest.fixture(scope="module")
+def slc_items(catalog: pystac.Catalog) -> list[pystac.Item]:
+    child = catalog.get_child(demo.SLC_COLLECTION)
+    assert child is not None
+    return sorted(child.get_items(), key=lambda it: str(it.datetime))
+
+
+@pytest.fixture(scope="module")
+def product_items(catalog: pystac.Catalog) -> list[pystac.Item]:
+    child = catalog.get_child(demo.COHERENCE_COLLECTION)
+    assert child is not None
+    return sorted(child.get_items(), key=lambda it: it.id)
+
+
+def test_catalog_round_trips_through_pystac(
+    demo_catalog: pathlib.Path, catalog: pystac.Catalog, slc_items: list[pystac.Item],
+    product_items: list[pystac.Item], tmp_path: pathlib.Path,
+) -> None:
+    assert {c.id for c in catalog.get_children()} == {demo.SLC_COLLECTION, demo.COHERENCE_COLLECTION}
+    assert len(slc_items) == 6
+    # pairs 6 and 12 days apart among 6 dates at 6-day spacing: 5 + 4
+    assert len(product_items) == 9
+    # every href is relative and resolves inside the catalog folder
+    root = demo_catalog.parent.resolve()
+    for path in root.rglob("*.json"):
+        doc = json.loads(path.read_text())
+        for link in doc.get("links", []):
+            assert not link["href"].startswith(("/", "http")), (path, link)
+            assert (path.parent / link["href"]).resolve().is_file()
+        for asset in doc.get("assets", {}).values():
+            assert not asset["href"].startswith(("/", "http"))
+            assert (path.parent / asset["href"]).resolve().is_file(), (path, asset["href"])
+    # save a copy through pystac and read it back: same items, same properties
+    copy = catalog.full_copy()
+    copy.normalize_hrefs(str(tmp_path / "copy"))
+    copy.save(pystac.CatalogType.SELF_CONTAINED)
+    again = pystac.Catalog.from_file(str(tmp_path / "copy" / "catalog.json"))
+    items = {it.id: it for it in again.get_items(recursive=True)}
+    for it in slc_items + product_items:
+        assert items[it.id].properties == it.properties
+        assert set(items[it.id].assets) == set(it.assets)
+
+
+def test_documents_validate_offline(demo_catalog: pathlib.Path, shared_data: pathlib.Path) -> None:
+    schema_dir = shared_data / "stac"
+    seen: dict[str, str] = {}
+    for path in sorted(demo_catalog.parent.rglob("*.json")):
+        doc = json.loads(path.read_text())
+        if doc.get("type") not in {"Feature", "Collection", "Catalog"}:
+            continue  # truth.json
+        seen.update(_validate(doc, schema_dir))
+    for ext in ("sar/v1.3.0", "sat/v1.2.0", "render/v2.0.0"):
+        assert seen[f"https://stac-extensions.github.io/{ext}/schema.json"] == "valid"
+    assert seen[CORE.format("item")] == seen[CORE.format("collection")] == "valid"
+
+
+def test_slc_items_carry_sar_sat_and_burst_fields(slc_items: list[pystac.Item]) -> None:
+    dates = []
+    for it in slc_items:
+        p = it.properties
+        assert p["sar:instrument_mode"] == "IW" and p["sar:frequency_band"] == "C"
+        assert p["sar:center_frequency"] == 5.405 and p["sar:product_type"] == "SLC"
+        assert p["sar:polarizations"] == ["VV", "VH"] and p["sar:observation_direction"] == "right"
+        assert p["sat:relative_orbit"] == 117 and p["sat:orbit_state"] == "ascending"
+        assert (p["sat:absolute_orbit"] - (73 if p["platform"] == "sentinel-1a" else 172)) % 175 + 1 == 117
+        assert p["s1:burst_id"] == 249435 and p["s1:subswath"] == "IW2"
+        assert p["s1:asf_burst_id"] == "117_249435_IW2"
+        assert p["s1:opera_burst_id"] == "T117-249435-IW2"
+        assert p["pairscope:burst_id"] == "T117_249435_IW2"
+        assert p["platform"] in {"sentinel-1a", "sentinel-1c"} and p["constellation"] == "sentinel-1"
+        assert it.id == f"S1{p['platform'][-1].upper()}_IW_SLC_{it.datetime:%Y%m%d}_T117_249435_IW2"
+        assert it.assets["orbit"].roles == ["metadata", "orbit"]
+        assert it.assets["orbit"].media_type == "application/xml"
+        dates.append(np.datetime64(it.datetime.replace(tzinfo=None), "D"))
+    assert np.all(np.diff(np.array(dates)).astype(int) == 6)
+
+
+def test_slc_assets_open_as_declared(slc_items: list[pystac.Item]) -> None:
+    for it in slc_items:
+        asset = it.assets["slc"]
+        names = [b["name"] for b in asset.extra_fields["raster:bands"]]
+        assert names == [b["name"] for b in asset.extra_fields["eo:bands"]] == list(demo.SLC_BANDS)
+        da = _open(pathlib.Path(asset.get_absolute_href() or ""))
+        assert da.dtype == np.float32 and da.sizes["band"] == 6
+        assert list(da.attrs["long_name"]) == names
+        assert da.rio.crs is None
+        assert da.shape[1:] == (150, 600)
+        lat, lon = da.values[4], da.values[5]
+        ring = np.array(it.geometry["coordinates"][0])
+        eps = 1e-5  # float32 grid vs 7-decimal footprint
+        assert ring[:, 0].min() - eps <= lon.min() and lon.max() <= ring[:, 0].max() + eps
+        assert ring[:, 1].min() - eps <= lat.min() and lat.max() <= ring[:, 1].max() + eps
+        # the openEO band layout gives the complex SLC back
+        vv = da.values[0] + 1j * da.values[1]
+        assert np.all(np.isfinite(vv)) and np.abs(vv).mean() > 0
+
+
+def test_orbit_files_parse_and_cover_the_burst(slc_items: list[pystac.Item]) -> None:
+    scene = make_scene("small", seed=0)
+    for k, it in enumerate(slc_items):
+        orbit = geometry.Orbit.from_eof(it.assets["orbit"].get_absolute_href() or "")
+        steps = np.diff(orbit.times).astype("timedelta64[s]").astype(int)
+        assert np.all(steps == 10)
+        np.testing.assert_allclose(orbit.positions, scene.orbits[k].positions, atol=1e-5)
+        np.testing.assert_allclose(orbit.velocities, scene.orbits[k].velocities, atol=1e-5)
+        t = np.datetime64(it.properties["datetime"].rstrip("Z"), "ns")
+        assert orbit.times[0] + np.timedelta64(40, "s") < t < orbit.times[-1] - np.timedelta64(40, "s")
+
+
+def test_geometry_and_truth_assets(
+    demo_catalog: pathlib.Path, catalog: pystac.Catalog, slc_items: list[pystac.Item]
+) -> None:
+    collection = catalog.get_child(demo.SLC_COLLECTION)
+    assert isinstance(collection, pystac.Collection)
+    geo_asset = collection.assets["geometry"]
+    geo = _open(pathlib.Path(geo_asset.get_absolute_href() or ""))
+    assert list(geo.attrs["long_name"]) == list(demo.GEOMETRY_BANDS)
+    assert [b["name"] for b in geo_asset.extra_fields["raster:bands"]] == list(demo.GEOMETRY_BANDS)
+    bands = dict(zip(demo.GEOMETRY_BANDS, geo.values, strict=True))
+    assert 36.0 < bands["incidence_angle"].min() and bands["incidence_angle"].max() < 42.0
+    look = np.stack([bands["look_x"], bands["look_y"], bands["look_z"]])
+    np.testing.assert_allclose(np.linalg.norm(look, axis=0), 1.0, atol=1e-5)
+    los = np.stack([bands["los_east"], bands["los_north"], bands["los_up"]])
+    np.testing.assert_allclose(np.linalg.norm(los, axis=0), 1.0, atol=1e-5)
+    assert np.all(los[0] < 0)  # ascending, right-looking: the sensor is to the west
+    # the grid in the SLC files is at zero Doppler of the reference orbit (float32 lat/lon:
+    # ~0.4 m in latitude, so ~0.1 ms and ~0.5 m)
+    ref = next(it for it in slc_items
+               if str(it.datetime.date()) == it.properties["pairscope:coregistration_reference"])
+    orbit = geometry.Orbit.from_eof(ref.assets["orbit"].get_absolute_href() or "")
+    slc = _open(pathlib.Path(ref.assets["slc"].get_absolute_href() or ""))
+    sel = (slice(None, None, 15), slice(None, None, 60))
+    g = geometry.look_geometry(orbit, slc.values[4][sel].astype(np.float64),
+                               slc.values[5][sel].astype(np.float64), bands["height"][sel])
+    np.testing.assert_allclose(g["slant_range"].values, bands["slant_range"][sel], atol=0.5)
+    dt = np.diff(g["azimuth_time"].values[:, 0]) / np.timedelta64(1, "s")
+    np.testing.assert_allclose(dt, 15 * 2.055556e-3, atol=1e-4)
+    np.testing.assert_allclose(g["los_up"].values, bands["los_up"][sel], atol=1e-5)
+
+    truth = json.loads(pathlib.Path(collection.assets["truth"].get_absolute_href() or "").read_text())
+    assert truth["dates"] == [str(it.datetime.date()) for it in slc_items]
+    assert [c["name"] for c in truth["land_cover"]] == [lc.name for lc in DEFAULT_LAND_COVER]
+    raster = _open(pathlib.Path(collection.assets["truth_map"].get_absolute_href() or ""))
+    assert list(raster.attrs["long_name"]) == truth["raster_bands"]
+    codes = set(np.unique(raster.values[0]).astype(int).tolist())
+    assert codes == {lc.code for lc in DEFAULT_LAND_COVER}
+
+
+def test_coherence_collection_has_the_seed_format(
+    catalog: pystac.Catalog, product_items: list[pystac.Item], shared_data: pathlib.Path
+) -> None:
+    seed = json.loads((shared_data.parent / "seeds" / SEED_COLLECTION).read_text())
+    collection = catalog.get_child(demo.COHERENCE_COLLECTION)
+    assert isinstance(collection, pystac.Collection)
+    doc = collection.to_dict()
+    assert doc["renders"] == seed["renders"]
+    for pol in ("VV", "VH"):
+        for key in ("raster:scale", "raster:offset", "nodata", "data_type", "unit", "bands", "type"):
+            assert doc["item_assets"][pol][key] == seed["item_assets"][pol][key], (pol, key)
+    for it in product_items:
+        p = it.properties
+        assert p["pairscope:window"] == list(demo.PRODUCT_WINDOW) != [5, 21]
+        assert p["pairscope:temporal_baseline"] in (6, 12)
+        ref, sec = np.datetime64(p["pairscope:reference_date"]), np.datetime64(p["pairscope:secondary_date"])
+        assert (sec - ref).astype(int) == p["pairscope:temporal_baseline"]
+        assert p["pairscope:burst_id"] == "T117_249435_IW2" and p["s1:burst_id"] == 249435
+        for pol in ("VV", "VH"):
+            asset = it.assets[pol]
+            assert asset.extra_fields["raster:scale"] == 0.004 and asset.extra_fields["nodata"] == 255
+            da = _open(pathlib.Path(asset.get_absolute_href() or ""))
+            assert da.dtype == np.uint8 and da.sizes["band"] == 1
+            assert da.rio.crs.to_epsg() == 32632
+            assert da.rio.resolution() == (20.0, -20.0)
+            assert da.rio.nodata == 255 and da.attrs["scale_factor"] == 0.004
+            assert list(da.rio.transform())[:6] == p["proj:transform"]
+            assert list(da.shape[1:]) == p["proj:shape"]
+            valid = da.values[0][da.values[0] != 255]
+            assert valid.size > 0.5 * da.values.size and valid.max() <= 250
+
+
+def test_products_are_the_documented_recomputation(
+    slc_items: list[pystac.Item], product_items: list[pystac.Item]
+) -> None:
+    """A product equals estimate(window 4 x 19) + geocode + quantisation of its input SLCs, and
+    differs from pairscope's 5 x 21 default by the expected bias."""
+    by_id = {it.id: it for it in slc_items}
+    product = next(it for it in product_items if it.properties["pairscope:temporal_baseline"] == 12)
+    ref, sec = (_open(pathlib.Path(by_id[i].assets["slc"].get_absolute_href() or ""))
+                for i in product.properties["pairscope:inputs"])
+    s1 = ref.values[0] + 1j * ref.values[1]
+    s2 = sec.values[0] + 1j * sec.values[1]
+    lat = xr.DataArray(ref.values[4].astype(np.float64), dims=("azimuth", "range"))
+    lon = xr.DataArray(ref.values[5].astype(np.float64), dims=("azimuth", "range"))
+    stored = _open(pathlib.Path(product.assets["VV"].get_absolute_href() or "")).values[0]
+    results = {}
+    for window in (demo.PRODUCT_WINDOW, (5, 21)):
+        coh = estimate(s1.astype(np.complex64), s2.astype(np.complex64), window=window)[0]
+        mapped = geocode(xr.Dataset({"VV": (("azimuth", "range"), coh)}), lat, lon,
+                         crs="EPSG:32632", resolution=20.0)
+        results[window] = demo._to_dn(mapped["VV"].transpose("y", "x").values)
+    same = results[demo.PRODUCT_WINDOW]
+    assert same.shape == stored.shape
+    # float32 lat/lon in the files move a few pixels to a neighbouring cell: nearly all equal
+    agree = np.mean(np.abs(same.astype(int) - stored.astype(int)) <= 1)
+    assert agree > 0.97
+    ours = results[(5, 21)]
+    valid = (stored != 255) & (ours != 255)
+    # fewer looks, more bias: the product reads higher than the 5 x 21 estimate on average
+    assert np.mean(stored[valid].astype(float) - ours[valid]) > 1.0
+
+
+def _digest(root: pathlib.Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+def test_same_seed_same_bytes(demo_catalog: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    again = demo.build_catalog(tmp_path / "again", seed=0, size="small")
+    first, second = _digest(demo_catalog.parent), _digest(again.parent)
+    assert first == second
+    assert not any(name.endswith(".tmp.tif") for name in second)
+
+
+def test_bad_size_is_refused(tmp_path: pathlib.Path) -> None:
+    with pytest.raises(ValueError, match="unknown demo size"):
+        demo.build_catalog(tmp_path, size="medium")
