@@ -353,3 +353,45 @@ def test_local_incidence_on_analytic_plane(tilt: float) -> None:
         assert (mask == g.SHADOW).all()
     else:
         assert (mask == 0).all()
+
+
+def _read_bands(path: pathlib.Path) -> dict[str, np.ndarray]:
+    import warnings
+
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(path) as src:
+            return {name: src.read(k + 1) for k, name in enumerate(src.descriptions)}
+
+
+def test_demo_catalog_geometry_matches_its_own_orbit(demo_catalog: pathlib.Path) -> None:
+    """The simulator's look vectors, incidence and range agree with look_geometry on its EOF."""
+    import json
+
+    slc = demo_catalog.parent / "pairscope-demo-slc"
+    items = [json.loads(p.read_text()) for p in sorted(slc.glob("*/*.json"))]
+    ref = next(
+        i
+        for i in items
+        if i["properties"]["datetime"][:10] == i["properties"]["pairscope:coregistration_reference"]
+    )
+    folder = slc / ref["id"]
+    orbit = g.Orbit.from_eof(folder / ref["assets"]["orbit"]["href"])
+    grid = _read_bands(folder / ref["assets"]["slc"]["href"])
+    stored = _read_bands(slc / "geometry.tif")
+    lat, lon = grid["grid_lat"].astype(float), grid["grid_lon"].astype(float)
+    geo = g.look_geometry(orbit, lat, lon, stored["height"].astype(float))
+    # stored as float32 (lat/lon to ~0.4 m): ranges to a metre, unit vectors to 1e-5
+    np.testing.assert_allclose(geo.slant_range.values, stored["slant_range"], atol=1.5)
+    for name in ("look_x", "look_y", "look_z", "los_east", "los_north", "los_up"):
+        np.testing.assert_allclose(geo[name].values, stored[name], atol=1e-5, err_msg=name)
+    np.testing.assert_allclose(geo.incidence_angle.values, stored["incidence_angle"], atol=2e-3)
+    # and each date's perpendicular baseline (item property) from the EOF files
+    c = (lat.shape[0] // 2, lat.shape[1] // 2)
+    for item in items:
+        sec = g.Orbit.from_eof(slc / item["id"] / item["assets"]["orbit"]["href"])
+        b = float(g.perpendicular_baseline(orbit, sec, lat[c], lon[c], float(stored["height"][c])))
+        assert b == pytest.approx(item["properties"]["pairscope:perpendicular_baseline"], abs=2.0)
