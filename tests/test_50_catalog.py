@@ -82,6 +82,7 @@ def test_list_acquisitions_any_spelling(static: C.StacCatalog, spelling: str) ->
         assert a.platform in ("sentinel-1a", "sentinel-1c")
         assert a.relative_orbit == 117
         assert a.date.dtype == np.dtype("datetime64[ns]")
+    assert len(set(acqs)) == len(acqs)  # hashable (usable as cache keys), one per date
 
 
 def test_unknown_burst_and_bad_spelling(static: C.StacCatalog) -> None:

@@ -453,7 +453,7 @@ class Acquisition:
     item: pystac.Item = field(repr=False, compare=False)
     collection: str | None
     polarizations: tuple[str, ...]
-    assets: Mapping[str, SlcAsset] = field(repr=False)
+    assets: Mapping[str, SlcAsset] = field(repr=False, compare=False)
     orbit: OrbitAsset | None = field(default=None, repr=False)
     geolocation: GeolocationAsset | None = field(default=None, repr=False)
     relative_orbit: int | None = None
@@ -485,7 +485,7 @@ class BurstSummary:
     """One burst found in a catalog."""
 
     burst_id: str
-    footprint: dict[str, Any] | None
+    footprint: dict[str, Any] | None = field(repr=False, compare=False)
     bbox: tuple[float, float, float, float] | None
     date_count: int
     first_date: np.datetime64
