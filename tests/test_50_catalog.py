@@ -256,6 +256,18 @@ def test_coherence_product_fields_fall_back_to_item_assets(static: C.StacCatalog
     assert C.acquisition_from_item(items[0]) is None  # a pair product, not an acquisition
 
 
+def test_list_products(static: C.StacCatalog) -> None:
+    products = C.list_products(static, "117_249433_IW2")
+    assert [(str(p.reference)[:10], str(p.secondary)[:10]) for p in products] == [
+        (SLC_DATES[0], SLC_DATES[1]),
+        (SLC_DATES[1], SLC_DATES[2]),
+    ]
+    assert all(p.temporal_baseline == 12 and p.assets == ("VV",) for p in products)
+    assert all(p.burst_id == SLC_BURST and p.collection == "test-coherence" for p in products)
+    assert C.list_products(static, MISMATCH_BURST) == []
+    assert len(C.list_products(static)) == 2
+
+
 # ------------------------------------------------------------------------------ faults
 def test_timeout_is_clear_and_bounded(fault_server: dict[str, Any]) -> None:
     url = fault_server["url"] + "/timeout/catalog.json"

@@ -185,6 +185,12 @@ def test_demo_catalog_on_the_api(demo_catalog: pathlib.Path, api: C.StacCatalog)
 
     coh = [c for c in ids if "coherence" in c]
     assert coh
-    item = next(iter(api.search_items(collections=coh)))
+    products = C.list_products(api, burst, collections=coh)
+    static_products = C.list_products(static_demo, burst)
+    assert [(p.reference, p.secondary, p.assets) for p in products] == [
+        (p.reference, p.secondary, p.assets) for p in static_products
+    ]
+    assert len(products) >= 1 and not products.filtered_client_side
+    item = products[0].item
     assert "renders" not in item.properties
     assert list(renders_for(item, collection=C.collection_of(item))) == ["vv"]

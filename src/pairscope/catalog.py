@@ -53,6 +53,7 @@ __all__ = [
     "CatalogTimeoutError",
     "CatalogUnreachableError",
     "OrbitAsset",
+    "PairProduct",
     "ResultList",
     "SlcAsset",
     "StacCatalog",
@@ -65,6 +66,8 @@ __all__ = [
     "item_burst_id",
     "item_polarizations",
     "list_acquisitions",
+    "list_products",
+    "product_from_item",
     "open_catalog",
     "redact_url",
     "search_bursts",
@@ -1515,6 +1518,79 @@ def list_acquisitions(
         acqs,
         filtered_client_side=items.filtered_client_side,
         notes=notes,
+        pages=items.pages,
+        items_read=items.items_read,
+    )
+
+
+@dataclass(frozen=True)
+class PairProduct:
+    """A published pair product (coherence, interferogram) of one burst: its dates and data assets."""
+
+    burst_id: str | None
+    reference: np.datetime64
+    secondary: np.datetime64
+    item: pystac.Item = field(repr=False, compare=False)
+    collection: str | None
+    assets: tuple[str, ...]
+
+    @property
+    def temporal_baseline(self) -> int:
+        """Days between the two dates."""
+        return int((self.secondary - self.reference) // np.timedelta64(1, "D"))
+
+
+def _day(value: Any) -> np.datetime64 | None:
+    d = _parse_instant(value, end=False) if value is not None else None
+    if d is None:
+        return None
+    day: np.datetime64 = np.datetime64(d.date().isoformat(), "ns")
+    return day
+
+
+def product_from_item(item: pystac.Item) -> PairProduct | None:
+    """The pair an item is a product of (``pairscope:reference_date``/``secondary_date``, else its
+    ``start_datetime``/``end_datetime``), or None if it is not a pair product."""
+    if not _is_product_item(item):
+        return None
+    p = item.properties
+    ref = _day(p.get("pairscope:reference_date") or p.get("start_datetime"))
+    sec = _day(p.get("pairscope:secondary_date") or p.get("end_datetime"))
+    if ref is None or sec is None:
+        return None
+    burst = _safe_burst_id(item)
+    keys = tuple(k for k, a in item.assets.items() if "data" in (a.roles or []))
+    return PairProduct(
+        burst_id=burst.canonical if burst is not None else None,
+        reference=ref,
+        secondary=sec,
+        item=item,
+        collection=item.collection_id,
+        assets=keys,
+    )
+
+
+def list_products(
+    catalog: StacCatalog | str | os.PathLike[str],
+    burst_id: str | None = None,
+    *,
+    collections: Sequence[str] | None = None,
+    datetime: Any = None,
+    max_items: int = DEFAULT_MAX_ITEMS,
+) -> ResultList[PairProduct]:
+    """Published pair products (e.g. Terrascope-format coherence) of one burst (any spelling) or of
+    all bursts, sorted by (reference, secondary). Read them with :func:`pairscope.stack.open_product`."""
+    cat = _as_catalog(catalog)
+    burst = _bursts().parse_burst_id(burst_id) if burst_id is not None else None
+    items = cat.search_items(
+        collections=collections, datetime=datetime, burst=burst, max_items=max_items
+    )
+    found = [p for p in (product_from_item(it) for it in items) if p is not None]
+    found.sort(key=lambda p: (p.burst_id or "", p.reference, p.secondary, p.item.id))
+    return ResultList(
+        found,
+        filtered_client_side=items.filtered_client_side,
+        notes=items.notes,
         pages=items.pages,
         items_read=items.items_read,
     )
