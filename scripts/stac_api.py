@@ -166,58 +166,83 @@ def catalog_documents(
     return colls, items
 
 
-def start_server(
-    env: dict[str, str], work: pathlib.Path, port: int | None = None, timeout: float = 60.0
-) -> tuple[subprocess.Popen[bytes], str]:
-    """Start ``uvicorn stac_fastapi.pgstac.app:create_app --factory`` on 127.0.0.1 and wait until it
-    answers. Returns (process, base URL)."""
-    import requests
+class Server:
+    """A pgstac database and a stac-fastapi-pgstac process on 127.0.0.1.
 
-    port = port or free_port()
-    log_path = work / "uvicorn.log"
-    with open(log_path, "w") as log_file:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "stac_fastapi.pgstac.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            env={**os.environ, **env, "ENABLE_TRANSACTIONS_EXTENSIONS": "false"},
-            cwd=work,  # pydantic-settings reads a .env from the working directory: use an empty one
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            raise PgstacError(f"stac-fastapi-pgstac exited: {log_path.read_text()[-2000:]}")
-        with contextlib.suppress(requests.RequestException):
-            if requests.get(f"{url}/collections", timeout=2).status_code == 200:
-                return proc, url
-        if time.monotonic() > deadline:
-            stop_server(proc)
-            raise PgstacError(
-                f"stac-fastapi-pgstac not ready after {timeout:.0f} s: {log_path.read_text()[-2000:]}"
+    ``start()`` creates and migrates the database and launches the server without waiting, so
+    ``load()`` can run while it starts; ``wait_ready()`` returns the URL once it answers;
+    ``close()`` stops the server and drops the database (idempotent)."""
+
+    def __init__(self, work: pathlib.Path, port: int | None = None) -> None:
+        self.work = work
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env: dict[str, str] | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = work / "uvicorn.log"
+
+    def start(self) -> Server:
+        self.env = create_database()
+        with open(self.log_path, "w") as log_file:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "stac_fastapi.pgstac.app:create_app",
+                    "--factory",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--log-level",
+                    "warning",
+                ],
+                env={**os.environ, **self.env, "ENABLE_TRANSACTIONS_EXTENSIONS": "false"},
+                cwd=self.work,  # pydantic-settings reads .env from the working directory
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
             )
-        time.sleep(0.2)
+        return self
 
+    def load(self, collections: list[dict[str, Any]], items: list[dict[str, Any]]) -> None:
+        if self.env is None:
+            raise PgstacError("Server.load() before start()")
+        load(self.env, collections, items, self.work)
 
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    def wait_ready(self, timeout: float = 60.0) -> str:
+        import requests
+
+        if self.proc is None:
+            raise PgstacError("Server.wait_ready() before start()")
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise PgstacError(
+                    f"stac-fastapi-pgstac exited: {self.log_path.read_text()[-2000:]}"
+                )
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(f"{self.url}/collections", timeout=2).status_code == 200:
+                    return self.url
+            if time.monotonic() > deadline:
+                raise PgstacError(
+                    f"stac-fastapi-pgstac not ready after {timeout:.0f} s: "
+                    f"{self.log_path.read_text()[-2000:]}"
+                )
+            time.sleep(0.2)
+
+    def close(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+        if self.env is not None:
+            env, self.env = self.env, None
+            drop_database(env)
 
 
 @contextlib.contextmanager
@@ -228,16 +253,13 @@ def serve(
     port: int | None = None,
 ) -> Iterator[str]:
     """A loaded API for the duration of the ``with`` block; its database is dropped afterwards."""
-    env = create_database()
+    server = Server(work, port)
     try:
-        load(env, collections, items, work)
-        proc, url = start_server(env, work, port)
-        try:
-            yield url
-        finally:
-            stop_server(proc)
+        server.start()
+        server.load(collections, items)
+        yield server.wait_ready()
     finally:
-        drop_database(env)
+        server.close()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -353,27 +353,55 @@ def _pgstac_tools() -> Any:
 
 
 @pytest.fixture(scope="session")
+def _pgstac_starting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Creates, migrates and launches the pgstac server in a background thread, so that it starts
+    while the catalogs to load are built (``stac_api`` asks for this fixture first)."""
+    tools = _pgstac_tools()
+    server = tools.Server(tmp_path_factory.mktemp("pgstac"))
+    state: dict[str, Any] = {"server": server, "error": None, "tools": tools}
+
+    def run() -> None:
+        try:
+            server.start()
+        except BaseException as err:  # reported by stac_api
+            state["error"] = err
+
+    thread = threading.Thread(target=run, name="pgstac-start", daemon=True)
+    thread.start()
+    state["thread"] = thread
+    try:
+        yield state
+    finally:
+        thread.join()
+        try:
+            server.close()
+        except tools.PgstacError as err:
+            pytest.fail(str(err), pytrace=False)
+
+
+@pytest.fixture(scope="session")
 def stac_api(
+    _pgstac_starting: dict[str, Any],
     static_catalog: pathlib.Path,
     demo_catalog: pathlib.Path,
     shared_data: pathlib.Path,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[str]:
+) -> str:
     """Base URL (``http://127.0.0.1:PORT``) of a stac-fastapi-pgstac server on loopback, in a fresh
-    database (own role) dropped at the end of the session. Fails (never skips) when PostgreSQL or
-    PostGIS are missing."""
-    tools = _pgstac_tools()
-    work = tmp_path_factory.mktemp("pgstac")
+    database (own role) dropped at the end of the session, loaded with the test catalog, the real
+    S1 items and the demo catalog. Fails (never skips) when PostgreSQL or PostGIS are missing."""
+    tools = _pgstac_starting["tools"]
     colls, items = tools.catalog_documents(static_catalog)
-    real_colls, real_items = shared_stac_documents(shared_data)
-    colls += real_colls
-    items += real_items
-    demo_colls, demo_items = tools.catalog_documents(demo_catalog)
-    colls += demo_colls
-    items += demo_items
+    for more in (shared_stac_documents(shared_data), tools.catalog_documents(demo_catalog)):
+        colls += more[0]
+        items += more[1]
+    _pgstac_starting["thread"].join()
+    error = _pgstac_starting["error"]
+    if error is not None:
+        pytest.fail(f"{type(error).__name__}: {error}", pytrace=False)
+    server = _pgstac_starting["server"]
     try:
-        with tools.serve(colls, items, work) as url:
-            yield url
+        server.load(colls, items)
+        return str(server.wait_ready())
     except tools.PgstacError as err:
         pytest.fail(str(err), pytrace=False)
 
