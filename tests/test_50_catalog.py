@@ -318,6 +318,16 @@ def test_search_500_on_api(fault_server: dict[str, Any]) -> None:
     assert "/api500/search" in str(err.value) and "HTTP 500" in str(err.value)
 
 
+def test_filter_rejected_by_server(fault_server: dict[str, Any]) -> None:
+    """A server that advertises CQL2 but rejects pairscope's filter: filtered here, and said so."""
+    cat = C.open_catalog(fault_server["url"] + "/api400", retries=0)
+    assert cat.conforms_to_filter
+    acqs = C.list_acquisitions(cat, SLC_BURST)
+    assert iso_dates(a.date for a in acqs) == SLC_DATES[:3]
+    assert acqs.filtered_client_side
+    assert any("rejected the CQL2 filter (HTTP 400)" in n for n in acqs.notes)
+
+
 def test_token_sent_never_shown(
     fault_server: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -675,20 +675,30 @@ class StacCatalog:
         client_side = False
         if cql is not None:
             if self.conforms_to_filter:
-                items, pages = self._run_search({**base, "filter": cql, "filter_lang": "cql2-json"})
-                if items or burst is None:
-                    return items, pages, len(items), False
-                # The server knows no burst-id property we tried: look at everything instead.
-                notes.append(
-                    "the server's burst-id properties differ from the ones pairscope queries: "
-                    "burst id matched here on all items of the search"
-                )
-                cql = _cql2_filter(None, relative_orbit, orbit_state)
-                if cql is not None:
-                    more, more_pages = self._run_search(
+                try:
+                    items, pages = self._run_search(
                         {**base, "filter": cql, "filter_lang": "cql2-json"}
                     )
-                    return more, pages + more_pages, len(more), True
+                    if items or burst is None:
+                        return items, pages, len(items), False
+                    # The server knows no burst-id property we tried: look at everything instead.
+                    notes.append(
+                        "the server's burst-id properties differ from the ones pairscope queries: "
+                        "burst id matched here on all items of the search"
+                    )
+                    cql = _cql2_filter(None, relative_orbit, orbit_state)
+                    if cql is not None:
+                        more, more_pages = self._run_search(
+                            {**base, "filter": cql, "filter_lang": "cql2-json"}
+                        )
+                        return more, pages + more_pages, len(more), True
+                except CatalogHTTPError as err:
+                    if err.status not in (400, 422, 501):
+                        raise
+                    notes.append(
+                        f"the server rejected the CQL2 filter (HTTP {err.status}): burst id, "
+                        "relative orbit and orbit state were filtered here after reading the items"
+                    )
                 client_side = True
             else:
                 client_side = True

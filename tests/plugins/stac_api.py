@@ -413,6 +413,41 @@ def _free_port() -> int:
 
 
 # ------------------------------------------------------------------------------ fault server
+def _landing(base: str, name: str, *, filter_ext: bool = False) -> dict[str, Any]:
+    conforms = [
+        "https://api.stacspec.org/v1.0.0/core",
+        "https://api.stacspec.org/v1.0.0/item-search",
+    ]
+    if filter_ext:
+        conforms += [
+            "https://api.stacspec.org/v1.0.0-rc.2/item-search#filter",
+            "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+        ]
+    return {
+        "type": "Catalog",
+        "id": name,
+        "description": f"fault server: {name}",
+        "stac_version": "1.0.0",
+        "conformsTo": conforms,
+        "links": [
+            {"rel": "self", "href": f"{base}/{name}", "type": "application/json"},
+            {"rel": "root", "href": f"{base}/{name}", "type": "application/json"},
+            {
+                "rel": "search",
+                "href": f"{base}/{name}/search",
+                "type": "application/geo+json",
+                "method": "POST",
+            },
+            {
+                "rel": "search",
+                "href": f"{base}/{name}/search",
+                "type": "application/geo+json",
+                "method": "GET",
+            },
+        ],
+    }
+
+
 class _FaultHandler(http.server.BaseHTTPRequestHandler):
     server_version = "fault/1"
     static_root: pathlib.Path
@@ -451,36 +486,34 @@ class _FaultHandler(http.server.BaseHTTPRequestHandler):
                 self._send(401, b'{"detail": "Not authenticated"}')
                 return
             path = path[len("/auth") :]
+        if path.startswith("/api400"):
+            rest = path[len("/api400") :].strip("/")
+            if rest == "":
+                self._send(200, json.dumps(_landing(base, "api400", filter_ext=True)).encode())
+                return
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length) or b"{}") if length else {}
+            if "filter" in body or "filter" in self.path:
+                self._send(
+                    400, b'{"code": "InvalidQueryParameter", "description": "unknown queryable"}'
+                )
+                return
+            features = [
+                json.loads(f.read_text())
+                for f in sorted((self.static_root / "missing").glob("*.json"))
+                if f.name != "collection.json"
+            ]
+            for feat in features:
+                feat["links"] = []
+                for asset in feat["assets"].values():
+                    asset["href"] = f"{base}/missing/{asset['href']}"
+            page = {"type": "FeatureCollection", "features": features, "links": []}
+            self._send(200, json.dumps(page).encode(), "application/geo+json")
+            return
         if path.startswith("/api500"):
             rest = path[len("/api500") :].strip("/")
             if rest == "":
-                landing = {
-                    "type": "Catalog",
-                    "id": "api500",
-                    "description": "search always fails",
-                    "stac_version": "1.0.0",
-                    "conformsTo": [
-                        "https://api.stacspec.org/v1.0.0/core",
-                        "https://api.stacspec.org/v1.0.0/item-search",
-                    ],
-                    "links": [
-                        {"rel": "self", "href": f"{base}/api500", "type": "application/json"},
-                        {"rel": "root", "href": f"{base}/api500", "type": "application/json"},
-                        {
-                            "rel": "search",
-                            "href": f"{base}/api500/search",
-                            "type": "application/geo+json",
-                            "method": "POST",
-                        },
-                        {
-                            "rel": "search",
-                            "href": f"{base}/api500/search",
-                            "type": "application/geo+json",
-                            "method": "GET",
-                        },
-                    ],
-                }
-                self._send(200, json.dumps(landing).encode())
+                self._send(200, json.dumps(_landing(base, "api500")).encode())
             else:
                 self._send(500, b'{"code": "InternalError", "description": "search failed"}')
             return
