@@ -221,14 +221,14 @@ def _scatter_phasor(
     return re, im, counts
 
 
-@_pjit
+@_jit
 def _scatter_nearest(
     idx: IntArray, d2: FloatArray, valid: npt.NDArray[np.bool_], n_cells: int
 ) -> IntArray:
     """Per cell, the index of the valid sample nearest to its centre (-1 when none)."""
     p_count = valid.shape[0]
     best = np.full((p_count, n_cells), -1, dtype=np.int64)
-    for p in numba.prange(p_count):
+    for p in range(p_count):
         best_d = np.full(n_cells, np.inf)
         for m in range(idx.shape[0]):
             c = idx[m]
@@ -238,7 +238,7 @@ def _scatter_nearest(
     return best
 
 
-@_pjit
+@_jit
 def _fill_sums(
     accum: FloatArray, counts: npt.NDArray[np.int32], ny: int, nx: int, min_neighbours: int
 ) -> tuple[FloatArray, npt.NDArray[np.int32]]:
@@ -249,7 +249,7 @@ def _fill_sums(
     out = accum.copy()
     out_counts = counts.copy()
     k_count, p_count = accum.shape[0], accum.shape[1]
-    for p in numba.prange(p_count):
+    for p in range(p_count):
         for r in range(ny):
             for c in range(nx):
                 cell = r * nx + c
@@ -276,13 +276,13 @@ def _fill_sums(
     return out, out_counts
 
 
-@_pjit
+@_jit
 def _fill_nearest(best: IntArray, ny: int, nx: int, min_neighbours: int) -> IntArray:
     """Empty cells surrounded by data take the sample of their first non-empty edge neighbour."""
     out = best.copy()
     order_r = np.array([0, -1, 1, 0, -1, -1, 1, 1])
     order_c = np.array([-1, 0, 0, 1, -1, 1, -1, 1])
-    for p in numba.prange(best.shape[0]):
+    for p in range(best.shape[0]):
         for r in range(ny):
             for c in range(nx):
                 if best[p, r * nx + c] >= 0:

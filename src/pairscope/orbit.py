@@ -144,13 +144,13 @@ def interp_state_acc(
         out[6 + c] /= den
 
 
-@pjit
+@jit
 def interp_many(
     ts: FloatArray, pos: FloatArray, vel: FloatArray, bary: FloatArray, t: FloatArray
 ) -> FloatArray:
     """``interp_state`` over a 1-D array of times; returns (M, 6)."""
     out = np.empty((t.shape[0], 6))
-    for m in numba.prange(t.shape[0]):
+    for m in range(t.shape[0]):
         interp_state(ts, pos, vel, bary, t[m], out[m])
     return out
 
