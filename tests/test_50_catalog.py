@@ -246,6 +246,56 @@ def test_opera_cslc_item(shared_data: pathlib.Path) -> None:
     assert acq.datetime.date().isoformat() == "2022-12-28"
 
 
+def _asf_items(shared_data: pathlib.Path) -> list[pystac.Item]:
+    """STAC items made from the real ASF search records of OPERA products (their properties kept
+    as they are, one asset: the record's url)."""
+    import yaml
+
+    path = shared_data / "bursts" / "asf_search" / "OPERA_Products.yml"
+    records = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    items = []
+    for rec in records:
+        p = dict(rec["properties"])
+        url = p.pop("url")
+        when = p.get("startTime")
+        item = pystac.Item(
+            p["fileID"],
+            rec["geometry"],
+            None,
+            __import__("datetime").datetime.fromisoformat(when.replace("Z", "+00:00"))
+            if when
+            else None,
+            p,
+            start_datetime=None if when else __import__("datetime").datetime(2014, 4, 3),
+            end_datetime=None if when else __import__("datetime").datetime(2014, 4, 3),
+        )
+        kind = "application/x-hdf5" if url.endswith(".h5") else "image/tiff; application=geotiff"
+        key = "data" if url.endswith(".h5") else url.rsplit("_", 1)[-1].split(".")[0]
+        item.add_asset(key, pystac.Asset(url, media_type=kind, roles=["data"]))
+        items.append(item)
+    return items
+
+
+def test_opera_records_from_asf_search(shared_data: pathlib.Path) -> None:
+    by_level = {i.properties["processingLevel"]: i for i in _asf_items(shared_data)}
+    cslc = C.acquisition_from_item(by_level["CSLC"])
+    assert cslc is not None
+    assert cslc.burst_id == "T160_342208_IW3" == by_level["CSLC"].properties["operaBurstID"]
+    assert cslc.relative_orbit == 160 and cslc.orbit_state == "descending"
+    assert cslc.platform == "sentinel-1a" and cslc.polarizations == ("VV",)
+    assert (cslc.assets["VV"].kind, cslc.assets["VV"].dataset) == ("hdf5", "/data/VV")
+    assert cslc.orbit is not None and cslc.orbit.kind == "hdf5"
+    rtc = C.acquisition_from_item(by_level["RTC"])
+    assert rtc is not None and rtc.burst_id == "T131_279916_IW1"
+    assert rtc.assets["VH"].kind == "amplitude"  # gamma0 backscatter, not complex samples
+    # static layers (geometry of a burst, no acquisition): the burst is known, not a date
+    static = by_level["CSLC-STATIC"]
+    burst = C.item_burst_id(static)
+    assert burst is not None and burst.canonical == "T094_200143_IW2"
+    assert C.acquisition_from_item(static) is None
+    assert C.acquisition_from_item(by_level["RTC-STATIC"]) is None
+
+
 def test_coherence_product_fields_fall_back_to_item_assets(static: C.StacCatalog) -> None:
     items = list(static.search_items(collections=["test-coherence"]))
     assert len(items) == 2

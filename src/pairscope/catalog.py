@@ -996,6 +996,13 @@ def _is_product_item(item: pystac.Item) -> bool:
     return "coh" in ptype or "interferogram" in ptype or "ifg" in ptype or "gunw" in ptype
 
 
+def _is_static_layer(item: pystac.Item) -> bool:
+    """OPERA ``*-STATIC`` products: per-burst geometry layers, not acquisitions."""
+    p = item.properties
+    kinds = (item.id, str(p.get("processingLevel", "")), str(p.get("product:type", "")))
+    return any("-STATIC" in k.upper() or k.upper().endswith("STATIC") for k in kinds)
+
+
 def _slc_like(item: pystac.Item) -> bool:
     p = item.properties
     ptype = str(p.get("sar:product_type") or p.get("product:type") or "").upper()
@@ -1170,7 +1177,7 @@ def acquisition_from_item(
 ) -> Acquisition | None:
     """Parse one item into an :class:`Acquisition`, or None if it holds no identifiable burst or is
     a pair product (coherence, interferogram). Why an item was skipped goes to ``notes``."""
-    if _is_product_item(item):
+    if _is_product_item(item) or _is_static_layer(item):
         return None
     if burst is None:
         burst = _safe_burst_id(item, notes)
@@ -1189,7 +1196,10 @@ def acquisition_from_item(
     if not pols:
         pols = sorted(assets)
     rel = p.get("sat:relative_orbit")
-    state = p.get("sat:orbit_state")
+    state = next(
+        (p[k] for k in ("sat:orbit_state", "flightDirection", "orbit_pass_direction") if p.get(k)),
+        None,
+    )
     abs_orbit = p.get("sat:absolute_orbit")
     return Acquisition(
         burst_id=burst.canonical,
@@ -1378,10 +1388,14 @@ def _cql2_filter(
 def _group_acquisitions(items: Iterable[pystac.Item], notes: list[str]) -> list[Acquisition]:
     by_key: dict[tuple[str, _dt.date], Acquisition] = {}
     skipped_products = 0
+    skipped_static = 0
     skipped_no_burst = 0
     for item in items:
         if _is_product_item(item):
             skipped_products += 1
+            continue
+        if _is_static_layer(item):
+            skipped_static += 1
             continue
         n_notes = len(notes)
         acq = acquisition_from_item(item, notes=notes)
@@ -1414,6 +1428,10 @@ def _group_acquisitions(items: Iterable[pystac.Item], notes: list[str]) -> list[
     if skipped_products:
         notes.append(
             f"{skipped_products} pair-product item(s) (coherence etc.) are not acquisitions"
+        )
+    if skipped_static:
+        notes.append(
+            f"{skipped_static} static-layer item(s) (geometry, no date) are not acquisitions"
         )
     if skipped_no_burst:
         notes.append(f"{skipped_no_burst} item(s) without a burst id (scene products) were skipped")
