@@ -123,7 +123,7 @@ def _write_json(path: pathlib.Path, data: Mapping[str, Any]) -> None:
 
 def _iso(t: np.datetime64) -> str:
     """RFC 3339 UTC, microseconds only when not zero (as pystac writes datetimes back)."""
-    text = str(np.datetime64(t, "us"))
+    text = str(np.asarray(t).astype("datetime64[us]"))
     return (text[:-7] if text.endswith(".000000") else text) + "Z"
 
 
@@ -171,7 +171,7 @@ class _BandWriter:
 
     def write(self, row: int, data: npt.NDArray[Any]) -> None:
         """Write (bands, rows, cols) starting at ``row``."""
-        window = Window(0, row, data.shape[2], data.shape[1])  # type: ignore[no-untyped-call]
+        window = Window(0, row, data.shape[2], data.shape[1])
         self.dst.write(data.astype(self.dst.dtypes[0], copy=False), window=window)
 
     def close(self) -> None:
@@ -339,7 +339,7 @@ def _links(root: str, parent: str | None = None, collection: str | None = None) 
 
 def _eof_name(mission: str, orbit: geometry.Orbit) -> str:
     def compact(t: np.datetime64) -> str:
-        return str(np.datetime64(t, "s")).replace("-", "").replace(":", "")
+        return str(np.asarray(t).astype("datetime64[s]")).replace("-", "").replace(":", "")
 
     start, stop = orbit.times[0], orbit.times[-1]
     return f"{mission}_OPER_AUX_POEORB_OPOD_{compact(stop)}_V{compact(start)}_{compact(stop)}.EOF"
@@ -535,113 +535,132 @@ def _write_products(
     from pairscope.geocode import geocode
 
     c = scene.config
-    burst = _burst_fields(scene)["pairscope:burst_id"]
     lat = xr.DataArray(grid["latitude"], dims=("azimuth", "range"))
     lon = xr.DataArray(grid["longitude"], dims=("azimuth", "range"))
     items = []
     cache: dict[int, dict[str, npt.NDArray[np.complex64]]] = {}
-    for i, j in _product_pairs(scene.dates):
+    pairs = _product_pairs(scene.dates)
+    # geocode several pairs at once (one projection of the grid), ~40 M samples per batch
+    batch = max(1, int(40e6 // (c.lines * c.samples)))
+    for start in range(0, len(pairs), batch):
+        chunk = pairs[start : start + batch]
+        needed = {k for pair in chunk for k in pair}
         for k in list(cache):
-            if k < i:
+            if k not in needed:
                 del cache[k]
-        for k in (i, j):
-            if k not in cache:
-                cache[k] = _read_slc(root / SLC_COLLECTION / slc_ids[k] / "slc.tif")
+        for k in sorted(needed - set(cache)):
+            cache[k] = _read_slc(root / SLC_COLLECTION / slc_ids[k] / "slc.tif")
         layers = {
-            pol: (("azimuth", "range"), estimate(cache[i][pol], cache[j][pol], window=PRODUCT_WINDOW)[0])
+            pol: (
+                ("pair", "azimuth", "range"),
+                np.stack([estimate(cache[i][pol], cache[j][pol], window=PRODUCT_WINDOW)[0] for i, j in chunk]),
+            )
             for pol in POLARIZATIONS
         }
-        mapped = geocode(xr.Dataset(layers), lat, lon, crs=PRODUCT_CRS, resolution=PRODUCT_RESOLUTION)
-        transform = mapped.rio.transform()
-        ref, sec = scene.dates[i], scene.dates[j]
-        item_id = coherence_item_id(ref, sec, burst)
-        folder = root / COHERENCE_COLLECTION / item_id
-        assets: dict[str, Any] = {}
-        for pol in POLARIZATIONS:
-            values = mapped[pol].transpose("y", "x").values
-            writer = _BandWriter(
-                folder / f"{pol}.tif", [pol], values.shape, ["unity"], crs=PRODUCT_CRS,
-                transform=transform, dtype="uint8", nodata=PRODUCT_NODATA, scale=PRODUCT_SCALE,
-            )
-            writer.write(0, _to_dn(values)[None])
-            writer.close()
-            assets[pol] = {
-                "href": f"./{pol}.tif",
-                "type": COG,
-                "title": pol,
-                "description": (
-                    f"Interferometric coherence (unitless) in {pol}, boxcar {PRODUCT_WINDOW[0]} x "
-                    f"{PRODUCT_WINDOW[1]} (azimuth x range) samples, geocoded to "
-                    f"{PRODUCT_CRS} {PRODUCT_RESOLUTION:g} m"
-                ),
-                "roles": ["data"],
-                "data_type": "uint8",
-                "nodata": PRODUCT_NODATA,
-                "raster:scale": PRODUCT_SCALE,
-                "raster:offset": 0,
-                "raster:sampling": "area",
-                "unit": "unity",
-                "bands": [{"name": pol}],
-            }
-        height, width = mapped.sizes["y"], mapped.sizes["x"]
-        x0, y0 = transform.c, transform.f
-        x1, y1 = x0 + width * transform.a, y0 + height * transform.e
-        from pyproj import Transformer
-
-        to_ll = Transformer.from_crs(PRODUCT_CRS, "EPSG:4326", always_xy=True)
-        xs = np.array([x0, x1, x1, x0, x0])
-        ys = np.array([y0, y0, y1, y1, y0])
-        lons, lats = to_ll.transform(xs, ys)
-        ring = [[round(float(a), 7), round(float(b), 7)] for a, b in zip(lons, lats, strict=True)]
-        area = sum(p[0] * q[1] - q[0] * p[1] for p, q in zip(ring[:-1], ring[1:], strict=True))
-        if area < 0:
-            ring = ring[::-1]
-        footprint = {"type": "Polygon", "coordinates": [ring]}
-        ref_props, sec_props = slc_items[i]["properties"], slc_items[j]["properties"]
-        bperp = float(scene.perpendicular_baseline([c.lines // 2], [c.samples // 2])[j, 0, 0]
-                      - scene.perpendicular_baseline([c.lines // 2], [c.samples // 2])[i, 0, 0])
-        props: dict[str, Any] = {
-            "datetime": ref_props["datetime"],
-            "start_datetime": ref_props["start_datetime"],
-            "end_datetime": sec_props["end_datetime"],
-            "platform": ref_props["platform"],
-            "constellation": "sentinel-1",
-            "instruments": ["c-sar"],
-            **_sar_fields("COHERENCE"),
-            **_burst_fields(scene),
-            "product:type": "COHERENCE",
-            "gsd": PRODUCT_RESOLUTION,
-            "proj:code": PRODUCT_CRS,
-            "proj:shape": [height, width],
-            "proj:transform": [transform.a, transform.b, transform.c, transform.d, transform.e, transform.f],
-            "pairscope:reference_date": str(ref),
-            "pairscope:secondary_date": str(sec),
-            "pairscope:temporal_baseline": int((sec - ref).astype(int)),
-            "pairscope:perpendicular_baseline": round(bperp, 3),
-            "pairscope:window": list(PRODUCT_WINDOW),
-            "pairscope:estimator": (
-                "|sum(s1 conj(s2))| / sqrt(sum|s1|^2 sum|s2|^2) over a boxcar window "
-                f"of {PRODUCT_WINDOW[0]} x {PRODUCT_WINDOW[1]} (azimuth x range) samples, "
-                "then geocoded (mean per 20 m cell)"
-            ),
-            "pairscope:inputs": [slc_ids[i], slc_ids[j]],
-            "pairscope:simulated": True,
-        }
-        item = {
-            "type": "Feature",
-            "stac_version": STAC_VERSION,
-            "stac_extensions": [EXT["raster2"], EXT["sar"], EXT["sat"], EXT["projection"], EXT["product"]],
-            "id": item_id,
-            "collection": COHERENCE_COLLECTION,
-            "geometry": footprint,
-            "bbox": _bbox(footprint),
-            "properties": props,
-            "links": _links("../../catalog.json", "../collection.json", "../collection.json"),
-            "assets": assets,
-        }
-        _write_json(folder / f"{item_id}.json", item)
-        items.append(item)
+        mapped_chunk = geocode(
+            xr.Dataset(layers), lat, lon, crs=PRODUCT_CRS, resolution=PRODUCT_RESOLUTION
+        )
+        for n, (i, j) in enumerate(chunk):
+            items.append(_product_item(scene, root, slc_ids, slc_items, i, j, mapped_chunk.isel(pair=n)))
     return items
+
+
+def _product_item(
+    scene: BurstScene, root: pathlib.Path, slc_ids: Sequence[str],
+    slc_items: Sequence[Mapping[str, Any]], i: int, j: int, mapped: Any,
+) -> dict[str, Any]:
+    """Write one pair's VV/VH COGs and its STAC item."""
+    c = scene.config
+    burst = _burst_fields(scene)["pairscope:burst_id"]
+    transform = mapped.rio.transform()
+    ref, sec = scene.dates[i], scene.dates[j]
+    item_id = coherence_item_id(ref, sec, burst)
+    folder = root / COHERENCE_COLLECTION / item_id
+    assets: dict[str, Any] = {}
+    for pol in POLARIZATIONS:
+        values = mapped[pol].transpose("y", "x").values
+        writer = _BandWriter(
+            folder / f"{pol}.tif", [pol], values.shape, ["unity"], crs=PRODUCT_CRS,
+            transform=transform, dtype="uint8", nodata=PRODUCT_NODATA, scale=PRODUCT_SCALE,
+        )
+        writer.write(0, _to_dn(values)[None])
+        writer.close()
+        assets[pol] = {
+            "href": f"./{pol}.tif",
+            "type": COG,
+            "title": pol,
+            "description": (
+                f"Interferometric coherence (unitless) in {pol}, boxcar {PRODUCT_WINDOW[0]} x "
+                f"{PRODUCT_WINDOW[1]} (azimuth x range) samples, geocoded to "
+                f"{PRODUCT_CRS} {PRODUCT_RESOLUTION:g} m"
+            ),
+            "roles": ["data"],
+            "data_type": "uint8",
+            "nodata": PRODUCT_NODATA,
+            "raster:scale": PRODUCT_SCALE,
+            "raster:offset": 0,
+            "raster:sampling": "area",
+            "unit": "unity",
+            "bands": [{"name": pol}],
+        }
+    height, width = mapped.sizes["y"], mapped.sizes["x"]
+    x0, y0 = transform.c, transform.f
+    x1, y1 = x0 + width * transform.a, y0 + height * transform.e
+    from pyproj import Transformer
+
+    to_ll = Transformer.from_crs(PRODUCT_CRS, "EPSG:4326", always_xy=True)
+    xs = np.array([x0, x1, x1, x0, x0])
+    ys = np.array([y0, y0, y1, y1, y0])
+    lons, lats = to_ll.transform(xs, ys)
+    ring = [[round(float(a), 7), round(float(b), 7)] for a, b in zip(lons, lats, strict=True)]
+    area = sum(p[0] * q[1] - q[0] * p[1] for p, q in zip(ring[:-1], ring[1:], strict=True))
+    if area < 0:
+        ring = ring[::-1]
+    footprint = {"type": "Polygon", "coordinates": [ring]}
+    ref_props, sec_props = slc_items[i]["properties"], slc_items[j]["properties"]
+    bperp = float(scene.perpendicular_baseline([c.lines // 2], [c.samples // 2])[j, 0, 0]
+                  - scene.perpendicular_baseline([c.lines // 2], [c.samples // 2])[i, 0, 0])
+    props: dict[str, Any] = {
+        "datetime": ref_props["datetime"],
+        "start_datetime": ref_props["start_datetime"],
+        "end_datetime": sec_props["end_datetime"],
+        "platform": ref_props["platform"],
+        "constellation": "sentinel-1",
+        "instruments": ["c-sar"],
+        **_sar_fields("COHERENCE"),
+        **_burst_fields(scene),
+        "product:type": "COHERENCE",
+        "gsd": PRODUCT_RESOLUTION,
+        "proj:code": PRODUCT_CRS,
+        "proj:shape": [height, width],
+        "proj:transform": [transform.a, transform.b, transform.c, transform.d, transform.e, transform.f],
+        "pairscope:reference_date": str(ref),
+        "pairscope:secondary_date": str(sec),
+        "pairscope:temporal_baseline": int((sec - ref).astype(int)),
+        "pairscope:perpendicular_baseline": round(bperp, 3),
+        "pairscope:window": list(PRODUCT_WINDOW),
+        "pairscope:estimator": (
+            "|sum(s1 conj(s2))| / sqrt(sum|s1|^2 sum|s2|^2) over a boxcar window "
+            f"of {PRODUCT_WINDOW[0]} x {PRODUCT_WINDOW[1]} (azimuth x range) samples, "
+            "then geocoded (mean per 20 m cell)"
+        ),
+        "pairscope:inputs": [slc_ids[i], slc_ids[j]],
+        "pairscope:simulated": True,
+    }
+    item = {
+        "type": "Feature",
+        "stac_version": STAC_VERSION,
+        "stac_extensions": [EXT["raster2"], EXT["sar"], EXT["sat"], EXT["projection"], EXT["product"]],
+        "id": item_id,
+        "collection": COHERENCE_COLLECTION,
+        "geometry": footprint,
+        "bbox": _bbox(footprint),
+        "properties": props,
+        "links": _links("../../catalog.json", "../collection.json", "../collection.json"),
+        "assets": assets,
+    }
+    _write_json(folder / f"{item_id}.json", item)
+    return item
 
 
 def _coherence_collection(scene: BurstScene, root: pathlib.Path, items: Sequence[Mapping[str, Any]]) -> None:

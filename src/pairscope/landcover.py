@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -76,7 +77,7 @@ class TemporalCoherence:
         """True coherence for temporal baselines ``dt_days`` (days; 1.0 where dt == 0)."""
         dt = np.abs(np.asarray(dt_days, dtype=np.float64))
         g = self.g_inf + (self.g0 - self.g_inf) * np.exp(-dt / self.tau)
-        return np.where(dt == 0.0, 1.0, g)
+        return cast(FloatArray, np.where(dt == 0.0, 1.0, g))
 
     def as_dict(self) -> dict[str, float]:
         return {"g0": self.g0, "g_inf": self.g_inf, "tau_days": self.tau}
@@ -168,8 +169,9 @@ def land_cover_by_name(name: str, classes: Sequence[LandCover] = DEFAULT_LAND_CO
 def _days(dates: npt.ArrayLike) -> FloatArray:
     d = np.asarray(dates)
     if np.issubdtype(d.dtype, np.datetime64):
-        return (d - d.min()).astype("timedelta64[s]").astype(np.float64) / 86400.0
-    return d.astype(np.float64)
+        seconds = (d - d.min()).astype("timedelta64[s]").astype(np.float64)
+        return cast(FloatArray, seconds / 86400.0)
+    return cast(FloatArray, d.astype(np.float64))
 
 
 def coherence_matrix(model: TemporalCoherence, dates: npt.ArrayLike) -> FloatArray:
@@ -194,7 +196,7 @@ def cholesky_factor(matrix: npt.ArrayLike) -> FloatArray:
     if c.ndim != 2 or c.shape[0] != c.shape[1] or not np.allclose(c, c.T):
         raise ValueError(f"a coherence matrix must be square and symmetric; got shape {c.shape}")
     try:
-        return np.linalg.cholesky(c)
+        return cast(FloatArray, np.linalg.cholesky(c))
     except np.linalg.LinAlgError:
         w, v = np.linalg.eigh(c)
         if w.min() < -1e-9 * max(1.0, float(w.max())):
@@ -204,7 +206,7 @@ def cholesky_factor(matrix: npt.ArrayLike) -> FloatArray:
         root = v * np.sqrt(np.clip(w, 0.0, None))  # root @ root.T == c
         # root = L Q for an orthogonal Q: the QR decomposition of root.T gives root.T = Q R
         # and so c = R.T R; R.T is lower triangular.
-        r = np.linalg.qr(root.T, mode="r")
+        r = cast(FloatArray, np.linalg.qr(root.T, mode="r"))
         lower = r.T
         signs = np.where(np.diag(lower) < 0, -1.0, 1.0)
         return lower * signs[None, :]

@@ -305,7 +305,7 @@ def sentinel1_orbit(
     ``time_since_node`` (s) is the time from the ascending node to ``centre_time``;
     ``node_longitude`` (rad) the ECEF longitude of the ascending node at that crossing.
     """
-    t_c = np.datetime64(centre_time, "ns")
+    t_c = np.asarray(centre_time).astype("datetime64[ns]")[()]
     step = np.timedelta64(STATE_VECTOR_INTERVAL, "s")
     first = (t_c - np.timedelta64(half_span, "s")).astype("datetime64[s]")
     first = first - np.timedelta64(int(first.astype(np.int64)) % STATE_VECTOR_INTERVAL, "s")
@@ -397,7 +397,7 @@ class BurstScene:
         if config.lines < 8 or config.samples < 8:
             raise ValueError(f"the scene needs at least 8 x 8 samples; got {config.lines} x {config.samples}")
         self.config = c = config
-        self.dates = np.array([np.datetime64(d, "D") for d in c.dates])
+        self.dates = np.array(c.dates).astype("datetime64[D]")
         self.days = (self.dates - self.dates[0]).astype(np.float64)
         seq = np.random.SeedSequence([c.seed, 20250605])
         rngs = [np.random.default_rng(s) for s in seq.spawn(8)]
