@@ -395,3 +395,20 @@ def test_demo_catalog_geometry_matches_its_own_orbit(demo_catalog: pathlib.Path)
         sec = g.Orbit.from_eof(slc / item["id"] / item["assets"]["orbit"]["href"])
         b = float(g.perpendicular_baseline(orbit, sec, lat[c], lon[c], float(stored["height"][c])))
         assert b == pytest.approx(item["properties"]["pairscope:perpendicular_baseline"], abs=2.0)
+
+
+def test_missing_points_give_nan_and_nat() -> None:
+    path = next(p for p in ESA_ANNOTATIONS if "sarsen" in p.parts)
+    orbit = g.Orbit.from_annotation(path)
+    lat = np.array([[41.5, np.nan], [41.6, 41.7]])
+    lon = np.array([[11.6, 11.7], [np.nan, 11.8]])
+    ds = g.look_geometry(orbit, lat, lon, 0.0)
+    assert np.isnat(ds.azimuth_time.values[0, 1]) and np.isnat(ds.azimuth_time.values[1, 0])
+    assert np.isnan(ds.slant_range.values[0, 1]) and np.isnan(ds.look_x.values[1, 0])
+    assert np.isfinite(ds.slant_range.values[[0, 1], [0, 1]]).all()
+    lat2, lon2, _ = g.geolocate(
+        orbit, ds.azimuth_time.values, np.where(np.isfinite(ds.slant_range), ds.slant_range, np.nan)
+    )
+    seen = np.isfinite(lat) & np.isfinite(lon)
+    np.testing.assert_allclose(lat2, np.where(seen, lat, np.nan), atol=1e-8)
+    np.testing.assert_allclose(lon2, np.where(seen, lon, np.nan), atol=1e-8)

@@ -225,9 +225,10 @@ class Orbit:
 
     # time handling -------------------------------------------------------------------------
     def seconds(self, t: TimeLike) -> FloatArray:
-        """Seconds since :attr:`epoch` (the first state vector) as float64."""
-        ns = (_to_datetime64(t) - self.epoch).astype("timedelta64[ns]").astype(np.int64)
-        seconds: FloatArray = ns.astype(np.float64) * 1e-9
+        """Seconds since :attr:`epoch` (the first state vector) as float64; NaT gives NaN."""
+        times = _to_datetime64(t)
+        ns = (times - self.epoch).astype("timedelta64[ns]").astype(np.int64)
+        seconds: FloatArray = np.where(np.isnat(times), np.nan, ns.astype(np.float64) * 1e-9)
         return seconds
 
     def datetimes(self, seconds: npt.ArrayLike) -> npt.NDArray[np.datetime64]:
@@ -255,6 +256,7 @@ class Orbit:
                 "use an orbit file that covers the acquisition"
             )
         out = interp_many(*self.kernel_args, np.ascontiguousarray(s.ravel()))
+        out[~np.isfinite(s.ravel())] = np.nan
         shape = s.shape + (3,)
         return out[:, :3].reshape(shape), out[:, 3:].reshape(shape)
 
