@@ -151,9 +151,9 @@ def catalog_documents(
     cat = pystac.Catalog.from_file(str(catalog_json))
     colls, items = [], []
     for c in cat.get_all_collections():
-        c2 = c.clone()
-        c2.make_all_asset_hrefs_absolute()
-        d = c2.to_dict(include_self_link=False, transform_hrefs=False)
+        d = c.to_dict(include_self_link=False, transform_hrefs=False)
+        for key, asset in c.assets.items():  # collection-level assets (e.g. geometry rasters)
+            d["assets"][key]["href"] = asset.get_absolute_href() or asset.href
         d["links"] = []
         colls.append(d)
         for it in c.get_items():

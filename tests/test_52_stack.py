@@ -296,3 +296,23 @@ def test_token_reaches_gdal_for_assets(
     seen = fault_server["seen_headers"][-1]
     assert seen.get("Authorization") == f"Bearer {fault_server['token']}"
     assert "GDAL" in seen.get("User-Agent", "")
+
+
+def test_demo_stack_with_height(demo_catalog: pathlib.Path) -> None:
+    """The demo catalog: i/q bands of both polarizations, geolocation, and the terrain height from
+    the collection's geometry asset, all on one radar grid."""
+    cat = C.open_catalog(demo_catalog)
+    burst = C.search_bursts(cat)[0].burst_id
+    vv = S.open_slc_stack(cat, burst, polarization="VV")
+    vh = S.open_slc_stack(cat, burst, polarization="VH")
+    acq = C.list_acquisitions(cat, burst)[0]
+    assert acq.assets["VV"].bands == (1, 2) and acq.assets["VH"].bands == (3, 4)
+    raw = _read(acq.assets["VV"].href, [1, 2, 3, 4, 5, 6])
+    np.testing.assert_array_equal(vv[0].values, (raw[0] + 1j * raw[1]).astype(np.complex64))
+    np.testing.assert_array_equal(vh[0].values, (raw[2] + 1j * raw[3]).astype(np.complex64))
+    np.testing.assert_array_equal(vv["latitude"].values, raw[4])
+    coll = C.collection_of(acq.item)
+    assert coll is not None
+    height = _read(C.asset_href(coll.assets["geometry"]), [1])[0]
+    np.testing.assert_array_equal(vv["height"].values, height)
+    assert vv.attrs["orbit_state"] == "ascending" and vv.attrs["relative_orbit"] == 117

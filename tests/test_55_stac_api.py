@@ -180,6 +180,8 @@ def test_demo_catalog_on_the_api(demo_catalog: pathlib.Path, api: C.StacCatalog)
     a = S.open_slc_stack(api, burst, iso_dates(on_static[0].dates)[:2], "VH")
     b = S.open_slc_stack(static_demo, burst, iso_dates(on_static[0].dates)[:2], "VH")
     np.testing.assert_array_equal(a[:, :20, :30].values, b[:, :20, :30].values)
+    # the height comes from the collection's geometry asset, fetched through the API
+    np.testing.assert_array_equal(a["height"].values, b["height"].values)
     # published coherence products: items without renders use the collection's
     from pairscope.render import renders_for
 

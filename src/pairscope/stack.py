@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import logging
 import os
 import pathlib
 import tempfile
@@ -34,6 +35,7 @@ from pairscope.catalog import (
     SlcAsset,
     StacCatalog,
     _as_catalog,
+    _band_list,
     _parse_instant,
     asset_band_names,
     asset_href,
@@ -52,6 +54,7 @@ SPEED_OF_LIGHT = 299_792_458.0
 S1_CENTER_FREQUENCY_HZ = 5.405e9
 DEFAULT_CHUNKS: dict[str, int] = {"azimuth": 512, "range": 2048}
 _H5_LOCK = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 class GridMismatchError(CatalogError, ValueError):
@@ -379,6 +382,10 @@ def open_slc_stack(
         stack = stack.assign_coords(
             latitude=(("azimuth", "range"), lat), longitude=(("azimuth", "range"), lon)
         )
+    if not geocoded:
+        height = _height_band(first, tuple(stack.shape[1:]), chunks, env)
+        if height is not None:
+            stack = stack.assign_coords(height=(("azimuth", "range"), height))
     props = first.item.properties
     freq_ghz = props.get("sar:center_frequency")
     freq = float(freq_ghz) * 1e9 if freq_ghz else S1_CENTER_FREQUENCY_HZ
@@ -399,6 +406,46 @@ def open_slc_stack(
     stack.attrs = attrs
     stack.name = f"slc_{pol.lower()}"
     return stack
+
+
+_HEIGHT_BANDS = ("height", "dem_height", "hgt", "elevation")
+
+
+def _height_band(
+    acq: Acquisition, shape: tuple[int, ...], chunks: dict[str, int], env: dict[str, Any]
+) -> dsa.Array | None:
+    """Per-pixel terrain height on the stack's radar grid, lazily, from a band named ``height`` of
+    an item asset or, failing that, a collection asset (the demo's ``geometry``), when its shape is
+    the stack's; else None."""
+    owners: list[tuple[str, Any]] = [(f"item {acq.item.id!r}", acq.item)]
+    coll = collection_of(acq.item)
+    if coll is not None:
+        owners.append((f"collection {coll.id!r}", coll))
+    for where, owner in owners:
+        for key, asset in owner.assets.items():
+            names = [str(b.get("name", "")).lower() for b in _band_list(asset.extra_fields)]
+            band = next((i + 1 for i, n in enumerate(names) if n in _HEIGHT_BANDS), None)
+            if band is None:
+                continue
+            href = asset_href(asset)
+            try:
+                meta = _raster_meta(href, where, key, env)
+            except AssetError as err:  # the height is optional: say why it is missing
+                log.warning("no height coordinate: %s", err)
+                continue
+            if meta["shape"] != shape or meta["georeferenced"]:
+                continue
+            return _lazy(
+                href,
+                (band,),
+                "real",
+                meta,
+                (chunks["azimuth"], chunks["range"]),
+                env,
+                f"height band of asset {key!r} of {where}",
+                np.float64,
+            )
+    return None
 
 
 # ------------------------------------------------------------------------------------------ orbit
