@@ -396,11 +396,22 @@ def test_token_sent_never_shown(
     # a refused token: said so, and not shown
     with pytest.raises(C.CatalogAuthError, match="refused") as err2:
         C.open_catalog(url, token=token + "-stale")
+    with pytest.raises(C.CatalogAuthError, match="HTTP 403") as err403:
+        C.open_catalog(fault_server["url"] + "/forbidden/catalog.json", token=token)
+    assert err403.value.status == 403 and "refused" in str(err403.value)
     # a token in the URL's query is redacted too
     with pytest.raises(C.CatalogHTTPError) as err3:
         C.open_catalog(fault_server["url"] + f"/error500/x.json?token={token}", retries=0)
     shown = " ".join(
-        [str(err.value), str(err2.value), str(err3.value), repr(cat), repr(cat._http), caplog.text]
+        [
+            str(err.value),
+            str(err2.value),
+            str(err403.value),
+            str(err3.value),
+            repr(cat),
+            repr(cat._http),
+            caplog.text,
+        ]
     )
     assert token not in shown
     assert "token=***" in str(err3.value)

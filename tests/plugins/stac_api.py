@@ -478,6 +478,9 @@ class _FaultHandler(http.server.BaseHTTPRequestHandler):
         if path.startswith("/error500"):
             self._send(500, b'{"code": "InternalError", "description": "database exploded"}')
             return
+        if path.startswith("/forbidden"):
+            self._send(403, b'{"detail": "Forbidden"}')
+            return
         if path.startswith("/brokenjson"):
             self._send(200, b'{"type": "Catalog", "id": "half", "links": [')
             return
