@@ -184,41 +184,70 @@ def _cell_index(
 # ----------------------------------------------------------------------------------------------
 # scatter kernels: leading dims flattened to P, samples to M
 @_pjit
-def _scatter_sum(
-    idx: IntArray, values: FloatArray, n_cells: int
+def _scatter_sum_kernel(
+    idx: IntArray, values: FloatArray, n_cells: int, n_chunks: int
 ) -> tuple[FloatArray, npt.NDArray[np.int32]]:
-    """Per-cell sum and count of finite values; ``values`` (P, M), parallel over P."""
-    p_count = values.shape[0]
-    sums = np.zeros((p_count, n_cells))
-    counts = np.zeros((p_count, n_cells), dtype=np.int32)
-    for p in numba.prange(p_count):
-        for m in range(idx.shape[0]):
+    """Per-cell sum and count of finite values; ``values`` (P, M).
+
+    Parallel over (P x ``n_chunks``) jobs, each chunk of samples into its own accumulator
+    (n_chunks, P, n_cells), summed afterwards.
+    """
+    p_count, m_count = values.shape[0], idx.shape[0]
+    sums = np.zeros((n_chunks, p_count, n_cells))
+    counts = np.zeros((n_chunks, p_count, n_cells), dtype=np.int32)
+    for job in numba.prange(p_count * n_chunks):
+        p, k = job // n_chunks, job % n_chunks
+        for m in range(k * m_count // n_chunks, (k + 1) * m_count // n_chunks):
             c = idx[m]
             v = values[p, m]
             if c >= 0 and np.isfinite(v):
-                sums[p, c] += v
-                counts[p, c] += 1
+                sums[k, p, c] += v
+                counts[k, p, c] += 1
     return sums, counts
 
 
 @_pjit
-def _scatter_phasor(
-    idx: IntArray, phase: FloatArray, n_cells: int
+def _scatter_phasor_kernel(
+    idx: IntArray, phase: FloatArray, n_cells: int, n_chunks: int
 ) -> tuple[FloatArray, FloatArray, npt.NDArray[np.int32]]:
-    """Per-cell sums of cos and sin of finite phases and their count."""
-    p_count = phase.shape[0]
-    re = np.zeros((p_count, n_cells))
-    im = np.zeros((p_count, n_cells))
-    counts = np.zeros((p_count, n_cells), dtype=np.int32)
-    for p in numba.prange(p_count):
-        for m in range(idx.shape[0]):
+    """Per-cell sums of cos and sin of finite phases and their count (as the sum kernel)."""
+    p_count, m_count = phase.shape[0], idx.shape[0]
+    re = np.zeros((n_chunks, p_count, n_cells))
+    im = np.zeros((n_chunks, p_count, n_cells))
+    counts = np.zeros((n_chunks, p_count, n_cells), dtype=np.int32)
+    for job in numba.prange(p_count * n_chunks):
+        p, k = job // n_chunks, job % n_chunks
+        for m in range(k * m_count // n_chunks, (k + 1) * m_count // n_chunks):
             c = idx[m]
             v = phase[p, m]
             if c >= 0 and np.isfinite(v):
-                re[p, c] += np.cos(v)
-                im[p, c] += np.sin(v)
-                counts[p, c] += 1
+                re[k, p, c] += np.cos(v)
+                im[k, p, c] += np.sin(v)
+                counts[k, p, c] += 1
     return re, im, counts
+
+
+def _chunks(p_count: int) -> int:
+    """Sample chunks per leading index so that every thread has a job."""
+    return max(1, numba.get_num_threads() // max(p_count, 1))
+
+
+def _scatter_sum(
+    idx: IntArray, values: FloatArray, n_cells: int
+) -> tuple[FloatArray, npt.NDArray[np.int32]]:
+    sums, counts = _scatter_sum_kernel(idx, values, n_cells, _chunks(values.shape[0]))
+    if sums.shape[0] == 1:
+        return sums[0], counts[0]
+    return sums.sum(axis=0), counts.sum(axis=0, dtype=np.int32)
+
+
+def _scatter_phasor(
+    idx: IntArray, phase: FloatArray, n_cells: int
+) -> tuple[FloatArray, FloatArray, npt.NDArray[np.int32]]:
+    re, im, counts = _scatter_phasor_kernel(idx, phase, n_cells, _chunks(phase.shape[0]))
+    if re.shape[0] == 1:
+        return re[0], im[0], counts[0]
+    return re.sum(axis=0), im.sum(axis=0), counts.sum(axis=0, dtype=np.int32)
 
 
 @_jit
@@ -416,7 +445,8 @@ def geocode(
     if not finite.any():
         raise ValueError("latitude/longitude hold no finite value: nothing to geocode")
     if crs is None:
-        target = utm_crs(float(np.median(lat[finite])), float(np.median(lon[finite])))
+        la, lo = lat[finite], lon[finite]
+        target = utm_crs(0.5 * (la.min() + la.max()), 0.5 * (lo.min() + lo.max()))
     else:
         target = pyproj.CRS.from_user_input(crs)
     x, y = project(lat, lon, target, tolerance=1e-5 * resolution)
