@@ -60,11 +60,19 @@ def test_temporal_coherence_model() -> None:
         TemporalCoherence(g0=0.3, g_inf=0.1, tau=0.0)
 
 
-@pytest.mark.parametrize("model", [*(lc.coherence["VV"] for lc in DEFAULT_LAND_COVER),
-                                   TemporalCoherence(1.0, 1.0, 5.0), TemporalCoherence(1.0, 0.5, 5.0)])
+@pytest.mark.parametrize(
+    "model",
+    [
+        *(lc.coherence["VV"] for lc in DEFAULT_LAND_COVER),
+        TemporalCoherence(1.0, 1.0, 5.0),
+        TemporalCoherence(1.0, 0.5, 5.0),
+    ],
+)
 def test_cholesky_factor_reproduces_the_coherence_matrix(model: TemporalCoherence) -> None:
-    dates = np.array(["2025-01-01", "2025-01-07", "2025-01-13", "2025-01-25", "2025-02-18"],
-                     dtype="datetime64[D]")
+    dates = np.array(
+        ["2025-01-01", "2025-01-07", "2025-01-13", "2025-01-25", "2025-02-18"],
+        dtype="datetime64[D]",
+    )
     c = coherence_matrix(model, dates)
     lower = cholesky_factor(c)
     np.testing.assert_allclose(lower @ lower.T, c, atol=1e-9)
@@ -102,7 +110,9 @@ def test_realise_speckle_rejects_unknown_classes() -> None:
 def test_demo_scene_reproduces_the_model(stack: xr.Dataset) -> None:
     """On the simulated burst itself: remove the known phase, compare with the class model."""
     vv = stack["slc"].sel(polarization="VV").values
-    psi = (stack["deformation_phase"] + stack["atmosphere_phase"] + stack["topography_phase"]).values
+    psi = (
+        stack["deformation_phase"] + stack["atmosphere_phase"] + stack["topography_phase"]
+    ).values
     flat = vv * np.exp(-1j * psi).astype(np.complex64)
     land = stack["land_cover"].values
     days = (stack["date"].values - stack["date"].values[0]).astype("timedelta64[D]").astype(int)
@@ -114,7 +124,10 @@ def test_demo_scene_reproduces_the_model(stack: xr.Dataset) -> None:
         for k in (1, 2, 4):
             coh, _ = estimate(flat[0], flat[k], window=WINDOW)
             expected = float(expected_sample_coherence(float(lc.model("VV")(days[k])), LOOKS))
-            assert float(np.mean(coh[inside])) == pytest.approx(expected, abs=0.02), (lc.name, days[k])
+            assert float(np.mean(coh[inside])) == pytest.approx(expected, abs=0.02), (
+                lc.name,
+                days[k],
+            )
             checked += 1
     assert checked >= 9  # fields, forest and rock at three temporal baselines
     truth = true_coherence(land, float(days[1]))
@@ -124,7 +137,9 @@ def test_demo_scene_reproduces_the_model(stack: xr.Dataset) -> None:
 def test_interferometric_phase_of_a_stable_area(stack: xr.Dataset) -> None:
     """The estimated phase of the town (coherent) follows psi_ref - psi_sec."""
     vv = stack["slc"].sel(polarization="VV").values
-    psi = (stack["deformation_phase"] + stack["atmosphere_phase"] + stack["topography_phase"]).values
+    psi = (
+        stack["deformation_phase"] + stack["atmosphere_phase"] + stack["topography_phase"]
+    ).values
     urban = [lc.code for lc in DEFAULT_LAND_COVER if lc.name == "urban"][0]
     inside = _interior(stack["land_cover"].values == urban)
     assert inside.sum() > 500
@@ -151,7 +166,9 @@ def test_every_class_present_and_deterministic(scene: BurstScene, stack: xr.Data
     counts = np.bincount(stack["land_cover"].values.ravel(), minlength=len(DEFAULT_LAND_COVER))
     assert np.all(counts > 1000), counts
     again = scene.block(0)
-    np.testing.assert_array_equal(again["slc"].values, stack["slc"].isel(azimuth=slice(0, again.sizes["azimuth"])).values)
+    np.testing.assert_array_equal(
+        again["slc"].values, stack["slc"].isel(azimuth=slice(0, again.sizes["azimuth"])).values
+    )
     other = make_scene("small", seed=1).block(0)
     assert not np.array_equal(other["slc"].values, again["slc"].values)
 
@@ -190,7 +207,9 @@ def test_pixel_grid_is_at_zero_doppler(scene: BurstScene, stack: xr.Dataset) -> 
     lat, lon, h = (stack[v].values for v in ("latitude", "longitude", "height"))
     sel = (slice(None, None, 7), slice(None, None, 13))
     geo = geometry.look_geometry(scene.reference_orbit, lat[sel], lon[sel], h[sel])
-    dt = (geo["azimuth_time"].values - stack["azimuth_time"].values[sel[0], None]) / np.timedelta64(1, "s")
+    dt = (geo["azimuth_time"].values - stack["azimuth_time"].values[sel[0], None]) / np.timedelta64(
+        1, "s"
+    )
     dr = geo["slant_range"].values - stack["slant_range"].values[None, sel[1]]
     assert np.abs(dt).max() < 1e-3 * AZIMUTH_TIME_INTERVAL
     assert np.abs(dr).max() < 0.01
@@ -210,9 +229,14 @@ def test_perpendicular_baselines_match_the_orbit_offsets(scene: BurstScene) -> N
     p_ref = scene.reference_orbit.position(t)
     bperp = []
     for k, orbit in enumerate(scene.orbits):
-        delta = orbit.position(scene.centre_times[k] + (t - scene.centre_times[c.reference_index])) - p_ref
+        delta = (
+            orbit.position(scene.centre_times[k] + (t - scene.centre_times[c.reference_index]))
+            - p_ref
+        )
         expected = np.linalg.norm(delta - (delta @ look) * look)
-        measured = float(geometry.perpendicular_baseline(scene.reference_orbit, orbit, lat, lon, 250.0))
+        measured = float(
+            geometry.perpendicular_baseline(scene.reference_orbit, orbit, lat, lon, 250.0)
+        )
         assert abs(measured) == pytest.approx(expected, abs=0.5)
         offset = scene.offsets[k]
         ref = scene.offsets[c.reference_index]
@@ -251,9 +275,12 @@ def test_deformation_is_mogi_on_the_line_of_sight(scene: BurstScene, stack: xr.D
     assert ue[1] == pytest.approx(uu[1]) and un[1] == 0.0  # at r = d: u_r = u_z
     # the stored LOS displacement is the Mogi field projected on los_east/north/up
     e, n = scene._east_north(stack["latitude"].values, stack["longitude"].values)
-    ue, un, uu = mogi_displacement(e - scene.mogi.east, n - scene.mogi.north,
-                                   depth=scene.mogi.depth, volume_change=1.0)
-    los = ue * stack["los_east"].values + un * stack["los_north"].values + uu * stack["los_up"].values
+    ue, un, uu = mogi_displacement(
+        e - scene.mogi.east, n - scene.mogi.north, depth=scene.mogi.depth, volume_change=1.0
+    )
+    los = (
+        ue * stack["los_east"].values + un * stack["los_north"].values + uu * stack["los_up"].values
+    )
     days = (stack["date"].values - stack["date"].values[0]) / np.timedelta64(1, "D")
     last = scene.mogi.volume_rate * days[-1] * los
     np.testing.assert_allclose(stack["los_displacement"].values[-1], last, atol=1e-5)

@@ -88,10 +88,16 @@ def product_items(catalog: pystac.Catalog) -> list[pystac.Item]:
 
 
 def test_catalog_round_trips_through_pystac(
-    demo_catalog: pathlib.Path, catalog: pystac.Catalog, slc_items: list[pystac.Item],
-    product_items: list[pystac.Item], tmp_path: pathlib.Path,
+    demo_catalog: pathlib.Path,
+    catalog: pystac.Catalog,
+    slc_items: list[pystac.Item],
+    product_items: list[pystac.Item],
+    tmp_path: pathlib.Path,
 ) -> None:
-    assert {c.id for c in catalog.get_children()} == {demo.SLC_COLLECTION, demo.COHERENCE_COLLECTION}
+    assert {c.id for c in catalog.get_children()} == {
+        demo.SLC_COLLECTION,
+        demo.COHERENCE_COLLECTION,
+    }
     assert len(slc_items) == 6
     # pairs 6 and 12 days apart among 6 dates at 6-day spacing: 5 + 4
     assert len(product_items) == 9
@@ -137,12 +143,16 @@ def test_slc_items_carry_sar_sat_and_burst_fields(slc_items: list[pystac.Item]) 
         assert p["sar:center_frequency"] == 5.405 and p["sar:product_type"] == "SLC"
         assert p["sar:polarizations"] == ["VV", "VH"] and p["sar:observation_direction"] == "right"
         assert p["sat:relative_orbit"] == 117 and p["sat:orbit_state"] == "ascending"
-        assert (p["sat:absolute_orbit"] - (73 if p["platform"] == "sentinel-1a" else 172)) % 175 + 1 == 117
+        assert (
+            p["sat:absolute_orbit"] - (73 if p["platform"] == "sentinel-1a" else 172)
+        ) % 175 + 1 == 117
         assert p["s1:burst_id"] == 249435 and p["s1:subswath"] == "IW2"
         assert p["s1:asf_burst_id"] == "117_249435_IW2"
         assert p["s1:opera_burst_id"] == "T117-249435-IW2"
         assert p["pairscope:burst_id"] == "T117_249435_IW2"
-        assert p["platform"] in {"sentinel-1a", "sentinel-1c"} and p["constellation"] == "sentinel-1"
+        assert (
+            p["platform"] in {"sentinel-1a", "sentinel-1c"} and p["constellation"] == "sentinel-1"
+        )
         assert it.id == f"S1{p['platform'][-1].upper()}_IW_SLC_{it.datetime:%Y%m%d}_T117_249435_IW2"
         assert it.assets["orbit"].roles == ["metadata", "orbit"]
         assert it.assets["orbit"].media_type == "application/xml"
@@ -179,7 +189,9 @@ def test_orbit_files_parse_and_cover_the_burst(slc_items: list[pystac.Item]) -> 
         np.testing.assert_allclose(orbit.positions, scene.orbits[k].positions, atol=1e-5)
         np.testing.assert_allclose(orbit.velocities, scene.orbits[k].velocities, atol=1e-5)
         t = np.datetime64(it.properties["datetime"].rstrip("Z"), "ns")
-        assert orbit.times[0] + np.timedelta64(40, "s") < t < orbit.times[-1] - np.timedelta64(40, "s")
+        assert (
+            orbit.times[0] + np.timedelta64(40, "s") < t < orbit.times[-1] - np.timedelta64(40, "s")
+        )
 
 
 def test_geometry_and_truth_assets(
@@ -200,19 +212,28 @@ def test_geometry_and_truth_assets(
     assert np.all(los[0] < 0)  # ascending, right-looking: the sensor is to the west
     # the grid in the SLC files is at zero Doppler of the reference orbit (float32 lat/lon:
     # ~0.4 m in latitude, so ~0.1 ms and ~0.5 m)
-    ref = next(it for it in slc_items
-               if str(it.datetime.date()) == it.properties["pairscope:coregistration_reference"])
+    ref = next(
+        it
+        for it in slc_items
+        if str(it.datetime.date()) == it.properties["pairscope:coregistration_reference"]
+    )
     orbit = geometry.Orbit.from_eof(ref.assets["orbit"].get_absolute_href() or "")
     slc = _open(pathlib.Path(ref.assets["slc"].get_absolute_href() or ""))
     sel = (slice(None, None, 15), slice(None, None, 60))
-    g = geometry.look_geometry(orbit, slc.values[4][sel].astype(np.float64),
-                               slc.values[5][sel].astype(np.float64), bands["height"][sel])
+    g = geometry.look_geometry(
+        orbit,
+        slc.values[4][sel].astype(np.float64),
+        slc.values[5][sel].astype(np.float64),
+        bands["height"][sel],
+    )
     np.testing.assert_allclose(g["slant_range"].values, bands["slant_range"][sel], atol=0.5)
     dt = np.diff(g["azimuth_time"].values[:, 0]) / np.timedelta64(1, "s")
     np.testing.assert_allclose(dt, 15 * 2.055556e-3, atol=1e-4)
     np.testing.assert_allclose(g["los_up"].values, bands["los_up"][sel], atol=1e-5)
 
-    truth = json.loads(pathlib.Path(collection.assets["truth"].get_absolute_href() or "").read_text())
+    truth = json.loads(
+        pathlib.Path(collection.assets["truth"].get_absolute_href() or "").read_text()
+    )
     assert truth["dates"] == [str(it.datetime.date()) for it in slc_items]
     assert [c["name"] for c in truth["land_cover"]] == [lc.name for lc in DEFAULT_LAND_COVER]
     raster = _open(pathlib.Path(collection.assets["truth_map"].get_absolute_href() or ""))
@@ -230,18 +251,31 @@ def test_coherence_collection_has_the_seed_format(
     doc = collection.to_dict()
     assert doc["renders"] == seed["renders"]
     for pol in ("VV", "VH"):
-        for key in ("raster:scale", "raster:offset", "nodata", "data_type", "unit", "bands", "type"):
+        for key in (
+            "raster:scale",
+            "raster:offset",
+            "nodata",
+            "data_type",
+            "unit",
+            "bands",
+            "type",
+        ):
             assert doc["item_assets"][pol][key] == seed["item_assets"][pol][key], (pol, key)
     for it in product_items:
         p = it.properties
         assert p["pairscope:window"] == list(demo.PRODUCT_WINDOW) != [5, 21]
         assert p["pairscope:temporal_baseline"] in (6, 12)
-        ref, sec = np.datetime64(p["pairscope:reference_date"]), np.datetime64(p["pairscope:secondary_date"])
+        ref, sec = (
+            np.datetime64(p["pairscope:reference_date"]),
+            np.datetime64(p["pairscope:secondary_date"]),
+        )
         assert (sec - ref).astype(int) == p["pairscope:temporal_baseline"]
         assert p["pairscope:burst_id"] == "T117_249435_IW2" and p["s1:burst_id"] == 249435
         for pol in ("VV", "VH"):
             asset = it.assets[pol]
-            assert asset.extra_fields["raster:scale"] == 0.004 and asset.extra_fields["nodata"] == 255
+            assert (
+                asset.extra_fields["raster:scale"] == 0.004 and asset.extra_fields["nodata"] == 255
+            )
             da = _open(pathlib.Path(asset.get_absolute_href() or ""))
             assert da.dtype == np.uint8 and da.sizes["band"] == 1
             assert da.rio.crs.to_epsg() == 32632
@@ -260,8 +294,10 @@ def test_products_are_the_documented_recomputation(
     differs from pairscope's 5 x 21 default by the expected bias."""
     by_id = {it.id: it for it in slc_items}
     product = next(it for it in product_items if it.properties["pairscope:temporal_baseline"] == 12)
-    ref, sec = (_open(pathlib.Path(by_id[i].assets["slc"].get_absolute_href() or ""))
-                for i in product.properties["pairscope:inputs"])
+    ref, sec = (
+        _open(pathlib.Path(by_id[i].assets["slc"].get_absolute_href() or ""))
+        for i in product.properties["pairscope:inputs"]
+    )
     s1 = ref.values[0] + 1j * ref.values[1]
     s2 = sec.values[0] + 1j * sec.values[1]
     lat = xr.DataArray(ref.values[4].astype(np.float64), dims=("azimuth", "range"))
@@ -270,8 +306,13 @@ def test_products_are_the_documented_recomputation(
     results = {}
     for window in (demo.PRODUCT_WINDOW, (5, 21)):
         coh = estimate(s1.astype(np.complex64), s2.astype(np.complex64), window=window)[0]
-        mapped = geocode(xr.Dataset({"VV": (("azimuth", "range"), coh)}), lat, lon,
-                         crs="EPSG:32632", resolution=20.0)
+        mapped = geocode(
+            xr.Dataset({"VV": (("azimuth", "range"), coh)}),
+            lat,
+            lon,
+            crs="EPSG:32632",
+            resolution=20.0,
+        )
         results[window] = demo._to_dn(mapped["VV"].transpose("y", "x").values)
     same = results[demo.PRODUCT_WINDOW]
     assert same.shape == stored.shape
@@ -287,7 +328,8 @@ def test_products_are_the_documented_recomputation(
 def _digest(root: pathlib.Path) -> dict[str, str]:
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*")) if p.is_file()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
     }
 
 

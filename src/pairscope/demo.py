@@ -62,8 +62,15 @@ SLC_COLLECTION = "pairscope-demo-slc"
 COHERENCE_COLLECTION = "pairscope-demo-coherence"
 SLC_BANDS = ("i_VV", "q_VV", "i_VH", "q_VH", "grid_lat", "grid_lon")
 GEOMETRY_BANDS = (
-    "height", "incidence_angle", "look_x", "look_y", "look_z",
-    "los_east", "los_north", "los_up", "slant_range",
+    "height",
+    "incidence_angle",
+    "look_x",
+    "look_y",
+    "look_z",
+    "los_east",
+    "los_north",
+    "los_up",
+    "slant_range",
 )
 #: The published-style product's estimator window (azimuth, range): deliberately not 5 x 21.
 PRODUCT_WINDOW = (4, 19)
@@ -118,7 +125,9 @@ def coherence_item_id(reference: np.datetime64, secondary: np.datetime64, burst:
 # small writers
 def _write_json(path: pathlib.Path, data: Mapping[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8"
+    )
 
 
 def _iso(t: np.datetime64) -> str:
@@ -148,8 +157,14 @@ class _BandWriter:
         self.names = list(names)
         self.overviews = crs is not None
         profile: dict[str, Any] = {
-            "driver": "GTiff", "height": shape[0], "width": shape[1], "count": len(names),
-            "dtype": dtype, "tiled": True, "blockxsize": 256, "blockysize": 256,
+            "driver": "GTiff",
+            "height": shape[0],
+            "width": shape[1],
+            "count": len(names),
+            "dtype": dtype,
+            "tiled": True,
+            "blockxsize": 256,
+            "blockysize": 256,
             "interleave": "band",
         }
         if nodata is not None:
@@ -191,7 +206,9 @@ class _BandWriter:
 
 # ----------------------------------------------------------------------------------------------
 # the SLC collection
-def _footprint(lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64], points: int = 8) -> dict[str, Any]:
+def _footprint(
+    lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64], points: int = 8
+) -> dict[str, Any]:
     """GeoJSON polygon along the grid's edges (counter-clockwise), ``points`` per edge."""
     rows, cols = lat.shape
     r = np.linspace(0, rows - 1, points).round().astype(int)
@@ -211,7 +228,12 @@ def _footprint(lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64], point
 
 def _bbox(geom: Mapping[str, Any]) -> list[float]:
     ring = np.asarray(geom["coordinates"][0])
-    return [float(ring[:, 0].min()), float(ring[:, 1].min()), float(ring[:, 0].max()), float(ring[:, 1].max())]
+    return [
+        float(ring[:, 0].min()),
+        float(ring[:, 1].min()),
+        float(ring[:, 0].max()),
+        float(ring[:, 1].max()),
+    ]
 
 
 def _burst_fields(scene: BurstScene) -> dict[str, Any]:
@@ -248,7 +270,9 @@ def _write_rasters(scene: BurstScene, root: pathlib.Path, ids: Sequence[str]) ->
         for item_id in ids
     ]
     geo = _BandWriter(
-        root / SLC_COLLECTION / "geometry.tif", GEOMETRY_BANDS, shape,
+        root / SLC_COLLECTION / "geometry.tif",
+        GEOMETRY_BANDS,
+        shape,
         ["m", "deg", "1", "1", "1", "1", "1", "1", "m"],
     )
     days = [str(d).replace("-", "") for d in scene.dates]
@@ -258,7 +282,9 @@ def _write_rasters(scene: BurstScene, root: pathlib.Path, ids: Sequence[str]) ->
         + [f"deformation_phase_{d}" for d in days]
     )
     truth = _BandWriter(
-        root / SLC_COLLECTION / "truth.tif", truth_names, shape,
+        root / SLC_COLLECTION / "truth.tif",
+        truth_names,
+        shape,
         ["1", "m"] + ["rad"] * (2 * len(days)),
     )
     lat = np.empty(shape, dtype=np.float64)
@@ -271,12 +297,22 @@ def _write_rasters(scene: BurstScene, root: pathlib.Path, ids: Sequence[str]) ->
             s = block["slc"].values[:, k]
             writer.write(
                 row,
-                np.stack([s[0].real, s[0].imag, s[1].real, s[1].imag,
-                          block["latitude"].values, block["longitude"].values]),
+                np.stack(
+                    [
+                        s[0].real,
+                        s[0].imag,
+                        s[1].real,
+                        s[1].imag,
+                        block["latitude"].values,
+                        block["longitude"].values,
+                    ]
+                ),
             )
         geo.write(
             row,
-            np.stack([block[n].values for n in GEOMETRY_BANDS[:-1]] + [block["slant_range_m"].values]),
+            np.stack(
+                [block[n].values for n in GEOMETRY_BANDS[:-1]] + [block["slant_range_m"].values]
+            ),
         )
         phase = block["deformation_phase"] + block["atmosphere_phase"] + block["topography_phase"]
         truth.write(
@@ -295,14 +331,18 @@ def _write_rasters(scene: BurstScene, root: pathlib.Path, ids: Sequence[str]) ->
     return {"latitude": lat, "longitude": lon, "truth_bands": truth_names}
 
 
-def _raster_bands(names: Sequence[str], units: Sequence[str], description: Mapping[str, str]) -> dict[str, Any]:
+def _raster_bands(
+    names: Sequence[str], units: Sequence[str], description: Mapping[str, str]
+) -> dict[str, Any]:
     return {
         "eo:bands": [{"name": n, "description": description.get(n, n)} for n in names],
         "raster:bands": [
             {"name": n, "data_type": "float32", **({"unit": u} if u else {})}
             for n, u in zip(names, units, strict=True)
         ],
-        "bands": [{"name": n, "data_type": "float32", "description": description.get(n, n)} for n in names],
+        "bands": [
+            {"name": n, "data_type": "float32", "description": description.get(n, n)} for n in names
+        ],
     }
 
 
@@ -328,7 +368,9 @@ GEOMETRY_DESCRIPTIONS = {
 }
 
 
-def _links(root: str, parent: str | None = None, collection: str | None = None) -> list[dict[str, str]]:
+def _links(
+    root: str, parent: str | None = None, collection: str | None = None
+) -> list[dict[str, str]]:
     links = [{"rel": "root", "href": root, "type": "application/json"}]
     if parent is not None:
         links.append({"rel": "parent", "href": parent, "type": "application/json"})
@@ -345,7 +387,9 @@ def _eof_name(mission: str, orbit: geometry.Orbit) -> str:
     return f"{mission}_OPER_AUX_POEORB_OPOD_{compact(stop)}_V{compact(start)}_{compact(stop)}.EOF"
 
 
-def _slc_items(scene: BurstScene, root: pathlib.Path, ids: Sequence[str], footprint: dict[str, Any]) -> list[dict[str, Any]]:
+def _slc_items(
+    scene: BurstScene, root: pathlib.Path, ids: Sequence[str], footprint: dict[str, Any]
+) -> list[dict[str, Any]]:
     c = scene.config
     half = np.timedelta64(int(round(c.lines * 2.055556e-3 / 2 * 1e9)), "ns")
     bperp = scene.perpendicular_baseline([c.lines // 2], [c.samples // 2])[:, 0, 0]
@@ -355,7 +399,9 @@ def _slc_items(scene: BurstScene, root: pathlib.Path, ids: Sequence[str], footpr
         orbit = scene.orbits[k]
         eof = _eof_name(mission, orbit)
         geometry.write_eof(
-            orbit, root / SLC_COLLECTION / item_id / eof, mission=mission,
+            orbit,
+            root / SLC_COLLECTION / item_id / eof,
+            mission=mission,
             absolute_orbit=c.absolute_orbits[k],
         )
         t = scene.centre_times[k]
@@ -395,7 +441,9 @@ def _slc_items(scene: BurstScene, root: pathlib.Path, ids: Sequence[str], footpr
                     "type": COG,
                     "title": "coregistered, flattened SLC burst (radar geometry, no CRS)",
                     "roles": ["data"],
-                    **_raster_bands(SLC_BANDS, ["1", "1", "1", "1", "deg", "deg"], SLC_DESCRIPTIONS),
+                    **_raster_bands(
+                        SLC_BANDS, ["1", "1", "1", "1", "deg", "deg"], SLC_DESCRIPTIONS
+                    ),
                 },
                 "orbit": {
                     "href": f"./{eof}",
@@ -412,11 +460,23 @@ def _slc_items(scene: BurstScene, root: pathlib.Path, ids: Sequence[str], footpr
 
 def _extent(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     boxes = np.array([it["bbox"] for it in items])
-    starts = sorted(it["properties"].get("start_datetime", it["properties"]["datetime"]) for it in items)
-    ends = sorted(it["properties"].get("end_datetime", it["properties"]["datetime"]) for it in items)
+    starts = sorted(
+        it["properties"].get("start_datetime", it["properties"]["datetime"]) for it in items
+    )
+    ends = sorted(
+        it["properties"].get("end_datetime", it["properties"]["datetime"]) for it in items
+    )
     return {
-        "spatial": {"bbox": [[float(boxes[:, 0].min()), float(boxes[:, 1].min()),
-                              float(boxes[:, 2].max()), float(boxes[:, 3].max())]]},
+        "spatial": {
+            "bbox": [
+                [
+                    float(boxes[:, 0].min()),
+                    float(boxes[:, 1].min()),
+                    float(boxes[:, 2].max()),
+                    float(boxes[:, 3].max()),
+                ]
+            ]
+        },
         "temporal": {"interval": [[starts[0], ends[-1]]]},
     }
 
@@ -428,7 +488,12 @@ def _item_links(items: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
     ]
 
 
-def _slc_collection(scene: BurstScene, root: pathlib.Path, items: Sequence[Mapping[str, Any]], truth_bands: Sequence[str]) -> None:
+def _slc_collection(
+    scene: BurstScene,
+    root: pathlib.Path,
+    items: Sequence[Mapping[str, Any]],
+    truth_bands: Sequence[str],
+) -> None:
     c = scene.config
     truth = scene.truth() | {
         "raster": "./truth.tif",
@@ -526,7 +591,10 @@ def _to_dn(coherence: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.uint8]:
 
 
 def _write_products(
-    scene: BurstScene, root: pathlib.Path, slc_ids: Sequence[str], grid: Mapping[str, Any],
+    scene: BurstScene,
+    root: pathlib.Path,
+    slc_ids: Sequence[str],
+    grid: Mapping[str, Any],
     slc_items: Sequence[Mapping[str, Any]],
 ) -> list[dict[str, Any]]:
     import xarray as xr
@@ -553,7 +621,12 @@ def _write_products(
         layers = {
             pol: (
                 ("pair", "azimuth", "range"),
-                np.stack([estimate(cache[i][pol], cache[j][pol], window=PRODUCT_WINDOW)[0] for i, j in chunk]),
+                np.stack(
+                    [
+                        estimate(cache[i][pol], cache[j][pol], window=PRODUCT_WINDOW)[0]
+                        for i, j in chunk
+                    ]
+                ),
             )
             for pol in POLARIZATIONS
         }
@@ -561,13 +634,20 @@ def _write_products(
             xr.Dataset(layers), lat, lon, crs=PRODUCT_CRS, resolution=PRODUCT_RESOLUTION
         )
         for n, (i, j) in enumerate(chunk):
-            items.append(_product_item(scene, root, slc_ids, slc_items, i, j, mapped_chunk.isel(pair=n)))
+            items.append(
+                _product_item(scene, root, slc_ids, slc_items, i, j, mapped_chunk.isel(pair=n))
+            )
     return items
 
 
 def _product_item(
-    scene: BurstScene, root: pathlib.Path, slc_ids: Sequence[str],
-    slc_items: Sequence[Mapping[str, Any]], i: int, j: int, mapped: Any,
+    scene: BurstScene,
+    root: pathlib.Path,
+    slc_ids: Sequence[str],
+    slc_items: Sequence[Mapping[str, Any]],
+    i: int,
+    j: int,
+    mapped: Any,
 ) -> dict[str, Any]:
     """Write one pair's VV/VH COGs and its STAC item."""
     c = scene.config
@@ -580,8 +660,15 @@ def _product_item(
     for pol in POLARIZATIONS:
         values = mapped[pol].transpose("y", "x").values
         writer = _BandWriter(
-            folder / f"{pol}.tif", [pol], values.shape, ["unity"], crs=PRODUCT_CRS,
-            transform=transform, dtype="uint8", nodata=PRODUCT_NODATA, scale=PRODUCT_SCALE,
+            folder / f"{pol}.tif",
+            [pol],
+            values.shape,
+            ["unity"],
+            crs=PRODUCT_CRS,
+            transform=transform,
+            dtype="uint8",
+            nodata=PRODUCT_NODATA,
+            scale=PRODUCT_SCALE,
         )
         writer.write(0, _to_dn(values)[None])
         writer.close()
@@ -618,8 +705,10 @@ def _product_item(
         ring = ring[::-1]
     footprint = {"type": "Polygon", "coordinates": [ring]}
     ref_props, sec_props = slc_items[i]["properties"], slc_items[j]["properties"]
-    bperp = float(scene.perpendicular_baseline([c.lines // 2], [c.samples // 2])[j, 0, 0]
-                  - scene.perpendicular_baseline([c.lines // 2], [c.samples // 2])[i, 0, 0])
+    bperp = float(
+        scene.perpendicular_baseline([c.lines // 2], [c.samples // 2])[j, 0, 0]
+        - scene.perpendicular_baseline([c.lines // 2], [c.samples // 2])[i, 0, 0]
+    )
     props: dict[str, Any] = {
         "datetime": ref_props["datetime"],
         "start_datetime": ref_props["start_datetime"],
@@ -633,7 +722,14 @@ def _product_item(
         "gsd": PRODUCT_RESOLUTION,
         "proj:code": PRODUCT_CRS,
         "proj:shape": [height, width],
-        "proj:transform": [transform.a, transform.b, transform.c, transform.d, transform.e, transform.f],
+        "proj:transform": [
+            transform.a,
+            transform.b,
+            transform.c,
+            transform.d,
+            transform.e,
+            transform.f,
+        ],
         "pairscope:reference_date": str(ref),
         "pairscope:secondary_date": str(sec),
         "pairscope:temporal_baseline": int((sec - ref).astype(int)),
@@ -650,7 +746,13 @@ def _product_item(
     item = {
         "type": "Feature",
         "stac_version": STAC_VERSION,
-        "stac_extensions": [EXT["raster2"], EXT["sar"], EXT["sat"], EXT["projection"], EXT["product"]],
+        "stac_extensions": [
+            EXT["raster2"],
+            EXT["sar"],
+            EXT["sat"],
+            EXT["projection"],
+            EXT["product"],
+        ],
         "id": item_id,
         "collection": COHERENCE_COLLECTION,
         "geometry": footprint,
@@ -663,7 +765,9 @@ def _product_item(
     return item
 
 
-def _coherence_collection(scene: BurstScene, root: pathlib.Path, items: Sequence[Mapping[str, Any]]) -> None:
+def _coherence_collection(
+    scene: BurstScene, root: pathlib.Path, items: Sequence[Mapping[str, Any]]
+) -> None:
     c = scene.config
     item_asset = {
         "raster:scale": PRODUCT_SCALE,
@@ -694,7 +798,8 @@ def _coherence_collection(scene: BurstScene, root: pathlib.Path, items: Sequence
         "extent": _extent(items),
         "renders": TERRASCOPE_RENDERS,
         "item_assets": {
-            pol: item_asset | {
+            pol: item_asset
+            | {
                 "title": pol,
                 "bands": [{"name": pol}],
                 "description": f"Interferometric coherence (unitless) in {pol} polarization",
@@ -715,9 +820,15 @@ def _coherence_collection(scene: BurstScene, root: pathlib.Path, items: Sequence
             "gsd": [PRODUCT_RESOLUTION],
             "pairscope:window": [list(PRODUCT_WINDOW)],
             "bands": [
-                {"name": pol, "data_type": "uint8", "nodata": PRODUCT_NODATA,
-                 "raster:scale": PRODUCT_SCALE, "raster:offset": 0, "unit": "unity",
-                 "raster:sampling": "area"}
+                {
+                    "name": pol,
+                    "data_type": "uint8",
+                    "nodata": PRODUCT_NODATA,
+                    "raster:scale": PRODUCT_SCALE,
+                    "raster:offset": 0,
+                    "unit": "unity",
+                    "raster:sampling": "area",
+                }
                 for pol in sorted(POLARIZATIONS)
             ],
         },
@@ -760,13 +871,20 @@ def build_catalog(
         ),
         "links": [
             {"rel": "root", "href": "./catalog.json", "type": "application/json"},
-            {"rel": "child", "href": f"./{SLC_COLLECTION}/collection.json", "type": "application/json",
-             "title": "simulated SLC bursts"},
-            {"rel": "child", "href": f"./{COHERENCE_COLLECTION}/collection.json",
-             "type": "application/json", "title": "published-style coherence products"},
+            {
+                "rel": "child",
+                "href": f"./{SLC_COLLECTION}/collection.json",
+                "type": "application/json",
+                "title": "simulated SLC bursts",
+            },
+            {
+                "rel": "child",
+                "href": f"./{COHERENCE_COLLECTION}/collection.json",
+                "type": "application/json",
+                "title": "published-style coherence products",
+            },
         ],
     }
     path = root / "catalog.json"
     _write_json(path, catalog)
     return path
-

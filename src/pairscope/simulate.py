@@ -101,7 +101,13 @@ POLARIZATIONS = ("VV", "VH")
 #: exact points of a smooth mapping errs by ~|step|^2 / R: about a millimetre in range.
 NODE_STEP = (2, 8)
 GEOMETRY_LAYERS = (
-    "incidence_angle", "look_x", "look_y", "look_z", "los_east", "los_north", "los_up",
+    "incidence_angle",
+    "look_x",
+    "look_y",
+    "look_z",
+    "los_east",
+    "los_north",
+    "los_up",
 )
 
 #: Scene sizes: (azimuth lines, range samples, number of dates).
@@ -171,8 +177,13 @@ class SimulationConfig:
         lines, samples, n_dates = SIZES[size]
         dates, platforms, orbits = sentinel1_dates(n_dates)
         return cls(
-            seed=seed, lines=lines, samples=samples, dates=dates, platforms=platforms,
-            absolute_orbits=orbits, reference_index=n_dates // 2,
+            seed=seed,
+            lines=lines,
+            samples=samples,
+            dates=dates,
+            platforms=platforms,
+            absolute_orbits=orbits,
+            reference_index=n_dates // 2,
         )
 
 
@@ -276,7 +287,14 @@ def _circular_orbit_ecef(
     inc = math.radians(ORBIT_INCLINATION)
     om = node_longitude
     u = n * tau
-    cu, su, co, so, ci, si = np.cos(u), np.sin(u), math.cos(om), math.sin(om), math.cos(inc), math.sin(inc)
+    cu, su, co, so, ci, si = (
+        np.cos(u),
+        np.sin(u),
+        math.cos(om),
+        math.sin(om),
+        math.cos(inc),
+        math.sin(inc),
+    )
     r = a * np.stack([co * cu - so * su * ci, so * cu + co * su * ci, su * si], axis=-1)
     v = a * n * np.stack([-co * su - so * cu * ci, -so * su + co * cu * ci, cu * si], axis=-1)
     normal = np.array([so * si, -co * si, ci])
@@ -316,11 +334,15 @@ def sentinel1_orbit(
     return Orbit(times, pos, vel)
 
 
-def _solve_orbit(config: SimulationConfig, centre_time: np.datetime64, height: float) -> tuple[float, float]:
+def _solve_orbit(
+    config: SimulationConfig, centre_time: np.datetime64, height: float
+) -> tuple[float, float]:
     """(time since node, node longitude) that put the scene centre at zero Doppler at
     ``centre_time`` under ``config.centre_incidence`` (Gauss-Newton on the two residuals)."""
     lat, lon = config.centre_latitude, config.centre_longitude
-    x = np.array([760.0, math.radians(lon + 5.0)])  # ~ the real node  # near burst 249435's time from the node
+    x = np.array(
+        [760.0, math.radians(lon + 5.0)]
+    )  # ~ the real node  # near burst 249435's time from the node
 
     def residual(p: FloatArray) -> FloatArray:
         orbit = sentinel1_orbit(centre_time, float(p[0]), float(p[1]), half_span=400)
@@ -365,7 +387,9 @@ def _local_frame(lat0: float, lon0: float) -> tuple[float, float]:
     w = math.sqrt(1.0 - geometry.WGS84_E2 * s * s)
     prime_vertical = geometry.WGS84_A / w
     meridional = geometry.WGS84_A * (1.0 - geometry.WGS84_E2) / w**3
-    return math.radians(1.0) * prime_vertical * math.cos(math.radians(lat0)), math.radians(1.0) * meridional
+    return math.radians(1.0) * prime_vertical * math.cos(math.radians(lat0)), math.radians(
+        1.0
+    ) * meridional
 
 
 def _grid_interpolate(values: FloatArray, rows: FloatArray, cols: FloatArray) -> FloatArray:
@@ -379,7 +403,9 @@ def _grid_interpolate(values: FloatArray, rows: FloatArray, cols: FloatArray) ->
 
 def _fractional_index(points: npt.ArrayLike, nodes: npt.ArrayLike) -> FloatArray:
     nodes = np.asarray(nodes, dtype=np.float64)
-    return np.interp(np.asarray(points, dtype=np.float64), nodes, np.arange(nodes.size, dtype=np.float64))
+    return np.interp(
+        np.asarray(points, dtype=np.float64), nodes, np.arange(nodes.size, dtype=np.float64)
+    )
 
 
 class BurstScene:
@@ -395,13 +421,14 @@ class BurstScene:
         if not 0 <= config.reference_index < len(config.dates):
             raise ValueError(f"reference_index {config.reference_index} outside the dates")
         if config.lines < 8 or config.samples < 8:
-            raise ValueError(f"the scene needs at least 8 x 8 samples; got {config.lines} x {config.samples}")
+            raise ValueError(
+                f"the scene needs at least 8 x 8 samples; got {config.lines} x {config.samples}"
+            )
         self.config = c = config
         self.dates = np.array(c.dates).astype("datetime64[D]")
         self.days = (self.dates - self.dates[0]).astype(np.float64)
         seq = np.random.SeedSequence([c.seed, 20250605])
         rngs = [np.random.default_rng(s) for s in seq.spawn(8)]
-        self._streams = seq
 
         # 1. orbits: nominal orbit solved for the scene centre, one offset per date (orbital tube)
         self.centre_times = np.array(
@@ -411,7 +438,10 @@ class BurstScene:
         self.time_since_node, self.node_longitude = _solve_orbit(c, t_ref, 250.0)
         radius = c.tube_radius * np.sqrt(rngs[0].uniform(0.05, 1.0, len(self.dates)))
         angle = rngs[0].uniform(0.0, 2.0 * np.pi, len(self.dates))
-        self.offsets = [OrbitOffset(float(r * np.cos(a)), float(r * np.sin(a))) for r, a in zip(radius, angle, strict=True)]
+        self.offsets = [
+            OrbitOffset(float(r * np.cos(a)), float(r * np.sin(a)))
+            for r, a in zip(radius, angle, strict=True)
+        ]
         self.orbits = [
             sentinel1_orbit(t, self.time_since_node, self.node_longitude, off)
             for t, off in zip(self.centre_times, self.offsets, strict=True)
@@ -419,11 +449,15 @@ class BurstScene:
         self.reference_orbit = self.orbits[c.reference_index]
 
         # 2. radar grid of the reference date, centred on the scene centre
-        ref_geo = geometry.look_geometry(self.reference_orbit, c.centre_latitude, c.centre_longitude, 250.0)
+        ref_geo = geometry.look_geometry(
+            self.reference_orbit, c.centre_latitude, c.centre_longitude, 250.0
+        )
         centre_range = float(ref_geo["slant_range"])
         line_ns = np.round((np.arange(c.lines) - (c.lines - 1) / 2) * AZIMUTH_TIME_INTERVAL * 1e9)
         self.azimuth_time = t_ref + line_ns.astype(np.int64).astype("timedelta64[ns]")
-        self.slant_range = centre_range + (np.arange(c.samples) - (c.samples - 1) / 2) * RANGE_PIXEL_SPACING
+        self.slant_range = (
+            centre_range + (np.arange(c.samples) - (c.samples - 1) / 2) * RANGE_PIXEL_SPACING
+        )
 
         # 3. local frame: along-track / across-track axes on the ground, scene extent
         self.metres_per_deg = _local_frame(c.centre_latitude, c.centre_longitude)
@@ -441,7 +475,9 @@ class BurstScene:
         self.length = float(np.ptp(ca)) * c.lines / max(c.lines - 1, 1)
         self.width = float(np.ptp(cc)) * c.samples / max(c.samples - 1, 1)
         self.a0, self.c0 = float(ca.mean()), float(cc.mean())
-        self.landscape = Landscape(relief=min(700.0, 0.075 * self.width), valley_phase=float(rngs[1].uniform()))
+        self.landscape = Landscape(
+            relief=min(700.0, 0.075 * self.width), valley_phase=float(rngs[1].uniform())
+        )
 
         # 4. random fields on a local metric grid (east, north), at least 20 km wide
         margin = max(2000.0, 0.15 * max(self.width, self.length)) + 2.0 * self.landscape.relief
@@ -452,7 +488,9 @@ class BurstScene:
         self.hills_noise = gaussian_random_field(shape, spacing, self.width / 10, rngs[2])
         self.class_noise_a = gaussian_random_field(shape, spacing, self.width / 25, rngs[3])
         self.class_noise_b = gaussian_random_field(shape, spacing, self.width / 40, rngs[4])
-        self.dem_error_noise = gaussian_random_field(shape, spacing, max(300.0, 3 * spacing), rngs[5])
+        self.dem_error_noise = gaussian_random_field(
+            shape, spacing, max(300.0, 3 * spacing), rngs[5]
+        )
         # the turbulent delay has little power at short scales: a 256 x 256 grid is plenty
         self.turbulence = np.stack(
             [
@@ -483,10 +521,17 @@ class BurstScene:
         self._node_samples = np.unique(np.r_[np.arange(0, c.samples, NODE_STEP[1]), c.samples - 1])
         node_t = self.azimuth_time[self._node_lines][:, None]
         nlat, nlon, nh = geometry.geolocate(
-            self.reference_orbit, node_t, self.slant_range[self._node_samples][None, :], dem=self.dem
+            self.reference_orbit,
+            node_t,
+            self.slant_range[self._node_samples][None, :],
+            dem=self.dem,
         )
         ngeo = geometry.look_geometry(
-            self.reference_orbit, nlat, nlon, nh, azimuth_time_guess=np.broadcast_to(node_t, nlat.shape)
+            self.reference_orbit,
+            nlat,
+            nlon,
+            nh,
+            azimuth_time_guess=np.broadcast_to(node_t, nlat.shape),
         )
         self._node_names = ("latitude", "longitude", "height") + GEOMETRY_LAYERS
         self._nodes = np.stack(
@@ -506,8 +551,12 @@ class BurstScene:
         )
 
         # 8. perpendicular baselines on a coarse grid (they vary slowly over the burst)
-        self._bperp_lines = np.unique(np.linspace(0, c.lines - 1, min(c.lines, 9)).round().astype(int))
-        self._bperp_samples = np.unique(np.linspace(0, c.samples - 1, min(c.samples, 33)).round().astype(int))
+        self._bperp_lines = np.unique(
+            np.linspace(0, c.lines - 1, min(c.lines, 9)).round().astype(int)
+        )
+        self._bperp_samples = np.unique(
+            np.linspace(0, c.samples - 1, min(c.samples, 33)).round().astype(int)
+        )
         blat, blon, bh = geometry.geolocate(
             self.reference_orbit,
             self.azimuth_time[self._bperp_lines][:, None],
@@ -533,7 +582,9 @@ class BurstScene:
         c = e * self.across[0] + n * self.across[1]
         return (c - self.c0) / self.width, (a - self.a0) / self.length
 
-    def _sampler(self, e: FloatArray, n: FloatArray, nodes: int) -> Callable[[FloatArray], FloatArray]:
+    def _sampler(
+        self, e: FloatArray, n: FloatArray, nodes: int
+    ) -> Callable[[FloatArray], FloatArray]:
         """Bilinear sampler of fields of the local metric grid (``nodes`` x ``nodes``, leading
         dims allowed) at ground points (east, north); weights computed once for many fields."""
         last = nodes - 1
@@ -609,7 +660,10 @@ class BurstScene:
 
         # deformation: Mogi displacement per unit volume, projected on the line of sight
         ue, un, uu = mogi_displacement(
-            e - self.mogi.east, n - self.mogi.north, depth=self.mogi.depth, volume_change=1.0,
+            e - self.mogi.east,
+            n - self.mogi.north,
+            depth=self.mogi.depth,
+            volume_change=1.0,
             poisson=self.mogi.poisson,
         )
         los_per_volume = ue * los[0] + un * los[1] + uu * los[2]
@@ -631,14 +685,18 @@ class BurstScene:
                 dem_error[None], bperp, r[None], inc[None]
             ).astype(np.float32),
         }
-        total = phases["deformation_phase"] + phases["atmosphere_phase"] + phases["topography_phase"]
+        total = (
+            phases["deformation_phase"] + phases["atmosphere_phase"] + phases["topography_phase"]
+        )
         rotation = np.empty(total.shape, dtype=np.complex64)
         rotation.real = np.cos(total)
         rotation.imag = np.sin(total)
 
         slc = np.empty((len(POLARIZATIONS), len(self.dates)) + lat.shape, dtype=np.complex64)
         for p, pol in enumerate(POLARIZATIONS):
-            z = realise_speckle(land, self.dates, pol, classes=c.classes, seed=[c.seed, 7, p, index])
+            z = realise_speckle(
+                land, self.dates, pol, classes=c.classes, seed=[c.seed, 7, p, index]
+            )
             amp = np.zeros(lat.shape, dtype=np.float32)
             for lc in c.classes:
                 amp[land == lc.code] = 10.0 ** (lc.sigma0_db[pol] / 20.0)
@@ -647,23 +705,33 @@ class BurstScene:
         dims2 = ("azimuth", "range")
         dims3 = ("date",) + dims2
 
-        def f32(values: npt.ArrayLike, dims: tuple[str, ...], units: str, name: str) -> xr.DataArray:
+        def f32(
+            values: npt.ArrayLike, dims: tuple[str, ...], units: str, name: str
+        ) -> xr.DataArray:
             return xr.DataArray(
-                np.asarray(values, dtype=np.float32), dims=dims,
+                np.asarray(values, dtype=np.float32),
+                dims=dims,
                 attrs={"units": units, "long_name": name},
             )
 
         data = {
             "slc": xr.DataArray(
-                slc, dims=("polarization",) + dims3,
+                slc,
+                dims=("polarization",) + dims3,
                 attrs={"long_name": "coregistered, flattened single-look complex", "units": "1"},
             ),
             "height": f32(h, dims2, "m", "DEM height (ellipsoidal)"),
             "dem_error": f32(dem_error, dims2, "m", "true height minus DEM height"),
-            "land_cover": xr.DataArray(land, dims=dims2, attrs={"long_name": "land-cover class code"}),
+            "land_cover": xr.DataArray(
+                land, dims=dims2, attrs={"long_name": "land-cover class code"}
+            ),
             "slant_range_m": f32(np.broadcast_to(r, lat.shape), dims2, "m", "slant range"),
-            "perpendicular_baseline": f32(bperp, dims3, "m", "perpendicular baseline to the reference date"),
-            "los_displacement": f32(los_disp, dims3, "m", "cumulative displacement towards the satellite"),
+            "perpendicular_baseline": f32(
+                bperp, dims3, "m", "perpendicular baseline to the reference date"
+            ),
+            "los_displacement": f32(
+                los_disp, dims3, "m", "cumulative displacement towards the satellite"
+            ),
         }
         for name in GEOMETRY_LAYERS:
             attrs = self.geometry_attrs[name]
@@ -692,8 +760,14 @@ class BurstScene:
 
     def simulate(self) -> xr.Dataset:
         """The whole stack in memory (fine for the small and default sizes)."""
-        return xr.concat(list(self.blocks()), dim="azimuth", data_vars="minimal", coords="minimal",
-                         compat="override", join="override")
+        return xr.concat(
+            list(self.blocks()),
+            dim="azimuth",
+            data_vars="minimal",
+            coords="minimal",
+            compat="override",
+            join="override",
+        )
 
     def attrs(self) -> dict[str, object]:
         c = self.config
@@ -722,7 +796,8 @@ class BurstScene:
                 "psi_k = -4*pi/wavelength * (extra one-way path of date k); the interferogram "
                 "s_ref * conj(s_sec) has phase psi_ref - psi_sec"
             ),
-            "mogi_source": dataclasses.asdict(self.mogi) | {
+            "mogi_source": dataclasses.asdict(self.mogi)
+            | {
                 "east_north_origin": [c.centre_latitude, c.centre_longitude],
                 "volume_change": "volume_rate * (date - first date) in days",
             },
@@ -748,7 +823,10 @@ class BurstScene:
                     for d, o in zip(self.dates, self.offsets, strict=True)
                 ],
             },
-            "terrain": {"relief_m": self.landscape.relief, "floor_height_m": self.landscape.floor_height},
+            "terrain": {
+                "relief_m": self.landscape.relief,
+                "floor_height_m": self.landscape.floor_height,
+            },
         }
 
 
