@@ -412,3 +412,36 @@ def test_missing_points_give_nan_and_nat() -> None:
     seen = np.isfinite(lat) & np.isfinite(lon)
     np.testing.assert_allclose(lat2, np.where(seen, lat, np.nan), atol=1e-8)
     np.testing.assert_allclose(lon2, np.where(seen, lon, np.nan), atol=1e-8)
+
+
+def _rotated_copy(orbit: g.Orbit, angle_deg: float, delay_s: float) -> g.Orbit:
+    """The orbit flown again ``delay_s`` later over an Earth turned by ``angle_deg`` (about z)."""
+    a = np.radians(angle_deg)
+    rot = np.array([[np.cos(a), -np.sin(a), 0.0], [np.sin(a), np.cos(a), 0.0], [0.0, 0.0, 1.0]])
+    return g.Orbit(
+        orbit.times + np.timedelta64(int(delay_s * 1e9), "ns"),
+        orbit.positions @ rot.T,
+        orbit.velocities @ rot.T,
+    )
+
+
+def test_orbit_with_several_passes(s1reader_annotation: bytes, s1reader_eof: pathlib.Path) -> None:
+    """A multi-pass orbit: the closest pass is used, a near-duplicate pass is refused."""
+    orbit = g.Orbit.from_eof(s1reader_eof)
+    grid = read_geolocation_grid(s1reader_annotation)
+    nxt = _rotated_copy(orbit, -24.7, 5924.0)  # the next orbit, 24.7 deg further west
+    both = g.Orbit(
+        np.concatenate([orbit.times, nxt.times]),
+        np.concatenate([orbit.positions, nxt.positions]),
+        np.concatenate([orbit.velocities, nxt.velocities]),
+    )
+    check_against_grid(both, grid)
+    twin = _rotated_copy(orbit, -0.5, 5924.0)
+    close = g.Orbit(
+        np.concatenate([orbit.times, twin.times]),
+        np.concatenate([orbit.positions, twin.positions]),
+        np.concatenate([orbit.velocities, twin.velocities]),
+    )
+    with pytest.raises(ValueError, match="crop"):
+        g.look_geometry(close, grid.latitude, grid.longitude, grid.height)
+    check_against_grid(close.crop(orbit.times[0], orbit.times[-1]), grid)

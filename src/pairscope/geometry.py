@@ -133,8 +133,16 @@ def _look_side_sign(look_side: str) -> float:
     return 1.0 if look_side == "right" else -1.0
 
 
+#: An orbit spanning several passes (e.g. a 26 h POEORB) may see a point at zero Doppler more
+#: than once; the closest pass is taken unless another one is within this range ratio.
+AMBIGUOUS_RANGE_RATIO = 1.25
+
+
 def _initial_time(orbit: Orbit, target: FloatArray, look_side: str) -> float:
-    """Zero-Doppler time (s since epoch) of one target by a scan over the state vectors."""
+    """Zero-Doppler time (s since epoch) of one target by a scan over the state vectors.
+
+    Among the passes that see the target on ``look_side``, the one at the shortest range.
+    """
     ts, pos, vel, _ = orbit.kernel_args
     d = target[None, :] - pos
     f = np.einsum("ij,ij->i", d, vel)
@@ -155,10 +163,11 @@ def _initial_time(orbit: Orbit, target: FloatArray, look_side: str) -> float:
             "pass and look side for these coordinates?"
         )
     candidates.sort()
-    if len(candidates) > 1 and candidates[1][0] < 3.0e6:
+    if len(candidates) > 1 and candidates[1][0] < AMBIGUOUS_RANGE_RATIO * candidates[0][0]:
         raise ValueError(
-            f"the orbit {orbit!r} sees the same ground point from {len(candidates)} passes; crop "
-            "it to the acquisition with orbit.crop(start, stop) or pass azimuth_time_guess"
+            f"the orbit {orbit!r} sees the same ground point from {len(candidates)} passes at "
+            f"similar ranges ({candidates[0][0] / 1e3:.0f} and {candidates[1][0] / 1e3:.0f} km); "
+            "crop it to the acquisition with orbit.crop(start, stop) or pass azimuth_time_guess"
         )
     return candidates[0][1]
 
