@@ -343,3 +343,19 @@ def test_same_seed_same_bytes(demo_catalog: pathlib.Path, tmp_path: pathlib.Path
 def test_bad_size_is_refused(tmp_path: pathlib.Path) -> None:
     with pytest.raises(ValueError, match="unknown demo size"):
         demo.build_catalog(tmp_path, size="medium")
+
+
+def test_truth_reads_back(demo_catalog: pathlib.Path) -> None:
+    truth = demo.open_truth(demo_catalog)
+    stack = make_scene("small", seed=0).simulate()
+    np.testing.assert_array_equal(truth["land_cover"].values, stack["land_cover"].values)
+    psi = stack["deformation_phase"] + stack["atmosphere_phase"] + stack["topography_phase"]
+    np.testing.assert_allclose(truth["phase"].values, psi.values, atol=1e-5)
+    np.testing.assert_allclose(truth["deformation_phase"].values, stack["deformation_phase"].values)
+    ref, sec = truth["date"].values[0], truth["date"].values[2]
+    coh = demo.true_pair_coherence(truth, ref, sec, "VH")
+    land = truth["land_cover"].values
+    for lc in DEFAULT_LAND_COVER:
+        assert np.all(coh.values[land == lc.code] == np.float32(lc.model("VH")(12.0)))
+    with pytest.raises(FileNotFoundError, match="not a pairscope demo catalog"):
+        demo.open_truth(demo_catalog.parent / "pairscope-demo-coherence")

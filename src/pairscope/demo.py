@@ -54,6 +54,8 @@ __all__ = [
     "PRODUCT_NODATA",
     "PRODUCT_TEMPORAL_BASELINES",
     "build_catalog",
+    "open_truth",
+    "true_pair_coherence",
     "slc_item_id",
     "coherence_item_id",
 ]
@@ -888,3 +890,82 @@ def build_catalog(
     path = root / "catalog.json"
     _write_json(path, catalog)
     return path
+
+
+# ----------------------------------------------------------------------------------------------
+# reading the truth back
+def open_truth(catalog: str | os.PathLike[str]) -> Any:
+    """The simulation truth of a demo catalog as an ``xr.Dataset`` in radar geometry.
+
+    ``catalog`` is the demo's ``catalog.json`` or its folder. Variables: ``land_cover`` (class
+    code), ``dem_error`` (m) on ``("azimuth", "range")``; ``phase`` (the date's total phase psi,
+    rad) and ``deformation_phase`` (rad) on ``("date", "azimuth", "range")``. ``attrs["truth"]``
+    holds ``truth.json`` (model parameters, classes). The interferogram ``s_ref * conj(s_sec)``
+    of a pair has the true phase ``phase[ref] - phase[sec]``; see :func:`true_pair_coherence`.
+    """
+    import xarray as xr
+
+    root = pathlib.Path(catalog)
+    if root.name == "catalog.json":
+        root = root.parent
+    folder = root / SLC_COLLECTION
+    truth_path = folder / "truth.json"
+    if not truth_path.is_file():
+        raise FileNotFoundError(
+            f"{truth_path} not found: {root} is not a pairscope demo catalog "
+            "(build one with `pairscope demo build DIR`)"
+        )
+    truth = json.loads(truth_path.read_text(encoding="utf-8"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(folder / truth["raster"]) as src:
+            data = src.read()
+            names = list(src.descriptions)
+    if names != truth["raster_bands"]:
+        raise ValueError(
+            f"{folder / truth['raster']} has bands {names}, truth.json lists {truth['raster_bands']}"
+        )
+    days = [d.replace("-", "") for d in truth["dates"]]
+    index = {n: i for i, n in enumerate(names)}
+    dims = ("azimuth", "range")
+    return xr.Dataset(
+        {
+            "land_cover": (dims, data[index["land_cover"]].astype(np.int8)),
+            "dem_error": (dims, data[index["dem_error"]], {"units": "m"}),
+            "phase": (
+                ("date",) + dims,
+                data[[index[f"phase_{d}"] for d in days]],
+                {"units": "rad"},
+            ),
+            "deformation_phase": (
+                ("date",) + dims,
+                data[[index[f"deformation_phase_{d}"] for d in days]],
+                {"units": "rad"},
+            ),
+        },
+        coords={"date": np.array(truth["dates"], dtype="datetime64[ns]")},
+        attrs={"truth": truth},
+    )
+
+
+def true_pair_coherence(
+    truth: Any, reference: Any, secondary: Any, polarization: str = "VV"
+) -> Any:
+    """The true coherence map of a pair (``xr.DataArray`` on the truth's radar dims).
+
+    ``truth`` is :func:`open_truth`'s Dataset; the class models come from its ``truth.json``.
+    """
+    import xarray as xr
+
+    from pairscope.landcover import LandCover
+    from pairscope.simulate import true_coherence
+
+    classes = [LandCover.from_dict(d) for d in truth.attrs["truth"]["land_cover"]]
+    days = np.array([reference, secondary]).astype("datetime64[D]").astype(np.int64)
+    dt = abs(int(days[1] - days[0]))
+    values = true_coherence(truth["land_cover"].values, float(dt), polarization, classes)
+    return xr.DataArray(
+        values,
+        dims=truth["land_cover"].dims,
+        attrs={"units": "1", "long_name": f"true {polarization} coherence, {dt} days"},
+    )

@@ -34,8 +34,8 @@ out so that the number of looks of a window is exactly its number of samples).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from typing import cast
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -82,6 +82,11 @@ class TemporalCoherence:
     def as_dict(self) -> dict[str, float]:
         return {"g0": self.g0, "g_inf": self.g_inf, "tau_days": self.tau}
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TemporalCoherence:
+        """Inverse of :meth:`as_dict`."""
+        return cls(float(data["g0"]), float(data["g_inf"]), float(data["tau_days"]))
+
 
 @dataclasses.dataclass(frozen=True)
 class LandCover:
@@ -116,6 +121,17 @@ class LandCover:
             "coherence": {p: m.as_dict() for p, m in sorted(self.coherence.items())},
             "sigma0_db": dict(sorted(self.sigma0_db.items())),
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LandCover:
+        """Inverse of :meth:`as_dict` (e.g. the classes listed in a demo's ``truth.json``)."""
+        return cls(
+            int(data["code"]),
+            str(data["name"]),
+            str(data.get("description", "")),
+            {p.upper(): TemporalCoherence.from_dict(m) for p, m in data["coherence"].items()},
+            {p.upper(): float(v) for p, v in data["sigma0_db"].items()},
+        )
 
 
 #: The classes of the demo scene (C band, values typical of the literature for 6-48 day pairs).
