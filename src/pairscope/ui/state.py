@@ -732,12 +732,15 @@ class ExplorerState(param.Parameterized):
                 continue
             coh = ds["coherence"]
             ydim, xdim = coh.dims[-2], coh.dims[-1]
-            xs, ys = coh[xdim].values, coh[ydim].values
+            xs = coh[xdim].values if xdim in coh.coords else np.arange(coh.sizes[xdim])
+            ys = coh[ydim].values if ydim in coh.coords else np.arange(coh.sizes[ydim])
             if not (min(xs[0], xs[-1]) <= x <= max(xs[0], xs[-1])) or not (
                 min(ys[0], ys[-1]) <= y <= max(ys[0], ys[-1])
             ):
                 continue
-            value = float(coh.sel({xdim: x, ydim: y}, method="nearest").values)
+            ix = int(np.abs(xs - x).argmin())
+            iy = int(np.abs(ys - y).argmin())
+            value = float(coh.values[iy, ix])
             out.append(
                 {
                     "pair": key,

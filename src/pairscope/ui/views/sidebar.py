@@ -5,6 +5,7 @@ dates, pair rule, window, bias correction, output geometry, layer and colormap, 
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -64,12 +65,16 @@ class Sidebar(pn.viewable.Viewer):
         self.polarization = pn.widgets.Select.from_param(
             s.param.polarization, name="Polarization", css_classes=["ps-pol"], width=HALF
         )
-        self.start = pn.widgets.Select.from_param(
-            s.param.start, name="From", css_classes=["ps-start"], width=HALF
+        # date pickers: options and value always set together (see _dates_changed)
+        self._syncing = False
+        self.start = pn.widgets.Select(name="From", css_classes=["ps-start"], width=HALF)
+        self.end = pn.widgets.Select(name="To", css_classes=["ps-end"], width=HALF)
+        self.reference = pn.widgets.Select(
+            name="Reference date", css_classes=["ps-reference"], width=HALF
         )
-        self.end = pn.widgets.Select.from_param(
-            s.param.end, name="To", css_classes=["ps-end"], width=HALF
-        )
+        for widget, name in self._date_widgets():
+            widget.param.watch(partial(self._date_picked, name), "value")
+        s.param.watch(self._dates_changed, ["burst_dates", "start", "end", "reference"])
         self.rule = pn.widgets.Select(
             name="Pair rule", options={label: key for key, label in RULES.items()},
             value=s.rule, css_classes=["ps-rule"], sizing_mode="stretch_width",
@@ -77,9 +82,6 @@ class Sidebar(pn.viewable.Viewer):
         _link(self.rule, s, "rule")
         self.rule_value = pn.widgets.TextInput.from_param(
             s.param.rule_value, name="N or days", css_classes=["ps-rule-value"], width=HALF
-        )
-        self.reference = pn.widgets.Select.from_param(
-            s.param.reference, name="Reference date", css_classes=["ps-reference"], width=HALF
         )
         self.manual = pn.widgets.TextInput.from_param(
             s.param.manual_pairs, name="Pairs (YYYYMMDD_YYYYMMDD, ...)", css_classes=["ps-manual"],
@@ -102,21 +104,41 @@ class Sidebar(pn.viewable.Viewer):
             sizing_mode="stretch_width",
         )  # fmt: skip
         self.compute.on_click(lambda _e: s.compute())
-        self.pair = pn.widgets.Select.from_param(
-            s.param.pair, name="Pair shown", css_classes=["ps-pair"], sizing_mode="stretch_width"
+        self.pair = pn.widgets.Select(
+            name="Pair shown", css_classes=["ps-pair"], sizing_mode="stretch_width"
         )
+        self.pair.param.watch(partial(self._date_picked, "pair"), "value")
+        s.param.watch(self._dates_changed, ["pair", "version"])
         self.layer = pn.widgets.Select.from_param(
             s.param.layer, name="Layer", css_classes=["ps-layer"], width=HALF
         )
         self.colormap = pn.widgets.Select.from_param(
             s.param.colormap, name="Colormap", css_classes=["ps-colormap"], width=HALF
         )
+        self._dates_changed()
         self._rule_visibility()
         s.param.watch(lambda _e: self._rule_visibility(), ["rule"])
         s.param.watch(self._catalog_changed, ["catalog_info"])
         self._footprints = pn.pane.HoloViews(
             self._footprint_map(), sizing_mode="stretch_width", css_classes=["ps-footprints"]
         )
+
+    def _date_widgets(self) -> list[tuple[pn.widgets.Select, str]]:
+        return [(self.start, "start"), (self.end, "end"), (self.reference, "reference")]
+
+    def _date_picked(self, name: str, event: param.parameterized.Event) -> None:
+        if not self._syncing and event.new is not None:
+            setattr(self.state, name, event.new)
+
+    def _dates_changed(self, *_: Any) -> None:
+        self._syncing = True
+        try:
+            for widget, name in [*self._date_widgets(), (self.pair, "pair")]:
+                options = [str(o) for o in self.state.param[name].objects]
+                value = getattr(self.state, name)
+                widget.param.update(options=options, value=value if value in options else None)
+        finally:
+            self._syncing = False
 
     def _burst_options(self) -> list[str]:
         info = self.state.catalog_info
