@@ -333,8 +333,15 @@ def _digest(root: pathlib.Path) -> dict[str, str]:
     }
 
 
-def test_same_seed_same_bytes(demo_catalog: pathlib.Path, tmp_path: pathlib.Path) -> None:
-    again = demo.build_catalog(tmp_path / "again", seed=0, size="small")
+def test_same_seed_same_bytes(
+    demo_catalog: pathlib.Path, tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A second build, through the command line this time, writes the very same bytes."""
+    from pairscope.cli import main
+
+    assert main(["demo", "build", str(tmp_path / "again"), "--seed", "0", "--size", "small"]) == 0
+    again = pathlib.Path(capsys.readouterr().out.strip())
+    assert again == tmp_path / "again" / "catalog.json"
     first, second = _digest(demo_catalog.parent), _digest(again.parent)
     assert first == second
     assert not any(name.endswith(".tmp.tif") for name in second)
