@@ -98,6 +98,15 @@ def test_burst_id_any_spelling_server_side(api: C.StacCatalog, spelling: str) ->
     assert all(a.asset_keys == {"VV": "slc"} and a.geolocation is not None for a in acqs)
 
 
+def test_collection_endpoint_searches_the_api(stac_api: str, static: C.StacCatalog) -> None:
+    """Opening ``.../collections/<id>`` of an API searches the API within that collection."""
+    cat = C.open_catalog(f"{stac_api}/collections/test-slc")
+    assert cat.kind == "api" and [c.id for c in cat.collections()] == ["test-slc"]
+    found = C.search_bursts(cat)
+    assert _summary(found) == _summary(C.search_bursts(static, collections=["test-slc"]))
+    assert not found.filtered_client_side
+
+
 def test_pagination(stac_api: str, static: C.StacCatalog) -> None:
     small = C.open_catalog(stac_api, page_size=2)
     acqs = C.list_acquisitions(small, SLC_BURST)

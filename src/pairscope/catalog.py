@@ -515,8 +515,10 @@ class StacCatalog:
         root: Any = None,
         page_size: int = DEFAULT_PAGE_SIZE,
         default_burst: str | None = None,
+        default_collections: Sequence[str] | None = None,
     ) -> None:
         self.url = redact_url(url)
+        self.default_collections = list(default_collections) if default_collections else None
         self.default_burst = (
             _bursts().parse_burst_id(default_burst).canonical if default_burst else None
         )
@@ -553,7 +555,12 @@ class StacCatalog:
 
     # collections --------------------------------------------------------------------------
     def collections(self) -> list[pystac.Collection]:
-        return list(self._collection_map().values())
+        """The collections searched by default (all of them, unless the catalog was opened at a
+        collection endpoint of an API)."""
+        found = list(self._collection_map().values())
+        if self.default_collections:
+            found = [c for c in found if c.id in self.default_collections]
+        return found
 
     def get_collection(self, collection_id: str) -> pystac.Collection | None:
         found = self._collection_map().get(collection_id)
@@ -618,6 +625,8 @@ class StacCatalog:
         max_items: int = DEFAULT_MAX_ITEMS,
     ) -> ResultList[pystac.Item]:
         """Items matching all the given filters (see the module docstring for who filters what)."""
+        if not collections and self.default_collections:
+            collections = self.default_collections
         start, end = _parse_datetime_range(datetime)
         if bbox is not None:
             bbox = _check_bbox(bbox)
@@ -786,9 +795,15 @@ def open_catalog(
         any("item-search" in str(c) for c in data.get("conformsTo", []) or [])
         or any(lk.get("rel") == "search" for lk in data.get("links", []) if isinstance(lk, dict))
     )
+    api_root: str | None = target if is_api else None
+    only: list[str] | None = None
+    if api_root is None and kind_of == "Collection" and _is_url(target):
+        # the collection endpoint of an API (``.../collections/<id>``): search the API, in it
+        api_root = _api_root_of_collection(data, static_io)
+        only = [str(data.get("id"))] if api_root else None
     try:
-        if is_api:
-            client = Client.open(target, stac_io=_SafeStacIO(http))
+        if api_root is not None:
+            client = Client.open(api_root, stac_io=_SafeStacIO(http))
             return StacCatalog(
                 target,
                 kind="api",
@@ -796,6 +811,7 @@ def open_catalog(
                 client=client,
                 page_size=page_size,
                 default_burst=burst_id,
+                default_collections=only,
             )
         root: Any
         if kind_of == "FeatureCollection":
@@ -821,6 +837,26 @@ def open_catalog(
     return StacCatalog(
         target, kind="static", http=http, root=root, page_size=page_size, default_burst=burst_id
     )
+
+
+def _api_root_of_collection(data: dict[str, Any], io: _SafeStaticIO) -> str | None:
+    """The API root of a collection document served by a STAC API (it has an ``items`` endpoint
+    link and a ``root`` that conforms to Item Search), else None."""
+    links = [lk for lk in data.get("links", []) if isinstance(lk, dict)]
+    if not any(lk.get("rel") == "items" for lk in links):
+        return None
+    root = next(
+        (str(lk["href"]) for lk in links if lk.get("rel") == "root" and lk.get("href")), None
+    )
+    if root is None or not _is_url(root):
+        return None
+    try:
+        doc = io.read_json(root)
+    except CatalogError:
+        return None
+    if any("item-search" in str(c) for c in doc.get("conformsTo", []) or []):
+        return root
+    return None
 
 
 def _as_catalog(catalog: StacCatalog | str | os.PathLike[str]) -> StacCatalog:
