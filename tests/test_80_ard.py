@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import pathlib
 import warnings
+from typing import Any
 
+import dask.array
 import numpy as np
 import pyproj
 import pytest
@@ -135,14 +137,11 @@ def _distinct_looks(stack: xr.DataArray, window: tuple[int, int]) -> int:
 
 
 def test_gslc_agrees_with_radar_geometry_after_geocoding(
-    ard_catalog: pathlib.Path,
-    stacks: dict[str, xr.DataArray],
-    map_estimates: dict[str, xr.Dataset],
-    pair: tuple[np.datetime64, np.datetime64],
+    ard_catalog: pathlib.Path, stacks: dict[str, xr.DataArray], pair: tuple[np.datetime64, np.datetime64]
 ) -> None:
     """The same pair estimated on the radar grid (5 x 21) then geocoded to 20 m (mean per cell),
-    against the GSLC estimate (7 x 15 map pixels, the same ground size) averaged over the same
-    20 m cells (2 x 4 map pixels; both grids snap to multiples of 20 m).
+    against the GSLC and NRB estimates (7 x 15 map pixels, the same ground size) averaged over the
+    same 20 m cells (2 x 4 map pixels; both grids snap to multiples of 20 m).
 
     Tolerances, from the estimator's theory, not from this data: the two estimates use different
     samples (the windows are rotated against each other by the track heading, and the map window
@@ -155,31 +154,15 @@ def test_gslc_agrees_with_radar_geometry_after_geocoding(
     - on coherent cells (> 0.6) the phase difference is below sqrt(2) times the Cramer-Rao phase
       standard deviation at 0.6, and its circular mean below a tenth of that (no offset).
     """
-    radar = open_slc_stack(ard_catalog, BURST, dates=[str(d)[:10] for d in pair]).load()
-    est = coherence.estimate_pairs(radar, [pair], RADAR_WINDOW).isel(pair=0)
-    full = RADAR_WINDOW[0] * RADAR_WINDOW[1]
-    radar_vars = xr.Dataset(
-        {
-            "coherence": est["coherence"],
-            "rho": est["coherence"] * np.exp(1j * est["phase"]),
-            "full": (est["valid_count"] == full).astype(np.float32),
-        }
-    )
-    mapped = geocode(
-        radar_vars, radar["latitude"], radar["longitude"], crs=stacks["gslc"].rio.crs, resolution=20.0,
-        fill_holes=False,
-    )
-    m = map_estimates["gslc"]
-    m_full = (m["valid_count"] == MAP_WINDOW[0] * MAP_WINDOW[1]).coarsen(y=2, x=4).min()
-    m_coh = m["coherence"].coarsen(y=2, x=4).mean()
-    m_rho = (m["coherence"] * np.exp(1j * m["phase"])).coarsen(y=2, x=4).mean()
-    r_coh, r_rho, r_full, g_coh, g_rho, g_full = xr.align(
-        mapped["coherence"], mapped["rho"], mapped["full"], m_coh, m_rho, m_full, join="inner"
-    )
-    interior = (r_full.values == 1) & g_full.values.astype(bool) & (mapped["sample_count"].sel(x=r_coh.x, y=r_coh.y).values > 0)
+    c = ard.compare_representations(ard_catalog, BURST, pair[0], pair[1], radar_window=RADAR_WINDOW)
+    assert c.attrs["map_window"] == f"{MAP_WINDOW[0]}x{MAP_WINDOW[1]}"
+    assert c.rio.crs == stacks["gslc"].rio.crs
+    interior = c["full_window"].values & np.isfinite(c["coherence_radar"].values)
     assert interior.sum() > 2000
-    diff = (g_coh.values - r_coh.values)[interior]
+    # GSLC and NRB: the same numbers after aggregation too
+    assert np.nanmax(np.abs(c["coherence_gslc"] - c["coherence_nrb"]).values) < 1e-5
 
+    full = RADAR_WINDOW[0] * RADAR_WINDOW[1]
     looks_map = _distinct_looks(stacks["gslc"], MAP_WINDOW)
     assert 40 <= looks_map < full
     g_grid = np.linspace(0.0, 0.99, 100)
@@ -190,15 +173,17 @@ def test_gslc_agrees_with_radar_geometry_after_geocoding(
         )
     )
     sigma0 = np.sqrt(1.0 / looks_map - coherence.expected_sample_coherence(0.0, looks_map) ** 2)
-    assert abs(diff.mean()) < bias_gap
-    assert np.sqrt(np.mean(diff**2)) < np.sqrt(2.0) * sigma0
-
-    coherent = interior & (r_coh.values > 0.6)
-    assert coherent.sum() > 500
-    dphi = np.angle(g_rho.values[coherent] * np.conj(r_rho.values[coherent]))
     phase_tol = np.sqrt(2.0) * float(coherence.phase_std(0.6, looks_map))
-    assert np.sqrt(np.mean(dphi**2)) < phase_tol
-    assert abs(np.angle(np.mean(np.exp(1j * dphi)))) < phase_tol / 10
+    radar = c["coherence_radar"].values
+    coherent = interior & (radar > 0.6)
+    assert coherent.sum() > 500
+    for kind in ("gslc", "nrb"):
+        diff = (c[f"coherence_{kind}"].values - radar)[interior]
+        assert abs(diff.mean()) < bias_gap
+        assert np.sqrt(np.mean(diff**2)) < np.sqrt(2.0) * sigma0
+        dphi = np.angle(np.exp(1j * (c[f"phase_{kind}"].values - c["phase_radar"].values)))[coherent]
+        assert np.sqrt(np.mean(dphi**2)) < phase_tol
+        assert abs(np.angle(np.mean(np.exp(1j * dphi)))) < phase_tol / 10
 
 
 def test_gslc_phase_is_flattened(
@@ -272,7 +257,7 @@ def test_data_mask_no_data_is_excluded_from_the_window_sums(
 
 # ----------------------------------------------------------------------------------------------
 # estimator with a data mask: oracle
-def _map_array(values: np.ndarray, x0: float = 500_000.0, y0: float = 5_000_000.0, dx: float = 5.0, dy: float = -10.0) -> xr.DataArray:
+def _map_array(values: Any, x0: float = 500_000.0, y0: float = 5_000_000.0, dx: float = 5.0, dy: float = -10.0) -> xr.DataArray:
     ny, nx = values.shape[-2:]
     coords = {"y": y0 + (np.arange(ny) + 0.5) * dy, "x": x0 + (np.arange(nx) + 0.5) * dx}
     dims = ("date", "y", "x") if values.ndim == 3 else ("y", "x")
@@ -433,7 +418,8 @@ def test_opera_cslc_layout(opera_file: pathlib.Path) -> None:
     window = stack.isel(y=slice(2000, 2010), x=slice(10_000, 10_020)).values
     assert window.shape == (1, 10, 20) and np.all(window == 0)
     # a GSLC of another burst grid cannot be paired with it
-    other = _map_array(np.broadcast_to(np.complex64(0), (1, 4917, 20622)), x0=157_325.0, y0=2_172_300.0).rio.write_crs(32605)
+    other = _map_array(dask.array.zeros((1, 4917, 20622), dtype=np.complex64), x0=157_325.0, y0=2_172_300.0)
+    other = other.rio.write_crs(32605)
     with pytest.raises(GridMismatchError, match="origin"):
         ard.check_same_grid(stack, other, ("OPERA", "other"))
 

@@ -48,9 +48,10 @@ import pathlib
 import re
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
+import numpy.typing as npt
 import pyproj
 import pystac
 import rasterio
@@ -96,6 +97,9 @@ __all__ = [
     "open_ard_layers",
     "look_vector_grid",
     "look_vector_difference",
+    "list_ard_collections",
+    "equivalent_map_window",
+    "compare_representations",
 ]
 
 GSLC = "GSLC"
@@ -120,6 +124,7 @@ DATA_MASK_CLASSES: dict[int, str] = {
 }
 
 _H5_LOCK = threading.Lock()
+_X = TypeVar("_X", xr.DataArray, xr.Dataset)
 _DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2}))?")
 
 
@@ -234,6 +239,11 @@ def check_same_grid(a: xr.DataArray, b: xr.DataArray, labels: tuple[str, str] = 
 
 # ----------------------------------------------------------------------------------------------
 # small helpers
+def _with_crs(obj: _X, crs: Any) -> _X:
+    """``obj.rio.write_crs(crs)`` (typed)."""
+    return cast(_X, obj.rio.write_crs(crs))
+
+
 def ard_specification(item_or_properties: pystac.Item | Mapping[str, Any]) -> str | None:
     """``"GSLC"``, ``"NRB"`` (or another CEOS-ARD family) from STAC properties, or None.
 
@@ -287,7 +297,7 @@ def nrb_to_complex(gamma0: xr.DataArray, flattened_phase: xr.DataArray) -> xr.Da
     g = gamma0.astype(np.float64)
     amp = np.sqrt(g.where(~(g < 0), 0.0))
     phi = flattened_phase.astype(np.float64)
-    z = (amp * np.cos(phi) + 1j * (amp * np.sin(phi))).astype(np.complex64)
+    z = cast(xr.DataArray, (amp * np.cos(phi) + 1j * (amp * np.sin(phi))).astype(np.complex64))
     z = z.assign_coords({k: v for k, v in gamma0.coords.items() if k not in z.coords})
     z.attrs = {"long_name": "sqrt(gamma0) * exp(i * flattened phase) (CEOS-ARD eq. 20)", "units": "1"}
     return z
@@ -386,9 +396,11 @@ def open_opera_cslc(
         raise AssetError(
             f"{path} has no {pol} samples; it holds {', '.join(meta['polarizations'])}"
         )
-    ch = {"y": 1024, "x": 2048, **(chunks or {})}
     f = h5py.File(path, "r")
     dset = f[f"data/{pol}"]
+    # default: the file's own chunks, so a window decompresses only the chunks it touches
+    own = dset.chunks or (1024, 2048)
+    ch = {"y": own[0], "x": own[1], **(chunks or {})}
     arr = dsa.from_array(dset, chunks=(ch["y"], ch["x"]), lock=_H5_LOCK)  # type: ignore[no-untyped-call]
     out = xr.DataArray(
         arr.astype(np.complex64),
@@ -410,7 +422,7 @@ def open_opera_cslc(
         "flattened": -1 if meta["flattened"] is None else int(meta["flattened"]),
         "source": str(path),
     }
-    return out
+    return cast(xr.DataArray, out)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -459,7 +471,7 @@ def _complex_band(da: xr.DataArray, pol: str, href: str) -> xr.DataArray:
             )
         out = (da.isel(band=i) + 1j * da.isel(band=q)).astype(np.complex64)
     out = out.drop_vars("band", errors="ignore")
-    return out.rio.write_crs(da.rio.crs)
+    return _with_crs(out, da.rio.crs)
 
 
 def _file_tags(href: str) -> dict[str, str]:
@@ -504,7 +516,7 @@ def _stack(
         acquisition_time=("date", np.array(times, dtype="datetime64[ns]")),
         source=("date", list(labels)),
     )
-    return stack.rio.write_crs(crs)
+    return _with_crs(stack, crs)
 
 
 def open_gslc(
@@ -621,7 +633,7 @@ def _item_stack_layer(item: pystac.Item, spec: str, pol: str, chunks: Mapping[st
         ga = _open_raster(asset_href(g[1]), chunks).isel(band=0, drop=True)
         pa = _open_raster(asset_href(p[1]), chunks).isel(band=0, drop=True)
         check_same_grid(ga, pa, (f"{item.id} {g[0]}", f"{item.id} {p[0]}"))
-        return nrb_to_complex(ga, pa).rio.write_crs(ga.rio.crs)
+        return _with_crs(nrb_to_complex(ga, pa), ga.rio.crs)
     found = _pol_asset(item, "gslc", pol)
     if found is None:
         for key, asset in item.assets.items():
@@ -746,7 +758,7 @@ def _item_layer(
         v = da.isel(band=b, drop=True)
         v.attrs = {"long_name": layer.title, "units": layer.units, "ceosard_identifier": layer.identifier}
         out[name] = v
-    return out.rio.write_crs(da.rio.crs)
+    return _with_crs(out, da.rio.crs)
 
 
 def look_vector_grid(
@@ -781,7 +793,7 @@ def look_vector_grid(
     out = geo[["look_x", "look_y", "look_z", "slant_range", "incidence_angle"]]
     out = out.assign_coords(latitude=(dims, lat), longitude=(dims, lon))
     out.attrs["look_vector_source"] = "computed from the orbit (pairscope.geometry.look_geometry)"
-    return out.rio.write_crs(crs)
+    return _with_crs(out, crs)
 
 
 def look_vector_difference(layers: xr.Dataset, orbit: geometry.Orbit) -> xr.Dataset:
@@ -796,7 +808,7 @@ def look_vector_difference(layers: xr.Dataset, orbit: geometry.Orbit) -> xr.Data
     height = layers["height"] if "height" in layers else 0.0
     computed = look_vector_grid(orbit, layers["look_x"], height)
     out = xr.Dataset()
-    diff2 = 0.0
+    diff2: Any = 0.0
     for c in "xyz":
         d = layers[f"look_{c}"].astype(np.float64) - computed[f"look_{c}"].values
         d.attrs = {"long_name": f"product minus computed look_{c}", "units": "1"}
@@ -805,7 +817,7 @@ def look_vector_difference(layers: xr.Dataset, orbit: geometry.Orbit) -> xr.Data
     angle = 2.0 * np.arcsin(np.clip(np.sqrt(diff2) / 2.0, 0.0, 1.0))
     angle.attrs = {"long_name": "angle between product and computed look vectors", "units": "rad"}
     out["look_angle_difference"] = angle
-    return out.rio.write_crs(layers.rio.crs)
+    return _with_crs(out, layers.rio.crs)
 
 
 def open_ard_layers(
@@ -841,7 +853,7 @@ def open_ard_layers(
     for p in parts[1:]:
         first_var = next(iter(parts[0].data_vars))
         var = next(iter(p.data_vars))
-        check_same_grid(parts[0][first_var], p[var], (first_var, var))
+        check_same_grid(parts[0][first_var], p[var], (str(first_var), str(var)))
     crs = parts[0].rio.crs
     layers = xr.merge([p.drop_vars("spatial_ref", errors="ignore") for p in parts], join="override")
     layers = layers.rio.write_crs(crs)
@@ -865,5 +877,160 @@ def open_ard_layers(
             )
     elif "look_x" in layers:
         layers.attrs["look_vector_source"] = "product"
-    return layers.rio.write_crs(crs)
+    return cast(xr.Dataset, _with_crs(layers, crs))
 
+
+
+# ----------------------------------------------------------------------------------------------
+# the three representations of one pair (the Learn view)
+def list_ard_collections(catalog: StacCatalog | str | os.PathLike[str]) -> dict[str, str]:
+    """Collection id -> CEOS-ARD family (``"GSLC"``, ``"NRB"``) of the catalog's CEOS-ARD
+    collections, from their summaries (``ceosard:specification`` etc.)."""
+    out = {}
+    for coll in _as_catalog(catalog).collections():
+        summaries = coll.summaries.to_dict() if coll.summaries is not None else {}
+        flat = {k: (v[0] if isinstance(v, list) and len(v) == 1 else v) for k, v in summaries.items()}
+        spec = ard_specification(flat | dict(coll.extra_fields))
+        if spec is not None:
+            out[coll.id] = spec
+    return out
+
+
+def equivalent_map_window(
+    radar_window: Sequence[int],
+    latitude: npt.ArrayLike,
+    longitude: npt.ArrayLike,
+    crs: Any,
+    spacing: tuple[float, float],
+) -> tuple[int, int]:
+    """The odd ``(y, x)`` window of map pixels of ``spacing`` (dy, dx; m) covering the ground of a
+    radar ``(azimuth, range)`` window, from the radar grid's geolocation (median sample spacing
+    on the ground, in ``crs``). The window is not rotated with the track: it covers the same
+    area, not the same samples."""
+    lat = np.asarray(latitude, dtype=np.float64)
+    lon = np.asarray(longitude, dtype=np.float64)
+    x, y = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(lon, lat)
+    az = float(np.nanmedian(np.hypot(np.diff(x, axis=0), np.diff(y, axis=0))))
+    rg = float(np.nanmedian(np.hypot(np.diff(x, axis=1), np.diff(y, axis=1))))
+
+    def odd(v: float) -> int:
+        return max(1, 2 * int(round((v - 1.0) / 2.0)) + 1)
+
+    return odd(radar_window[0] * az / abs(spacing[0])), odd(radar_window[1] * rg / abs(spacing[1]))
+
+
+def _angle(z: xr.DataArray) -> xr.DataArray:
+    return z.copy(data=np.angle(np.asarray(z.values)).astype(np.float32))
+
+
+def compare_representations(
+    catalog: StacCatalog | str | os.PathLike[str],
+    burst_id: str,
+    reference: Any,
+    secondary: Any,
+    polarization: str = "VV",
+    *,
+    radar_window: Sequence[int] = (5, 21),
+    resolution: float = 20.0,
+) -> xr.Dataset:
+    """One pair's coherence and phase from the three inputs, on one ``resolution`` map grid.
+
+    - radar geometry: the SLC stack (:func:`pairscope.stack.open_slc_stack`), estimated with
+      ``radar_window`` and geocoded (mean per cell, circular mean for the phase);
+    - GSLC and NRB + flattened phase (the catalog's CEOS-ARD collections of the burst), estimated
+      on their map grid with the window of the same ground size
+      (:func:`equivalent_map_window`), then averaged over the cells.
+
+    Variables ``coherence_<kind>``, ``phase_<kind>`` (kind = radar, gslc, nrb; NaN where absent)
+    and ``full_window`` (every estimate in the cell used a full window). GSLC and NRB agree to
+    float32 precision; radar differs by resampling only (different samples in the windows).
+    """
+    from pairscope.coherence import estimate_pairs
+    from pairscope.geocode import geocode
+    from pairscope.stack import open_slc_stack
+
+    cat = _as_catalog(catalog)
+    pair = (np.datetime64(_date_of(reference)), np.datetime64(_date_of(secondary)))
+    days = [str(d)[:10] for d in pair]
+    radar = open_slc_stack(cat, burst_id, dates=days, polarization=polarization)
+    if radar.dims != ("date", "azimuth", "range") or "latitude" not in radar.coords:
+        raise ValueError(
+            f"the SLC stack of {burst_id} is not in radar geometry with latitude/longitude "
+            f"(dims {radar.dims}); compare_representations needs the radar-geometry SLCs"
+        )
+    radar = radar.load()
+    est = estimate_pairs(radar, [pair], radar_window).isel(pair=0)
+    full = int(np.prod(radar_window))
+    rho = est["coherence"] * np.exp(1j * est["phase"])
+    maps: dict[str, xr.Dataset] = {}
+    kinds = {spec.lower(): cid for cid, spec in list_ard_collections(cat).items()}
+    window = None
+    target: Any = None
+    for kind in ("gslc", "nrb"):
+        if kind not in kinds:
+            continue
+        s = open_ard_stack(cat, burst_id, days, polarization, collection=kinds[kind]).load()
+        g = _grid_of(s)
+        fy, fx = resolution / abs(g.dy), resolution / abs(g.dx)
+        if (
+            abs(fy - round(fy)) > 1e-9 or abs(fx - round(fx)) > 1e-9
+            or abs(g.x0 / resolution - round(g.x0 / resolution)) > 1e-9
+            or abs(g.y0 / resolution - round(g.y0 / resolution)) > 1e-9
+        ):
+            raise ValueError(
+                f"the {kind.upper()} grid ({g.describe()}) does not nest in {resolution:g} m cells "
+                "(spacing dividing it, origin on a multiple of it): choose another resolution"
+            )
+        if target is None:
+            target = s.rio.crs
+        if window is None:
+            window = equivalent_map_window(
+                radar_window, radar["latitude"].values, radar["longitude"].values, s.rio.crs,
+                (g.dy, g.dx),
+            )
+        e = estimate_pairs(s, [pair], window).isel(pair=0)
+        cells = {"y": int(round(fy)), "x": int(round(fx))}
+        e_rho = (e["coherence"] * np.exp(1j * e["phase"])).coarsen(cells, boundary="trim").mean()
+        maps[kind] = xr.Dataset(
+            {
+                f"coherence_{kind}": e["coherence"].coarsen(cells, boundary="trim").mean(),
+                f"phase_{kind}": _angle(e_rho),
+                f"full_{kind}": (e["valid_count"] == window[0] * window[1]).coarsen(cells, boundary="trim").min(),
+            }
+        )
+    if not maps:
+        raise AssetError(f"the catalog holds no GSLC or NRB collection of {burst_id}")
+    mapped = geocode(
+        xr.Dataset(
+            {
+                "coherence_radar": est["coherence"],
+                "rho": rho,
+                "full_radar": (est["valid_count"] == full).astype(np.float32),
+            }
+        ),
+        radar["latitude"], radar["longitude"], crs=target, resolution=resolution, fill_holes=False,
+    )
+    radar_map = xr.Dataset(
+        {
+            "coherence_radar": mapped["coherence_radar"],
+            "phase_radar": _angle(mapped["rho"]),
+            "full_radar": mapped["full_radar"] == 1,
+        }
+    )
+    parts = xr.align(radar_map, *maps.values(), join="inner")
+    out = xr.merge(parts, compat="override", join="override")
+    full_vars = [v for v in out.data_vars if str(v).startswith("full_")]
+    full_window = out[full_vars[0]].fillna(0).astype(bool)
+    for v in full_vars[1:]:
+        full_window = full_window & out[v].fillna(0).astype(bool)
+    out["full_window"] = full_window
+    out = out.drop_vars(full_vars)
+    out.attrs = {
+        "reference": days[0],
+        "secondary": days[1],
+        "polarization": polarization.upper(),
+        "radar_window": f"{radar_window[0]}x{radar_window[1]}",
+        "map_window": f"{window[0]}x{window[1]}" if window else "",
+        "resolution": float(resolution),
+    }
+    return _with_crs(out, target)

@@ -349,8 +349,8 @@ def _read_slc(path: pathlib.Path, pols: Sequence[str]) -> dict[str, npt.NDArray[
                 i, q = names.index(f"i_{pol}") + 1, names.index(f"q_{pol}") + 1
                 out[pol] = (src.read(i).astype(np.float32) + 1j * src.read(q)).astype(np.complex64)
             if "grid_lat" in names:
-                out["grid_lat"] = src.read(names.index("grid_lat") + 1)  # type: ignore[assignment]
-                out["grid_lon"] = src.read(names.index("grid_lon") + 1)  # type: ignore[assignment]
+                out["grid_lat"] = src.read(names.index("grid_lat") + 1)
+                out["grid_lon"] = src.read(names.index("grid_lon") + 1)
     return out
 
 
@@ -525,7 +525,8 @@ def write_ard_collections(
         )
         layer_assets[layer.asset] = _layer_asset(layer, f"layers/{layer.asset}.tif", dtype, reference)
 
-    gslc_items, nrb_items = [], []
+    gslc_items: list[dict[str, Any]] = []
+    nrb_items: list[dict[str, Any]] = []
     for k, (slc_path, slc_item) in enumerate(slc):
         samples = _read_slc(slc_path.parent / slc_item["assets"]["slc"]["href"], pols)
         props = slc_item["properties"]
