@@ -417,6 +417,26 @@ def test_token_sent_never_shown(
     assert "token=***" in str(err3.value)
 
 
+def test_token_only_to_allowed_hosts(fault_server: dict[str, Any]) -> None:
+    """The token goes to the catalog's host (and named hosts), never to another host."""
+    token = fault_server["token"]
+    base = fault_server["url"]  # http://127.0.0.1:PORT
+    other = base.replace("127.0.0.1", "localhost")  # the same server under another host name
+    cat = C.open_catalog(base + "/auth/protected/catalog.json", token=token)
+    assert cat._http.auth_headers(base + "/x.tif") == {"Authorization": f"Bearer {token}"}
+    assert cat._http.auth_headers(other + "/x.tif") == {}
+    with pytest.raises(C.CatalogAuthError, match=C.TOKEN_HOSTS_ENV) as err:
+        cat._http.request(other + "/auth/protected/catalog.json")
+    assert token not in str(err.value)
+    assert "Authorization" not in fault_server["seen_headers"][-1]
+    # named hosts get it
+    named = C.open_catalog(
+        base + "/auth/protected/catalog.json", token=token, token_hosts=[other.split("//")[1]]
+    )
+    assert named._http.request(other + "/auth/protected/catalog.json")
+    assert fault_server["seen_headers"][-1]["Authorization"] == f"Bearer {token}"
+
+
 def test_redact_url() -> None:
     assert (
         C.redact_url("https://u:pw@h.example:8443/p?token=abc&x=1")

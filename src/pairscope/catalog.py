@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "TOKEN_ENV",
+    "TOKEN_HOSTS_ENV",
     "Acquisition",
     "AssetError",
     "BurstNotFoundError",
@@ -74,6 +75,7 @@ __all__ = [
 ]
 
 TOKEN_ENV = "PAIRSCOPE_STAC_TOKEN"
+TOKEN_HOSTS_ENV = "PAIRSCOPE_STAC_TOKEN_HOSTS"
 DEFAULT_TIMEOUT = 20.0
 DEFAULT_RETRIES = 2
 DEFAULT_PAGE_SIZE = 100
@@ -183,6 +185,18 @@ class _RedactQueryFilter(logging.Filter):
 logging.getLogger("urllib3.connectionpool").addFilter(_RedactQueryFilter())
 
 
+def _host(url: str) -> str:
+    """``host[:port]`` of a URL, lower case, without credentials ('' for a local path)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return ""
+    if not parts.scheme or not parts.hostname:
+        return ""
+    return parts.hostname.lower() + (f":{port}" if port is not None else "")
+
+
 def _is_url(href: str) -> bool:
     parts = urlsplit(href)
     return bool(parts.scheme) and bool(parts.netloc)
@@ -214,7 +228,14 @@ class _Http:
     :class:`CatalogError` subclasses. Unlike pystac-client's ``StacApiIO.request`` it never logs
     request headers (they carry the token)."""
 
-    def __init__(self, *, token: str | None, timeout: float, retries: int) -> None:
+    def __init__(
+        self,
+        *,
+        token: str | None,
+        timeout: float,
+        retries: int,
+        token_hosts: Iterable[str] = (),
+    ) -> None:
         self.session = requests.Session()
         retry = Retry(
             total=retries,
@@ -234,8 +255,20 @@ class _Http:
         self.timeout = timeout
         self.retries = retries
         self._secret = token or None
-        if token:
-            self.session.headers["Authorization"] = f"Bearer {token}"
+        # the token goes only to these hosts (the catalog's own, plus those the operator names)
+        self.token_hosts: set[str] = {h.strip().lower() for h in token_hosts if h.strip()}
+
+    def allow_host(self, url: str) -> None:
+        """Send the token to the host (and port) of ``url`` too."""
+        host = _host(url)
+        if host:
+            self.token_hosts.add(host)
+
+    def auth_headers(self, url: str) -> dict[str, str]:
+        """The Authorization header for ``url`` if the token may go to its host, else nothing."""
+        if self._secret and _host(url) in self.token_hosts:
+            return {"Authorization": f"Bearer {self._secret}"}
+        return {}
 
     def __repr__(self) -> str:
         return (
@@ -270,7 +303,11 @@ class _Http:
         log.debug("%s %s", method, safe)
         try:
             resp = self.session.request(
-                method, href, headers=headers, timeout=self.timeout, **kwargs
+                method,
+                href,
+                headers={**self.auth_headers(href), **(headers or {})},
+                timeout=self.timeout,
+                **kwargs,
             )
         except requests.exceptions.RequestException as err:
             if _timeout_in_chain(err):
@@ -287,11 +324,15 @@ class _Http:
             ) from None
         status = resp.status_code
         if status in (401, 403):
-            hint = (
-                "the token that was sent was refused; check it has not expired"
-                if self._secret
-                else f"set the environment variable {TOKEN_ENV} or pass token= to open_catalog"
-            )
+            if not self._secret:
+                hint = f"set the environment variable {TOKEN_ENV} or pass token= to open_catalog"
+            elif _host(href) not in self.token_hosts:
+                hint = (
+                    f"a token is set but goes only to {', '.join(sorted(self.token_hosts))}: "
+                    f"name this host in token_hosts= or {TOKEN_HOSTS_ENV} if it should get it"
+                )
+            else:
+                hint = "the token that was sent was refused; check it has not expired"
             raise CatalogAuthError(
                 f"{method} {safe} answered HTTP {status} {resp.reason}: this catalog needs an "
                 f"access token ({hint}).",
@@ -758,18 +799,25 @@ def open_catalog(
     retries: int = DEFAULT_RETRIES,
     page_size: int = DEFAULT_PAGE_SIZE,
     burst_id: str | None = None,
+    token_hosts: Sequence[str] | None = None,
 ) -> StacCatalog:
     """Open a STAC API root or a static catalog / collection / item collection / item.
 
     ``token`` (else ``$PAIRSCOPE_STAC_TOKEN``) is sent as ``Authorization: Bearer``; ``timeout``
     (seconds) bounds each request, ``retries`` bounds retries on connection errors, timeouts and
-    HTTP 429/502/503/504; ``page_size`` is the API search page ``limit``; ``burst_id`` names the
+    HTTP 429/502/503/504. The token goes only to the catalog's own host and to ``token_hosts``
+    (else ``$PAIRSCOPE_STAC_TOKEN_HOSTS``, comma-separated ``host[:port]``), e.g. where the
+    assets are served from; never to other hosts an item links to. ``page_size`` is the API search
+    page ``limit``; ``burst_id`` names the
     burst of items that carry SLC bands but no burst id (openEO ``insar_preprocessing`` job results,
     whose metadata do not record the burst they were run on).
     """
     if token is None:
         token = os.environ.get(TOKEN_ENV) or None
-    http = _Http(token=token, timeout=timeout, retries=retries)
+    if token_hosts is None:
+        token_hosts = os.environ.get(TOKEN_HOSTS_ENV, "").split(",")
+    http = _Http(token=token, timeout=timeout, retries=retries, token_hosts=token_hosts)
+    http.allow_host(os.fspath(url_or_path))
     target = os.fspath(url_or_path)
     if not _is_url(target):
         path = pathlib.Path(target).expanduser()

@@ -69,11 +69,14 @@ def _quiet_georef() -> Iterator[None]:
         yield
 
 
-def _gdal_env(catalog: StacCatalog | None) -> dict[str, Any]:
+def _gdal_env(catalog: StacCatalog | None, href: str) -> dict[str, Any]:
+    """GDAL options to read ``href``: the catalog's bearer token only when its host may get it."""
     env: dict[str, Any] = {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"}
-    token = getattr(getattr(catalog, "_http", None), "_secret", None)
-    if token:
-        env["GDAL_HTTP_HEADERS"] = f"Authorization: Bearer {token}"
+    http = getattr(catalog, "_http", None)
+    if http is not None:
+        auth = http.auth_headers(href)
+        if auth:
+            env["GDAL_HTTP_HEADERS"] = f"Authorization: {auth['Authorization']}"
     return env
 
 
@@ -224,7 +227,7 @@ def _select_dates(
 
 
 def _complex_from_asset(
-    acq: Acquisition, pol: str, chunks: dict[str, int], env: dict[str, Any]
+    acq: Acquisition, pol: str, chunks: dict[str, int], catalog: StacCatalog | None
 ) -> xr.DataArray:
     ref: SlcAsset | None = acq.assets.get(pol)
     if ref is None:
@@ -239,6 +242,7 @@ def _complex_from_asset(
         )
     if ref.kind == "hdf5":
         return _complex_from_hdf5(acq, ref, chunks)
+    env = _gdal_env(catalog, ref.href)
     meta = _raster_meta(ref.href, acq.item.id, ref.key, env)
     nb = meta["count"]
     if max(ref.bands) > nb:
@@ -319,8 +323,7 @@ def open_slc_stack(
     chunks = {**DEFAULT_CHUNKS, **(chunks or {})}
     acqs = list_acquisitions(cat, burst_id)
     chosen = _select_dates(acqs, dates, acqs[0].burst_id)
-    env = _gdal_env(cat)
-    layers = [_complex_from_asset(a, pol, chunks, env) for a in chosen]
+    layers = [_complex_from_asset(a, pol, chunks, cat) for a in chosen]
     shapes = {
         a.datetime.date().isoformat(): tuple(layer.shape)
         for a, layer in zip(chosen, layers, strict=True)
@@ -360,6 +363,7 @@ def open_slc_stack(
     first = chosen[0]
     if not geocoded and first.geolocation is not None:
         geo = first.geolocation
+        env = _gdal_env(cat, geo.href)
         gmeta = _raster_meta(geo.href, first.item.id, geo.key, env)
         if gmeta["shape"] != tuple(stack.shape[1:]):
             raise GridMismatchError(
@@ -383,7 +387,7 @@ def open_slc_stack(
             latitude=(("azimuth", "range"), lat), longitude=(("azimuth", "range"), lon)
         )
     if not geocoded:
-        height = _height_band(first, tuple(stack.shape[1:]), chunks, env)
+        height = _height_band(first, tuple(stack.shape[1:]), chunks, cat)
         if height is not None:
             stack = stack.assign_coords(height=(("azimuth", "range"), height))
     props = first.item.properties
@@ -412,7 +416,7 @@ _HEIGHT_BANDS = ("height", "dem_height", "hgt", "elevation")
 
 
 def _height_band(
-    acq: Acquisition, shape: tuple[int, ...], chunks: dict[str, int], env: dict[str, Any]
+    acq: Acquisition, shape: tuple[int, ...], chunks: dict[str, int], catalog: StacCatalog | None
 ) -> dsa.Array | None:
     """Per-pixel terrain height on the stack's radar grid, lazily, from a band named ``height`` of
     an item asset or, failing that, a collection asset (the demo's ``geometry``), when its shape is
@@ -428,6 +432,7 @@ def _height_band(
             if band is None:
                 continue
             href = asset_href(asset)
+            env = _gdal_env(catalog, href)
             try:
                 meta = _raster_meta(href, where, key, env)
             except AssetError as err:  # the height is optional: say why it is missing
@@ -538,7 +543,7 @@ def open_product(
         )
     a = item.assets[asset]
     href = asset_href(a)
-    env = _gdal_env(catalog)
+    env = _gdal_env(catalog, href)
     meta = _raster_meta(href, item.id, asset, env)
     info = asset_raster_info(item, asset)
     scale = float(info.get("scale", meta["scales"][0]) or 1.0)
