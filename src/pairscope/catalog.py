@@ -3,14 +3,21 @@
 ``open_catalog`` returns a :class:`StacCatalog` for a STAC API root (through pystac-client) or a
 static catalog / collection / item collection / item (local path or http URL, through pystac).
 ``search_bursts`` summarises the bursts a catalog holds, ``list_acquisitions`` lists the dates of one
-burst with the assets to read per polarization (see :mod:`pairscope.stack`).
+burst with the assets to read per polarization (see :mod:`pairscope.stack`), ``list_products`` the
+published pair products (coherence) of a burst.
 
 Against an API the collections, bbox and datetime are filtered by the server; burst id, relative orbit
-and orbit state go into a CQL2 ``filter`` when the server conforms to the Filter extension, else they are
-filtered here and the result says so (``filtered_client_side`` and ``notes``).
+and orbit state go into a CQL2 ``filter`` when the server conforms to the Filter extension (and
+accepts the filter), else they are filtered here and the result says so (``filtered_client_side`` and
+``notes``). A static catalog is always filtered here.
+
+Errors are :class:`CatalogError` subclasses naming the URL (credentials removed) and what failed:
+unreachable, timeout (after bounded retries), 401/403 (needs a token), other HTTP status, not JSON /
+not STAC, missing asset, unknown burst.
 
 A bearer token comes from ``token=`` or the environment variable ``PAIRSCOPE_STAC_TOKEN``. It is sent
-as an ``Authorization`` header and never appears in a log line, an error message or a repr.
+as an ``Authorization`` header only to the catalog's host (and hosts named in ``token_hosts`` /
+``PAIRSCOPE_STAC_TOKEN_HOSTS``), and never appears in a log line, an error message or a repr.
 """
 
 from __future__ import annotations
