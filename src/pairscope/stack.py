@@ -3,7 +3,14 @@
 ``open_slc_stack`` gives a complex64 ``("date", "azimuth", "range")`` DataArray (dask-backed) from
 per-date assets in any of the layouts :mod:`pairscope.catalog` understands: i/q band pairs (openEO
 ``insar_preprocessing``, the demo catalog), single complex bands (complex int16 / complex64 GeoTIFF)
-and OPERA CSLC-S1 HDF5 (``/data/<pol>``, geocoded: dims ``("date", "y", "x")``).
+and OPERA CSLC-S1 HDF5 (``/data/<pol>``, geocoded: dims ``("date", "y", "x")``), with 2-D
+``latitude``/``longitude`` (and ``height`` when a ``height`` band on the same grid exists) coords.
+Every block read opens the file and reads only its window; radar-geometry GeoTIFFs have no CRS, and
+exactly rasterio's ``NotGeoreferencedWarning`` is silenced when they are opened.
+
+``open_orbit`` reads the orbit of an acquisition (ESA EOF, SAFE annotation, or the OPERA HDF5 state
+vectors) into :class:`pairscope.geometry.Orbit`; ``open_product`` reads a published product asset in
+physical units (nodata -> NaN, ``raster:scale``/``offset`` applied).
 """
 
 from __future__ import annotations
