@@ -63,14 +63,41 @@ def utm_crs(latitude: float, longitude: float) -> pyproj.CRS:
 
 def map_grid(x: FloatArray, y: FloatArray, resolution: float) -> tuple[float, float, int, int]:
     """(x0, y0, nx, ny): the upper-left corner snapped to multiples of ``resolution``."""
-    x0 = np.floor(np.nanmin(x) / resolution) * resolution
-    y0 = np.ceil(np.nanmax(y) / resolution) * resolution
-    x1 = np.ceil(np.nanmax(x) / resolution) * resolution
-    y1 = np.floor(np.nanmin(y) / resolution) * resolution
+    return _snap(
+        float(np.nanmin(x)),
+        float(np.nanmax(x)),
+        float(np.nanmin(y)),
+        float(np.nanmax(y)),
+        resolution,
+    )
+
+
+def _snap(
+    x_min: float, x_max: float, y_min: float, y_max: float, resolution: float
+) -> tuple[float, float, int, int]:
+    x0 = np.floor(x_min / resolution) * resolution
+    y0 = np.ceil(y_max / resolution) * resolution
+    x1 = np.ceil(x_max / resolution) * resolution
+    y1 = np.floor(y_min / resolution) * resolution
+    # a sample exactly on the far edge goes to the last cell (see _cell_index)
     nx = max(int(round((x1 - x0) / resolution)), 1)
     ny = max(int(round((y0 - y1) / resolution)), 1)
-    # a sample exactly on the far edge belongs to the cell before it
     return float(x0), float(y0), nx, ny
+
+
+@_jit
+def _bounds(a: FloatArray, b: FloatArray) -> tuple[float, float, float, float, int]:
+    """min/max of ``a`` and ``b`` over the samples where both are finite, and their count."""
+    a0, a1, b0, b1 = np.inf, -np.inf, np.inf, -np.inf
+    n = 0
+    for m in range(a.shape[0]):
+        if np.isfinite(a[m]) and np.isfinite(b[m]):
+            n += 1
+            a0 = min(a0, a[m])
+            a1 = max(a1, a[m])
+            b0 = min(b0, b[m])
+            b1 = max(b1, b[m])
+    return a0, a1, b0, b1, n
 
 
 @_pjit
@@ -125,12 +152,11 @@ def project(
     (map units).
     """
     transformer = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-    finite = np.isfinite(latitude) & np.isfinite(longitude)
-    if not finite.any():
+    latitude = np.ascontiguousarray(latitude, dtype=np.float64)
+    longitude = np.ascontiguousarray(longitude, dtype=np.float64)
+    lat0, lat1, lon0, lon1, n_finite = _bounds(latitude, longitude)
+    if n_finite == 0:
         raise ValueError("no finite latitude/longitude to geocode")
-    la, lo = latitude[finite], longitude[finite]
-    lat0, lat1 = float(la.min()), float(la.max())
-    lon0, lon1 = float(lo.min()), float(lo.max())
     ni = int(min(max(np.ceil((lat1 - lat0) / _LUT_STEP) + 1, 2), 4000))
     nj = int(min(max(np.ceil((lon1 - lon0) / _LUT_STEP) + 1, 2), 4000))
     grid_lat = np.linspace(lat0, lat1 if lat1 > lat0 else lat0 + 1e-6, ni)
@@ -138,8 +164,8 @@ def project(
     glo, gla = np.meshgrid(grid_lon, grid_lat)
     tx, ty = transformer.transform(glo, gla)
     x, y = _bilinear_lut(
-        np.ascontiguousarray(latitude, dtype=np.float64),
-        np.ascontiguousarray(longitude, dtype=np.float64),
+        latitude,
+        longitude,
         float(grid_lat[0]),
         float(grid_lon[0]),
         float(grid_lat[1] - grid_lat[0]),
@@ -147,8 +173,8 @@ def project(
         np.ascontiguousarray(tx, dtype=np.float64),
         np.ascontiguousarray(ty, dtype=np.float64),
     )
-    check = np.flatnonzero(finite)
-    check = check[:: max(1, check.size // 2000)]
+    check = np.arange(0, latitude.size, max(1, latitude.size // 4000))
+    check = check[np.isfinite(latitude[check]) & np.isfinite(longitude[check])]
     ex, ey = transformer.transform(longitude[check], latitude[check])
     if max(np.abs(ex - x[check]).max(), np.abs(ey - y[check]).max()) > tolerance:
         x, y = transformer.transform(longitude, latitude)
@@ -158,27 +184,40 @@ def project(
 @_pjit
 def _cell_index(
     x: FloatArray, y: FloatArray, x0: float, y0: float, res: float, nx: int, ny: int
-) -> tuple[IntArray, FloatArray]:
-    """Flat cell index (-1 outside) and squared distance to the cell centre of each sample."""
+) -> tuple[IntArray, npt.NDArray[np.int32]]:
+    """Flat cell index of each sample (-1 outside) and the number of samples per cell."""
     n = x.shape[0]
     idx = np.empty(n, dtype=np.int64)
-    d2 = np.empty(n)
     for m in numba.prange(n):
         fc = (x[m] - x0) / res
         fr = (y0 - y[m]) / res
-        if not (np.isfinite(fc) and np.isfinite(fr)):
-            idx[m] = -1
+        idx[m] = -1
+        if np.isfinite(fc) and np.isfinite(fr):
+            col = min(int(np.floor(fc)), nx - 1)
+            row = min(int(np.floor(fr)), ny - 1)
+            if col >= 0 and row >= 0:
+                idx[m] = row * nx + col
+    count = np.zeros(nx * ny, dtype=np.int32)
+    for m in range(n):
+        if idx[m] >= 0:
+            count[idx[m]] += 1
+    return idx, count
+
+
+@_pjit
+def _centre_distance(
+    x: FloatArray, y: FloatArray, idx: IntArray, x0: float, y0: float, res: float, nx: int
+) -> FloatArray:
+    """Squared distance (in cells) of each sample to the centre of its cell."""
+    n = x.shape[0]
+    d2 = np.empty(n)
+    for m in numba.prange(n):
+        if idx[m] < 0:
             d2[m] = np.inf
             continue
-        col = min(int(np.floor(fc)), nx - 1)
-        row = min(int(np.floor(fr)), ny - 1)
-        if col < 0 or row < 0:
-            idx[m] = -1
-            d2[m] = np.inf
-            continue
-        idx[m] = row * nx + col
-        d2[m] = (fc - col - 0.5) ** 2 + (fr - row - 0.5) ** 2
-    return idx, d2
+        row, col = idx[m] // nx, idx[m] % nx
+        d2[m] = ((x[m] - x0) / res - col - 0.5) ** 2 + ((y0 - y[m]) / res - row - 0.5) ** 2
+    return d2
 
 
 # ----------------------------------------------------------------------------------------------
@@ -440,24 +479,32 @@ def geocode(
     radar_dims = _validate(ds, lat_da, lon_da)
     lat = np.ascontiguousarray(lat_da.values.ravel(), dtype=np.float64)
     lon = np.ascontiguousarray(lon_da.values.ravel(), dtype=np.float64)
-    lon = np.where(lon > 180.0, lon - 360.0, lon)
-    finite = np.isfinite(lat) & np.isfinite(lon)
-    if not finite.any():
+    lat0, lat1, lon0, lon1, n_finite = _bounds(lat, lon)
+    if n_finite == 0:
         raise ValueError("latitude/longitude hold no finite value: nothing to geocode")
+    if lon1 > 180.0:
+        lon = np.where(lon > 180.0, lon - 360.0, lon)
+        lat0, lat1, lon0, lon1, _ = _bounds(lat, lon)
     if crs is None:
-        la, lo = lat[finite], lon[finite]
-        target = utm_crs(0.5 * (la.min() + la.max()), 0.5 * (lo.min() + lo.max()))
+        target = utm_crs(0.5 * (lat0 + lat1), 0.5 * (lon0 + lon1))
     else:
         target = pyproj.CRS.from_user_input(crs)
     x, y = project(lat, lon, target, tolerance=1e-5 * resolution)
-    x0, y0, nx, ny = map_grid(x, y, resolution)
+    x_min, x_max, y_min, y_max, _ = _bounds(x, y)
+    x0, y0, nx, ny = _snap(x_min, x_max, y_min, y_max, resolution)
     if nx * ny > 400_000_000:
         raise ValueError(
             f"map grid of {ny} x {nx} cells at resolution {resolution}: too large; is the "
             "resolution in the CRS's units (metres for UTM, degrees for EPSG:4326)?"
         )
-    idx, d2 = _cell_index(x, y, x0, y0, float(resolution), nx, ny)
+    idx, count = _cell_index(x, y, x0, y0, float(resolution), nx, ny)
     methods = dict(aggregation or {})
+    distance: list[FloatArray] = []
+
+    def d2() -> FloatArray:
+        if not distance:
+            distance.append(_centre_distance(x, y, idx, x0, y0, float(resolution), nx))
+        return distance[0]
 
     out_vars: dict[Hashable, xr.DataArray] = {}
     for name, var in ds.data_vars.items():
@@ -466,9 +513,8 @@ def geocode(
             continue
         method = methods.get(name, aggregation_for(name, var))
         out_vars[name] = _geocode_variable(var, radar_dims, idx, d2, ny, nx, method, fill_holes)
-    count = np.bincount(idx[idx >= 0], minlength=ny * nx).reshape(ny, nx)
     out_vars["sample_count"] = xr.DataArray(
-        count.astype(np.int32),
+        count.reshape(ny, nx),
         dims=("y", "x"),
         attrs={"long_name": "radar samples per map cell", "units": "1"},
     )
@@ -505,7 +551,7 @@ def _geocode_variable(
     var: xr.DataArray,
     radar_dims: tuple[Hashable, Hashable],
     idx: IntArray,
-    d2: FloatArray,
+    d2: Callable[[], FloatArray],
     ny: int,
     nx: int,
     method: Aggregation,
@@ -518,7 +564,7 @@ def _geocode_variable(
     n_cells = ny * nx
     min_nb = HOLE_NEIGHBOURS if fill_holes else 9
     if method == "nearest":
-        data = _nearest(flat, idx, d2, ny, nx, min_nb, _fill_value(var))
+        data = _nearest(flat, idx, d2(), ny, nx, min_nb, _fill_value(var))
     elif method == "circular_mean":
         if flat.dtype.kind not in "fiu":
             raise TypeError(f"circular_mean needs real phases (rad), got dtype {flat.dtype}")
