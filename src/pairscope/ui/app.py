@@ -63,8 +63,8 @@ _warm_lock = threading.Lock()
 
 
 def warm_up() -> None:
-    """Compile Datashader's resampling kernels once per process (numba JIT, several seconds),
-    so the first visitor's maps draw as fast as everyone else's."""
+    """Compile the estimator's and Datashader's numba kernels once per process (several
+    seconds each), so the first visitor's maps draw as fast as everyone else's."""
     with _warm_lock:
         if not _warmed.is_set():
             _warm_up()
@@ -72,9 +72,19 @@ def warm_up() -> None:
 
 
 def _warm_up() -> None:
+    import numpy as np
+
+    from pairscope import coherence
+
+    rng = np.random.default_rng(0)
+    shape = (32, 96)
+    a, b = (
+        (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(np.complex64)
+        for _ in range(2)
+    )
+    coherence.estimate(a, b, (5, 21))  # compiles the estimator's kernels
     import holoviews as hv
     import holoviews.plotting.bokeh  # noqa: F401  (registers the bokeh backend for render)
-    import numpy as np
     from holoviews.operation.datashader import rasterize
 
     img = hv.Image(np.linspace(0, 1, 64 * 64, dtype=np.float32).reshape(64, 64))
