@@ -266,7 +266,7 @@ def _solve_look_angle(
             )
             step = -g / gp
             theta += step
-            if abs(step) < 1e-13:
+            if abs(step) < 1e-8:  # quadratic convergence: the next step would be ~1e-16
                 break
         ct = np.cos(theta)
         st = np.sin(theta)

@@ -114,6 +114,7 @@ def interp_state_acc(
     for c in range(9):
         out[c] = 0.0
     den = 0.0
+    s1 = 0.0
     nearest = np.inf
     for j in range(k):
         dt = t - ts[start + j]
@@ -124,24 +125,22 @@ def interp_state_acc(
                 out[3 + c] = vel[start + j, c]
             ecef_acceleration(out[:3], out[3:6], out[6:9])
             return
-        w = bary[start, j] / dt
+        inv = 1.0 / dt
+        w = bary[start, j] * inv
         den += w
+        s1 += w * inv
         for c in range(3):
             out[c] += w * pos[start + j, c]
             out[3 + c] += w * vel[start + j, c]
+            out[6 + c] += w * inv * vel[start + j, c]
     for c in range(6):
         out[c] /= den
     if nearest < 1e-3:
         ecef_acceleration(out[:3], out[3:6], out[6:9])
         return
     # barycentric derivative: p'(t) = sum_j w_j (p(t) - y_j) / (t - t_j)^2 / sum_j w_j/(t - t_j)
-    for j in range(k):
-        dt = t - ts[start + j]
-        w = bary[start, j] / (dt * dt)
-        for c in range(3):
-            out[6 + c] += w * (out[3 + c] - vel[start + j, c])
     for c in range(3):
-        out[6 + c] /= den
+        out[6 + c] = (out[3 + c] * s1 - out[6 + c]) / den
 
 
 @jit
