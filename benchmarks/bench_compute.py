@@ -44,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
         acqs = list_acquisitions(cat, bursts[0], polarization="VV")
         origin = "given" if args.catalog else f"built in {built:.1f} s"
         print(f"catalog: {catalog} ({origin})")
-        print(f"bursts: {', '.join(bursts)}; {len(acqs)} dates; cpu count {os.cpu_count()}")
+        load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+        print(f"bursts: {', '.join(bursts)}; {len(acqs)} dates; cpu count {os.cpu_count()}; "
+              f"load average {load} (other work on the machine skews the numbers)")
 
         def jobs(name: str) -> list[compute.PairJob]:
             return compute.plan_jobs(catalog, bursts, args.pairs, args.window, "VV", root / name)

@@ -288,3 +288,20 @@ def test_killed_worker_loses_nothing(
     _check_outputs(final, in_process["result"], shared_data)
     assert not pathlib.Path(killed_tmp).exists(), "the dead worker's temporary file was removed"
     assert not list(out.rglob("*.tmp"))
+
+
+def test_unreachable_scheduler_is_a_clear_error(
+    demo_catalog: pathlib.Path, tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    import dask
+
+    with socket.socket() as sock:  # a loopback port with nobody listening
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        code = compute.main(_args(demo_catalog, tmp_path, scheduler=f"tcp://127.0.0.1:{port}"))
+    assert code == 2
+    assert f"cannot run on the scheduler at tcp://127.0.0.1:{port}" in capsys.readouterr().err
+    assert not list(tmp_path.rglob("*.json"))

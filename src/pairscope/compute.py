@@ -413,7 +413,12 @@ def main(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         print(f"pairscope compute: error: --workers must be >= 1, got {args.workers}", file=err)
         return 2
-    report = run(jobs, scheduler=args.scheduler, workers=args.workers)
+    try:
+        report = run(jobs, scheduler=args.scheduler, workers=args.workers)
+    except (OSError, TimeoutError) as e:
+        where = f"the scheduler at {args.scheduler}" if args.scheduler else "a local cluster"
+        print(f"pairscope compute: error: cannot run on {where}: {e}", file=err)
+        return 2
     print(
         f"{len(report.written)} written, {len(report.skipped)} already complete, "
         f"{len(report.failed)} failed in {report.seconds:.1f} s -> {pathlib.Path(args.out).resolve()}",
