@@ -430,3 +430,58 @@ def test_ard_stack_errors_are_clear(ard_catalog: pathlib.Path) -> None:
     with pytest.raises(ValueError, match="no GSLC product on 2025-06-06"):
         ard.open_ard_stack(ard_catalog, BURST, dates=["2025-06-06"], collection=GSLC_COLLECTION)
 
+
+
+def test_opera_cslc_through_a_stac_catalog(opera_file: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    """A static catalog with the real OPERA file as an item asset: read as a GSLC stack, its
+    orbit (HDF5 state vectors) puts the file's own burst centre at the burst's mid range."""
+    import h5py
+    import pystac
+
+    from pairscope.catalog import acquisition_from_item, item_burst_id, open_catalog
+    from pairscope.stack import open_orbit
+
+    item = pystac.Item(
+        id=opera_file.name.removesuffix(".h5"),
+        geometry=None,
+        bbox=None,
+        datetime=np.datetime64("2022-12-28T16:16:51", "s").astype(object),
+        properties={"product:type": "CSLC-S1", "platform": "sentinel-1a"},
+    )
+    item.add_asset("VV", pystac.Asset(href=str(opera_file), media_type="application/x-hdf5", roles=["data"]))
+    coll = pystac.Collection(
+        id="opera-cslc", description="OPERA CSLC-S1 (test)",
+        extent=pystac.Extent(pystac.SpatialExtent([[-156.0, 19.0, -155.0, 20.0]]), pystac.TemporalExtent([[None, None]])),
+    )
+    coll.add_item(item)
+    cat = pystac.Catalog(id="t", description="t")
+    cat.add_child(coll)
+    cat.normalize_hrefs(str(tmp_path / "cat"))
+    cat.save(catalog_type=pystac.CatalogType.SELF_CONTAINED)
+    path = tmp_path / "cat" / "catalog.json"
+    assert ard.list_ard_collections(path) == {}  # no summaries: found per item instead
+    stack = ard.open_ard_stack(path, "t087_185683_iw2")
+    assert stack.shape == (1, 4917, 20622) and stack.rio.crs.to_epsg() == 32605
+    assert stack.attrs["ceosard_specification"] == "GSLC" and stack.attrs["burst_id"] == "T087_185683_IW2"
+    assert str(stack["date"].values[0])[:10] == "2022-12-28"
+    with pytest.raises(AssetError, match="no per-pixel metadata layer"):
+        ard.open_ard_layers(path, "T087_185683_IW2")  # OPERA ships them as CSLC-S1-STATIC
+
+    stac_item = next(iter(open_catalog(path).search_items()))
+    orbit = open_orbit(acquisition_from_item(stac_item, item_burst_id(stac_item)))
+    assert orbit is not None
+    with h5py.File(opera_file) as f:
+        meta = "metadata/processing_information/input_burst_metadata/"
+        lon, lat = f[meta + "center"][()]
+        near = float(f[meta + "starting_range"][()])
+        far = near + f[meta + "shape"][1] * float(f[meta + "range_pixel_spacing"][()])
+        mid = float(f[meta + "iw2_mid_range"][()])
+    geo = geometry.look_geometry(orbit, lat, lon, 0.0)
+    assert near < float(geo["slant_range"]) < far
+    assert abs(float(geo["slant_range"]) - mid) < 3000.0  # unknown terrain height: +-1.5 km
+    assert 30.0 < float(geo["incidence_angle"]) < 46.0  # IW2
+    like = stack.isel(date=0, y=slice(1000, 4000, 1000), x=slice(4000, 17000, 4000))
+    grid = ard.look_vector_grid(orbit, like, 0.0)
+    norm = np.sqrt(grid["look_x"] ** 2 + grid["look_y"] ** 2 + grid["look_z"] ** 2)
+    assert np.abs(norm.values - 1).max() < 1e-6  # float32 components
+    assert near - 5000 < grid["slant_range"].min() and grid["slant_range"].max() < far + 5000
