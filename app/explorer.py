@@ -8,7 +8,9 @@ environment (``PAIRSCOPE_ALLOWED_CATALOGS``, ``PAIRSCOPE_TILES``).
 import os
 
 from pairscope.ui import Settings, create_app
+from pairscope.ui.app import warm_up
 
+warm_up()  # once per server process: compiles the numba kernels before the first view
 create_app(Settings.from_env(os.environ.get("PAIRSCOPE_CATALOG") or None)).servable(
     title="pairscope explorer"
 )

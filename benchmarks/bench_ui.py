@@ -35,6 +35,7 @@ from tests.plugins.browser import CHROMIUM, CHROMIUM_ARGS, LOOPBACK  # noqa: E40
 
 _JS_IMAGE_STAMP = """
 (prefix) => {
+  if (!window.Bokeh || !Bokeh.documents.length) return null;
   for (const m of Bokeh.documents[0].all_models) {
     if (m.constructor.__name__ !== "Figure" || !m.title || !m.title.text.startsWith(prefix)) continue;
     for (const r of m.renderers) {

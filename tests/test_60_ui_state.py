@@ -324,6 +324,7 @@ def test_layout_builds_with_fake_backend(settings: Settings) -> None:
     app = create_app(settings, compute=backend, query={"burst": "249435 IW2", "layer": "phase"})
     app.state.wait()
     assert app.state.status_kind == "success", app.state.status
+    assert "2 bursts in this catalog" in app.sidebar.catalog_notes.object
     root = pn.panel(app).get_root()
     names = {type(m).__name__ for m in root.references()}
     assert {"Image", "Segment", "Rect", "ColorBar"} <= names, names
@@ -335,6 +336,17 @@ def test_layout_builds_with_fake_backend(settings: Settings) -> None:
     root = pn.panel(app).get_root()
     titles = {m.text for m in root.references() if type(m).__name__ == "Title"}
     assert "look_z" in titles and any(t.startswith("Pixel (10, 5)") for t in titles), titles
+
+
+def test_footprint_pick() -> None:
+    from pairscope.ui.views.sidebar import burst_at, mercator_to_lonlat
+
+    bursts = (BurstInfo("T117_249435_IW2", FOOT, 5), BurstInfo("T117_249436_IW2", None, 5))
+    assert burst_at(bursts, 10.5, 45.1) == "T117_249435_IW2"
+    assert burst_at(bursts, 10.5, 45.4) == "T117_249435_IW2"  # nearest centre, 0.3 deg away
+    assert burst_at(bursts, 20.0, 45.1) is None
+    lon, lat = mercator_to_lonlat(1113194.9, 5621521.5)  # 10 E, 45 N in Web Mercator
+    assert lon == pytest.approx(10.0, abs=1e-5) and lat == pytest.approx(45.0, abs=1e-5)
 
 
 # -- the real path ----------------------------------------------------------------------------------

@@ -174,8 +174,6 @@ def create_app(
     """
     settings = settings or Settings.from_env()
     pn.extension(raw_css=[CSS], notifications=False)
-    if not _warmed.is_set():  # `panel serve app/explorer.py`: warm up beside the first session
-        threading.Thread(target=warm_up, name="pairscope-warm-up", daemon=True).start()
     backend = compute if compute is not None else shared_backend(settings)
     location = catalog or default_catalog(settings)
     if catalog:

@@ -526,8 +526,6 @@ class ExplorerState(param.Parameterized):
     def _apply_catalog(self, info: CatalogInfo) -> None:
         with self._quiet():
             self.param.update(catalog_info=info, catalog=info.location)
-        if info.notes:
-            self.say(" ".join(info.notes), "warning")
 
     def _apply_dates(self, burst: str, dates: BurstDates) -> None:
         iso = [_iso(d) for d in dates.dates]

@@ -119,6 +119,10 @@ class Sidebar(pn.viewable.Viewer):
         self._rule_visibility()
         s.param.watch(lambda _e: self._rule_visibility(), ["rule"])
         s.param.watch(self._catalog_changed, ["catalog_info"])
+        self.catalog_notes = pn.pane.Markdown(
+            self._notes_text(), css_classes=["ps-catalog-notes"], sizing_mode="stretch_width",
+            styles={"font-size": "0.85em", "color": "#555"}, margin=(0, 10),
+        )  # fmt: skip
         self._footprints = pn.pane.HoloViews(
             self._footprint_map(), sizing_mode="stretch_width", css_classes=["ps-footprints"]
         )
@@ -144,7 +148,18 @@ class Sidebar(pn.viewable.Viewer):
         info = self.state.catalog_info
         return [b.burst_id for b in info.bursts] if info is not None else []
 
+    def _notes_text(self) -> str:
+        info = self.state.catalog_info
+        if info is None:
+            return ""
+        n = len(info.bursts)
+        lines = [f"{n} burst{'s' if n != 1 else ''} in this catalog."]
+        lines += [f"Note: {note}." if not note.endswith(".") else f"Note: {note}"
+                  for note in info.notes]  # fmt: skip
+        return "  \n".join(lines)
+
     def _catalog_changed(self, *_: Any) -> None:
+        self.catalog_notes.object = self._notes_text()
         self.burst.options = self._burst_options()
         self._footprints.object = self._footprint_map()
 
@@ -197,6 +212,7 @@ class Sidebar(pn.viewable.Viewer):
         return pn.Column(
             "### Data",
             self.catalog,
+            self.catalog_notes,
             self.burst,
             self._footprints,
             self.polarization,
