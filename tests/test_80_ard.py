@@ -485,3 +485,16 @@ def test_opera_cslc_through_a_stac_catalog(opera_file: pathlib.Path, tmp_path: p
     norm = np.sqrt(grid["look_x"] ** 2 + grid["look_y"] ** 2 + grid["look_z"] ** 2)
     assert np.abs(norm.values - 1).max() < 1e-6  # float32 components
     assert near - 5000 < grid["slant_range"].min() and grid["slant_range"].max() < far + 5000
+
+
+def test_apply_data_mask_per_date() -> None:
+    z = np.ones((2, 4, 5), dtype=np.complex64)
+    mask = np.zeros((2, 4, 5), dtype=np.uint8)
+    mask[0, 1, 1] = ard.MASK_SHADOW
+    mask[1, 2, 3] = ard.MASK_NO_DATA
+    out = ard.apply_data_mask(_map_array(z), _map_array(mask)).values
+    assert out.dtype == np.complex64
+    assert out[0, 1, 1] == 0 and out[1, 1, 1] == 1 and out[1, 2, 3] == 0 and out[0, 2, 3] == 1
+    assert (out == 0).sum() == 2
+    with pytest.raises(ValueError, match="one mask per date"):
+        ard.apply_data_mask(_map_array(z[:1]), _map_array(mask))

@@ -311,10 +311,14 @@ def apply_data_mask(stack: xr.DataArray, data_mask: xr.DataArray) -> xr.DataArra
             f"the data mask {data_mask.dims} and the stack {stack.dims} must both end in ('y', 'x')"
         )
     check_same_grid(stack, data_mask, ("the stack", "the data mask"))
-    valid = data_mask == MASK_VALID
-    if "date" in data_mask.dims:
-        valid = valid.assign_coords(date=stack["date"].values)
-    out = stack.where(valid.variable if "date" not in valid.dims else valid, np.complex64(0))
+    if "date" in data_mask.dims and ("date" not in stack.dims or data_mask.sizes["date"] != stack.sizes["date"]):
+        raise ValueError(
+            f"the data mask has {data_mask.sizes['date']} dates but the stack "
+            f"{stack.sizes.get('date', 0)}: give one mask per date, or one (y, x) mask for all"
+        )
+    # same grid checked: compare by position, not by (possibly rounded) coordinate labels
+    valid = (data_mask == MASK_VALID).variable
+    out = stack.where(valid, np.complex64(0))
     out = out.astype(np.complex64)
     out.attrs = dict(stack.attrs) | {"data_mask_applied": 1}
     return out
