@@ -10,9 +10,11 @@ import pytest
 import xarray as xr
 
 from pairscope import geometry as g
+from tests.conftest import SHARED_DATA
 from tests.plugins.geometry import annotation_files, read_geolocation_grid
 
-SHARED = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# the same folder as the ``shared_data`` fixture; needed at collection time to parametrize
+SHARED = SHARED_DATA
 # Annotation written by the ESA IPF (grid consistent with the orbitList); the ASF single-burst
 # extracts of hyp3-isce2 are checked separately below.
 ESA_ANNOTATIONS = [p for p in annotation_files(SHARED) if "hyp3-isce2" not in p.parts]
