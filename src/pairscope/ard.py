@@ -17,16 +17,16 @@ same estimator as radar-geometry SLCs (:func:`pairscope.coherence.estimate_pairs
 Per-pixel metadata layers are read when a product has them, under the names of the
 specification (section 4), as variables of one Dataset:
 
-============================  ========================================  ========================
-specification (section 4)     variable(s)                               asset key / role
-============================  ========================================  ========================
-Data Mask Image (4.3)         ``data_mask``                             ``data-mask``
-Local Incident Angle (4.5)    ``local_incidence_angle``                 ``local-incidence-angle``
-Ellipsoidal Incident Angle    ``incidence_angle``                       ``ellipsoid-incidence-angle``
-Per-Pixel DEM (4.10)          ``height``                                ``dem``
-Radar Unit Look Vector Grid   ``look_x``, ``look_y``, ``look_z``        ``look-vector-grid``
-Slant Range (4.12)            ``slant_range``                           ``slant-range``
-============================  ========================================  ========================
+- Data Mask Image (4.3): ``data_mask``, asset ``data-mask``;
+- Local Incident Angle Image (4.5): ``local_incidence_angle``, asset ``local-incidence-angle``;
+- Ellipsoidal Incident Angle Image (4.6): ``incidence_angle``, asset ``ellipsoid-incidence-angle``;
+- Per-Pixel DEM (4.10): ``height``, asset ``dem``;
+- Radar Unit Look Vector Grid Image (4.11): ``look_x``, ``look_y``, ``look_z``, asset
+  ``look-vector-grid`` (three bands);
+- Slant Range Sensor to Surface Image (4.12): ``slant_range``, asset ``slant-range``.
+
+Assets are found by key or role, with the aliases of :data:`PER_PIXEL_LAYERS` (S1 NRB processor
+and OPERA names).
 
 Data mask values (those of the S1 NRB processor, plus the threshold's invalid and no data):
 0 valid, 1 layover, 2 shadow, 3 layover and shadow, 4 ocean water, 5 invalid, 255 no data. Only
