@@ -447,3 +447,21 @@ def test_orbit_with_several_passes(s1reader_annotation: bytes, s1reader_eof: pat
     with pytest.raises(ValueError, match="crop"):
         g.look_geometry(close, grid.latitude, grid.longitude, grid.height)
     check_against_grid(close.crop(orbit.times[0], orbit.times[-1]), grid)
+
+
+def test_dem_errors_say_what_is_wrong(rome: tuple[g.Orbit, xr.DataArray, xr.Dataset]) -> None:
+    orbit, dem, geo = rome
+    utm = dem.rio.reproject("EPSG:32633")
+    with pytest.raises(ValueError, match="projected"):
+        g.local_incidence_angle(geo, utm)
+    metres = xr.DataArray(
+        np.zeros((4, 4)),
+        dims=("y", "x"),
+        coords={"y": np.arange(4) * 30.0 + 4.6e6, "x": np.arange(4) * 30.0},
+    )
+    with pytest.raises(ValueError, match="not degrees"):
+        g.geolocate(
+            orbit, geo.azimuth_time.values[:2, :2], geo.slant_range.values[:2, :2], dem=metres
+        )
+    with pytest.raises(ValueError, match="no latitude/longitude"):
+        g.local_incidence_angle(geo, dem.rename(y="row", x="col"))

@@ -69,6 +69,13 @@ def _dem_axes(dem: xr.DataArray) -> tuple[str, str]:
                         f"the DEM's CRS {crs} is projected; reproject it to geographic "
                         "coordinates (dem.rio.reproject('EPSG:4326')) before using it here"
                     )
+            lat, lon = dem[lat_name].values, dem[lon_name].values
+            if np.nanmax(np.abs(lat)) > 90.0 or np.nanmax(np.abs(lon)) > 360.0:
+                raise ValueError(
+                    f"the DEM's {lat_name}/{lon_name} coordinates are not degrees (up to "
+                    f"{np.nanmax(np.abs(lat)):.0f}, {np.nanmax(np.abs(lon)):.0f}); give it on a "
+                    "geographic latitude/longitude grid"
+                )
             return lat_name, lon_name
     raise ValueError(
         f"DEM dims {dem.dims} hold no latitude/longitude axes; name them ('latitude', "
