@@ -10,7 +10,6 @@ import os
 from pairscope.ui import Settings, create_app
 from pairscope.ui.app import warm_up
 
-warm_up()  # once per server process: compiles the numba kernels before the first view
-create_app(Settings.from_env(os.environ.get("PAIRSCOPE_CATALOG") or None)).servable(
-    title="pairscope explorer"
-)
+settings = Settings.from_env(os.environ.get("PAIRSCOPE_CATALOG") or None)
+warm_up(settings)  # once per server process: compiles the kernels, draws one view
+create_app(settings).servable(title="pairscope explorer")

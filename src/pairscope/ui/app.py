@@ -62,13 +62,37 @@ _warmed = threading.Event()
 _warm_lock = threading.Lock()
 
 
-def warm_up() -> None:
+def warm_up(settings: Settings | None = None) -> None:
     """Compile the estimator's and Datashader's numba kernels once per process (several
-    seconds each), so the first visitor's maps draw as fast as everyone else's."""
+    seconds each), so the first visitor's maps draw as fast as everyone else's.
+
+    With ``settings``, also draw the whole app once on the first pair of the default catalog
+    (the real path: HoloViews/GeoViews plot classes, the result cache); a failure there is
+    reported and ignored, the server still starts.
+    """
     with _warm_lock:
         if not _warmed.is_set():
             _warm_up()
+            if settings is not None:
+                try:
+                    _warm_app(settings)
+                except Exception as exc:  # noqa: BLE001 - warming up is best effort
+                    print(f"pairscope: warm-up on the default catalog skipped ({exc})", flush=True)
             _warmed.set()
+
+
+def _warm_app(settings: Settings) -> None:
+    from pairscope.ui.backend import day
+
+    backend = shared_backend(settings)
+    location = default_catalog(settings)
+    info = backend.open_catalog(location)
+    burst = info.bursts[0].burst_id
+    dates = backend.burst_dates(location, burst, "VV").dates
+    query = {"burst": burst, "pairs": f"{day(dates[0])}_{day(dates[1])}"}
+    app = create_app(settings, compute=backend, query=query)
+    app.state.wait(300)
+    pn.panel(app).get_root()
 
 
 def _warm_up() -> None:
@@ -230,7 +254,7 @@ def serve(
     settings = Settings.from_env(catalog)
     if catalog is None:
         ensure_demo(settings, log=lambda m: print(m, flush=True))
-    warm_up()
+    warm_up(settings)
     origins = list(allow_websocket_origin or [])
     if not origins:
         origins = [f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]
