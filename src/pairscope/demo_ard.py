@@ -133,11 +133,18 @@ class MapGeocoding:
         self.sample = sample
         self.valid = line >= 0
         self.layers = layers
+        self._flat: tuple[tuple[int, ...], npt.NDArray[np.intp], npt.NDArray[np.intp]] | None = None
 
     def take(self, radar: npt.NDArray[Any], fill: Any = 0) -> npt.NDArray[Any]:
-        """A radar-geometry array (..., lines, samples) resampled to the map grid (nearest)."""
-        out = np.full(radar.shape[:-2] + self.shape, fill, dtype=radar.dtype)
-        out[..., self.valid] = radar[..., self.line[self.valid], self.sample[self.valid]]
+        """A radar-geometry array (lines, samples) resampled to the map grid (nearest)."""
+        if radar.ndim != 2:
+            raise ValueError(f"take() resamples one (lines, samples) array, not {radar.shape}")
+        if self._flat is None or self._flat[0] != radar.shape:
+            src = np.ravel_multi_index((self.line[self.valid], self.sample[self.valid]), radar.shape)
+            self._flat = (radar.shape, src, np.flatnonzero(self.valid))
+        _, src, dst = self._flat
+        out = np.full(self.shape, fill, dtype=radar.dtype)
+        out.reshape(-1)[dst] = radar.reshape(-1)[src]
         return out
 
 
