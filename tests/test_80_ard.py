@@ -27,6 +27,7 @@ from pairscope import ard, coherence, geometry
 from pairscope.bursts import parse_burst_id
 from pairscope.catalog import AssetError
 from pairscope.demo_ard import GSLC_COLLECTION, NRB_COLLECTION
+from pairscope.export import validate_item
 from pairscope.geocode import geocode
 from pairscope.stack import GridMismatchError, open_slc_stack
 
@@ -67,7 +68,7 @@ def _read(path: pathlib.Path, names: list[str] | None = None) -> dict[str, np.nd
 
 # ----------------------------------------------------------------------------------------------
 # the demo collections
-def test_demo_collections_carry_ceos_ard_fields(ard_catalog: pathlib.Path) -> None:
+def test_demo_collections_carry_ceos_ard_fields(ard_catalog: pathlib.Path, shared_data: pathlib.Path) -> None:
     root = ard_catalog.parent
     children = [
         link["href"] for link in json.loads(ard_catalog.read_text())["links"] if link["rel"] == "child"
@@ -93,6 +94,9 @@ def test_demo_collections_carry_ceos_ard_fields(ard_catalog: pathlib.Path) -> No
             has_look = "look-vector-grid" in item["assets"]
             assert has_look == (spec == "GSLC")  # NRB: computed from the orbit asset
             assert "orbit" in item["assets"]
+        # offline schema validation: STAC core and the sar/sat extensions (schemas in shared data)
+        result = validate_item(items[0], shared_data / "stac")
+        assert {v for k, v in result.items() if "item-spec" in k or "/sar/" in k or "/sat/" in k} == {"valid"}
     # the radar-geometry SLCs of the same burst are still what the SLC reader returns
     slc = open_slc_stack(ard_catalog, BURST, dates=["2025-06-17"])
     assert slc.dims == ("date", "azimuth", "range")
