@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         for workers in args.workers:
             t0 = time.perf_counter()
             with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                              dashboard_address=None) as cluster, Client(cluster) as client:
+                              **compute.LOCAL_CLUSTER_OPTIONS) as cluster, Client(cluster) as client:
                 client.wait_for_workers(workers)
                 startup = time.perf_counter() - t0
                 # one warm-up task per worker (imports, numba compile) outside the timed run

@@ -117,6 +117,20 @@ def _check_outputs(paths: list[pathlib.Path], expected: xr.Dataset, shared: path
         export.validate_item(item, shared / "stac")
 
 
+def _check_geometry(path: pathlib.Path, catalog: pathlib.Path, shared: pathlib.Path) -> None:
+    """The burst geometry item holds the catalog's look vectors unchanged."""
+    assert export.is_complete(path)
+    item = json.loads(path.read_text())
+    assert {"look_x", "look_y", "look_z", "incidence", "geolocation"} <= set(item["assets"])
+    export.validate_item(item, shared / "stac")
+    source = catalog.parent / "pairscope-demo-slc" / "geometry.tif"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(source) as src:
+            expected = src.read(list(src.descriptions).index("look_z") + 1)
+    np.testing.assert_array_equal(_read_band(path.parent / item["assets"]["look_z"]["href"]), expected)
+
+
 def _args(catalog: pathlib.Path, out: pathlib.Path, **extra: Any) -> argparse.Namespace:
     values = {
         "catalog": str(catalog),
@@ -182,7 +196,7 @@ def cluster(in_process: dict[str, Any]) -> Any:
         dask.config.set({"distributed.scheduler.allowed-failures": 0,
                          "distributed.scheduler.worker-saturation": 1.0}),
         LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, **compute.LOCAL_CLUSTER_OPTIONS
         ) as local,
     ):
         yield local
@@ -201,10 +215,14 @@ def test_cluster_matches_in_process(
     assert compute.main(args) == 0
     err = capsys.readouterr().err
     n = len(in_process["pairs"])
-    assert f"[{n}/{n}] 100.0%" in err and f"{n} written, 0 already complete, 0 failed" in err
-    items = sorted((tmp_path / BURST).glob("*/*.json"))
+    # n pairs + the burst's look-geometry item
+    assert f"[{n + 1}/{n + 1}] 100.0%" in err and f"{n} written, 0 already complete, 0 failed" in err
+    assert "look geometry from collection pairscope-demo-slc asset 'geometry'" in err
+    items = sorted(p for p in (tmp_path / BURST).glob("*/*.json") if "_geometry" not in p.name)
     assert len(items) == n
     _check_outputs(items, in_process["result"], shared_data)
+    _check_geometry(tmp_path / BURST / f"{BURST}_geometry" / f"{BURST}_geometry.json", demo_catalog,
+                    shared_data)
     table = (tmp_path / BURST / "pairs.csv").read_text().splitlines()
     assert len(table) == n + 1 and table[0].startswith("reference,secondary")
     # resume: nothing recomputed, nothing rewritten
@@ -283,7 +301,7 @@ def test_killed_worker_loses_nothing(
     assert second.ok
     assert sorted(p.resolve() for p in second.written) == sorted(j.item_path.resolve() for j in lost)
     assert len(second.skipped) == len(first.written)
-    final = sorted(out.glob(f"{BURST}/*/*.json"))
+    final = sorted(p for p in out.glob(f"{BURST}/*/*.json") if "_geometry" not in p.name)
     assert len(final) == len(jobs)
     _check_outputs(final, in_process["result"], shared_data)
     assert not pathlib.Path(killed_tmp).exists(), "the dead worker's temporary file was removed"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import pathlib
 import socket
@@ -33,8 +34,10 @@ import numpy as np
 from pairscope import export
 
 __all__ = [
+    "GeometryJob",
     "PairJob",
     "RunReport",
+    "compute_geometry",
     "compute_pair",
     "main",
     "parse_pair_rule",
@@ -45,6 +48,13 @@ __all__ = [
 
 #: Input bytes (two complex64 dates) above which a pair is processed in row blocks.
 DEFAULT_MAX_BLOCK_BYTES = 256 * 2**20
+
+#: LocalCluster keywords: no dashboard, and the scheduler's HTTP endpoint on a free port (its
+#: default 8787 may be taken, which distributed reports with a warning).
+LOCAL_CLUSTER_OPTIONS: dict[str, Any] = {
+    "dashboard_address": ":0",
+    "scheduler_kwargs": {"dashboard": False},
+}
 
 _RULE_HELP = (
     'use "all", "max:DAYS", "exact:DAYS[,DAYS...]", "seq:N", "ref:YYYYMMDD" or explicit pairs '
@@ -131,13 +141,42 @@ class PairJob:
         return f"{self.burst_id} {self.reference.replace('-', '')}_{self.secondary.replace('-', '')}"
 
 
+@dataclasses.dataclass(frozen=True)
+class GeometryJob:
+    """The look-vector / incidence layers of one burst, written once beside its pairs."""
+
+    catalog: str
+    burst_id: str
+    polarization: str
+    out: str
+
+    @property
+    def item_id(self) -> str:
+        return f"{self.burst_id}_geometry"
+
+    @property
+    def directory(self) -> pathlib.Path:
+        return pathlib.Path(self.out) / self.burst_id
+
+    @property
+    def item_path(self) -> pathlib.Path:
+        return self.directory / self.item_id / f"{self.item_id}.json"
+
+    @property
+    def label(self) -> str:
+        return f"{self.burst_id} look geometry"
+
+
 @dataclasses.dataclass
 class RunReport:
-    """What a run did: items written, pairs skipped (already complete), failures."""
+    """What a run did: pair items written, pairs skipped (already complete), burst geometry items
+    written or found, notes, failures."""
 
     written: list[pathlib.Path] = dataclasses.field(default_factory=list)
     skipped: list[pathlib.Path] = dataclasses.field(default_factory=list)
-    failed: list[tuple[PairJob, str]] = dataclasses.field(default_factory=list)
+    geometry: list[pathlib.Path] = dataclasses.field(default_factory=list)
+    notes: list[str] = dataclasses.field(default_factory=list)
+    failed: list[tuple[PairJob | GeometryJob, str]] = dataclasses.field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -274,7 +313,88 @@ def compute_pair(
     }
 
 
-def _progress_line(done: int, total: int, job: PairJob, note: str, started: float) -> str:
+def _band_names(asset: Any) -> list[str]:
+    fields = asset.extra_fields
+    for key in ("bands", "eo:bands", "raster:bands"):
+        names = [str(b.get("name") or "") for b in fields.get(key) or []]
+        if any(names):
+            return names
+    return []
+
+
+def _catalog_geometry(cat: Any, acquisition: Any, shape: tuple[int, int]) -> tuple[Any, str] | None:
+    """Look-vector layers from a collection-level asset (e.g. the demo's ``geometry``) whose bands
+    are named ``look_x, look_y, look_z, ...`` and whose grid is the stack's."""
+    import warnings
+
+    import rasterio
+    import xarray as xr
+    from rasterio.errors import NotGeoreferencedWarning
+
+    collection = cat.get_collection(acquisition.collection) if acquisition.collection else None
+    if collection is None:
+        return None
+    wanted = ("look_x", "look_y", "look_z", "los_east", "los_north", "los_up", "incidence_angle")
+    for key, asset in collection.assets.items():
+        names = _band_names(asset)
+        if not {"look_x", "look_y", "look_z"} <= set(names):
+            continue
+        href = asset.get_absolute_href() or asset.href
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(href) as src:
+                if (src.height, src.width) != shape or src.count != len(names):
+                    continue
+                layers = {n: (("azimuth", "range"), src.read(names.index(n) + 1))
+                          for n in wanted if n in names}
+        return xr.Dataset(layers), f"collection {collection.id} asset {key!r}"
+    return None
+
+
+def _orbit_geometry(cat: Any, acquisition: Any, stack: Any) -> tuple[Any, str] | None:
+    """Look vectors from the acquisition's orbit over the stack's lat/lon (and height) grid."""
+    from pairscope.geometry import look_geometry
+    from pairscope.stack import open_orbit
+
+    orbit = open_orbit(acquisition, catalog=cat)
+    if orbit is None or "latitude" not in stack.coords:
+        return None
+    height = stack["height"] if "height" in stack.coords else 0.0
+    side = acquisition.item.properties.get("sar:observation_direction", "right")
+    geo = look_geometry(orbit, stack["latitude"], stack["longitude"], height, look_side=side)
+    how = "the stack's heights" if "height" in stack.coords else "the WGS84 ellipsoid (height 0)"
+    keep = [v for v in ("look_x", "look_y", "look_z", "los_east", "los_north", "los_up",
+                        "incidence_angle") if v in geo]
+    return geo[keep], f"orbit of {acquisition.item.id} over {how}"
+
+
+def compute_geometry(job: GeometryJob, hook: export.StageHook | None = None) -> dict[str, Any]:
+    """Write the burst's look-vector / incidence layers (runs on a worker): from a catalog
+    geometry asset on the stack's grid when there is one, else from the first date's orbit."""
+    from pairscope.catalog import list_acquisitions
+    from pairscope.stack import open_slc_stack
+
+    start = time.perf_counter()
+    cat = _open_cached(job.catalog)
+    acquisitions = sorted(list_acquisitions(cat, job.burst_id, polarization=job.polarization),
+                          key=lambda a: a.date)
+    first = acquisitions[0]
+    stack = open_slc_stack(cat, job.burst_id, [_day(first.date)], job.polarization)
+    shape = (stack.sizes[stack.dims[1]], stack.sizes[stack.dims[2]])
+    found = _catalog_geometry(cat, first, shape) or _orbit_geometry(cat, first, stack)
+    if found is None:
+        return {"item": None, "seconds": time.perf_counter() - start,
+                "note": f"{job.burst_id}: no look geometry (no geometry asset, no orbit)"}
+    layers, source = found
+    coords = {c: stack.coords[c] for c in ("latitude", "longitude") if c in stack.coords}
+    layers = layers.assign_coords({k: (("azimuth", "range"), v.values) for k, v in coords.items()})
+    export.export_geometry(layers, job.directory, inputs=[first.item], burst_id=job.burst_id,
+                           item_id=job.item_id, source=source, hook=hook)
+    return {"item": str(job.item_path), "seconds": time.perf_counter() - start,
+            "note": f"look geometry from {source}"}
+
+
+def _progress_line(done: int, total: int, job: PairJob | GeometryJob, note: str, started: float) -> str:
     elapsed = max(time.perf_counter() - started, 1e-9)
     rate = 60.0 * done / elapsed
     width = len(str(total))
@@ -287,16 +407,18 @@ def run(
     client: Any = None,
     scheduler: str | None = None,
     workers: int | None = None,
+    geometry: bool = True,
     hook: export.StageHook | None = None,
     max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTES,
     progress: IO[str] | None | str = "stderr",
 ) -> RunReport:
     """Run ``jobs`` on dask.distributed, skipping pairs already complete in their ``out``.
 
-    ``client``: an existing ``distributed.Client``; else ``scheduler`` (an address such as
-    ``tcp://host:8786``); else a ``LocalCluster`` of ``workers`` processes (default: CPU count),
-    one thread each, closed at the end. Progress lines go to ``progress`` (a text stream;
-    default ``sys.stderr`` at call time; None: silent).
+    With ``geometry`` each burst's look-vector / incidence layers are written once as well
+    (`compute_geometry`), unless already there. ``client``: an existing ``distributed.Client``;
+    else ``scheduler`` (an address such as ``tcp://host:8786``); else a ``LocalCluster`` of
+    ``workers`` processes (default: CPU count), one thread each, closed at the end. Progress lines
+    go to ``progress`` (a text stream; default ``sys.stderr`` at call time; None: silent).
     """
     report = RunReport()
     started = time.perf_counter()
@@ -311,31 +433,49 @@ def run(
             stale = export.remove_stale_temporaries(root)
             if stale:
                 say(f"removed {len(stale)} temporary file(s) left by an interrupted run")
-    todo = []
+    todo: list[PairJob | GeometryJob] = []
     for job in jobs:
         if export.is_complete(job.item_path):
             report.skipped.append(job.item_path)
         else:
             todo.append(job)
-    total = len(todo)
-    say(f"{len(jobs)} pair(s): {len(report.skipped)} already complete, {total} to compute")
+    n_pairs = len(todo)
+    if geometry:
+        for key in sorted({(j.catalog, j.burst_id, j.polarization, j.out) for j in jobs}):
+            geo = GeometryJob(*key)
+            if export.is_complete(geo.item_path):
+                report.geometry.append(geo.item_path)
+            else:
+                todo.append(geo)
+    say(f"{len(jobs)} pair(s): {len(report.skipped)} already complete, {n_pairs} to compute"
+        + (f"; {len(todo) - n_pairs} burst geometry item(s)" if len(todo) > n_pairs else ""))
     if todo:
-        report = _run_on_cluster(todo, report, client, scheduler, workers, hook, max_block_bytes,
-                                 say, started)
+        _run_on_cluster(todo, report, client, scheduler, workers, hook, max_block_bytes, say,
+                        started)
     for directory in sorted({j.directory for j in jobs}):
-        items = sorted(directory.glob("*/*.json"))
-        complete = [p for p in items if p.parent.name == p.stem and export.is_complete(p)]
-        if complete:
-            import json
-
-            rows = export.pairs_table_from_items([json.loads(p.read_text()) for p in complete])
-            export.write_pairs_csv(rows, directory / "pairs.csv")
+        rows = []
+        for path in sorted(directory.glob("*/*.json")):
+            if path.parent.name != path.stem or not export.is_complete(path):
+                continue
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if "pairscope:reference_date" in data.get("properties", {}):
+                rows.append(data)
+        if rows:
+            export.write_pairs_csv(export.pairs_table_from_items(rows), directory / "pairs.csv")
     report.seconds = time.perf_counter() - started
     return report
 
 
+def _submit(client: Any, job: PairJob | GeometryJob, hook: export.StageHook | None,
+            max_block_bytes: int) -> Any:
+    key = f"pairscope-{job.item_id}-{os.urandom(4).hex()}"
+    if isinstance(job, GeometryJob):
+        return client.submit(compute_geometry, job, hook, pure=False, key=key)
+    return client.submit(compute_pair, job, hook, max_block_bytes, pure=False, key=key)
+
+
 def _run_on_cluster(
-    todo: Sequence[PairJob],
+    todo: Sequence[PairJob | GeometryJob],
     report: RunReport,
     client: Any,
     scheduler: str | None,
@@ -344,7 +484,7 @@ def _run_on_cluster(
     max_block_bytes: int,
     say: Callable[[str], None],
     started: float,
-) -> RunReport:
+) -> None:
     from distributed import Client, LocalCluster, as_completed
 
     cluster = None
@@ -357,37 +497,40 @@ def _run_on_cluster(
             if n < 1:
                 raise ValueError(f"--workers must be >= 1, got {n}")
             cluster = LocalCluster(  # type: ignore[no-untyped-call]
-                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
+                n_workers=n, threads_per_worker=1, processes=True, **LOCAL_CLUSTER_OPTIONS
             )
             client = Client(cluster)  # type: ignore[no-untyped-call]
     try:
-        futures = {
-            client.submit(compute_pair, job, hook, max_block_bytes, pure=False,
-                          key=f"pairscope-{job.item_id}-{os.urandom(4).hex()}"): job
-            for job in todo
-        }
+        futures = {_submit(client, job, hook, max_block_bytes): job for job in todo}
         done = 0
         for future in as_completed(futures):  # type: ignore[no-untyped-call]
             job = futures[future]
             done += 1
             try:
                 summary = future.result()
-            except Exception as err:  # a failed pair must not stop the others
+            except Exception as err:  # a failed task must not stop the others
                 message = f"{type(err).__name__}: {err}"
                 report.failed.append((job, message))
                 say(_progress_line(done, len(todo), job, f"FAILED {message}", started))
-            else:
-                report.written.append(pathlib.Path(summary["item"]))
-                coh = summary["mean_coherence"]
-                note = f"mean coherence {coh:.3f}" if coh is not None else "no valid pixel"
-                say(_progress_line(done, len(todo), job, f"{note}  {summary['seconds']:.1f} s", started))
+                future.release()
+                continue
             future.release()
+            seconds = f"{summary['seconds']:.1f} s"
+            if isinstance(job, GeometryJob):
+                if summary["item"]:
+                    report.geometry.append(pathlib.Path(summary["item"]))
+                report.notes.append(summary["note"])
+                say(_progress_line(done, len(todo), job, f"{summary['note']}  {seconds}", started))
+                continue
+            report.written.append(pathlib.Path(summary["item"]))
+            coh = summary["mean_coherence"]
+            note = f"mean coherence {coh:.3f}" if coh is not None else "no valid pixel"
+            say(_progress_line(done, len(todo), job, f"{note}  {seconds}", started))
     finally:
         if own_client:
             client.close()
         if cluster is not None:
             cluster.close()
-    return report
 
 
 def main(args: argparse.Namespace) -> int:
@@ -424,6 +567,8 @@ def main(args: argparse.Namespace) -> int:
         f"{len(report.failed)} failed in {report.seconds:.1f} s -> {pathlib.Path(args.out).resolve()}",
         file=err,
     )
+    for note in report.notes:
+        print(f"  {note}", file=err)
     for job, message in report.failed:
         print(f"  failed {job.label}: {message} (rerun the same command to retry)", file=err)
     return 0 if report.ok else 1

@@ -915,7 +915,8 @@ def export_png(
 
 
 def is_complete(item_path: str | os.PathLike[str]) -> bool:
-    """True when ``item_path`` is an exported item whose JSON parses and whose assets all exist.
+    """True when ``item_path`` is an exported item (its id is the file name) whose JSON parses and
+    whose assets all exist.
 
     Items are written last and atomically, so this is what ``pairscope compute`` uses to skip
     pairs on resume.
@@ -926,7 +927,7 @@ def is_complete(item_path: str | os.PathLike[str]) -> bool:
     except (OSError, ValueError):
         return False
     assets = data.get("assets") if isinstance(data, dict) else None
-    if not assets or "coherence" not in assets:
+    if not assets or data.get("id") != path.stem:
         return False
     for asset in assets.values():
         href = str(asset.get("href", ""))
