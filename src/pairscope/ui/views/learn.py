@@ -1,0 +1,509 @@
+# mypy: disable-error-code="no-untyped-call"
+"""Learn: what the numbers of the current pair mean.
+
+The estimator (CEOS-ARD eq. 18-19) as maths (KaTeX, served by Panel itself: no CDN); the
+estimator's bias (Touzi et al. 1999, :func:`pairscope.coherence.expected_sample_coherence`) and the
+phase noise (:func:`pairscope.coherence.phase_std`) for the chosen window over the measured
+coherence histogram; on the demo catalog the simulation's true coherence beside the estimate
+(:func:`pairscope.demo.true_pair_coherence`) and its error; a window slider that recomputes live;
+the look geometry of the clicked pixel (:func:`pairscope.geometry.look_geometry` on the date's
+orbit) and the fringe scale (one cycle = lambda / 2 of line-of-sight motion).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import panel as pn
+import xarray as xr
+from holoviews.operation.datashader import rasterize
+
+from pairscope import coherence, geometry, render
+from pairscope.ui.backend import UserError, as_date, day
+from pairscope.ui.state import ExplorerState, parse_pairs
+from pairscope.ui.views.qa import Runner, open_catalog_cached
+
+PLOT_HEIGHT = 300
+MAP_HEIGHT = 260
+HIST_BINS = 50
+#: pi / sqrt(3): the standard deviation of a uniform phase (no coherence at all), radians.
+PHASE_STD_NOISE = math.pi / math.sqrt(3.0)
+
+FORMULAS = r"""$$\gamma = \frac{\left|\sum_{k=1}^{L} s_{1,k}\, s_{2,k}^{*}\right|}{\sqrt{\sum_{k=1}^{L} |s_{1,k}|^{2}\; \sum_{k=1}^{L} |s_{2,k}|^{2}}} \quad \text{(CEOS-ARD eq. 18)} \qquad \phi = \arg\left(\sum_{k=1}^{L} s_{1,k}\, s_{2,k}^{*}\right) \quad \text{(eq. 19)}$$"""  # noqa: E501
+TOUZI = r"""$$E|\hat\gamma| = \frac{\Gamma(L)\,\Gamma(3/2)}{\Gamma(L+1/2)}\; {}_3F_2\!\left(\tfrac32, L, L; L+\tfrac12, 1; \gamma^2\right) (1-\gamma^2)^{L} \qquad \sigma_\phi \geq \frac{\sqrt{1-\gamma^2}}{\gamma\sqrt{2L}} \qquad \Delta r_{\mathrm{LOS}} = \frac{\lambda}{4\pi}\,\Delta\phi$$"""  # noqa: E501
+
+
+# -- plain functions (tested without a browser) -----------------------------------------------
+def bias_curves(looks: int, n: int = 201) -> pd.DataFrame:
+    """True coherence against the expected sample coherence and the phase standard deviation
+    (Cramer-Rao, capped at the uniform-phase pi / sqrt(3)) for ``looks`` looks."""
+    g = np.linspace(0.0, 1.0, n)
+    expected = coherence.expected_sample_coherence(g, looks)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        std = np.minimum(coherence.phase_std(g, looks), PHASE_STD_NOISE)
+    return pd.DataFrame({"true": g, "expected": expected, "phase_std_deg": np.degrees(std)})
+
+
+def coherence_histogram(values: np.ndarray, bins: int = HIST_BINS) -> tuple[np.ndarray, np.ndarray]:
+    """Share of the finite pixels in each of ``bins`` coherence bins over [0, 1]."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    v = v[np.isfinite(v)]
+    counts, edges = np.histogram(np.clip(v, 0.0, 1.0), bins=bins, range=(0.0, 1.0))
+    share = counts / max(1, v.size)
+    return share, edges
+
+
+def fringe_cycle(wavelength: float = geometry.SENTINEL1_WAVELENGTH) -> float:
+    """Line-of-sight motion of one phase cycle (2 pi), metres: lambda / 2."""
+    return wavelength / 2.0
+
+
+@dataclass(frozen=True)
+class TruthComparison:
+    truth: xr.DataArray
+    estimate: xr.DataArray
+    error: xr.DataArray
+    mean_error: float
+    predicted_bias: float
+    rmse: float
+
+
+_truths: dict[str, Any] = {}
+_truth_lock = threading.Lock()
+
+
+def truth_comparison(
+    location: str, reference: Any, secondary: Any, polarization: str, estimate: xr.DataArray,
+    looks: int,
+) -> TruthComparison:  # fmt: skip
+    """The demo's true coherence of the pair beside ``estimate`` (radar geometry) and the error.
+
+    ``predicted_bias`` is the mean of E|gamma_hat|(truth, looks) - truth: what Touzi's curve says
+    the error should be if the window's samples were independent. Raises ``FileNotFoundError``
+    for a catalog that is not a pairscope demo (no truth).
+    """
+    from pairscope.demo import open_truth, true_pair_coherence
+
+    with _truth_lock:
+        truth_ds = _truths.get(location)
+    if truth_ds is None:
+        truth_ds = open_truth(location)
+        with _truth_lock:
+            _truths[location] = truth_ds
+    truth = true_pair_coherence(truth_ds, reference, secondary, polarization)
+    est = np.asarray(estimate.values, dtype=np.float64)
+    if truth.shape != est.shape:
+        raise UserError(
+            f"The truth grid {truth.shape} differs from the estimate's {est.shape}.",
+            "Use radar geometry on the demo catalog.",
+        )
+    true = np.asarray(truth.values, dtype=np.float64)
+    err = est - true
+    ok = np.isfinite(err)
+    predicted = coherence.expected_sample_coherence(np.clip(true[ok], 0.0, 1.0), looks) - true[ok]
+    dims = estimate.dims
+    return TruthComparison(
+        truth=xr.DataArray(true.astype(np.float32), dims=dims),
+        estimate=xr.DataArray(est.astype(np.float32), dims=dims),
+        error=xr.DataArray(err.astype(np.float32), dims=dims),
+        mean_error=float(err[ok].mean()) if ok.any() else math.nan,
+        predicted_bias=float(predicted.mean()) if ok.any() else math.nan,
+        rmse=float(np.sqrt(np.mean(err[ok] ** 2))) if ok.any() else math.nan,
+    )
+
+
+@dataclass(frozen=True)
+class PixelGeometry:
+    latitude: float
+    longitude: float
+    height: float
+    sensor: np.ndarray  # ECEF m
+    target: np.ndarray  # ECEF m
+    look: np.ndarray  # ECEF unit vector, antenna -> target
+    enu: np.ndarray  # east, north, up unit vector, target -> sensor
+    incidence: float  # deg, ellipsoid normal
+    slant_range: float  # m
+    azimuth_time: np.datetime64
+
+
+def pixel_geometry(orbit: Any, latitude: float, longitude: float, height: float) -> PixelGeometry:
+    """Sensor, target, look vector (ECEF) and line of sight (ENU) of one ground point."""
+    look = geometry.look_geometry(orbit, np.array([latitude]), np.array([longitude]),
+                                  np.array([height]))  # fmt: skip
+    t = look["azimuth_time"].values.ravel()[0]
+    if np.isnat(t):
+        raise UserError("This pixel is never seen by the orbit.", "Click another pixel.")
+    sensor = np.asarray(orbit.position(np.array([t]))).reshape(-1)[:3]
+    target = np.array([float(np.asarray(v).ravel()[0])
+                       for v in geometry.llh_to_ecef(latitude, longitude, height)])  # fmt: skip
+
+    def one(name: str) -> float:
+        return float(np.asarray(look[name].values).ravel()[0])
+
+    return PixelGeometry(
+        latitude=latitude, longitude=longitude, height=height, sensor=sensor, target=target,
+        look=np.array([one("look_x"), one("look_y"), one("look_z")]),
+        enu=np.array([one("los_east"), one("los_north"), one("los_up")]),
+        incidence=one("incidence_angle"), slant_range=one("slant_range"), azimuth_time=t,
+    )  # fmt: skip
+
+
+def pixel_location(ds: xr.Dataset, x: float, y: float) -> tuple[float, float, float] | None:
+    """(latitude, longitude, height) of map point (x, y) of a pair result; None outside it."""
+    coh = ds["coherence"]
+    ydim, xdim = coh.dims[-2], coh.dims[-1]
+    xs = coh[xdim].values if xdim in coh.coords else np.arange(coh.sizes[xdim])
+    ys = coh[ydim].values if ydim in coh.coords else np.arange(coh.sizes[ydim])
+    if not (min(xs[0], xs[-1]) <= x <= max(xs[0], xs[-1])) or not (
+        min(ys[0], ys[-1]) <= y <= max(ys[0], ys[-1])
+    ):
+        return None
+    ix, iy = int(np.abs(xs - x).argmin()), int(np.abs(ys - y).argmin())
+    height = float(ds["height"].values[iy, ix]) if "height" in ds.coords and ds[
+        "height"].ndim == 2 else 0.0  # fmt: skip
+    if "latitude" in ds.coords and ds["latitude"].ndim == 2:
+        return float(ds["latitude"].values[iy, ix]), float(ds["longitude"].values[iy, ix]), height
+    crs = ds.rio.crs if hasattr(ds, "rio") else None
+    if crs is None:
+        return None
+    from pyproj import Transformer
+
+    to_ll = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    lon, lat = to_ll.transform(float(xs[ix]), float(ys[iy]))
+    return float(lat), float(lon), height
+
+
+_orbits: dict[tuple[str, str, str], Any] = {}
+
+
+def orbit_of(location: str, burst_id: str, date: Any) -> Any:
+    """The orbit of the burst's acquisition on ``date`` (cached), or a UserError."""
+    from pairscope.catalog import list_acquisitions
+    from pairscope.stack import open_orbit
+
+    key = (location, burst_id, day(date))
+    if key in _orbits:
+        return _orbits[key]
+    cat = open_catalog_cached(location)
+    want = as_date(date, "D")
+    for acq in list_acquisitions(cat, burst_id):
+        if as_date(acq.date, "D") == want:
+            orbit = open_orbit(acq, catalog=cat)
+            if orbit is None:
+                break
+            _orbits[key] = orbit
+            return orbit
+    raise UserError(f"No orbit for {burst_id} on {day(date)} in this catalog.",
+                    "Look vectors need an orbit asset (EOF or annotation).")  # fmt: skip
+
+
+# -- plots ------------------------------------------------------------------------------------
+def bias_plot(looks: int, measured: np.ndarray | None, sidebar_looks: int | None) -> Any:
+    curves = bias_curves(looks)
+    title = f"Sample coherence bias, {looks} looks"
+    parts = []
+    if measured is not None:
+        share, edges = coherence_histogram(measured)
+        scaled = share / share.max() if share.max() > 0 else share
+        parts.append(hv.Histogram((edges, scaled), kdims=["coherence"], vdims=["sample"]).opts(
+            color="#bbbbbb", line_color=None, alpha=0.7))  # fmt: skip
+    parts.append(hv.Curve(([0, 1], [0, 1]), "coherence", "sample").relabel("unbiased").opts(
+        color="black", line_dash="dotted"))  # fmt: skip
+    if sidebar_looks and sidebar_looks != looks:
+        side = bias_curves(sidebar_looks)
+        parts.append(hv.Curve(side.rename(columns={"true": "coherence", "expected": "sample"}), "coherence", "sample").relabel(f"{sidebar_looks} looks (sidebar)")
+                     .opts(color="#ff7f0e", line_dash="dashed"))  # fmt: skip
+    parts.append(hv.Curve(curves.rename(columns={"true": "coherence", "expected": "sample"}),
+                          "coherence", "sample").relabel(f"E|gamma_hat|, {looks} looks")
+                 .opts(color="#1f77b4", line_width=3))  # fmt: skip
+    floor = float(curves["expected"].iloc[0])
+    parts.append(hv.HLine(floor).opts(color="#d62728", line_dash="dashed", line_width=1))
+    return hv.Overlay(parts).opts(
+        responsive=True, height=PLOT_HEIGHT, xlim=(0, 1), ylim=(0, 1.02), legend_position="bottom_right",
+        xlabel="true coherence [0-1] (grey: measured histogram, scaled)",
+        ylabel="expected sample coherence [0-1]",
+        title=f"{title}: pure noise reads {floor:.2f}",
+    )  # fmt: skip
+
+
+def phase_plot(looks: int, measured: np.ndarray | None) -> Any:
+    curves = bias_curves(looks)
+    parts = []
+    if measured is not None:
+        share, edges = coherence_histogram(measured)
+        scaled = 110.0 * share / share.max() if share.max() > 0 else share
+        parts.append(hv.Histogram((edges, scaled), kdims=["coherence"], vdims=["phase_std_deg"]).opts(
+            color="#bbbbbb", line_color=None, alpha=0.7))  # fmt: skip
+    parts.append(hv.Curve(curves, "true", "phase_std_deg").redim(true="coherence").opts(color="#9467bd", line_width=3))
+    parts.append(hv.HLine(math.degrees(PHASE_STD_NOISE)).opts(color="#d62728", line_dash="dashed",
+                                                              line_width=1))  # fmt: skip
+    return hv.Overlay(parts).opts(
+        responsive=True, height=PLOT_HEIGHT, xlim=(0, 1), ylim=(0, 110),
+        xlabel="coherence [0-1] (grey: measured histogram, scaled)",
+        ylabel="phase standard deviation [deg]",
+        title=f"Phase noise (Cramer-Rao), {looks} looks; uniform phase: 104 deg",
+    )  # fmt: skip
+
+
+def radar_image(da: xr.DataArray, name: str, label: str) -> hv.Image:
+    values = np.asarray(da.values, dtype=np.float32)
+    ys, xs = np.arange(values.shape[0], dtype=np.float64), np.arange(values.shape[1], dtype=np.float64)
+    return hv.Image((xs, ys, values), kdims=["range", "azimuth"],
+                    vdims=[hv.Dimension(name, label=label)])  # fmt: skip
+
+
+def truth_plots(tc: TruthComparison, looks: int) -> Any:
+    viridis = list(render.palette("viridis"))
+    common: dict[str, Any] = dict(responsive=True, height=MAP_HEIGHT, colorbar=True, tools=["hover"],
+                                  invert_yaxis=True, xlabel="range [sample]",
+                                  ylabel="azimuth [line]")  # fmt: skip
+    coh = "coherence [0-1]"
+    truth = rasterize(radar_image(tc.truth, "truth", coh)).opts(
+        cmap=viridis, clim=(0, 1), clabel=coh, title="True coherence (simulation)", **common)
+    est = rasterize(radar_image(tc.estimate, "estimate", coh)).opts(
+        cmap=viridis, clim=(0, 1), clabel=coh, title=f"Estimate, {looks} looks", **common)
+    label = "estimate - truth"
+    err = rasterize(radar_image(tc.error, "error", label)).opts(
+        cmap=list(render.palette("rdbu_r")), clim=(-0.4, 0.4), clabel=label,
+        title=f"Error: mean {tc.mean_error:+.3f} (Touzi {tc.predicted_bias:+.3f})", **common)
+    return hv.Layout([truth, est, err]).cols(3).opts(shared_axes=True)
+
+
+def look_diagram(g: PixelGeometry) -> Any:
+    """Side view in the target's east-north-up frame: target, sensor, line of sight, vertical."""
+    r_km = g.slant_range / 1000.0
+    horiz = float(np.hypot(g.enu[0], g.enu[1])) * r_km
+    up = float(g.enu[2]) * r_km
+    seg = hv.Segments(
+        [(0, 0, horiz, up, "line of sight"), (0, 0, 0, up * 0.45, "local vertical"),
+         (-0.15 * horiz, 0, 1.1 * horiz, 0, "ground (tangent plane)")],
+        kdims=["x0", "y0", "x1", "y1"], vdims=["what"],
+    ).opts(color="what", cmap=["#1f77b4", "#2ca02c", "#8c564b"], line_width=2, tools=["hover"])
+    pts = hv.Points([(0, 0, "target"), (horiz, up, "sensor")], vdims=["what"]).opts(
+        size=12, color="what", cmap=["#d62728", "#ff7f0e"])  # fmt: skip
+    labels = hv.Labels(
+        [(0.04 * horiz, 0.06 * up, f"incidence {g.incidence:.1f} deg"),
+         (horiz, 0.92 * up, "sensor"), (0.06 * horiz, -0.05 * up, "target"),
+         (0.5 * horiz, 0.5 * up + 0.04 * up, f"slant range {r_km:.1f} km")],
+    ).opts(text_font_size="10pt", text_align="left")  # fmt: skip
+    return (seg * pts * labels).opts(
+        width=430, height=PLOT_HEIGHT, data_aspect=1, xlabel="horizontal towards the sensor [km]",
+        ylabel="up [km]", title="Look geometry of the clicked pixel", show_legend=False,
+    )  # fmt: skip
+
+
+def look_markdown(g: PixelGeometry, where: str) -> str:
+    def v(a: np.ndarray, f: str = "+.4f") -> str:
+        return ", ".join(format(float(x), f) for x in a)
+
+    heading = math.degrees(math.atan2(g.enu[0], g.enu[1])) % 360.0
+    return "\n".join([
+        f"#### Pixel {where}",
+        f"lat {g.latitude:.5f}, lon {g.longitude:.5f}, h {g.height:.0f} m; zero-Doppler time "
+        f"{str(g.azimuth_time)[:23]}",
+        "| | x / east | y / north | z / up |", "|---|---|---|---|",
+        f"| sensor, ECEF [km] | {v(g.sensor / 1000, '.3f').replace(', ', ' | ')} |",
+        f"| target, ECEF [km] | {v(g.target / 1000, '.3f').replace(', ', ' | ')} |",
+        f"| look vector, ECEF (antenna to target) | {v(g.look).replace(', ', ' | ')} |",
+        f"| line of sight, ENU (target to sensor) | {v(g.enu).replace(', ', ' | ')} |",
+        "",
+        f"Incidence (ellipsoid normal) {g.incidence:.2f} deg = arccos(up {g.enu[2]:.4f}); slant "
+        f"range {g.slant_range / 1000:.3f} km; the sensor is seen towards azimuth {heading:.1f} deg "
+        "from north (right-looking).",
+    ])  # fmt: skip
+
+
+def fringe_plot(wavelength: float = geometry.SENTINEL1_WAVELENGTH, cycles: int = 3) -> Any:
+    half = fringe_cycle(wavelength) * 100.0  # cm
+    d = np.linspace(0.0, cycles * half, 600)
+    phase = np.angle(np.exp(1j * 4 * np.pi * d / (wavelength * 100.0)))
+    img = hv.Image((d, np.array([0.0, 1.0]), np.vstack([phase, phase]).astype(np.float32)),
+                   kdims=["los", "y"], vdims=[hv.Dimension("phase", label="phase", unit="rad")])
+    return img.opts(
+        cmap=list(render.palette("twilight")), clim=(-math.pi, math.pi), responsive=True, height=110,
+        yaxis=None, xlabel="line-of-sight motion [cm]", colorbar=False, toolbar=None,
+        title=f"Fringe scale: one cycle = lambda/2 = {half:.2f} cm of line-of-sight motion "
+              f"(lambda = {wavelength * 100:.2f} cm)",
+    )  # fmt: skip
+
+
+class LearnView(pn.viewable.Viewer):
+    """Formulas, bias and phase-noise curves for a live window, truth vs estimate, look geometry."""
+
+    def __init__(self, state: ExplorerState, **params: Any) -> None:
+        super().__init__(**params)
+        self.state = state
+        self.runner = Runner()
+        self.pixel_runner = Runner()
+        self.active = False
+        self.measured: np.ndarray | None = None
+        self.truth: TruthComparison | None = None
+        self.azimuth = pn.widgets.IntSlider(name="Window azimuth looks", start=1, end=15,
+                                            value=min(15, state.window_azimuth), width=260,
+                                            css_classes=["ps-learn-azimuth"])  # fmt: skip
+        self.range = pn.widgets.IntSlider(name="Window range looks", start=1, end=61,
+                                          value=min(61, state.window_range), width=260,
+                                          css_classes=["ps-learn-range"])  # fmt: skip
+        self.message = pn.pane.Alert("Compute a pair (sidebar) to see its numbers here.",
+                                     alert_type="info", sizing_mode="stretch_width",
+                                     css_classes=["ps-learn-message"], margin=(5, 5))  # fmt: skip
+        self.formulas = pn.pane.LaTeX(FORMULAS, renderer="katex", sizing_mode="stretch_width",
+                                      css_classes=["ps-learn-formulas"])  # fmt: skip
+        self.touzi = pn.pane.LaTeX(TOUZI, renderer="katex", sizing_mode="stretch_width")
+        self.explain = pn.pane.Markdown(
+            "L is the number of samples in the window (azimuth x range). Sentinel-1 SLCs are "
+            "oversampled, so fewer of them are independent than L: the real bias and phase noise "
+            "sit a little above these curves. s1, s2: the two coregistered SLCs; the sums run over "
+            "the window's valid samples.", sizing_mode="stretch_width")  # fmt: skip
+        self.curves = pn.pane.HoloViews(bias_plot(self._looks(), None, None),
+                                        sizing_mode="stretch_width")  # fmt: skip
+        self.phase = pn.pane.HoloViews(phase_plot(self._looks(), None), sizing_mode="stretch_width")
+        self.truth_pane = pn.pane.HoloViews(None, sizing_mode="stretch_width", linked_axes=True)
+        self.truth_text = pn.pane.Markdown("", sizing_mode="stretch_width")
+        self.diagram = pn.pane.HoloViews(None, width=450)
+        self.look_text = pn.pane.Markdown("Click a pixel of a map (Explore tab) to see its look "
+                                          "geometry here.", sizing_mode="stretch_width")  # fmt: skip
+        self.fringe = pn.pane.HoloViews(fringe_plot(), sizing_mode="stretch_width")
+        self.azimuth.param.watch(self._window_changed, "value_throttled")
+        self.range.param.watch(self._window_changed, "value_throttled")
+        state.param.watch(self._pair_changed, ["pair", "version"])
+        state.param.watch(self._pixel_changed, ["pixel"])
+
+    def _looks(self) -> int:
+        return int(self.azimuth.value) * int(self.range.value)
+
+    def say(self, text: str, kind: str = "info") -> None:
+        self.message.param.update(object=text, alert_type=kind)
+
+    def activate(self) -> None:
+        """Called when the tab is shown: recompute for the current pair and pixel."""
+        self.active = True
+        self.recompute()
+        self.update_pixel()
+
+    def _pair_changed(self, *_: Any) -> None:
+        if self.active:
+            self.recompute()
+            self.update_pixel()
+
+    def _pixel_changed(self, *_: Any) -> None:
+        if self.active:
+            self.update_pixel()
+
+    def _window_changed(self, *_: Any) -> None:
+        self.recompute()
+
+    def _failed(self, exc: BaseException) -> None:
+        self.say(str(exc) if isinstance(exc, UserError | ValueError) else
+                 f"{type(exc).__name__}: {exc}", "danger")  # fmt: skip
+
+    # -- the window, the curves and the truth -----------------------------------------------------
+    def recompute(self) -> None:
+        state = self.state
+        looks = self._looks()
+        sidebar = int(state.window_azimuth) * int(state.window_range)
+        if not state.pair:
+            self.curves.object = bias_plot(looks, None, sidebar)
+            self.phase.object = phase_plot(looks, None)
+            self.say("Compute a pair (sidebar) to see its measured coherence and truth here.")
+            return
+        ref, sec = parse_pairs(state.pair)[0]
+        window = (int(self.azimuth.value), int(self.range.value))
+        location, burst, pol = state.catalog, state.burst, state.polarization
+        backend = state.backend
+        self.say(f"Computing {state.pair} with a {window[0]}x{window[1]} window...")
+
+        def work() -> tuple[np.ndarray, TruthComparison | None, str]:
+            ds = backend.compute_pair(location, burst, pol, ref, sec, window, False, "radar")
+            coh = ds["coherence"]
+            note = ""
+            try:
+                tc: TruthComparison | None = truth_comparison(location, ref, sec, pol, coh,
+                                                              window[0] * window[1])  # fmt: skip
+            except FileNotFoundError:
+                tc, note = None, ("The true coherence is known only on the simulated demo catalog "
+                                  "(pairscope demo build).")  # fmt: skip
+            return np.asarray(coh.values), tc, note
+
+        def done(result: tuple[np.ndarray, TruthComparison | None, str]) -> None:
+            measured, tc, note = result
+            self.measured, self.truth = measured, tc
+            self.curves.object = bias_plot(looks, measured, sidebar)
+            self.phase.object = phase_plot(looks, measured)
+            if tc is not None:
+                self.truth_pane.object = truth_plots(tc, looks)
+                self.truth_text.object = (
+                    f"Estimate minus truth over the burst: mean {tc.mean_error:+.4f}, RMSE "
+                    f"{tc.rmse:.4f}. Touzi's curve predicts a mean bias of "
+                    f"{tc.predicted_bias:+.4f} for {looks} independent looks; the rest is "
+                    "speckle, the window straddling class borders and phase gradients (fringes) "
+                    "inside the window."
+                )  # fmt: skip
+            else:
+                self.truth_pane.object = None
+                self.truth_text.object = note
+            finite = measured[np.isfinite(measured)]
+            mean = float(finite.mean()) if finite.size else math.nan
+            self.say(f"{state.pair}, window {window[0]}x{window[1]} ({looks} looks): mean "
+                     f"coherence {mean:.3f}.", "success")  # fmt: skip
+
+        self.runner.submit(work, done, self._failed)
+
+    # -- the clicked pixel --------------------------------------------------------------------------
+    def update_pixel(self) -> None:
+        state = self.state
+        ds = state.current()
+        if ds is None or not state.pair:
+            return
+        ref, _sec = parse_pairs(state.pair)[0]
+        coh = ds["coherence"]
+        if state.pixel is not None:
+            x, y = state.pixel
+            where = f"({x:.0f}, {y:.0f})"
+        else:
+            ydim, xdim = coh.dims[-2], coh.dims[-1]
+            xs = coh[xdim].values if xdim in coh.coords else np.arange(coh.sizes[xdim])
+            ys = coh[ydim].values if ydim in coh.coords else np.arange(coh.sizes[ydim])
+            x, y = float(xs[len(xs) // 2]), float(ys[len(ys) // 2])
+            where = f"({x:.0f}, {y:.0f}), the scene centre (click a map to pick another)"
+        location, burst = state.catalog, state.burst
+
+        def work() -> PixelGeometry:
+            found = pixel_location(ds, x, y)
+            if found is None:
+                raise UserError("The clicked point has no latitude/longitude.",
+                                "Click inside the computed map.")  # fmt: skip
+            return pixel_geometry(orbit_of(location, burst, ref), *found)
+
+        def done(g: PixelGeometry) -> None:
+            self.diagram.object = look_diagram(g)
+            self.look_text.object = look_markdown(g, where)
+
+        def failed(exc: BaseException) -> None:
+            self.diagram.object = None
+            self.look_text.object = f"Look geometry unavailable: {exc}"
+
+        self.pixel_runner.submit(work, done, failed)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Column(
+            pn.pane.Markdown("### Learn: the estimator, its bias and noise, truth and geometry"),
+            self.formulas,
+            self.touzi,
+            self.explain,
+            pn.Row(self.azimuth, self.range, sizing_mode="stretch_width"),
+            self.message,
+            pn.Row(self.curves, self.phase, sizing_mode="stretch_width"),
+            self.truth_pane,
+            self.truth_text,
+            pn.Row(self.diagram, self.look_text, sizing_mode="stretch_width"),
+            self.fringe,
+            sizing_mode="stretch_width",
+            css_classes=["ps-learn"],
+        )
