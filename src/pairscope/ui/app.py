@@ -16,6 +16,8 @@ from pairscope.ui.backend import Backend, CoreBackend
 from pairscope.ui.settings import Settings
 from pairscope.ui.state import ExplorerState
 from pairscope.ui.views import MapsView, MatrixView, NetworkView, PixelView, Sidebar, StatusView
+from pairscope.ui.views.learn import LearnView
+from pairscope.ui.views.qa import QAView
 
 ASSETS = pathlib.Path(__file__).resolve().parents[3] / "assets"
 APP_PATH = "explorer"
@@ -164,6 +166,8 @@ class Explorer(pn.viewable.Viewer):
         self.matrix = MatrixView(state=self.state)
         self.maps = MapsView(state=self.state)
         self.pixel = PixelView(state=self.state)
+        self.qa = QAView(state=self.state)
+        self.learn = LearnView(state=self.state)
 
     def __panel__(self) -> pn.viewable.Viewable:
         header = pn.pane.Markdown(
@@ -173,12 +177,25 @@ class Explorer(pn.viewable.Viewer):
         main = pn.Column(
             header,
             self.status,
-            self.maps,
-            pn.Row(self.network, self.matrix, self.pixel, sizing_mode="stretch_width"),
+            self._tabs(),
             sizing_mode="stretch_width",
         )
         side = pn.Column(self.sidebar, width=340, css_classes=["ps-side"])
         return pn.Row(side, main, sizing_mode="stretch_width")
+
+    def _tabs(self) -> pn.Tabs:
+        """Explore (maps, network, matrix, pixel), QA and Learn; only the shown tab is drawn,
+        and QA / Learn start their work when first shown."""
+        explore = pn.Column(
+            self.maps,
+            pn.Row(self.network, self.matrix, self.pixel, sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+        )
+        tabs = pn.Tabs(("Explore", explore), ("QA", self.qa), ("Learn", self.learn),
+                       dynamic=True, sizing_mode="stretch_width", css_classes=["ps-tabs"])  # fmt: skip
+        shown = {1: self.qa, 2: self.learn}
+        tabs.param.watch(lambda e: shown[e.new].activate() if e.new in shown else None, "active")
+        return tabs
 
 
 def create_app(
