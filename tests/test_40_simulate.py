@@ -298,3 +298,23 @@ def test_config_errors() -> None:
     bad = dataclasses.replace(SimulationConfig.for_size("small"), reference_index=99)
     with pytest.raises(ValueError, match="reference_index"):
         BurstScene(bad)
+
+
+def test_a_given_dem_replaces_the_synthetic_terrain(scene: BurstScene) -> None:
+    """A real DEM (here: a plane tilted eastwards, on lat/lon) drives heights and geolocation."""
+    lat = np.linspace(46.70, 46.84, 200)
+    lon = np.linspace(11.20, 11.36, 220)
+    tilt = 600.0 + 2000.0 * (lon - 11.28)[None, :] + 0.0 * lat[:, None]
+    dem = xr.DataArray(tilt, dims=("lat", "lon"), coords={"lat": lat, "lon": lon})
+    own = BurstScene(scene.config, dem=dem)
+    block = own.block(0)
+    expected = 600.0 + 2000.0 * (block["longitude"].values - 11.28)
+    np.testing.assert_allclose(block["height"].values, expected, atol=0.5)
+    # same orbits and radar grid, other ground points: the terrain moved them in range
+    np.testing.assert_array_equal(own.azimuth_time, scene.azimuth_time)
+    assert not np.allclose(block["longitude"].values, scene.block(0)["longitude"].values, atol=1e-6)
+    small = dem.isel(lat=slice(90, 110), lon=slice(100, 120))
+    with pytest.raises(ValueError, match="does not cover the burst footprint"):
+        BurstScene(scene.config, dem=small)
+    with pytest.raises(ValueError, match="not latitude/longitude"):
+        BurstScene(scene.config, dem=dem.rename(lat="a", lon="b"))

@@ -17,7 +17,8 @@ What the simulator produces, and why each term is there (a teacher's walk-throug
    DEM), and :func:`pairscope.geometry.look_geometry` gives its look vector and incidence angle.
    All dates share the reference date's grid: the stack is *coregistered*.
 4. **Terrain.** A smooth synthetic alpine valley (relief of a few hundred metres) laid out along
-   the track (:class:`pairscope.landcover.Landscape`); the DEM users get is this terrain. The true
+   the track (:class:`pairscope.landcover.Landscape`), or a real DEM if one is given; the DEM
+   users get is this terrain. The true
    surface differs from it by a smooth *DEM error* (a few metres, more in the town).
 5. **Land cover and speckle.** Each pixel belongs to a class (water, urban, fields, forest, rock)
    with a backscatter level and a temporal coherence model ``g(dt) = g_inf + (g0 - g_inf)
@@ -408,6 +409,37 @@ def _fractional_index(points: npt.ArrayLike, nodes: npt.ArrayLike) -> FloatArray
     )
 
 
+def _checked_dem(dem: xr.DataArray, lat: FloatArray, lon: FloatArray) -> xr.DataArray:
+    """A user DEM renamed to (latitude, longitude), checked to cover the scene's corners."""
+    if not isinstance(dem, xr.DataArray) or dem.ndim != 2:
+        raise TypeError(
+            "dem must be a 2-D xarray.DataArray of heights on a latitude/longitude grid"
+        )
+    for lat_name, lon_name in (("latitude", "longitude"), ("lat", "lon"), ("y", "x")):
+        if lat_name in dem.dims and lon_name in dem.dims:
+            dem = dem.rename({lat_name: "latitude", lon_name: "longitude"})
+            dem = dem.transpose("latitude", "longitude")
+            break
+    else:
+        raise ValueError(
+            f"dem dims {dem.dims} are not latitude/longitude (or lat/lon, or geographic y/x)"
+        )
+    margin = 0.01  # deg: terrain displaces the footprint by up to a few hundred metres
+    la, lo = dem["latitude"].values, dem["longitude"].values
+    if not (
+        la.min() <= lat.min() - margin
+        and la.max() >= lat.max() + margin
+        and lo.min() <= lon.min() - margin
+        and lo.max() >= lon.max() + margin
+    ):
+        raise ValueError(
+            f"the DEM (lat {la.min():.4f}..{la.max():.4f}, lon {lo.min():.4f}..{lo.max():.4f}) "
+            f"does not cover the burst footprint (lat {lat.min():.4f}..{lat.max():.4f}, lon "
+            f"{lon.min():.4f}..{lon.max():.4f}) with a {margin} deg margin"
+        )
+    return dem
+
+
 class BurstScene:
     """A simulated burst stack: orbits, radar grid, terrain, fields; pixels made block by block.
 
@@ -415,7 +447,10 @@ class BurstScene:
     or iterate :meth:`blocks` (any size, bounded memory).
     """
 
-    def __init__(self, config: SimulationConfig):
+    def __init__(self, config: SimulationConfig, *, dem: xr.DataArray | None = None):
+        """``dem``: optional real DEM (ellipsoidal heights, m, on a latitude/longitude grid that
+        covers the burst) used instead of the synthetic terrain for geolocation, pixel heights
+        and the stratified delay; the land-cover layout stays the synthetic valley's."""
         if not config.dates:
             raise ValueError("SimulationConfig.dates is empty; use SimulationConfig.for_size()")
         if not 0 <= config.reference_index < len(config.dates):
@@ -507,13 +542,16 @@ class BurstScene:
         ext = max(np.abs(ce).max(), np.abs(cn).max()) + margin
         lats = c.centre_latitude + np.arange(-ext / mlat, ext / mlat + dlat, dlat)
         lons = c.centre_longitude + np.arange(-ext / mlon, ext / mlon + dlon, dlon)
-        glat, glon = np.meshgrid(lats, lons, indexing="ij")
-        self.dem = xr.DataArray(
-            self._terrain(glat, glon).astype(np.float32),
-            dims=("latitude", "longitude"),
-            coords={"latitude": lats, "longitude": lons},
-            attrs={"units": "m", "long_name": "synthetic DEM, ellipsoidal height"},
-        )
+        if dem is None:
+            glat, glon = np.meshgrid(lats, lons, indexing="ij")
+            self.dem = xr.DataArray(
+                self._terrain(glat, glon).astype(np.float32),
+                dims=("latitude", "longitude"),
+                coords={"latitude": lats, "longitude": lons},
+                attrs={"units": "m", "long_name": "synthetic DEM, ellipsoidal height"},
+            )
+        else:
+            self.dem = _checked_dem(dem, clat, clon)
 
         # 6. exact range-Doppler geolocation over the DEM and look geometry at nodes every
         # NODE_STEP samples; pixels in between are interpolated (see :meth:`block`)
@@ -830,11 +868,16 @@ class BurstScene:
         }
 
 
-def make_scene(size: str = "default", *, seed: int = 0) -> BurstScene:
-    """The simulated scene of a named size (``small``, ``default``, ``full``)."""
-    return BurstScene(SimulationConfig.for_size(size, seed=seed))
+def make_scene(
+    size: str = "default", *, seed: int = 0, dem: xr.DataArray | None = None
+) -> BurstScene:
+    """The simulated scene of a named size (``small``, ``default``, ``full``), optionally over a
+    real DEM (see :class:`BurstScene`)."""
+    return BurstScene(SimulationConfig.for_size(size, seed=seed), dem=dem)
 
 
-def simulate(size: str = "default", *, seed: int = 0) -> xr.Dataset:
+def simulate(
+    size: str = "default", *, seed: int = 0, dem: xr.DataArray | None = None
+) -> xr.Dataset:
     """Simulate a whole burst stack of a named size in memory (see :meth:`BurstScene.block`)."""
-    return make_scene(size, seed=seed).simulate()
+    return make_scene(size, seed=seed, dem=dem).simulate()
