@@ -520,3 +520,52 @@ def test_apply_data_mask_per_date() -> None:
     assert (out == 0).sum() == 2
     with pytest.raises(ValueError, match="one mask per date"):
         ard.apply_data_mask(_map_array(z[:1]), _map_array(mask))
+
+
+def _iq_catalog(tmp_path: pathlib.Path, samples: np.ndarray, transforms: list[Affine]) -> pathlib.Path:
+    """A static catalog of GSLC items whose i/q GeoTIFF bands are named only in STAC."""
+    import pystac
+
+    coll = pystac.Collection(
+        id="gslc-iq", description="GSLC with i/q bands (test)",
+        extent=pystac.Extent(pystac.SpatialExtent([[11.0, 46.0, 12.0, 47.0]]), pystac.TemporalExtent([[None, None]])),
+        summaries=pystac.Summaries({"ceosard:type": ["radar"], "ceosard:specification": ["GSLC"]}),
+    )
+    for k, t in enumerate(transforms):
+        day = f"2025-06-{5 + 6 * k:02d}"
+        tif = _write_tif(tmp_path / f"iq_{k}.tif", [samples[k].real, samples[k].imag], ["", ""], t)
+        item = pystac.Item(
+            id=f"GSLC_{day}", geometry=None, bbox=None,
+            datetime=np.datetime64(f"{day}T17:07:30", "s").astype(object),
+            properties={"ceosard:type": "radar", "ceosard:specification": "GSLC", "s1:opera_burst_id": "T117-249435-IW2"},
+        )
+        item.add_asset("data", pystac.Asset(
+            href=str(tif), media_type="image/tiff; application=geotiff", roles=["data"],
+            extra_fields={"bands": [{"name": "i_VV"}, {"name": "q_VV"}]},
+        ))
+        coll.add_item(item)
+    cat = pystac.Catalog(id="t", description="t")
+    cat.add_child(coll)
+    cat.normalize_hrefs(str(tmp_path / "cat"))
+    cat.save(catalog_type=pystac.CatalogType.SELF_CONTAINED)
+    return tmp_path / "cat" / "catalog.json"
+
+
+def test_gslc_items_with_iq_bands_named_in_stac(tmp_path: pathlib.Path, samples: np.ndarray) -> None:
+    t = Affine(5.0, 0.0, 600_000.0, 0.0, -10.0, 5_100_000.0)
+    path = _iq_catalog(tmp_path, samples, [t, t, t])
+    assert ard.list_ard_collections(path) == {"gslc-iq": "GSLC"}
+    stack = ard.open_ard_stack(path, "249435 IW2")
+    np.testing.assert_array_equal(stack.values, samples)
+    assert stack.attrs["burst_id"] == BURST and stack.sizes["date"] == 3
+    est = coherence.estimate_pairs(stack, [tuple(stack["date"].values[:2])], (3, 5))
+    assert est.rio.crs.to_epsg() == 32632 and est.sizes["y"] == 12
+
+
+def test_gslc_items_on_different_grids_are_refused(tmp_path: pathlib.Path, samples: np.ndarray) -> None:
+    t = Affine(5.0, 0.0, 600_000.0, 0.0, -10.0, 5_100_000.0)
+    shifted = Affine(5.0, 0.0, 600_000.0, 0.0, -10.0, 5_100_010.0)  # one pixel north
+    path = _iq_catalog(tmp_path, samples, [t, shifted])
+    with pytest.raises(GridMismatchError, match="origin") as err:
+        ard.open_ard_stack(path, BURST)
+    assert "GSLC_2025-06-11" in str(err.value) and "5100010.000" in str(err.value)

@@ -65,6 +65,7 @@ from pairscope.catalog import (
     StacCatalog,
     _as_catalog,
     acquisition_from_item,
+    asset_band_names,
     asset_href,
     item_burst_id,
 )
@@ -185,7 +186,7 @@ class _Grid:
     def describe(self) -> str:
         crs = "no CRS" if self.crs is None else (self.crs.to_string())
         return (
-            f"{crs}, origin ({self.x0:.6g}, {self.y0:.6g}), spacing ({self.dx:g}, {self.dy:g}), "
+            f"{crs}, origin ({self.x0:.3f}, {self.y0:.3f}), spacing ({self.dx:g}, {self.dy:g}), "
             f"{self.shape[0]} x {self.shape[1]} pixels"
         )
 
@@ -456,9 +457,14 @@ def _band_names(da: xr.DataArray) -> list[str]:
     return [str(n) for n in names]
 
 
-def _complex_band(da: xr.DataArray, pol: str, href: str) -> xr.DataArray:
-    """The ``pol`` samples of a raster: one complex band, or i/q float bands named by band."""
+def _complex_band(
+    da: xr.DataArray, pol: str, href: str, band_names: Sequence[str | None] | None = None
+) -> xr.DataArray:
+    """The ``pol`` samples of a raster: one complex band, or i/q float bands named by band
+    (names from the file, else ``band_names``, e.g. from the STAC asset)."""
     names = [n.lower() for n in _band_names(da)]
+    if band_names and not any(names) and len(band_names) == len(names):
+        names = [str(n or "").lower() for n in band_names]
     p = pol.lower()
     if np.issubdtype(da.dtype, np.complexfloating) or "complex" in str(da.dtype):
         index = names.index(p) if p in names else 0
@@ -639,11 +645,13 @@ def _item_stack_layer(item: pystac.Item, spec: str, pol: str, chunks: Mapping[st
         check_same_grid(ga, pa, (f"{item.id} {g[0]}", f"{item.id} {p[0]}"))
         return _with_crs(nrb_to_complex(ga, pa), ga.rio.crs)
     found = _pol_asset(item, "gslc", pol)
-    if found is None:
-        for key, asset in item.assets.items():
-            if asset_href(asset).lower().endswith((".h5", ".hdf5")):
-                found = (key, asset)
-                break
+    low = pol.lower()
+    for key, asset in item.assets.items():  # i/q bands named in the asset, or an HDF5 product
+        if found is not None:
+            break
+        names = [str(n or "").lower() for n in asset_band_names(item, key)]
+        if (f"i_{low}" in names and f"q_{low}" in names) or asset_href(asset).lower().endswith((".h5", ".hdf5")):
+            found = (key, asset)
     if found is None:
         raise AssetError(
             f"GSLC item {item.id!r} has no {pol} asset (assets: {', '.join(item.assets)})"
@@ -651,7 +659,7 @@ def _item_stack_layer(item: pystac.Item, spec: str, pol: str, chunks: Mapping[st
     href = _local_path(asset_href(found[1]))
     if href.lower().endswith((".h5", ".hdf5", ".he5")):
         return open_opera_cslc(href, pol, chunks=chunks)
-    return _complex_band(_open_raster(href, chunks), pol, href)
+    return _complex_band(_open_raster(href, chunks), pol, href, asset_band_names(item, found[0]))
 
 
 def _ard_items(
