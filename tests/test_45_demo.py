@@ -168,6 +168,10 @@ def test_slc_assets_open_as_declared(slc_items: list[pystac.Item]) -> None:
         da = _open(pathlib.Path(asset.get_absolute_href() or ""))
         assert da.dtype == np.float32 and da.sizes["band"] == 6
         assert list(da.attrs["long_name"]) == names
+        assert [b["data_type"] for b in asset.extra_fields["raster:bands"]] == ["float32"] * 6
+        # no nodata declared, none in the file; no scaling
+        assert all("nodata" not in b for b in asset.extra_fields["raster:bands"])
+        assert da.rio.nodata is None and da.attrs.get("scale_factor", 1.0) == 1.0
         assert da.rio.crs is None
         assert da.shape[1:] == (150, 600)
         lat, lon = da.values[4], da.values[5]
@@ -201,6 +205,7 @@ def test_geometry_and_truth_assets(
     assert isinstance(collection, pystac.Collection)
     geo_asset = collection.assets["geometry"]
     geo = _open(pathlib.Path(geo_asset.get_absolute_href() or ""))
+    assert geo.dtype == np.float32 and geo.rio.crs is None and geo.rio.nodata is None
     assert list(geo.attrs["long_name"]) == list(demo.GEOMETRY_BANDS)
     assert [b["name"] for b in geo_asset.extra_fields["raster:bands"]] == list(demo.GEOMETRY_BANDS)
     bands = dict(zip(demo.GEOMETRY_BANDS, geo.values, strict=True))
