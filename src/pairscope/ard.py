@@ -257,7 +257,7 @@ def ard_specification(item_or_properties: pystac.Item | Mapping[str, Any]) -> st
         value = str(props.get(key) or "").upper()
         if value in (GSLC, NRB, "POL", "ORB"):
             return value
-        if value.startswith("CSLC"):
+        if value.startswith("CSLC") and "STATIC" not in value:  # not the static layers
             return GSLC
     return None
 
