@@ -569,3 +569,11 @@ def test_gslc_items_on_different_grids_are_refused(tmp_path: pathlib.Path, sampl
     with pytest.raises(GridMismatchError, match="origin") as err:
         ard.open_ard_stack(path, BURST)
     assert "GSLC_2025-06-11" in str(err.value) and "5100010.000" in str(err.value)
+
+
+def test_ard_specification_from_stac_fields() -> None:
+    assert ard.ard_specification({"ceosard:type": "radar", "ceosard:specification": "GSLC"}) == "GSLC"
+    assert ard.ard_specification({"ceosard:type": "radar", "ceosard:specification": "NRB"}) == "NRB"
+    assert ard.ard_specification({"product:type": "CSLC-S1"}) == "GSLC"  # OPERA
+    assert ard.ard_specification({"product:type": "CSLC-S1-STATIC"}) is None  # its static layers
+    assert ard.ard_specification({"sar:product_type": "SLC"}) is None
