@@ -371,3 +371,18 @@ def test_truth_reads_back(demo_catalog: pathlib.Path) -> None:
         assert np.all(coh.values[land == lc.code] == np.float32(lc.model("VH")(12.0)))
     with pytest.raises(FileNotFoundError, match="not a pairscope demo catalog"):
         demo.open_truth(demo_catalog.parent / "pairscope-demo-coherence")
+
+
+def test_rebuild_replaces_an_earlier_demo_and_spares_other_catalogs(tmp_path: pathlib.Path) -> None:
+    stale = tmp_path / "demo" / "pairscope-demo-slc" / "S1A_IW_SLC_20200101_T117_249435_IW2"
+    stale.mkdir(parents=True)
+    (tmp_path / "demo" / "catalog.json").write_text('{"id": "pairscope-demo"}')
+    demo.build_catalog(tmp_path / "demo", size="small")
+    assert not stale.exists()
+    assert len(list((tmp_path / "demo" / "pairscope-demo-slc").glob("S1*"))) == 6
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "catalog.json").write_text('{"id": "my-catalog"}')
+    with pytest.raises(FileExistsError, match="not a pairscope demo catalog"):
+        demo.build_catalog(other, size="small")
+    assert json.loads((other / "catalog.json").read_text())["id"] == "my-catalog"

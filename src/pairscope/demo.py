@@ -846,12 +846,36 @@ def _coherence_collection(
     _write_json(root / COHERENCE_COLLECTION / "collection.json", collection)
 
 
+def _remove_previous_demo(root: pathlib.Path) -> None:
+    """Remove an earlier demo from ``root`` (its ``catalog.json`` first, so that a build that
+    stops half-way never leaves a catalog pointing at half-written files). Only a catalog whose
+    id is ``pairscope-demo`` and its ``pairscope-demo-*`` folders are touched."""
+    import shutil
+
+    path = root / "catalog.json"
+    if not path.is_file():
+        return
+    try:
+        previous = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        previous = {}
+    if not isinstance(previous, dict) or previous.get("id") != "pairscope-demo":
+        raise FileExistsError(
+            f"{path} exists and is not a pairscope demo catalog; choose an empty directory"
+        )
+    path.unlink()
+    for folder in sorted(root.glob("pairscope-demo-*")):
+        if folder.is_dir():
+            shutil.rmtree(folder)
+
+
 def build_catalog(
     directory: str | os.PathLike[str], *, seed: int = 0, size: str = "default"
 ) -> pathlib.Path:
     """Simulate the demo burst stack and write it as a static STAC catalog in ``directory``.
 
-    Returns the path of the root ``catalog.json``. ``size`` is ``small`` (6 dates of 150 x 600,
+    Returns the path of the root ``catalog.json``. An earlier demo in ``directory`` is replaced;
+    a directory holding another catalog is refused. ``size`` is ``small`` (6 dates of 150 x 600,
     seconds), ``default`` (8 dates of 600 x 3000, under a minute) or ``full`` (10 dates of a whole
     1500 x 21000 burst; minutes and several GB). Same seed and size, same bytes.
     """
@@ -859,6 +883,7 @@ def build_catalog(
         raise ValueError(f"unknown demo size {size!r}; choose one of {', '.join(SIZES)}")
     root = pathlib.Path(directory)
     root.mkdir(parents=True, exist_ok=True)
+    _remove_previous_demo(root)
     scene = make_scene(size, seed=int(seed))
     c = scene.config
     burst = _burst_fields(scene)["pairscope:burst_id"]
