@@ -3,7 +3,7 @@
 What the simulator produces, and why each term is there (a teacher's walk-through)
 ----------------------------------------------------------------------------------
 1. **Orbit.** A circular Keplerian orbit with Sentinel-1's parameters (693 km altitude above the
-   equator, 98.18 deg inclination, about 7.5 km/s), propagated analytically in an inertial frame and
+   equator, 98.18 deg inclination, 7.59 km/s), propagated analytically in an inertial frame and
    rotated into the Earth-fixed (ECEF) frame, written as state vectors every 10 s (what an ESA EOF
    file holds). The node longitude and the time since the ascending node are solved so that the
    real burst ``249435 IW2`` of relative orbit 117 (South Tyrol, 46.8 N 11.3 E, UTM zone 32N) is seen
@@ -14,12 +14,13 @@ What the simulator produces, and why each term is there (a teacher's walk-throug
 3. **Radar grid.** Azimuth times every ``2.055556 ms`` (the IW azimuth line time) and slant ranges
    every ``2.329562 m`` (the IW range sampling), centred on the scene. Every sample is geolocated
    on the terrain by the range-Doppler equations (:func:`pairscope.geometry.geolocate` over the
-   DEM), and :func:`pairscope.geometry.look_geometry` gives its look vector and incidence angle.
-   All dates share the reference date's grid: the stack is *coregistered*.
+   DEM), and :func:`pairscope.geometry.look_geometry` gives its look vector and incidence angle
+   (exactly at nodes every 2 lines x 8 samples, bilinear in between: ~1 mm in range). All dates
+   share the reference date's grid: the stack is *coregistered*.
 4. **Terrain.** A smooth synthetic alpine valley (relief of a few hundred metres) laid out along
    the track (:class:`pairscope.landcover.Landscape`), or a real DEM if one is given; the DEM
-   users get is this terrain. The true
-   surface differs from it by a smooth *DEM error* (a few metres, more in the town).
+   users get is this terrain. The true surface differs from it by a smooth *DEM error* (a few
+   metres, more in the town, whose buildings the DEM misses).
 5. **Land cover and speckle.** Each pixel belongs to a class (water, urban, fields, forest, rock)
    with a backscatter level and a temporal coherence model ``g(dt) = g_inf + (g0 - g_inf)
    exp(-dt/tau)``; the stack of complex reflectivities is drawn exactly with that coherence matrix
@@ -39,7 +40,8 @@ What the simulator produces, and why each term is there (a teacher's walk-throug
      ``k`` as ``psi = -4 pi / lambda * B_perp,k * dh / (R sin(theta))`` with ``B_perp,k`` the
      perpendicular baseline of date ``k`` against the reference date (ISCE sign convention, see
      :func:`pairscope.geometry.baselines`). Its size is set by the *height of ambiguity*
-     ``lambda R sin(theta) / (2 B_perp)``, the DEM error that makes one fringe (~150 m for 100 m).
+     ``lambda R sin(theta) / (2 B_perp)``, the DEM error that makes one fringe (~150 m when
+     ``B_perp`` = 100 m).
 
    The interferogram ``s_ref * conj(s_sec)`` of a pair then has the phase ``psi_ref - psi_sec``
    plus decorrelation noise.
