@@ -217,6 +217,7 @@ def write_cog(
     scale: float = 1.0,
     offset: float = 0.0,
     resampling: str = "AVERAGE",
+    level: int = 1,
     tags: Mapping[str, str] | None = None,
     hook: StageHook | None = None,
 ) -> list[dict[str, Any]]:
@@ -224,6 +225,8 @@ def write_cog(
 
     ``crs``/``transform`` None writes a radar-geometry file without georeferencing (pixel grid
     only). Overviews are built with ``resampling`` (use ``"NEAREST"`` for wrapped phase).
+    DEFLATE with a predictor at ``level`` (1: fastest, speckled layers barely compress further;
+    smooth grids such as lat/lon gain from 6).
     Returns the STAC ``raster:bands`` entries (data type, nodata, unit, scale, offset, statistics).
     """
     array = np.asarray(data)
@@ -262,7 +265,7 @@ def write_cog(
                     dst.update_tags(**tags)
             with memory.open() as src, _atomic_path(target, hook) as tmp:
                 rasterio.shutil.copy(
-                    src, tmp, driver="COG", COMPRESS="DEFLATE",
+                    src, tmp, driver="COG", COMPRESS="DEFLATE", LEVEL=int(level),
                     PREDICTOR="YES", BLOCKSIZE=256, OVERVIEW_RESAMPLING=resampling,
                     BIGTIFF="IF_SAFER",
                 )
@@ -547,7 +550,7 @@ def _write_item(
         bands = write_cog(
             np.stack([lat, lon]).astype("float64"), out / geolocation,
             band_names=["grid_lat", "grid_lon"], units=["deg", "deg"], resampling="AVERAGE",
-            hook=hook, tags={"pairscope_item": item_id, "pairscope_layer": "geolocation"},
+            level=6, hook=hook, tags={"pairscope_item": item_id, "pairscope_layer": "geolocation"},
         )
         assets["geolocation"] = pystac.Asset(
             href=f"./{geolocation}", media_type=pystac.MediaType.COG,
