@@ -434,3 +434,17 @@ def test_geometry_item(tmp_path: pathlib.Path, geometry_layers: xr.Dataset, rada
         export.export_geometry(layers, tmp_path)
     with pytest.raises(ValueError, match="no look-vector"):
         export.export_geometry(radar_result.isel(pair=0), tmp_path, inputs=[INPUTS["2024-08-09"]])
+
+
+def test_pystac_inputs_are_linked(tmp_path: pathlib.Path, radar_result: xr.Dataset) -> None:
+    import pystac
+
+    inputs = []
+    for day in ("2024-08-09", "2024-08-21"):
+        item = pystac.Item.from_dict(copy.deepcopy(INPUTS[day]))
+        item.set_self_href(str(tmp_path / "catalog" / f"{item.id}.json"))
+        inputs.append(item)
+    exported = export.export_pair(radar_result, 0, tmp_path / "out", inputs=inputs)
+    links = [(link.rel, link.href, link.title) for link in exported.links if link.rel == "derived_from"]
+    assert links == [("derived_from", i.get_self_href(), i.id) for i in inputs]
+    assert exported.properties["pairscope:input_items"] == [i.id for i in inputs]

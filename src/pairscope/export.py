@@ -320,7 +320,7 @@ def pair_item_id(
 
 def _item_dict(item: pystac.Item | Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(item, pystac.Item):
-        return item.to_dict(include_self_link=False, transform_hrefs=False)
+        return item.to_dict(include_self_link=True, transform_hrefs=False)
     return dict(item)
 
 
