@@ -98,7 +98,10 @@ RANGE_PIXEL_SPACING = 2.329562  # m, Sentinel-1 IW slant-range sampling
 ORBIT_ALTITUDE = 693_000.0  # m above the equatorial radius
 ORBIT_INCLINATION = 98.18  # deg
 STATE_VECTOR_INTERVAL = 10  # s
-BLOCK_LINES = 256  # azimuth lines per simulation block (fixes the random streams)
+#: Azimuth lines per simulation block (with the seed, it fixes the random streams): 256, fewer
+#: for wide scenes so that a block holds at most ~2 M samples per date (memory).
+BLOCK_LINES = 256
+BLOCK_SAMPLES = 2**21
 POLARIZATIONS = ("VV", "VH")
 #: Exact geolocation every (2 lines, 8 samples); bilinear in between. Linear interpolation of
 #: exact points of a smooth mapping errs by ~|step|^2 / R: about a millimetre in range.
@@ -658,7 +661,13 @@ class BurstScene:
 
     @property
     def n_blocks(self) -> int:
-        return -(-self.config.lines // BLOCK_LINES)
+        return -(-self.config.lines // self.block_lines)
+
+    @property
+    def block_lines(self) -> int:
+        """Azimuth lines per block: 256, or a multiple of 16 down to 16 for wide scenes."""
+        fit = BLOCK_SAMPLES // self.config.samples // 16 * 16
+        return int(min(BLOCK_LINES, max(16, fit)))
 
     def perpendicular_baseline(self, lines: npt.ArrayLike, samples: npt.ArrayLike) -> FloatArray:
         """(date, lines, samples) perpendicular baselines (m) against the reference date."""
@@ -668,7 +677,7 @@ class BurstScene:
 
     # pixels ---------------------------------------------------------------------------------
     def block(self, index: int) -> xr.Dataset:
-        """Lines ``[index * 256, (index + 1) * 256)`` of the stack with every layer and the truth.
+        """Lines ``[index * n, (index + 1) * n)`` (``n`` = :attr:`block_lines`) with every layer.
 
         Variables: ``slc`` (polarization, date, azimuth, range; complex64, coregistered and
         flattened), ``height`` (the DEM at the pixel), ``dem_error``, ``land_cover``, the look
@@ -680,7 +689,8 @@ class BurstScene:
         c = self.config
         if not 0 <= index < self.n_blocks:
             raise IndexError(f"block {index} outside 0..{self.n_blocks - 1}")
-        l0, l1 = index * BLOCK_LINES, min((index + 1) * BLOCK_LINES, c.lines)
+        step = self.block_lines
+        l0, l1 = index * step, min((index + 1) * step, c.lines)
         az = self.azimuth_time[l0:l1]
         rows = _fractional_index(np.arange(l0, l1), self._node_lines)
         cols = _fractional_index(np.arange(c.samples), self._node_samples)
