@@ -31,6 +31,7 @@ from pairscope.ui.views.qa import Runner, open_catalog_cached
 
 PLOT_HEIGHT = 300
 MAP_HEIGHT = 260
+MAP_WIDTH = 400
 HIST_BINS = 50
 #: pi / sqrt(3): the standard deviation of a uniform phase (no coherence at all), radians.
 PHASE_STD_NOISE = math.pi / math.sqrt(3.0)
@@ -254,13 +255,14 @@ def phase_plot(looks: int, measured: np.ndarray | None) -> Any:
 def radar_image(da: xr.DataArray, name: str, label: str) -> hv.Image:
     values = np.asarray(da.values, dtype=np.float32)
     ys, xs = np.arange(values.shape[0], dtype=np.float64), np.arange(values.shape[1], dtype=np.float64)
-    return hv.Image((xs, ys, values), kdims=["range", "azimuth"],
+    kdims = [hv.Dimension("learn_range", label="range"), hv.Dimension("learn_azimuth", label="azimuth")]
+    return hv.Image((xs, ys, values), kdims=kdims,
                     vdims=[hv.Dimension(name, label=label)])  # fmt: skip
 
 
 def truth_plots(tc: TruthComparison, looks: int) -> Any:
     viridis = list(render.palette("viridis"))
-    common: dict[str, Any] = dict(responsive=True, height=MAP_HEIGHT, colorbar=True, tools=["hover"],
+    common: dict[str, Any] = dict(width=MAP_WIDTH, height=MAP_HEIGHT, colorbar=True, tools=["hover"],
                                   invert_yaxis=True, xlabel="range [sample]",
                                   ylabel="azimuth [line]")  # fmt: skip
     coh = "coherence [0-1]"
@@ -324,7 +326,7 @@ def fringe_plot(wavelength: float = geometry.SENTINEL1_WAVELENGTH, cycles: int =
     d = np.linspace(0.0, cycles * half, 600)
     phase = np.angle(np.exp(1j * 4 * np.pi * d / (wavelength * 100.0)))
     img = hv.Image((d, np.array([0.0, 1.0]), np.vstack([phase, phase]).astype(np.float32)),
-                   kdims=["los", "y"], vdims=[hv.Dimension("phase", label="phase", unit="rad")])
+                   kdims=["los", "fringe_band"], vdims=[hv.Dimension("phase", label="phase", unit="rad")])
     return img.opts(
         cmap=list(render.palette("twilight")), clim=(-math.pi, math.pi), responsive=True, height=110,
         yaxis=None, xlabel="line-of-sight motion [cm]", colorbar=False, toolbar=None,
@@ -338,6 +340,9 @@ class LearnView(pn.viewable.Viewer):
 
     def __init__(self, state: ExplorerState, **params: Any) -> None:
         super().__init__(**params)
+        doc = pn.state.curdoc
+        if doc is not None and getattr(doc, "session_context", None) is not None:
+            pn.extension("katex")  # KaTeX from Panel's bundled resources (served, no CDN)
         self.state = state
         self.runner = Runner()
         self.pixel_runner = Runner()
@@ -362,14 +367,17 @@ class LearnView(pn.viewable.Viewer):
             "sit a little above these curves. s1, s2: the two coregistered SLCs; the sums run over "
             "the window's valid samples.", sizing_mode="stretch_width")  # fmt: skip
         self.curves = pn.pane.HoloViews(bias_plot(self._looks(), None, None),
-                                        sizing_mode="stretch_width")  # fmt: skip
-        self.phase = pn.pane.HoloViews(phase_plot(self._looks(), None), sizing_mode="stretch_width")
-        self.truth_pane = pn.pane.HoloViews(None, sizing_mode="stretch_width", linked_axes=True)
+                                        sizing_mode="stretch_width", linked_axes=False)  # fmt: skip
+        self.phase = pn.pane.HoloViews(phase_plot(self._looks(), None), sizing_mode="stretch_width",
+                                       linked_axes=False)  # fmt: skip
+        # axes are shared inside each layout; never linked to the other tabs' plots
+        self.truth_pane = pn.pane.HoloViews(None, sizing_mode="stretch_width", linked_axes=False)
         self.truth_text = pn.pane.Markdown("", sizing_mode="stretch_width")
-        self.diagram = pn.pane.HoloViews(None, width=450)
+        self.diagram = pn.pane.HoloViews(None, width=450, linked_axes=False)
         self.look_text = pn.pane.Markdown("Click a pixel of a map (Explore tab) to see its look "
                                           "geometry here.", sizing_mode="stretch_width")  # fmt: skip
-        self.fringe = pn.pane.HoloViews(fringe_plot(), sizing_mode="stretch_width")
+        self.fringe = pn.pane.HoloViews(fringe_plot(), sizing_mode="stretch_width",
+                                        linked_axes=False)  # fmt: skip
         self.azimuth.param.watch(self._window_changed, "value_throttled")
         self.range.param.watch(self._window_changed, "value_throttled")
         state.param.watch(self._pair_changed, ["pair", "version"])

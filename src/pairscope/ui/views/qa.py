@@ -32,7 +32,8 @@ from pairscope import qa, render
 from pairscope.ui.backend import UserError, day
 from pairscope.ui.state import ExplorerState, pair_key
 
-MAP_HEIGHT = 300
+MAP_HEIGHT = 330
+MAP_WIDTH = 400
 HIST_BINS = 100
 #: Symmetric colour limit of the difference map (coherence units).
 DIFF_LIMIT = 0.2
@@ -385,7 +386,8 @@ def map_image(da: xr.DataArray, name: str, label: str) -> hv.Image:
         xs, values = xs[::-1], values[:, ::-1]
     if ys.size > 1 and ys[0] > ys[-1]:
         ys, values = ys[::-1], values[::-1, :]
-    return hv.Image((xs, ys, values), kdims=["x", "y"], vdims=[hv.Dimension(name, label=label)])
+    kdims = [hv.Dimension("qa_x", label="easting"), hv.Dimension("qa_y", label="northing")]
+    return hv.Image((xs, ys, values), kdims=kdims, vdims=[hv.Dimension(name, label=label)])
 
 
 def histogram_plot(c: Comparison, x_range: Any, y_range: Any, n_both: int) -> Any:
@@ -440,9 +442,11 @@ class QAView(pn.viewable.Viewer):
                                      sizing_mode="stretch_width", margin=(5, 5))  # fmt: skip
         self.estimators = pn.pane.Markdown("", css_classes=["ps-qa-estimators"],
                                            sizing_mode="stretch_width")  # fmt: skip
-        self.maps = pn.pane.HoloViews(None, sizing_mode="stretch_width", linked_axes=True,
+        # axes are shared inside the layout; never linked to the other tabs' plots
+        self.maps = pn.pane.HoloViews(None, sizing_mode="stretch_width", linked_axes=False,
                                       min_height=MAP_HEIGHT + 60)  # fmt: skip
-        self.histogram = pn.pane.HoloViews(None, width=440, css_classes=["ps-qa-histogram"])
+        self.histogram = pn.pane.HoloViews(None, width=440, css_classes=["ps-qa-histogram"],
+                                           linked_axes=False)  # fmt: skip
         self.stats = pn.pane.Markdown("", css_classes=["ps-qa-stats"], width=430)
         self.windows = pn.pane.DataFrame(None, index=False, float_format="{:.4f}".format,
                                          css_classes=["ps-qa-windows"], max_height=300,
@@ -559,7 +563,7 @@ class QAView(pn.viewable.Viewer):
     def _maps(self, c: Comparison) -> hv.Layout:
         cmap = list(render.palette(c.render.colormap_name))
         common: dict[str, Any] = dict(
-            responsive=True, height=MAP_HEIGHT, data_aspect=1, colorbar=True, tools=["hover"],
+            width=MAP_WIDTH, height=MAP_HEIGHT, data_aspect=1, colorbar=True, tools=["hover"],
             xlabel="easting [m]", ylabel="northing [m]", active_tools=["wheel_zoom"],
         )  # fmt: skip
         coh = "coherence [0-1]"
