@@ -921,6 +921,10 @@ def build_catalog(
     }
     path = root / "catalog.json"
     _write_json(path, catalog)
+    # The same scene as CEOS-ARD products: geocoded SLC (GSLC) and NRB + flattened phase.
+    from pairscope.demo_ard import write_ard_collections
+
+    write_ard_collections(root, scene)
     return path
 
 
