@@ -52,16 +52,21 @@ class MapsView(pn.viewable.Viewer):
     def __init__(self, state: ExplorerState, **params: Any) -> None:
         super().__init__(**params)
         self.state = state
-        self._pane = pn.pane.HoloViews(
-            self._plot(), sizing_mode="stretch_width", min_height=MAP_HEIGHT + 60,
-            linked_axes=True,
-        )  # fmt: skip
+        # two panes (not one HoloViews Layout/GridPlot, which does not lay out inside Tabs);
+        # Panel links the axes of HoloViews panes that share dimension names (linked_axes)
+        first, second = self._plots()
+        self._panes = [
+            pn.pane.HoloViews(plot, sizing_mode="stretch_width", min_height=MAP_HEIGHT + 20,
+                              linked_axes=True, css_classes=[f"ps-map-{i}"])
+            for i, plot in enumerate((first, second))
+        ]  # fmt: skip
         self.state.param.watch(
             self._refresh, ["version", "pair", "layer", "colormap", "geometry_layers"]
         )
 
     def _refresh(self, *_: Any) -> None:
-        self._pane.object = self._plot()
+        for pane, plot in zip(self._panes, self._plots(), strict=True):
+            pane.object = plot
 
     def _one(self, layer: str) -> Any:
         state = self.state
@@ -116,11 +121,9 @@ class MapsView(pn.viewable.Viewer):
             return
         self.state.pixel = (float(x), float(y))
 
-    def _plot(self) -> hv.Layout:
+    def _plots(self) -> tuple[Any, Any]:
         layer = self.state.layer
-        second = companion(layer)
-        layout = hv.Layout([self._one(layer), self._one(second)]).cols(2)
-        return layout.opts(shared_axes=True)
+        return self._one(layer), self._one(companion(layer))
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return self._pane
+        return pn.Row(*self._panes, sizing_mode="stretch_width")
