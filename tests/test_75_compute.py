@@ -114,6 +114,9 @@ def _check_outputs(paths: list[pathlib.Path], expected: xr.Dataset, shared: path
             )
         assert item["properties"]["pairscope:window"] == list(WINDOW)
         assert item["properties"]["sat:relative_orbit"] == 117
+        derived = [link["href"] for link in item["links"] if link["rel"] == "derived_from"]
+        assert len(derived) == 2 and all(pathlib.Path(h).is_file() for h in derived)
+        assert item["properties"]["pairscope:perpendicular_baseline"] != 0.0  # from the EOF orbits
         export.validate_item(item, shared / "stac")
 
 
