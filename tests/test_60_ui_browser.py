@@ -257,6 +257,17 @@ def test_bad_input_shows_a_message_and_the_app_keeps_working(
     s.assert_clean()
 
 
+def test_root_redirects_to_the_explorer(explorer_server: Any) -> None:
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", explorer_server.port, timeout=30)
+    conn.request("GET", "/")
+    answer = conn.getresponse()
+    assert answer.status in (301, 302, 307), answer.status
+    assert answer.getheader("Location", "").rstrip("/").endswith("/explorer")
+    conn.close()
+
+
 def test_refused_catalog_in_the_url(open_session: Any) -> None:
     s = open_session()
     s.open("catalog=/etc/passwd")

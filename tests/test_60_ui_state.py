@@ -349,6 +349,38 @@ def test_footprint_pick() -> None:
     assert lon == pytest.approx(10.0, abs=1e-5) and lat == pytest.approx(45.0, abs=1e-5)
 
 
+def test_demo_is_built_on_first_use_then_reused(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, demo_catalog: pathlib.Path
+) -> None:
+    import shutil
+
+    import pairscope.demo
+    from pairscope.ui.app import default_catalog
+
+    builds: list[tuple[str, int, str]] = []
+
+    def build(directory: str, *, seed: int = 0, size: str = "default") -> pathlib.Path:
+        # the session's small demo copied in, standing for a (slow) real build
+        builds.append((str(directory), seed, size))
+        shutil.copytree(demo_catalog.parent, directory)
+        return pathlib.Path(directory) / "catalog.json"
+
+    monkeypatch.setattr(pairscope.demo, "build_catalog", build)
+    monkeypatch.setenv("PAIRSCOPE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("PAIRSCOPE_DEMO_SIZE", "small")
+    settings = Settings.from_env()
+    assert settings.demo_dir == tmp_path / "cache" / "demo-seed0-small"
+    first = pathlib.Path(default_catalog(settings))
+    assert first == settings.demo_dir / "catalog.json" and first.is_file()
+    assert builds == [(str(settings.demo_dir), 0, "small")]
+    assert pathlib.Path(default_catalog(settings)) == first
+    assert len(builds) == 1  # reused, not rebuilt
+    # the demo is always allowed, arbitrary paths are not
+    assert settings.check_catalog(str(first)) == str(first)
+    with pytest.raises(CatalogRefused):
+        settings.check_catalog(str(tmp_path))
+
+
 # -- the real path ----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def core_state(demo_catalog: pathlib.Path) -> ExplorerState:
