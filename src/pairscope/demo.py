@@ -29,7 +29,7 @@ Collection assets of ``pairscope-demo-slc``: ``geometry`` (geometry.tif), ``trut
 Building is deterministic: the same seed and size give byte-identical files. Sizes (measured on
 the shared 2-core machine under load): ``small`` 6 x 150 x 600, ~14 MB, a few seconds;
 ``default`` 8 x 600 x 3000, ~335 MB, 30-60 s; ``full`` 10 x 1500 x 21000, ~6.8 GB on disk,
-~10 GB of memory at peak, tens of minutes.
+~7 GB of memory at peak, ~15 minutes.
 """
 
 from __future__ import annotations
