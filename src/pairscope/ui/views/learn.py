@@ -260,7 +260,7 @@ def radar_image(da: xr.DataArray, name: str, label: str) -> hv.Image:
                     vdims=[hv.Dimension(name, label=label)])  # fmt: skip
 
 
-def truth_plots(tc: TruthComparison, looks: int) -> Any:
+def truth_plots(tc: TruthComparison, looks: int) -> list[Any]:
     viridis = list(render.palette("viridis"))
     common: dict[str, Any] = dict(width=MAP_WIDTH, height=MAP_HEIGHT, colorbar=True, tools=["hover"],
                                   invert_yaxis=True, xlabel="range [sample]",
@@ -274,7 +274,7 @@ def truth_plots(tc: TruthComparison, looks: int) -> Any:
     err = rasterize(radar_image(tc.error, "error", label)).opts(
         cmap=list(render.palette("rdbu_r")), clim=(-0.4, 0.4), clabel=label,
         title=f"Error: mean {tc.mean_error:+.3f} (Touzi {tc.predicted_bias:+.3f})", **common)
-    return hv.Layout([truth, est, err]).cols(3).opts(shared_axes=True)
+    return [truth, est, err]
 
 
 def look_diagram(g: PixelGeometry) -> Any:
@@ -370,8 +370,8 @@ class LearnView(pn.viewable.Viewer):
                                         sizing_mode="stretch_width", linked_axes=False)  # fmt: skip
         self.phase = pn.pane.HoloViews(phase_plot(self._looks(), None), sizing_mode="stretch_width",
                                        linked_axes=False)  # fmt: skip
-        # axes are shared inside each layout; never linked to the other tabs' plots
-        self.truth_pane = pn.pane.HoloViews(None, sizing_mode="stretch_width", linked_axes=False)
+        # one pane per map; Panel links their axes (dimension names unique to this view)
+        self.truth_panes = [pn.pane.HoloViews(None, linked_axes=True) for _ in range(3)]
         self.truth_text = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.diagram = pn.pane.HoloViews(None, width=450, linked_axes=False)
         self.look_text = pn.pane.Markdown("Click a pixel of a map (Explore tab) to see its look "
@@ -445,7 +445,8 @@ class LearnView(pn.viewable.Viewer):
             self.curves.object = bias_plot(looks, measured, sidebar)
             self.phase.object = phase_plot(looks, measured)
             if tc is not None:
-                self.truth_pane.object = truth_plots(tc, looks)
+                for pane, plot in zip(self.truth_panes, truth_plots(tc, looks), strict=True):
+                    pane.object = plot
                 self.truth_text.object = (
                     f"Estimate minus truth over the burst: mean {tc.mean_error:+.4f}, RMSE "
                     f"{tc.rmse:.4f}. Touzi's curve predicts a mean bias of "
@@ -454,7 +455,8 @@ class LearnView(pn.viewable.Viewer):
                     "inside the window."
                 )  # fmt: skip
             else:
-                self.truth_pane.object = None
+                for pane in self.truth_panes:
+                    pane.object = None
                 self.truth_text.object = note
             finite = measured[np.isfinite(measured)]
             mean = float(finite.mean()) if finite.size else math.nan
@@ -508,7 +510,7 @@ class LearnView(pn.viewable.Viewer):
             pn.Row(self.azimuth, self.range, sizing_mode="stretch_width"),
             self.message,
             pn.Row(self.curves, self.phase, sizing_mode="stretch_width"),
-            self.truth_pane,
+            pn.Row(*self.truth_panes, sizing_mode="stretch_width"),
             self.truth_text,
             pn.Row(self.diagram, self.look_text, sizing_mode="stretch_width"),
             self.fringe,

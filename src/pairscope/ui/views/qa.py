@@ -442,9 +442,8 @@ class QAView(pn.viewable.Viewer):
                                      sizing_mode="stretch_width", margin=(5, 5))  # fmt: skip
         self.estimators = pn.pane.Markdown("", css_classes=["ps-qa-estimators"],
                                            sizing_mode="stretch_width")  # fmt: skip
-        # axes are shared inside the layout; never linked to the other tabs' plots
-        self.maps = pn.pane.HoloViews(None, sizing_mode="stretch_width", linked_axes=False,
-                                      min_height=MAP_HEIGHT + 60)  # fmt: skip
+        # one pane per map; Panel links their axes (dimension names unique to this view)
+        self.map_panes = [pn.pane.HoloViews(None, linked_axes=True) for _ in range(3)]
         self.histogram = pn.pane.HoloViews(None, width=440, css_classes=["ps-qa-histogram"],
                                            linked_axes=False)  # fmt: skip
         self.stats = pn.pane.Markdown("", css_classes=["ps-qa-stats"], width=430)
@@ -553,18 +552,20 @@ class QAView(pn.viewable.Viewer):
             self.compare_button.disabled = False
             self.search_button.disabled = False
             self.estimators.object = estimator_markdown(c)
-            self.maps.object = self._maps(c)
+            for pane, plot in zip(self.map_panes, self._maps(c), strict=True):
+                pane.object = plot
             self._update_statistics()
             self.say(f"{c.choice.item_id} ({c.asset}) against ours ({c.window[0]}x{c.window[1]}):"
                      " pan or zoom the maps to get the statistics of the view.", "success")  # fmt: skip
 
         self.runner.submit(work, done, self._failed)
 
-    def _maps(self, c: Comparison) -> hv.Layout:
+    def _maps(self, c: Comparison) -> list[Any]:
         cmap = list(render.palette(c.render.colormap_name))
         common: dict[str, Any] = dict(
             width=MAP_WIDTH, height=MAP_HEIGHT, data_aspect=1, colorbar=True, tools=["hover"],
             xlabel="easting [m]", ylabel="northing [m]", active_tools=["wheel_zoom"],
+            xformatter="%.0f", yformatter="%.0f", xticks=3,
         )  # fmt: skip
         coh = "coherence [0-1]"
         product = rasterize(map_image(c.product, "coherence", coh), aggregator="mean")
@@ -582,7 +583,7 @@ class QAView(pn.viewable.Viewer):
         )  # fmt: skip
         stream = hv.streams.RangeXY(source=product)
         stream.add_subscriber(self._view_changed)
-        return hv.Layout([product, ours, diff]).cols(3).opts(shared_axes=True)
+        return [product, ours, diff]
 
     def _view_changed(self, x_range: Any = None, y_range: Any = None) -> None:
         self._range = (x_range, y_range)
@@ -640,7 +641,7 @@ class QAView(pn.viewable.Viewer):
             controls,
             self.message,
             self.estimators,
-            self.maps,
+            pn.Row(*self.map_panes, sizing_mode="stretch_width"),
             pn.Row(self.histogram, self.stats, sizing_mode="stretch_width"),
             self.windows,
             sizing_mode="stretch_width",

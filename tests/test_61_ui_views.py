@@ -1,0 +1,236 @@
+"""The QA and Learn views' logic without a browser, on the real core and the small demo catalog.
+
+What the views draw is checked against the core it is built on: the product's render in physical
+units, the statistics of the view against :func:`pairscope.qa.compare` on the same pixels, the
+Touzi curve and phase noise, the demo truth beside the estimate, and a pixel's look geometry
+against its definition (unit vectors, incidence from the ENU up component).
+"""
+
+from __future__ import annotations
+
+import math
+import pathlib
+from typing import Any
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from pairscope import coherence, geometry, qa
+from pairscope.ui.backend import CoreBackend
+from pairscope.ui.settings import Settings
+from pairscope.ui.state import ExplorerState, format_pairs
+from pairscope.ui.views import learn
+from pairscope.ui.views import qa as qa_view
+
+BURST = "T117_249435_IW2"
+
+
+@pytest.fixture(scope="module")
+def backend() -> CoreBackend:
+    return CoreBackend()
+
+
+@pytest.fixture(scope="module")
+def state(demo_catalog: pathlib.Path, backend: CoreBackend) -> ExplorerState:
+    """A session's state on the demo with its first pair computed (radar geometry, 5 x 21)."""
+    location = str(demo_catalog)
+    settings = Settings(catalog=location, tiles=None, url_sync=False)
+    s = ExplorerState(settings, backend, default_catalog=location)
+    s.connect()
+    s.burst = BURST
+    s.load()
+    s.wait(120)
+    dates = s.burst_dates.dates
+    s.param.update(rule="manual", manual_pairs=format_pairs([(dates[0], dates[1])]))
+    s.compute()
+    s.wait(120)
+    assert s.status_kind == "success", s.status
+    return s
+
+
+@pytest.fixture(scope="module")
+def qa_view_on_demo(state: ExplorerState) -> qa_view.QAView:
+    view = qa_view.QAView(state=state)
+    view.activate()  # outside a server the work runs inline
+    assert view.comparison is not None, view.message.object
+    return view
+
+
+# -- QA ----------------------------------------------------------------------------------------
+def test_products_listed_with_their_pair_and_render(demo_catalog: pathlib.Path) -> None:
+    found = qa_view.list_qa_products(str(demo_catalog), BURST)
+    assert len(found) >= 3
+    assert all(set(c.assets) == {"VH", "VV"} for c in found)
+    first = found[0]
+    assert first.pair == "20250605_20250611" and first.label.startswith("20250605 / 20250611 (6 d)")
+    text, window = qa_view.product_estimator(first.item, "VV")
+    assert window == (4, 19) and "boxcar" in text
+    from pairscope.stack import open_product
+
+    product = open_product(first.item, "VV")
+    r = qa_view.product_render(product)
+    # the Terrascope render: DN 38..216 x 0.004 = coherence 0.152..0.864, viridis
+    assert r.limits == (0.152, 0.864) and r.colormap_name == "viridis"
+    assert "[[38, 216]]" in r.note
+    # no render: pairscope's default coherence render, and said so
+    bare = product.copy()
+    bare.attrs = {k: v for k, v in product.attrs.items() if k != "renders"}
+    d = qa_view.product_render(bare)
+    assert d.limits == (0.0, 1.0) and "no render" in d.note
+
+
+def test_estimator_window_from_description_when_no_property() -> None:
+    class Asset:
+        description = "Coherence, boxcar 3 x 10 (azimuth x range)"
+
+    class Item:
+        properties: dict[str, Any] = {}
+        assets = {"coh": Asset()}
+
+    text, window = qa_view.product_estimator(Item(), "coh")
+    assert window == (3, 10) and text.startswith("Coherence")
+    Item.assets = {}
+    assert qa_view.product_estimator(Item(), "coh") == ("not stated by the product", None)
+
+
+def test_comparison_on_the_product_grid(qa_view_on_demo: qa_view.QAView) -> None:
+    c = qa_view_on_demo.comparison
+    assert c is not None
+    assert c.ours.shape == c.product.shape and c.window == (5, 21) and c.asset == "VV"
+    np.testing.assert_array_equal(c.ours["x"].values, c.product["x"].values)
+    diff = c.ours.values - c.product.values
+    np.testing.assert_allclose(c.difference.values, diff, atol=1e-6, equal_nan=True)
+    # the statistics shown for the whole grid are qa.compare's
+    whole = qa_view.view_statistics(c)
+    ref = qa.compare(c.product, c.ours, bins=qa_view.HIST_BINS)
+    for key in ("bias", "rmse", "correlation", "n_both", "n_product", "n_ours"):
+        assert whole[key] == pytest.approx(ref[key]), key
+    assert abs(whole["bias"]) < 0.02 and whole["correlation"] > 0.95
+    md = qa_view_on_demo.stats.object
+    assert "whole product" in md or "current view" in md
+    assert f"{whole['n_both']} of {whole['n_pixels']}" in md
+    text = qa_view_on_demo.estimators.object
+    assert "4 x 19" in text and "5 x 21" in text and "EPSG:32632" in text and "0.152" in text
+
+
+def test_statistics_follow_the_view(qa_view_on_demo: qa_view.QAView) -> None:
+    view = qa_view_on_demo
+    c = view.comparison
+    assert c is not None
+    x, y = c.product["x"].values, c.product["y"].values
+    x_range, y_range = (x[10], x[60]), (y[90], y[30])  # y descends on the product grid
+    view._view_changed(x_range=x_range, y_range=y_range)
+    stats = qa_view.view_statistics(c, x_range, y_range)
+    sub_p = c.product.sel(x=slice(x[10], x[60]), y=slice(y[30], y[90]))
+    sub_o = c.ours.sel(x=slice(x[10], x[60]), y=slice(y[30], y[90]))
+    assert stats["n_pixels"] == sub_p.size == 51 * 61
+    ref = qa.compare(sub_p.values, sub_o.values)
+    assert stats["rmse"] == pytest.approx(ref["rmse"]) and stats["n_both"] == ref["n_both"]
+    assert "current view" in view.stats.object and f"of {51 * 61}" in view.stats.object
+    # the histogram holds exactly the pixels valid in both
+    assert f"2-D histogram of {ref['n_both']} pixels" in view.histogram.object.opts.get().kwargs[
+        "title"]  # fmt: skip
+    empty = qa_view.view_statistics(c, (0.0, 1.0), (0.0, 1.0))
+    assert empty["n_pixels"] == 0 and math.isnan(empty["bias"])
+    view._view_changed(None, None)
+    assert "whole product" in view.stats.object
+
+
+def test_best_window_search_and_use(qa_view_on_demo: qa_view.QAView, state: ExplorerState) -> None:
+    view = qa_view_on_demo
+    c = view.comparison
+    assert c is not None
+    found = qa_view.best_window(state.catalog, BURST, c, windows=((2, 8), (4, 19), (7, 28)))
+    assert found["best"] == (4, 19)
+    frame = qa_view.best_window_frame(found)
+    assert frame["window"].iloc[0] == "4x19" and frame["RMSE"].iloc[0] < 0.004
+    view.best = found
+    view.use_best()
+    assert (state.window_azimuth, state.window_range) == (4, 19)
+    assert view.comparison is not None and view.comparison.window == (4, 19)
+    assert qa_view.view_statistics(view.comparison)["rmse"] < 0.004
+    state.param.update(window_azimuth=5, window_range=21)
+
+
+def test_no_product_is_said(state: ExplorerState) -> None:
+    view = qa_view.QAView(state=state)
+    view.choices = {}
+    view.compare()
+    assert "Pick a published product" in view.message.object
+
+
+# -- Learn -------------------------------------------------------------------------------------
+def test_bias_curves_and_histogram() -> None:
+    curves = learn.bias_curves(105)
+    np.testing.assert_allclose(curves["expected"], coherence.expected_sample_coherence(
+        curves["true"].to_numpy(), 105))  # fmt: skip
+    assert np.all(np.diff(curves["expected"]) >= 0) and curves["expected"].iloc[0] > 0.05
+    # fewer looks: more bias at zero coherence, more phase noise at 0.5
+    few = learn.bias_curves(9)
+    assert few["expected"].iloc[0] > curves["expected"].iloc[0]
+    half = int(np.argmin(np.abs(curves["true"].to_numpy() - 0.5)))
+    expected_deg = math.degrees(math.sqrt(1 - 0.25) / (0.5 * math.sqrt(2 * 105)))
+    assert curves["phase_std_deg"].iloc[half] == pytest.approx(expected_deg, rel=1e-6)
+    assert few["phase_std_deg"].iloc[half] > curves["phase_std_deg"].iloc[half]
+    assert curves["phase_std_deg"].max() == pytest.approx(math.degrees(math.pi / math.sqrt(3)))
+    share, edges = learn.coherence_histogram(np.array([0.1, 0.1, 0.9, np.nan, 1.0]), bins=10)
+    assert share.sum() == pytest.approx(1.0) and share[1] == pytest.approx(0.5) and len(edges) == 11
+    assert learn.fringe_cycle() == pytest.approx(geometry.SENTINEL1_WAVELENGTH / 2)
+    assert 0.0277 < learn.fringe_cycle() < 0.0278
+
+
+def test_learn_view_recomputes_with_the_slider(state: ExplorerState) -> None:
+    view = learn.LearnView(state=state)
+    view.activate()
+    assert "105 looks" in view.message.object, view.message.object
+    assert view.truth is not None
+    first = view.truth
+    view.azimuth.value, view.range.value = 2, 8
+    view._window_changed()
+    assert "window 2x8 (16 looks)" in view.message.object
+    second = view.truth
+    assert second is not None and second is not first
+    # fewer looks: the estimate is biased higher against the truth, as Touzi's curve says
+    assert second.mean_error > first.mean_error
+    assert second.predicted_bias > first.predicted_bias > 0
+    assert second.mean_error == pytest.approx(second.predicted_bias, abs=0.02)
+    np.testing.assert_allclose(second.error.values, second.estimate.values - second.truth.values,
+                               atol=1e-6, equal_nan=True)  # fmt: skip
+    title = view.curves.object.opts.get().kwargs["title"]
+    assert title.startswith("Sample coherence bias, 16 looks")
+
+
+def test_truth_needs_the_demo(tmp_path: pathlib.Path) -> None:
+    est = xr.DataArray(np.zeros((3, 4), np.float32), dims=("azimuth", "range"))
+    with pytest.raises(FileNotFoundError, match="not a pairscope demo"):
+        learn.truth_comparison(str(tmp_path / "catalog.json"), "2025-06-05", "2025-06-11", "VV",
+                               est, 105)  # fmt: skip
+
+
+def test_pixel_look_geometry(state: ExplorerState) -> None:
+    ds = state.current()
+    assert ds is not None
+    found = learn.pixel_location(ds, 300.0, 75.0)
+    assert found is not None
+    lat, lon, h = found
+    assert lat == pytest.approx(float(ds["latitude"].values[75, 300]))
+    assert learn.pixel_location(ds, -50.0, 75.0) is None
+    dates = state.burst_dates.dates
+    g = learn.pixel_geometry(learn.orbit_of(state.catalog, BURST, dates[0]), lat, lon, h)
+    # the look vector is the unit vector from the sensor to the target
+    los = g.target - g.sensor
+    np.testing.assert_allclose(g.look, los / np.linalg.norm(los), atol=1e-6)
+    assert np.linalg.norm(los) == pytest.approx(g.slant_range, rel=1e-6)
+    assert np.linalg.norm(g.enu) == pytest.approx(1.0, abs=1e-6)
+    assert g.incidence == pytest.approx(math.degrees(math.acos(g.enu[2])), abs=1e-3)
+    assert 25 < g.incidence < 50 and 650e3 < np.linalg.norm(g.sensor) - 6.36e6 < 750e3
+    # ascending, right-looking: the sensor is seen towards the west
+    assert g.enu[0] < 0
+    text = learn.look_markdown(g, "(300, 75)")
+    assert f"{g.incidence:.2f} deg" in text and "ECEF" in text and "ENU" in text
+    view = learn.LearnView(state=state)
+    view.active = True
+    state.pixel = (300.0, 75.0)
+    assert "Pixel (300, 75)" in view.look_text.object
+    state.pixel = None
