@@ -31,7 +31,7 @@ import numpy as np
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.plugins.browser import CHROMIUM, CHROMIUM_ARGS, LOOPBACK  # noqa: E402
+from tests.plugins.browser import _JS_SCREEN, CHROMIUM, CHROMIUM_ARGS, LOOPBACK  # noqa: E402
 
 _JS_IMAGE_STAMP = """
 (prefix) => {
@@ -54,20 +54,16 @@ _JS_IMAGE_STAMP = """
   return null;
 }
 """
-_JS_ZOOM = """
+_JS_RANGES = """
 ([prefix, f]) => {
   const owners = [...Bokeh.index.roots].map(r => r.owner);
   const shown = m => owners.some(o => { try { return !!o.find_one(m); } catch (e) { return false; } });
   for (const m of Bokeh.documents[0].all_models) {
     if (m.constructor.__name__ !== "Figure" || !m.title || !m.title.text.startsWith(prefix)) continue;
     if (!shown(m)) continue;
-    const xr = m.x_range, yr = m.y_range;
-    const cx = (xr.start + xr.end) / 2, cy = (yr.start + yr.end) / 2;
-    const hx = (xr.end - xr.start) / 2 * f, hy = (yr.end - yr.start) / 2 * f;
-    xr.setv({start: cx - hx, end: cx + hx}); yr.setv({start: cy - hy, end: cy + hy});
-    return true;
+    return [m.x_range.start, m.x_range.end, m.y_range.start, m.y_range.end];
   }
-  return false;
+  return null;
 }
 """
 
@@ -160,8 +156,12 @@ def browser_numbers(catalog: pathlib.Path, repeat: int) -> dict[str, float]:
                 zooms = []
                 for k in range(repeat):
                     before = page.evaluate(_JS_IMAGE_STAMP, "coherence")
-                    page.evaluate(_JS_ZOOM, ["coherence", 0.6 if k % 2 == 0 else 1 / 0.6])
+                    xr = page.evaluate(_JS_RANGES, ["coherence", 1.0])
+                    sx, sy = page.evaluate(_JS_SCREEN, ["coherence", (xr[0] + xr[1]) / 2,
+                                                        (xr[2] + xr[3]) / 2])[:2]  # fmt: skip
+                    page.mouse.move(sx, sy)
                     t0 = time.perf_counter()
+                    page.mouse.wheel(0, -300 if k % 2 == 0 else 300)
                     while time.perf_counter() - t0 < 10:
                         now = page.evaluate(_JS_IMAGE_STAMP, "coherence")
                         if now and now[1:3] != before[1:3]:

@@ -290,6 +290,15 @@ def test_cancel_keeps_what_was_computed(settings: Settings) -> None:
     assert state.status_kind == "warning" and "Cancelled" in state.status
     assert 1 <= len(state.results) < 10
     assert not state.busy
+    # switching the layer while a job runs waits for the job instead of cancelling it
+    backend.delay = 0.05
+    state.compute()
+    state.layer = "amplitude"
+    assert state.busy
+    state.wait()  # the compute job; the amplitude job starts when it is done
+    state.wait()
+    assert state.status_kind == "success" and len(state.results) == 10, state.status
+    assert state.layer_data("amplitude") is not None
 
 
 def test_geometry_layers_on_demand(settings: Settings) -> None:

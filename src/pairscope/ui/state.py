@@ -166,6 +166,7 @@ class ExplorerState(param.Parameterized):
         self._applying = 0
         self._notices: list[str] = []
         self._last_compute: dict[str, Any] = {}
+        self._layer_pending = False
         if not self.catalog:
             self.catalog = default_catalog
 
@@ -433,6 +434,8 @@ class ExplorerState(param.Parameterized):
 
     def _idle(self) -> None:
         self.busy = False
+        if self._layer_pending:
+            self.ensure_layer()
 
     def _snapshot(self) -> dict[str, Any]:
         names = (
@@ -650,7 +653,13 @@ class ExplorerState(param.Parameterized):
                      "success", final=True)  # fmt: skip
 
     def ensure_layer(self) -> None:
-        """Compute what the current layer needs and is missing (look vectors, amplitude)."""
+        """Compute what the current layer needs and is missing (look vectors, amplitude).
+
+        While a job runs this waits for it (a new job would cancel the running one)."""
+        if self.busy:
+            self._layer_pending = True
+            return
+        self._layer_pending = False
         if self.layer in GEOMETRY_LAYERS:
             self.ensure_geometry()
         elif self.layer == "amplitude":
