@@ -94,7 +94,7 @@ def _warm_app(settings: Settings) -> None:
     query = {"burst": burst, "pairs": f"{day(dates[0])}_{day(dates[1])}"}
     app = create_app(settings, compute=backend, query=query)
     app.state.wait(300)
-    pn.panel(app).get_root()
+    pn.Column(app).get_root()
 
 
 def _warm_up() -> None:
@@ -193,7 +193,7 @@ class Explorer(pn.viewable.Viewer):
         )
         tabs = pn.Tabs(("Explore", explore), ("QA", self.qa), ("Learn", self.learn),
                        dynamic=True, sizing_mode="stretch_width", css_classes=["ps-tabs"])  # fmt: skip
-        shown = {1: self.qa, 2: self.learn}
+        shown: dict[int, Any] = {1: self.qa, 2: self.learn}
         tabs.param.watch(lambda e: shown[e.new].activate() if e.new in shown else None, "active")
         return tabs
 
