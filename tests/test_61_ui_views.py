@@ -216,6 +216,16 @@ def test_pixel_look_geometry(state: ExplorerState) -> None:
     lat, lon, h = found
     assert lat == pytest.approx(float(ds["latitude"].values[75, 300]))
     assert learn.pixel_location(ds, -50.0, 75.0) is None
+    # on a map grid the point goes through the grid's CRS (UTM) back to lat/lon
+    a, b = state.burst_dates.dates[:2]
+    mapped = state.backend.compute_pair(state.catalog, BURST, "VV", a, b, (5, 21), False, "map")
+    assert mapped.rio.crs is not None
+    from pyproj import Transformer
+
+    x0, y0 = Transformer.from_crs("EPSG:4326", mapped.rio.crs, always_xy=True).transform(lon, lat)
+    on_map = learn.pixel_location(mapped, x0, y0)
+    assert on_map is not None
+    assert on_map[0] == pytest.approx(lat, abs=2e-4) and on_map[1] == pytest.approx(lon, abs=3e-4)
     dates = state.burst_dates.dates
     g = learn.pixel_geometry(learn.orbit_of(state.catalog, BURST, dates[0]), lat, lon, h)
     # the look vector is the unit vector from the sensor to the target

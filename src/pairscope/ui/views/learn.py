@@ -383,8 +383,12 @@ class LearnView(pn.viewable.Viewer):
         state.param.watch(self._pair_changed, ["pair", "version"])
         state.param.watch(self._pixel_changed, ["pixel"])
 
+    def _window(self) -> tuple[int, int]:
+        return int(self.azimuth.value or 1), int(self.range.value or 1)
+
     def _looks(self) -> int:
-        return int(self.azimuth.value) * int(self.range.value)
+        az, rg = self._window()
+        return az * rg
 
     def say(self, text: str, kind: str = "info") -> None:
         self.message.param.update(object=text, alert_type=kind)
@@ -422,7 +426,7 @@ class LearnView(pn.viewable.Viewer):
             self.say("Compute a pair (sidebar) to see its measured coherence and truth here.")
             return
         ref, sec = parse_pairs(state.pair)[0]
-        window = (int(self.azimuth.value), int(self.range.value))
+        window = self._window()
         location, burst, pol = state.catalog, state.burst, state.polarization
         backend = state.backend
         self.say(f"Computing {state.pair} with a {window[0]}x{window[1]} window...")
@@ -482,6 +486,8 @@ class LearnView(pn.viewable.Viewer):
             ys = coh[ydim].values if ydim in coh.coords else np.arange(coh.sizes[ydim])
             x, y = float(xs[len(xs) // 2]), float(ys[len(ys) // 2])
             where = f"({x:.0f}, {y:.0f}), the scene centre (click a map to pick another)"
+        if "height" not in ds.coords:
+            where += "; height 0 m on the ellipsoid (this grid carries no terrain height)"
         location, burst = state.catalog, state.burst
 
         def work() -> PixelGeometry:
