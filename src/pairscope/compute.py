@@ -19,6 +19,7 @@ Layout of ``--out``: ``<burst id>/<item id>/<item id>.json`` + ``<item id>_<laye
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -26,7 +27,7 @@ import pathlib
 import socket
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any
 
 import numpy as np
@@ -261,6 +262,27 @@ def _perpendicular_baseline(cat: Any, acquisitions: Sequence[Any], stack: Any) -
     return float(np.asarray(value).ravel()[0])
 
 
+@contextlib.contextmanager
+def _kernel_threads() -> Iterator[None]:
+    """On a dask worker, run the numba kernel with the worker's thread count (a LocalCluster of
+    N one-thread processes must not start N x CPU kernel threads); unchanged elsewhere."""
+    try:
+        from distributed import get_worker
+
+        nthreads = int(get_worker().state.nthreads)
+    except (ImportError, ValueError, AttributeError):
+        yield
+        return
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(nthreads, int(getattr(numba.config, "NUMBA_NUM_THREADS", 1)))))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
 def compute_pair(
     job: PairJob,
     hook: export.StageHook | None = None,
@@ -289,7 +311,7 @@ def compute_pair(
     pair = [(np.datetime64(job.reference, "ns"), np.datetime64(job.secondary, "ns"))]
     rows = stack.sizes[stack.dims[1]]
     nbytes = 2 * rows * stack.sizes[stack.dims[2]] * 8
-    with dask.config.set(scheduler="synchronous"):
+    with dask.config.set(scheduler="synchronous"), _kernel_threads():
         if nbytes <= max_block_bytes:
             stack = stack.load()  # the two dates whole: the exact in-process path
         else:
