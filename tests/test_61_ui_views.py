@@ -199,6 +199,11 @@ def test_learn_view_recomputes_with_the_slider(state: ExplorerState) -> None:
                                atol=1e-6, equal_nan=True)  # fmt: skip
     title = view.curves.object.opts.get().kwargs["title"]
     assert title.startswith("Sample coherence bias, 16 looks")
+    # the sidebar's window moves the sliders and recomputes
+    state.param.update(window_azimuth=3, window_range=12)
+    assert (view.azimuth.value, view.range.value) == (3, 12)
+    assert "window 3x12 (36 looks)" in view.message.object
+    state.param.update(window_azimuth=5, window_range=21)
 
 
 def test_truth_needs_the_demo(tmp_path: pathlib.Path) -> None:

@@ -382,6 +382,7 @@ class LearnView(pn.viewable.Viewer):
         self.range.param.watch(self._window_changed, "value_throttled")
         state.param.watch(self._pair_changed, ["pair", "version"])
         state.param.watch(self._pixel_changed, ["pixel"])
+        state.param.watch(self._sidebar_window, ["window_azimuth", "window_range"])
 
     def _window(self) -> tuple[int, int]:
         return int(self.azimuth.value or 1), int(self.range.value or 1)
@@ -410,6 +411,13 @@ class LearnView(pn.viewable.Viewer):
 
     def _window_changed(self, *_: Any) -> None:
         self.recompute()
+
+    def _sidebar_window(self, *_: Any) -> None:
+        """The sidebar's window (or the QA view's best match) moves the sliders too."""
+        self.azimuth.value = max(self.azimuth.start, min(self.azimuth.end, self.state.window_azimuth))
+        self.range.value = max(self.range.start, min(self.range.end, self.state.window_range))
+        if self.active:
+            self.recompute()
 
     def _failed(self, exc: BaseException) -> None:
         self.say(str(exc) if isinstance(exc, UserError | ValueError) else
