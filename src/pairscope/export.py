@@ -905,7 +905,7 @@ def export_png(
     ax.set_xlabel(dims[1])
     ax.set_ylabel(dims[0])
     ax.set_title(title or definition.get("title") or name)
-    bar = fig.colorbar(image, ax=ax, orientation="horizontal", fraction=0.05, pad=0.12)
+    bar = fig.colorbar(image, ax=ax, orientation="horizontal", fraction=0.05, pad=0.2)
     bar.set_label(f"{name} [{unit}]" if unit else name)
     target = pathlib.Path(path)
     with _atomic_path(target) as tmp:
