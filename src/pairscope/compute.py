@@ -420,7 +420,7 @@ def _progress_line(done: int, total: int, job: PairJob | GeometryJob, note: str,
     elapsed = max(time.perf_counter() - started, 1e-9)
     rate = 60.0 * done / elapsed
     width = len(str(total))
-    return f"[{done:>{width}}/{total}] {100 * done / total:5.1f}%  {job.label}  {note}  ({rate:.1f} pairs/min)"
+    return f"[{done:>{width}}/{total}] {100 * done / total:5.1f}%  {job.label}  {note}  ({rate:.1f} tasks/min)"
 
 
 def run(
