@@ -62,13 +62,15 @@ _ATAN_COEFFS = (
 _TAN_PI_8 = 0.41421356237309503
 
 # Let LLVM contract, reassociate reciprocals and use fast approximations of libm calls, but keep
-# NaN / infinity semantics: the validity test relies on isfinite.
+# NaN / infinity semantics: the validity test relies on isfinite. Kernels use numba's "numpy" error
+# model (IEEE division, no ZeroDivisionError check), without which no loop with a division
+# vectorises.
 _FAST = {"nsz", "arcp", "contract", "afn"}
 
 if HAVE_NUMBA:
     _C0, _C1, _C2, _C3, _C4, _C5, _C6, _C7 = _ATAN_COEFFS
 
-    @numba.njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
+    @numba.njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy", inline="always")
     def fast_atan2(y: float, x: float) -> float:
         """atan2 to 1e-12 rad without branches (selects written as arithmetic), in (-pi, pi].
 
@@ -79,10 +81,10 @@ if HAVE_NUMBA:
         swap = np.float64(ay > ax)
         big = ax + swap * (ay - ax)
         small = ay + swap * (ax - ay)
-        t = small / (big + 1e-300)
-        # Reduce t in [0, 1] to |u| <= tan(pi/8): atan(t) = pi/4 + atan((t - 1) / (t + 1)).
-        hi = np.float64(t > _TAN_PI_8)
-        u = t + hi * ((t - 1.0) / (t + 1.0) - t)
+        # Reduce t = small / big in [0, 1] to |u| <= tan(pi/8) with one division:
+        # atan(t) = pi/4 + atan((t - 1) / (t + 1)) = pi/4 + atan((small - big) / (small + big)).
+        hi = np.float64(small > _TAN_PI_8 * big)
+        u = (small - hi * big) / (big + hi * small + 1e-300)
         u2 = u * u
         poly = _C7
         poly = poly * u2 + _C6
@@ -98,7 +100,7 @@ if HAVE_NUMBA:
         return a - np.float64(y < 0.0) * 2.0 * a
 
     def _make_vertical(with_power: bool):  # type: ignore[no-untyped-def]
-        @numba.njit(cache=True, nogil=True, fastmath=_FAST)
+        @numba.njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
         def vertical(ref, sec, acc, sign):  # type: ignore[no-untyped-def]
             """acc[q, :] += sign * quantity q of one row (column sums of the azimuth window).
 
@@ -134,33 +136,108 @@ if HAVE_NUMBA:
 
         return vertical
 
-    @numba.njit(cache=True, nogil=True, fastmath=_FAST)
-    def _horizontal(acc, sums, rlo, rhi, quantities):  # type: ignore[no-untyped-def]
-        """sums[q, j] = sum of acc[q, j - rlo : j + rhi + 1] (truncated), running sums in float64."""
+    @numba.njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
+    def _horizontal(acc, sums, rlo, rhi):  # type: ignore[no-untyped-def]
+        """sums[q, j] = sum of acc[q, j - rlo : j + rhi + 1] (truncated), for the five quantities.
+
+        Running sums in float64, the five chains interleaved in one loop so that their add
+        latencies overlap; the interior loop has no bounds tests.
+        """
         n = acc.shape[1]
-        for q in quantities:
-            aq = acc[q]
-            sq = sums[q]
-            run = 0.0
-            for k in range(min(rhi, n)):
-                run += aq[k]
-            for j in range(n):
-                k = j + rhi
-                if k < n:
-                    run += aq[k]
-                k = j - rlo - 1
-                if k >= 0:
-                    run -= aq[k]
-                sq[j] = run
+        a0 = acc[0]
+        a1 = acc[1]
+        a2 = acc[2]
+        a3 = acc[3]
+        a4 = acc[4]
+        s0 = sums[0]
+        s1 = sums[1]
+        s2 = sums[2]
+        s3 = sums[3]
+        s4 = sums[4]
+        r0 = 0.0
+        r1 = 0.0
+        r2 = 0.0
+        r3 = 0.0
+        r4 = 0.0
+        for k in range(min(rhi, n)):
+            r0 += a0[k]
+            r1 += a1[k]
+            r2 += a2[k]
+            r3 += a3[k]
+            r4 += a4[k]
+        j_mid = min(rlo + 1, n)  # from here on the dropped column exists
+        j_end = max(n - rhi, j_mid)  # up to here the added column exists
+        for j in range(j_mid):
+            k = j + rhi
+            if k < n:
+                r0 += a0[k]
+                r1 += a1[k]
+                r2 += a2[k]
+                r3 += a3[k]
+                r4 += a4[k]
+            s0[j] = r0
+            s1[j] = r1
+            s2[j] = r2
+            s3[j] = r3
+            s4[j] = r4
+        for j in range(j_mid, j_end):
+            k = j + rhi
+            d = j - rlo - 1
+            r0 += a0[k] - a0[d]
+            r1 += a1[k] - a1[d]
+            r2 += a2[k] - a2[d]
+            r3 += a3[k] - a3[d]
+            r4 += a4[k] - a4[d]
+            s0[j] = r0
+            s1[j] = r1
+            s2[j] = r2
+            s3[j] = r3
+            s4[j] = r4
+        for j in range(j_end, n):
+            k = j + rhi
+            if k < n:
+                r0 += a0[k]
+                r1 += a1[k]
+                r2 += a2[k]
+                r3 += a3[k]
+                r4 += a4[k]
+            d = j - rlo - 1
+            if d >= 0:
+                r0 -= a0[d]
+                r1 -= a1[d]
+                r2 -= a2[d]
+                r3 -= a3[d]
+                r4 -= a4[d]
+            s0[j] = r0
+            s1[j] = r1
+            s2[j] = r2
+            s3[j] = r3
+            s4[j] = r4
+
+    @numba.njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
+    def _finish(s0, s1, s4, p1, p2, coh, pha, count):  # type: ignore[no-untyped-def]
+        """Coherence, phase and count of one output row from its window sums (vectorised):
+        cross product ``s0 + i s1``, powers ``p1``, ``p2``, valid count ``s4``."""
+        nan = np.float32(np.nan)
+        for j in range(s0.shape[0]):
+            n = s4[j]
+            count[j] = np.int32(n + 0.5)
+            p = np.float64(p1[j]) * np.float64(p2[j])
+            cr = s0[j]
+            ci = s1[j]
+            bad = (n < 0.5) | (p <= 0.0)
+            g = np.sqrt((cr * cr + ci * ci) / p)
+            g = g if g < 1.0 else 1.0
+            coh[j] = nan if bad else np.float32(g)
+            pha[j] = nan if bad else np.float32(fast_atan2(ci, cr))
 
     def _make_kernel(mode: int):  # type: ignore[no-untyped-def]
         """mode 0: coherence with its own power sums; 1: with given ``pow1``/``pow2`` (shared
         per-date sums); 2: power sums of ``ref`` over samples valid in both, written to ``coh``.
         ``mode`` is a compile-time constant of each kernel, so unused work is compiled out."""
         vertical = _make_vertical(mode != 1)
-        quantities: tuple[int, ...] = {0: (0, 1, 2, 3, 4), 1: (0, 1, 4), 2: (2,)}[mode]
 
-        @numba.njit(cache=True, parallel=True, nogil=True, fastmath=_FAST)
+        @numba.njit(cache=True, parallel=True, nogil=True, fastmath=_FAST, error_model="numpy")
         def kernel(ref, sec, wa, wr, pow1, pow2, coh, pha, count):  # type: ignore[no-untyped-def]
             nrows, ncols = ref.shape
             alo = wa // 2
@@ -183,26 +260,15 @@ if HAVE_NUMBA:
                         add = i + ahi
                         if add < nrows:
                             vertical(ref[add], sec[add], acc, 1.0)
-                    _horizontal(acc, sums, rlo, rhi, quantities)
+                    _horizontal(acc, sums, rlo, rhi)
                     if mode == 2:
                         for j in range(ncols):
                             coh[i, j] = sums[2, j]
                         continue
-                    for j in range(ncols):
-                        n = sums[4, j]
-                        count[i, j] = np.int32(n + 0.5)
-                        if mode == 1:
-                            p1 = np.float64(pow1[i, j])
-                            p2 = np.float64(pow2[i, j])
-                        else:
-                            p1 = sums[2, j]
-                            p2 = sums[3, j]
-                        cr = sums[0, j]
-                        ci = sums[1, j]
-                        bad = (n < 0.5) | (p1 <= 0.0) | (p2 <= 0.0)
-                        g = np.sqrt((cr * cr + ci * ci) / (p1 * p2))
-                        coh[i, j] = np.nan if bad else min(g, 1.0)
-                        pha[i, j] = np.nan if bad else fast_atan2(ci, cr)
+                    if mode == 1:
+                        _finish(sums[0], sums[1], sums[4], pow1[i], pow2[i], coh[i], pha[i], count[i])
+                    else:
+                        _finish(sums[0], sums[1], sums[4], sums[2], sums[3], coh[i], pha[i], count[i])
 
         return kernel
 
