@@ -114,11 +114,13 @@ if HAVE_NUMBA:
             a2 = acc[2]
             a3 = acc[3]
             a4 = acc[4]
-            for j in range(ref.shape[0]):
-                ar = np.float64(ref[j].real)
-                ai = np.float64(ref[j].imag)
-                br = np.float64(sec[j].real)
-                bi = np.float64(sec[j].imag)
+            # ref and sec are float32 views of complex64 rows: (re, im) interleaved, which
+            # LLVM vectorises (complex element access does not).
+            for j in range(ref.shape[0] // 2):
+                ar = np.float64(ref[2 * j])
+                ai = np.float64(ref[2 * j + 1])
+                br = np.float64(sec[2 * j])
+                bi = np.float64(sec[2 * j + 1])
                 ok = (
                     np.isfinite(ar)
                     & np.isfinite(ai)
@@ -239,7 +241,8 @@ if HAVE_NUMBA:
 
         @numba.njit(cache=True, parallel=True, nogil=True, fastmath=_FAST, error_model="numpy")
         def kernel(ref, sec, wa, wr, pow1, pow2, coh, pha, count):  # type: ignore[no-untyped-def]
-            nrows, ncols = ref.shape
+            nrows = ref.shape[0]
+            ncols = ref.shape[1] // 2  # float32 views of complex64 rows
             alo = wa // 2
             ahi = wa - 1 - alo
             rlo = wr // 2
@@ -349,8 +352,8 @@ def coherence_sums(
     have_power = pow1 is not None and pow2 is not None
     dummy = np.zeros((1, 1), dtype=np.float32)
     _KERNELS[1 if have_power else 0](
-        ref,
-        sec,
+        ref.view(np.float32),
+        sec.view(np.float32),
         wa,
         wr,
         np.ascontiguousarray(pow1, dtype=np.float32) if have_power else dummy,
@@ -374,5 +377,5 @@ def power_sums(img: ComplexArray, mask_from: ComplexArray, window: tuple[int, in
     out = np.empty(img.shape, dtype=np.float32)
     dummy_f = np.zeros((1, 1), dtype=np.float32)
     dummy_i = np.zeros((1, 1), dtype=np.int32)
-    _KERNELS[2](img, mask_from, wa, wr, dummy_f, dummy_f, out, dummy_f, dummy_i)
+    _KERNELS[2](img.view(np.float32), mask_from.view(np.float32), wa, wr, dummy_f, dummy_f, out, dummy_f, dummy_i)
     return out
