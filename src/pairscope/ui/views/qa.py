@@ -96,10 +96,6 @@ class Runner:
         self.thread = threading.Thread(target=run, name="pairscope-view-job", daemon=True)
         self.thread.start()
 
-    def wait(self, timeout: float = 120.0) -> None:
-        if self.thread is not None:
-            self.thread.join(timeout)
-
 
 # -- what the view shows, as plain functions ----------------------------------------------------
 _catalogs: dict[str, Any] = {}
@@ -616,11 +612,11 @@ class QAView(pn.viewable.Viewer):
             self.windows.object = best_window_frame(found)
             az, rg = found["best"]
             stated = c.product_window
-            agree = (f" The product states {stated[0]}x{stated[1]}." if stated else "")
+            said = f" The product states {stated[0]}x{stated[1]}." if stated else ""
             self.use_button.name = f"Use {az}x{rg}"
             self.use_button.visible = True
             self.say(f"Best-matching window: {az}x{rg} (smallest {found['criterion']} over "
-                     f"{len(found['results'])} windows).{agree}", "success")  # fmt: skip
+                     f"{len(found['results'])} windows).{said}", "success")  # fmt: skip
 
         self.window_runner.submit(lambda: best_window(location, burst, c), done, self._failed)
 
