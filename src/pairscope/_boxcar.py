@@ -335,20 +335,25 @@ def coherence_sums(
     window: tuple[int, int],
     pow1: FloatArray | None = None,
     pow2: FloatArray | None = None,
+    out: tuple[FloatArray, FloatArray, npt.NDArray[np.int32]] | None = None,
 ) -> tuple[FloatArray, FloatArray, npt.NDArray[np.int32]]:
     """Coherence, phase and valid count of one pair on one 2-D block.
 
     ``pow1``/``pow2`` are window power sums computed beforehand (shared between pairs); when given
-    they must have been computed over the same valid samples as this pair.
+    they must have been computed over the same valid samples as this pair. ``out`` receives the
+    results in place (C-contiguous float32, float32, int32 arrays of the block's shape).
     """
     wa, wr = window
     ref = np.ascontiguousarray(ref, dtype=np.complex64)
     sec = np.ascontiguousarray(sec, dtype=np.complex64)
     if not HAVE_NUMBA:  # pragma: no cover - numba is a declared dependency
         return _coherence_numpy(ref, sec, wa, wr, pow1, pow2)
-    coh = np.empty(ref.shape, dtype=np.float32)
-    pha = np.empty(ref.shape, dtype=np.float32)
-    count = np.empty(ref.shape, dtype=np.int32)
+    if out is None:
+        coh = np.empty(ref.shape, dtype=np.float32)
+        pha = np.empty(ref.shape, dtype=np.float32)
+        count = np.empty(ref.shape, dtype=np.int32)
+    else:
+        coh, pha, count = out
     have_power = pow1 is not None and pow2 is not None
     dummy = np.zeros((1, 1), dtype=np.float32)
     _KERNELS[1 if have_power else 0](

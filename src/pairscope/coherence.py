@@ -121,29 +121,35 @@ def _pair_dates(pairs: Iterable[Any]) -> list[tuple[np.datetime64, np.datetime64
 def _block_pairs(
     block: npt.NDArray[np.complex64], index: npt.NDArray[np.int64], window: Window
 ) -> npt.NDArray[np.float32]:
-    """All pairs of one spatial block: returns (3 * n_pairs, rows, cols) float32.
+    """All pairs of one spatial block: returns (3 * n_pairs, rows, cols) float32
+    (coherence of every pair, then phase, then valid count).
 
     Each date's power is box-summed once and reused by every pair whose two dates share one
     no-data mask (the usual case for a coregistered stack). A pair whose masks differ gets its
     own power sums over the samples valid in both dates, so the result is always exact.
     """
     n_pairs = index.shape[0]
-    out = np.empty((3, n_pairs) + block.shape[1:], dtype=np.float32)
-    valid = np.isfinite(block) & (block != 0)
-    masks_key = {d: valid[d].tobytes() for d in np.unique(index)}
+    shape = block.shape[1:]
+    out = np.empty((3, n_pairs) + shape, dtype=np.float32)
+    count = np.empty(shape, dtype=np.int32)
+    masks = {int(d): np.isfinite(block[d]) & (block[d] != 0) for d in np.unique(index)}
     powers: dict[int, npt.NDArray[np.float32]] = {}
     for p, (i, j) in enumerate(index):
-        if masks_key[i] == masks_key[j]:
-            for d in (i, j):
+        shared = bool(np.array_equal(masks[int(i)], masks[int(j)]))
+        if shared:
+            for d in (int(i), int(j)):
                 if d not in powers:
                     powers[d] = _boxcar.power_sums(block[d], block[d], window)
-            coh, pha, cnt = _boxcar.coherence_sums(block[i], block[j], window, powers[i], powers[j])
-        else:
-            coh, pha, cnt = _boxcar.coherence_sums(block[i], block[j], window)
-        out[0, p] = coh
-        out[1, p] = pha
-        out[2, p] = cnt
-    return out.reshape((3 * n_pairs,) + block.shape[1:])
+        _boxcar.coherence_sums(
+            block[i],
+            block[j],
+            window,
+            powers[int(i)] if shared else None,
+            powers[int(j)] if shared else None,
+            out=(out[0, p], out[1, p], count),
+        )
+        out[2, p] = count
+    return out.reshape((3 * n_pairs,) + shape)
 
 
 def estimate_pairs(
