@@ -141,7 +141,7 @@ def test_shared_url_opens_that_view(open_session: Any, demo_dates: Any) -> None:
     assert_map_drawn(s)
     assert s.page.locator(".ps-win-az input").input_value() == "3"
     assert s.page.locator(".ps-win-rg input").input_value() == "9"
-    assert "3x9 window" in s.status()
+    s.wait_for_status(r"3x9 window")
     q = s.query()
     assert q["burst"] == burst and q["window"] == "3x9" and q["layer"] == "phase"
     # wheel-zoom the phase map: the coherence map follows (linked axes), and both are

@@ -134,12 +134,19 @@ def _session_query() -> dict[str, str]:
 
 
 def _scheduler(doc: Any) -> Callable[[Callable[[], None]], None] | None:
-    """Run callbacks on the session's event loop (worker threads must not touch the document)."""
+    """Run callbacks on the session's event loop (worker threads must not touch the document).
+
+    Callbacks scheduled before the browser has connected are held back and run, in order, once
+    it has (``pn.state.onload``): a job may start with the session and overlap the page load.
+    """
     if doc is None or getattr(doc, "session_context", None) is None:
         return None
     from panel.io.state import set_curdoc
 
-    def schedule(fn: Callable[[], None]) -> None:
+    lock = threading.Lock()
+    held: list[Callable[[], None]] | None = []
+
+    def run_on_loop(fn: Callable[[], None]) -> None:
         def run() -> None:
             with set_curdoc(doc):
                 fn()
@@ -149,6 +156,21 @@ def _scheduler(doc: Any) -> Callable[[Callable[[], None]], None] | None:
         except Exception:  # the session is gone: nothing to update
             pass
 
+    def release() -> None:
+        nonlocal held
+        with lock:
+            pending, held = held or [], None
+        for fn in pending:
+            fn()
+
+    def schedule(fn: Callable[[], None]) -> None:
+        with lock:
+            if held is not None:
+                held.append(fn)
+                return
+        run_on_loop(fn)
+
+    pn.state.onload(release)
     return schedule
 
 
@@ -232,9 +254,9 @@ def create_app(
         if settings.url_sync:
             _sync_url(state)
         pn.state.on_session_destroyed(lambda _ctx: state.cancel())
-        pn.state.onload(lambda: state.load(compute=auto))
-    else:
-        state.load(compute=auto)
+    # the job starts now on a worker thread (not at page load): it runs while the browser loads
+    # the page, and its results reach the document through the session's event loop
+    state.load(compute=auto)
     return app
 
 
@@ -258,6 +280,7 @@ def _sync_url(state: ExplorerState) -> None:
             loc.search = search
 
     state.param.watch(push, _URL_PARAMS)
+    pn.state.onload(push)  # changes made before the browser connected (canonical burst id...)
 
 
 def serve(
