@@ -66,6 +66,11 @@ def make_parser() -> argparse.ArgumentParser:
     compute.add_argument("--pairs", default="max:24", help="e.g. all, max:24, exact:12, seq:2, ref:YYYYMMDD")
     compute.add_argument("--window", default="5x21")
     compute.add_argument("--polarization", default="VV")
+    compute.add_argument(
+        "--bias-corrected",
+        action="store_true",
+        help="apply the Touzi et al. (1999) bias correction to the coherence",
+    )
     compute.add_argument("--out", required=True)
     compute.add_argument("--scheduler", default=None)
     compute.add_argument("--workers", type=int, default=None)
