@@ -100,7 +100,6 @@ if HAVE_NUMBA:
         return a - np.float64(y < 0.0) * 2.0 * a
 
     def _make_vertical(with_power: bool):  # type: ignore[no-untyped-def]
-        @numba.njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
         def vertical(ref, sec, acc, sign):  # type: ignore[no-untyped-def]
             """acc[q, :] += sign * quantity q of one row (column sums of the azimuth window).
 
@@ -136,7 +135,10 @@ if HAVE_NUMBA:
                     a3[j] += sign * (br * br + bi * bi) if ok else 0.0
                 a4[j] += sign if ok else 0.0
 
-        return vertical
+        # Closures from one factory share a qualified name, and numba's disk cache keys on it:
+        # give each variant its own name so that they do not overwrite each other's entries.
+        vertical.__qualname__ = f"_vertical_power{int(with_power)}"
+        return numba.njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")(vertical)
 
     @numba.njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
     def _horizontal(acc, sums, rlo, rhi):  # type: ignore[no-untyped-def]
@@ -233,49 +235,55 @@ if HAVE_NUMBA:
             coh[j] = nan if bad else np.float32(g)
             pha[j] = nan if bad else np.float32(fast_atan2(ci, cr))
 
-    def _make_kernel(mode: int):  # type: ignore[no-untyped-def]
+    # Module-level dispatchers (not closures) so that the parallel kernel caches on disk.
+    _vertical_all = _make_vertical(True)
+    _vertical_cross = _make_vertical(False)
+
+    @numba.njit(cache=True, nogil=True, error_model="numpy")
+    def _vertical(ref, sec, acc, sign, with_power):  # type: ignore[no-untyped-def]
+        if with_power:
+            _vertical_all(ref, sec, acc, sign)
+        else:
+            _vertical_cross(ref, sec, acc, sign)
+
+    @numba.njit(cache=True, parallel=True, nogil=True, fastmath=_FAST, error_model="numpy")
+    def _kernel(  # type: ignore[no-untyped-def]
+        ref, sec, wa, wr, pow1, pow2, mode, coh, pha, count
+    ):
         """mode 0: coherence with its own power sums; 1: with given ``pow1``/``pow2`` (shared
-        per-date sums); 2: power sums of ``ref`` over samples valid in both, written to ``coh``.
-        ``mode`` is a compile-time constant of each kernel, so unused work is compiled out."""
-        vertical = _make_vertical(mode != 1)
-
-        @numba.njit(cache=True, parallel=True, nogil=True, fastmath=_FAST, error_model="numpy")
-        def kernel(ref, sec, wa, wr, pow1, pow2, coh, pha, count):  # type: ignore[no-untyped-def]
-            nrows = ref.shape[0]
-            ncols = ref.shape[1] // 2  # float32 views of complex64 rows
-            alo = wa // 2
-            ahi = wa - 1 - alo
-            rlo = wr // 2
-            rhi = wr - 1 - rlo
-            nblocks = (nrows + _BLOCK_ROWS - 1) // _BLOCK_ROWS
-            for blk in numba.prange(nblocks):
-                r0 = blk * _BLOCK_ROWS
-                r1 = min(r0 + _BLOCK_ROWS, nrows)
-                acc = np.zeros((5, ncols), dtype=np.float64)
-                sums = np.empty((5, ncols), dtype=np.float64)
-                for r in range(max(r0 - alo, 0), min(r0 + ahi, nrows - 1) + 1):
-                    vertical(ref[r], sec[r], acc, 1.0)
-                for i in range(r0, r1):
-                    if i > r0:
-                        drop = i - alo - 1
-                        if drop >= 0:
-                            vertical(ref[drop], sec[drop], acc, -1.0)
-                        add = i + ahi
-                        if add < nrows:
-                            vertical(ref[add], sec[add], acc, 1.0)
-                    _horizontal(acc, sums, rlo, rhi)
-                    if mode == 2:
-                        for j in range(ncols):
-                            coh[i, j] = sums[2, j]
-                        continue
-                    if mode == 1:
-                        _finish(sums[0], sums[1], sums[4], pow1[i], pow2[i], coh[i], pha[i], count[i])
-                    else:
-                        _finish(sums[0], sums[1], sums[4], sums[2], sums[3], coh[i], pha[i], count[i])
-
-        return kernel
-
-    _KERNELS = {mode: _make_kernel(mode) for mode in (0, 1, 2)}
+        per-date sums, powers not summed again); 2: power sums of ``ref`` over samples valid in
+        both, written to ``coh``. ``ref``/``sec`` are float32 views of complex64 rows."""
+        nrows = ref.shape[0]
+        ncols = ref.shape[1] // 2
+        alo = wa // 2
+        ahi = wa - 1 - alo
+        rlo = wr // 2
+        rhi = wr - 1 - rlo
+        with_power = mode != 1
+        nblocks = (nrows + _BLOCK_ROWS - 1) // _BLOCK_ROWS
+        for blk in numba.prange(nblocks):
+            r0 = blk * _BLOCK_ROWS
+            r1 = min(r0 + _BLOCK_ROWS, nrows)
+            acc = np.zeros((5, ncols), dtype=np.float64)
+            sums = np.empty((5, ncols), dtype=np.float64)
+            for r in range(max(r0 - alo, 0), min(r0 + ahi, nrows - 1) + 1):
+                _vertical(ref[r], sec[r], acc, 1.0, with_power)
+            for i in range(r0, r1):
+                if i > r0:
+                    drop = i - alo - 1
+                    if drop >= 0:
+                        _vertical(ref[drop], sec[drop], acc, -1.0, with_power)
+                    add = i + ahi
+                    if add < nrows:
+                        _vertical(ref[add], sec[add], acc, 1.0, with_power)
+                _horizontal(acc, sums, rlo, rhi)
+                if mode == 2:
+                    for j in range(ncols):
+                        coh[i, j] = sums[2, j]
+                elif mode == 1:
+                    _finish(sums[0], sums[1], sums[4], pow1[i], pow2[i], coh[i], pha[i], count[i])
+                else:
+                    _finish(sums[0], sums[1], sums[4], sums[2], sums[3], coh[i], pha[i], count[i])
 
 
 def _valid(img: ComplexArray) -> npt.NDArray[np.bool_]:
@@ -356,13 +364,14 @@ def coherence_sums(
         coh, pha, count = out
     have_power = pow1 is not None and pow2 is not None
     dummy = np.zeros((1, 1), dtype=np.float32)
-    _KERNELS[1 if have_power else 0](
+    _kernel(
         ref.view(np.float32),
         sec.view(np.float32),
         wa,
         wr,
         np.ascontiguousarray(pow1, dtype=np.float32) if have_power else dummy,
         np.ascontiguousarray(pow2, dtype=np.float32) if have_power else dummy,
+        1 if have_power else 0,
         coh,
         pha,
         count,
@@ -382,5 +391,8 @@ def power_sums(img: ComplexArray, mask_from: ComplexArray, window: tuple[int, in
     out = np.empty(img.shape, dtype=np.float32)
     dummy_f = np.zeros((1, 1), dtype=np.float32)
     dummy_i = np.zeros((1, 1), dtype=np.int32)
-    _KERNELS[2](img.view(np.float32), mask_from.view(np.float32), wa, wr, dummy_f, dummy_f, out, dummy_f, dummy_i)
+    _kernel(
+        img.view(np.float32), mask_from.view(np.float32), wa, wr, dummy_f, dummy_f, 2, out, dummy_f,
+        dummy_i,
+    )
     return out
