@@ -119,6 +119,7 @@ def main() -> None:
     pairs = select_pairs(dates, max_temporal_baseline=24)
     smpix = len(pairs) * stack_shape[0] * stack_shape[1] / 1e6
     t_pairs = best_time(lambda: coherence.estimate_pairs(stack, pairs, window), 1)
+    # Same work as estimate_pairs: every pair's results are kept (fresh memory for each).
     t_single = best_time(
         lambda: [
             coherence.estimate(

@@ -20,6 +20,7 @@ honest first-order one, not a substitute for a larger window.
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -118,37 +119,53 @@ def _pair_dates(pairs: Iterable[Any]) -> list[tuple[np.datetime64, np.datetime64
     return out
 
 
-def _block_pairs(
-    block: npt.NDArray[np.complex64], index: npt.NDArray[np.int64], window: Window
-) -> npt.NDArray[np.float32]:
-    """All pairs of one spatial block: returns (3 * n_pairs, rows, cols) float32
-    (coherence of every pair, then phase, then valid count).
+def _pairs_into(
+    block: npt.NDArray[np.complex64],
+    index: npt.NDArray[np.int64],
+    window: Window,
+    coherence: npt.NDArray[np.float32],
+    phase: npt.NDArray[np.float32],
+    count: npt.NDArray[np.int32],
+) -> None:
+    """Coherence, phase and valid count of every pair of one block, written in place.
 
     Each date's power is box-summed once and reused by every pair whose two dates share one
     no-data mask (the usual case for a coregistered stack). A pair whose masks differ gets its
     own power sums over the samples valid in both dates, so the result is always exact.
     """
-    n_pairs = index.shape[0]
-    shape = block.shape[1:]
-    out = np.empty((3, n_pairs) + shape, dtype=np.float32)
-    count = np.empty(shape, dtype=np.int32)
-    masks = {int(d): np.isfinite(block[d]) & (block[d] != 0) for d in np.unique(index)}
+    mask_key = {}
+    for d in np.unique(index):
+        valid = np.isfinite(block[d]) & (block[d] != 0)
+        mask_key[int(d)] = hashlib.blake2b(np.packbits(valid).tobytes(), digest_size=16).digest()
     powers: dict[int, npt.NDArray[np.float32]] = {}
     for p, (i, j) in enumerate(index):
-        shared = bool(np.array_equal(masks[int(i)], masks[int(j)]))
+        i, j = int(i), int(j)
+        shared = mask_key[i] == mask_key[j]
         if shared:
-            for d in (int(i), int(j)):
+            for d in (i, j):
                 if d not in powers:
                     powers[d] = _boxcar.power_sums(block[d], block[d], window)
         _boxcar.coherence_sums(
             block[i],
             block[j],
             window,
-            powers[int(i)] if shared else None,
-            powers[int(j)] if shared else None,
-            out=(out[0, p], out[1, p], count),
+            powers[i] if shared else None,
+            powers[j] if shared else None,
+            out=(coherence[p], phase[p], count[p]),
         )
-        out[2, p] = count
+
+
+def _block_pairs(
+    block: npt.NDArray[np.complex64], index: npt.NDArray[np.int64], window: Window
+) -> npt.NDArray[np.float32]:
+    """All pairs of one dask block as one (3 * n_pairs, rows, cols) float32 array: coherence of
+    every pair, then phase, then valid count (map_blocks returns a single array)."""
+    n_pairs = index.shape[0]
+    shape = block.shape[1:]
+    out = np.empty((3, n_pairs) + shape, dtype=np.float32)
+    count = np.empty((n_pairs,) + shape, dtype=np.int32)
+    _pairs_into(block, index, window, out[0], out[1], count)
+    out[2] = count
     return out.reshape((3 * n_pairs,) + shape)
 
 
@@ -203,13 +220,15 @@ def estimate_pairs(
             meta=np.empty((0, 0, 0), dtype=np.float32),
         )
         res = da.overlap.trim_internal(res, depth, boundary="none")  # type: ignore[no-untyped-call]
+        res = res.reshape((3, n_pairs) + tuple(stack.shape[1:]))
+        coherence, phase, valid_count = res[0], res[1], res[2].astype(np.int32)
     else:
-        res = _block_pairs(np.asarray(data, dtype=np.complex64), local_index, (wa, wr))
-
-    res = res.reshape((3, n_pairs) + tuple(stack.shape[1:]))
-    coherence = res[0]
-    phase = res[1]
-    valid_count = res[2].astype(np.int32)
+        out_shape = (n_pairs,) + tuple(stack.shape[1:])
+        coherence = np.empty(out_shape, dtype=np.float32)
+        phase = np.empty(out_shape, dtype=np.float32)
+        valid_count = np.empty(out_shape, dtype=np.int32)
+        block = np.ascontiguousarray(data, dtype=np.complex64)
+        _pairs_into(block, local_index, (wa, wr), coherence, phase, valid_count)
     looks = wa * wr
     if bias_corrected:
         if _is_dask(coherence):
