@@ -6,6 +6,7 @@ request outside loopback, and leaves a screenshot in ``test-artifacts/`` when it
 from __future__ import annotations
 
 import pathlib
+import time
 from typing import Any
 
 import numpy as np
@@ -95,11 +96,18 @@ def shown(d1: str, d2: str) -> str:
     return f"{d1} / {d2}"
 
 
-def assert_map_drawn(session: Any, min_images: int = 2) -> None:
-    images = session.models()["images"]
-    assert len(images) >= min_images, images
-    for img in images:
-        assert img["total"] > 0 and img["finite"] > 0.3 * img["total"], images
+def assert_map_drawn(session: Any, min_images: int = 2, timeout: float = 30.0) -> None:
+    """The coherence and phase maps are two panes that update one after the other: wait (bounded)
+    until both hold a mostly finite image."""
+    deadline = time.monotonic() + timeout
+    while True:
+        images = session.models()["images"]
+        drawn = [i for i in images if i["total"] > 0 and i["finite"] > 0.3 * i["total"]]
+        if len(images) >= min_images and len(drawn) == len(images):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"maps not drawn after {timeout} s: {images}")
+        session.page.wait_for_timeout(250)
 
 
 def test_pick_burst_dates_rule_and_compute(open_session: Any, demo_dates: Any) -> None:
