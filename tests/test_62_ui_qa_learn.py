@@ -7,6 +7,7 @@ request outside loopback (KaTeX must come from the server, not a CDN), and leave
 from __future__ import annotations
 
 import pathlib
+import time
 from typing import Any
 
 import numpy as np
@@ -89,8 +90,13 @@ def test_qa_view_statistics_and_histogram(open_session: Any, demo_pair: Any) -> 
     )
     assert 0 < both <= min(product, ours) <= total
     # the maps and the histogram are drawn (the histogram holds finite counts)
-    images = s.models()["images"]
-    assert len(images) >= 4 and all(i["finite"] > 0 for i in images), images
+    deadline = time.monotonic() + 30
+    while True:  # panes update one after another: wait (bounded) for all four images
+        images = s.models()["images"]
+        if len(images) >= 4 and all(i["finite"] > 0 for i in images):
+            break
+        assert time.monotonic() < deadline, images
+        s.page.wait_for_timeout(250)
     estimators = s.page.locator(".ps-qa-estimators div").first.inner_text()
     assert "4 x 19" in estimators and "5 x 21" in estimators and "geocoded" in estimators
     assert "[0.152, 0.864]" in estimators
