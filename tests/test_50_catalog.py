@@ -439,8 +439,8 @@ def test_token_only_to_allowed_hosts(fault_server: dict[str, Any]) -> None:
 
 def test_redact_url() -> None:
     assert (
-        C.redact_url("https://u:pw@h.example:8443/p?token=abc&x=1")
-        == "https://h.example:8443/p?token=***&x=1"
+        C.redact_url("https://u:pw@h.example.com:8443/p?token=abc&x=1")
+        == "https://h.example.com:8443/p?token=***&x=1"
     )
     assert C.redact_url("/local/path.json") == "/local/path.json"
 

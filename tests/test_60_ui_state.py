@@ -261,9 +261,9 @@ def test_bad_input_never_kills_the_state(settings: Settings) -> None:
     assert state.status_kind == "success" and list(state.results) == ["20240809_20240821"]
     # an unreachable catalog inside the allow-list: a clear message, the old results remain
     state.settings = Settings(
-        catalog=settings.catalog, allowed_catalogs=("http://unreachable.invalid",), tiles=None
+        catalog=settings.catalog, allowed_catalogs=("http://unreachable.example.org",), tiles=None
     )
-    state.catalog = "http://unreachable.invalid/stac"
+    state.catalog = "http://unreachable.example.org/stac"
     state.wait()
     assert state.status_kind == "danger" and "unreachable" in state.status
     assert list(state.results) == ["20240809_20240821"]
