@@ -12,7 +12,8 @@ import pytest
 
 TESTS = pathlib.Path(__file__).resolve().parent
 REPO = TESTS.parent
-SHARED_DATA = (REPO.parent / "shared" / "data").resolve()
+TEST_DATA = TESTS / "data"
+SCHEMAS = TEST_DATA / "stac" / "schemas"
 
 pytest_plugins = sorted(
     f"tests.plugins.{p.stem}" for p in (TESTS / "plugins").glob("*.py") if not p.stem.startswith("_")
@@ -20,8 +21,12 @@ pytest_plugins = sorted(
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> pathlib.Path:
-    """The real public test data in ``../shared/data`` (see its SOURCES.md)."""
-    if not SHARED_DATA.is_dir():
-        raise RuntimeError(f"shared test data not found at {SHARED_DATA}; the repository must sit beside shared/")
-    return SHARED_DATA
+def test_data() -> pathlib.Path:
+    """The real public test data in ``tests/data`` (see its SOURCES.md)."""
+    return TEST_DATA
+
+
+@pytest.fixture(scope="session")
+def schemas() -> pathlib.Path:
+    """The offline STAC core and extension schemas (``tests/data/stac/schemas``)."""
+    return SCHEMAS

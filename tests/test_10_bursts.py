@@ -1,4 +1,4 @@
-"""Burst ids: spellings, ESA's relative-orbit rule checked against every real burst in ../shared/data.
+"""Burst ids: spellings, ESA's relative-orbit rule checked against every real burst in tests/data.
 
 Real (relative orbit, ESA burst id) pairs come from the JPL burst database sample (CSV), ESA's
 burst map (GeoJSON), ASF search records (YAML), the ``burstId`` elements of SAFE annotations
@@ -40,9 +40,9 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @pytest.fixture(scope="module")
-def asf_docs(shared_data: pathlib.Path) -> dict[str, Any]:
+def asf_docs(test_data: pathlib.Path) -> dict[str, Any]:
     """The ASF search records, parsed once (the stack file is 1.8 MB)."""
-    folder = shared_data / "bursts" / "asf_search"
+    folder = test_data / "bursts" / "asf_search"
     return {p.name: yaml.load(p.read_text(), Loader=_LOADER) for p in sorted(folder.glob("*.yml"))}
 
 
@@ -88,17 +88,17 @@ def _sensing_since_anx(burst: ET.Element) -> float:
 
 @pytest.fixture(scope="module")
 def real_pairs(
-    shared_data: pathlib.Path, asf_docs: dict[str, Any]
+    test_data: pathlib.Path, asf_docs: dict[str, Any]
 ) -> dict[str, set[tuple[int, int]]]:
     """Distinct (relative orbit, ESA id) pairs per source."""
     out: dict[str, set[tuple[int, int]]] = {}
     out["burst db csv"] = {
         (f.burst.relative_orbit, f.burst.esa_burst_id)
-        for f in burst_footprints(shared_data / "bursts" / "esa_burst_db_sample.csv")
+        for f in burst_footprints(test_data / "bursts" / "esa_burst_db_sample.csv")
     }
     out["burst map geojson"] = {
         (int(f.properties["relative_orbit_number"]), int(f.properties["burst_id"]))
-        for f in burst_footprints(shared_data / "bursts" / "s1_bursts_glacierSouthTyrol.geojson")
+        for f in burst_footprints(test_data / "bursts" / "s1_bursts_glacierSouthTyrol.geojson")
     }
     asf: set[tuple[int, int]] = set()
     for doc in asf_docs.values():
@@ -109,14 +109,14 @@ def real_pairs(
             asf.add((int(m[1]), int(m[2])))
     out["asf search"] = asf
     annotated: set[tuple[int, int]] = set()
-    for _, ann, manifest in _annotations(shared_data):
+    for _, ann, manifest in _annotations(test_data):
         orbit = _start_orbit(manifest)
         for b in ET.fromstring(ann).iter("burst"):
             text = b.findtext("burstId")
             if text:
                 annotated.add((orbit, int(text)))
     out["annotation burstId"] = annotated
-    (h5path,) = (shared_data / "opera").glob("*.h5")
+    (h5path,) = (test_data / "opera").glob("*.h5")
     with h5py.File(h5path, "r") as h5:
         opera_id = h5["identification/burst_id"][()].decode()
         track = int(h5["identification/track_number"][()])
@@ -159,11 +159,11 @@ def test_orbit_boundary_in_the_burst_database() -> None:
     assert relative_orbit_for(32220) == 16
 
 
-def test_forward_definition_reproduces_annotation_burst_ids(shared_data: pathlib.Path) -> None:
+def test_forward_definition_reproduces_annotation_burst_ids(test_data: pathlib.Path) -> None:
     checked = with_id = 0
     computed: dict[str, set[str]] = {}
     offsets: list[float] = []
-    for name, ann, manifest in _annotations(shared_data):
+    for name, ann, manifest in _annotations(test_data):
         root = ET.fromstring(ann)
         swath = root.findtext("adsHeader/swath", "")
         orbit = _start_orbit(manifest)
@@ -344,10 +344,10 @@ def test_properties_without_a_burst() -> None:
     assert burst_id_from_properties({"s1:burst_id": 249435}) is None
 
 
-def test_properties_of_real_stac_items_without_bursts(shared_data: pathlib.Path) -> None:
+def test_properties_of_real_stac_items_without_bursts(test_data: pathlib.Path) -> None:
     import json
 
-    paths = sorted((shared_data / "stac").glob("**/*.json"))
+    paths = sorted((test_data / "stac").glob("**/*.json"))
     items = [json.loads(p.read_text()) for p in paths]
     items = [i for i in items if isinstance(i, dict) and i.get("type") == "Feature"]
     assert len(items) >= 6
@@ -381,8 +381,8 @@ def test_properties_of_real_opera_records(asf_docs: dict[str, Any]) -> None:
     assert got == ["T131_279916_IW1", "T160_342208_IW3", "T161_344054_IW2", "T094_200143_IW2"]
 
 
-def test_properties_of_the_real_opera_cslc(shared_data: pathlib.Path) -> None:
-    (h5path,) = (shared_data / "opera").glob("*.h5")
+def test_properties_of_the_real_opera_cslc(test_data: pathlib.Path) -> None:
+    (h5path,) = (test_data / "opera").glob("*.h5")
     with h5py.File(h5path, "r") as h5:
         ident = {k: v[()] for k, v in h5["identification"].items() if v.shape == ()}
     assert isinstance(ident["burst_id"], bytes)  # b't087_185683_iw2'
@@ -401,8 +401,8 @@ def test_cdse_odata_burst_fields() -> None:
 # --- footprints --------------------------------------------------------------------------------
 
 
-def test_footprints_from_the_burst_map(shared_data: pathlib.Path) -> None:
-    fps = burst_footprints(shared_data / "bursts" / "s1_bursts_glacierSouthTyrol.geojson")
+def test_footprints_from_the_burst_map(test_data: pathlib.Path) -> None:
+    fps = burst_footprints(test_data / "bursts" / "s1_bursts_glacierSouthTyrol.geojson")
     assert len(fps) == 25
     by_id = {f.burst.canonical: f for f in fps}
     fp = by_id["T117_249435_IW2"]
@@ -414,8 +414,8 @@ def test_footprints_from_the_burst_map(shared_data: pathlib.Path) -> None:
     assert 9 < min(lons) < max(lons) < 13 and 45 < min(lats) < max(lats) < 48  # South Tyrol
 
 
-def test_footprints_from_the_burst_database(shared_data: pathlib.Path) -> None:
-    fps = burst_footprints(shared_data / "bursts" / "esa_burst_db_sample.csv")
+def test_footprints_from_the_burst_database(test_data: pathlib.Path) -> None:
+    fps = burst_footprints(test_data / "bursts" / "esa_burst_db_sample.csv")
     assert len(fps) == 195
     assert {f.burst.subswath for f in fps} == {"IW1", "IW2", "IW3"}
     first = fps[0]

@@ -29,13 +29,13 @@ from pairscope.render import (
 
 
 @pytest.fixture(scope="module")
-def stac_dir(shared_data: pathlib.Path) -> pathlib.Path:
-    return shared_data / "stac"
+def stac_dir(test_data: pathlib.Path) -> pathlib.Path:
+    return test_data / "stac"
 
 
 @pytest.fixture(scope="module")
-def seed(shared_data: pathlib.Path) -> dict[str, Any]:
-    path = shared_data.parent / "seeds" / "terrascope-s1-slc-coherence-v1.collection.json"
+def seed(test_data: pathlib.Path) -> dict[str, Any]:
+    path = test_data / "seeds" / "terrascope-s1-slc-coherence-v1.collection.json"
     doc: dict[str, Any] = json.loads(path.read_text())
     return doc
 
@@ -457,8 +457,8 @@ def test_default_renders_are_valid_render_definitions(stac_dir: pathlib.Path) ->
     assert DEFAULT_RENDERS["incidence"]["rescale"] == [[30.0, 46.0]]
 
 
-def test_real_coherence_and_phase_products(shared_data: pathlib.Path) -> None:
-    folder = next((shared_data / "eo_tools" / "test-full-processor").iterdir())
+def test_real_coherence_and_phase_products(test_data: pathlib.Path) -> None:
+    folder = next((test_data / "eo_tools" / "test-full-processor").iterdir())
     with rasterio.open(folder / "coh_vv.tif") as src:
         coherence, coh_nodata = src.read(1), src.nodata
     rgba, limits = apply_render(coherence, DEFAULT_RENDERS["coherence"], [{"nodata": coh_nodata}])

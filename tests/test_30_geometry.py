@@ -10,11 +10,11 @@ import pytest
 import xarray as xr
 
 from pairscope import geometry as g
-from tests.conftest import SHARED_DATA
+from tests.conftest import TEST_DATA
 from tests.plugins.geometry import annotation_files, read_geolocation_grid
 
-# the same folder as the ``shared_data`` fixture; needed at collection time to parametrize
-SHARED = SHARED_DATA
+# the same folder as the ``test_data`` fixture; needed at collection time to parametrize
+SHARED = TEST_DATA
 # Annotation written by the ESA IPF (grid consistent with the orbitList); the ASF single-burst
 # extracts of hyp3-isce2 are checked separately below.
 ESA_ANNOTATIONS = [p for p in annotation_files(SHARED) if "hyp3-isce2" not in p.parts]

@@ -36,36 +36,11 @@ def _open(path: pathlib.Path) -> xr.DataArray:
 
 
 def _validate(doc: dict[str, Any], schema_dir: pathlib.Path) -> dict[str, str]:
-    """Validate a STAC document offline: pystac's bundled core schemas, extension schemas from
-    ``schema_dir``; nothing is fetched."""
-    import jsonschema
-    from pystac.validation.local_validator import get_local_schema_cache
-    from referencing import Registry, Resource
-    from referencing.jsonschema import DRAFT7
+    """Validate a STAC document offline with the project's validator: the core schema of its type
+    and every declared extension against its own vendored schema (a missing schema fails)."""
+    from pairscope.export import validate_item
 
-    schemas = dict(get_local_schema_cache())
-    for file in sorted(schema_dir.rglob("json-schema/*.json")):
-        s = json.loads(file.read_text())
-        schemas[s["$id"].rstrip("#")] = s
-
-    def retrieve(uri: str) -> Resource:
-        key = uri.rstrip("#")
-        if key not in schemas:
-            raise LookupError(f"no local schema {uri}")
-        return Resource.from_contents(schemas[key], default_specification=DRAFT7)
-
-    registry: Registry[Any] = Registry(retrieve=retrieve)  # type: ignore[call-arg]
-    kind = {"Feature": "item", "Collection": "collection", "Catalog": "catalog"}[doc["type"]]
-    report = {}
-    for uri in [CORE.format(kind), *doc.get("stac_extensions", [])]:
-        if uri.rstrip("#") not in schemas:
-            report[uri] = "no local schema"
-            continue
-        validator = jsonschema.Draft7Validator(schemas[uri.rstrip("#")], registry=registry)
-        errors = sorted(validator.iter_errors(doc), key=str)
-        assert not errors, f"{doc['id']} against {uri}: {errors[0].message}"
-        report[uri] = "valid"
-    return report
+    return validate_item(doc, schema_dir)
 
 
 @pytest.fixture(scope="module")
@@ -127,8 +102,8 @@ def test_catalog_round_trips_through_pystac(
         assert set(items[it.id].assets) == set(it.assets)
 
 
-def test_documents_validate_offline(demo_catalog: pathlib.Path, shared_data: pathlib.Path) -> None:
-    schema_dir = shared_data / "stac"
+def test_documents_validate_offline(demo_catalog: pathlib.Path, schemas: pathlib.Path) -> None:
+    schema_dir = schemas
     seen: dict[str, str] = {}
     for path in sorted(demo_catalog.parent.rglob("*.json")):
         doc = json.loads(path.read_text())
@@ -253,9 +228,9 @@ def test_geometry_and_truth_assets(
 
 
 def test_coherence_collection_has_the_seed_format(
-    catalog: pystac.Catalog, product_items: list[pystac.Item], shared_data: pathlib.Path
+    catalog: pystac.Catalog, product_items: list[pystac.Item], test_data: pathlib.Path
 ) -> None:
-    seed = json.loads((shared_data.parent / "seeds" / SEED_COLLECTION).read_text())
+    seed = json.loads((test_data / "seeds" / SEED_COLLECTION).read_text())
     collection = catalog.get_child(demo.COHERENCE_COLLECTION)
     assert isinstance(collection, pystac.Collection)
     doc = collection.to_dict()

@@ -1,7 +1,7 @@
 """pairscope.catalog: static catalogs, item layouts from real documents, and faults.
 
 The static catalog is built by the ``static_catalog`` fixture (tests/plugins/stac_api.py) with real
-GeoTIFFs; the real Sentinel-1 / OPERA documents come from ``../shared/data``.
+GeoTIFFs; the real Sentinel-1 / OPERA documents come from ``tests/data``.
 """
 
 from __future__ import annotations
@@ -148,8 +148,8 @@ def _item(path: pathlib.Path) -> pystac.Item:
     return pystac.Item.from_dict(json.loads(path.read_text()))
 
 
-def test_sentinel1_scene_items(shared_data: pathlib.Path) -> None:
-    stac = shared_data / "stac"
+def test_sentinel1_scene_items(test_data: pathlib.Path) -> None:
+    stac = test_data / "stac"
     slc = _item(next((stac / "stactools-sentinel1/examples/slc").glob("*/*.json")))
     grd = _item(next((stac / "stactools-sentinel1/examples/grd").glob("S1A_IW_GRDH*/*.json")))
     es = _item(next((stac / "pystac-client/earth-search").glob("item-*.json")))
@@ -180,9 +180,9 @@ def test_sentinel1_scene_items(shared_data: pathlib.Path) -> None:
         assert C.acquisition_from_item(it) is None
 
 
-def test_scene_item_with_annotation_orbit(shared_data: pathlib.Path) -> None:
+def test_scene_item_with_annotation_orbit(test_data: pathlib.Path) -> None:
     """A burst item whose orbit comes from SAFE annotation assets picks the subswath's annotation."""
-    safe = next((shared_data / "xarray-sentinel").glob("S1B_IW_SLC__1SDV_*.SAFE"))
+    safe = next((test_data / "xarray-sentinel").glob("S1B_IW_SLC__1SDV_*.SAFE"))
     ann = sorted((safe / "annotation").glob("s1b-iw*-slc-*.xml"))
     item = pystac.Item(
         "S1B_burst",
@@ -207,10 +207,10 @@ def test_scene_item_with_annotation_orbit(shared_data: pathlib.Path) -> None:
     assert acq.orbit_state == "descending"
 
 
-def opera_item(shared_data: pathlib.Path) -> pystac.Item:
+def opera_item(test_data: pathlib.Path) -> pystac.Item:
     """A STAC item for the real OPERA CSLC-S1 file, dated and described from its own metadata;
     the burst id is left to be found in the product name."""
-    h5 = next((shared_data / "opera").glob("OPERA_L2_CSLC-S1_*.h5"))
+    h5 = next((test_data / "opera").glob("OPERA_L2_CSLC-S1_*.h5"))
     with h5py.File(h5) as f:
         start = f["identification/zero_doppler_start_time"][()].decode()
         direction = f["identification/orbit_pass_direction"][()].decode().lower()
@@ -230,8 +230,8 @@ def opera_item(shared_data: pathlib.Path) -> pystac.Item:
     return item
 
 
-def test_opera_cslc_item(shared_data: pathlib.Path) -> None:
-    item = opera_item(shared_data)
+def test_opera_cslc_item(test_data: pathlib.Path) -> None:
+    item = opera_item(test_data)
     acq = C.acquisition_from_item(item)
     assert acq is not None
     with h5py.File(item.assets["data"].href) as f:
@@ -246,12 +246,12 @@ def test_opera_cslc_item(shared_data: pathlib.Path) -> None:
     assert acq.datetime.date().isoformat() == "2022-12-28"
 
 
-def _asf_items(shared_data: pathlib.Path) -> list[pystac.Item]:
+def _asf_items(test_data: pathlib.Path) -> list[pystac.Item]:
     """STAC items made from the real ASF search records of OPERA products (their properties kept
     as they are, one asset: the record's url)."""
     import yaml
 
-    path = shared_data / "bursts" / "asf_search" / "OPERA_Products.yml"
+    path = test_data / "bursts" / "asf_search" / "OPERA_Products.yml"
     records = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     items = []
     for rec in records:
@@ -276,8 +276,8 @@ def _asf_items(shared_data: pathlib.Path) -> list[pystac.Item]:
     return items
 
 
-def test_opera_records_from_asf_search(shared_data: pathlib.Path) -> None:
-    by_level = {i.properties["processingLevel"]: i for i in _asf_items(shared_data)}
+def test_opera_records_from_asf_search(test_data: pathlib.Path) -> None:
+    by_level = {i.properties["processingLevel"]: i for i in _asf_items(test_data)}
     cslc = C.acquisition_from_item(by_level["CSLC"])
     assert cslc is not None
     assert cslc.burst_id == "T160_342208_IW3" == by_level["CSLC"].properties["operaBurstID"]

@@ -111,9 +111,9 @@ def _one_band_catalog(root: pathlib.Path, hrefs: list[str], data_type: str) -> p
     return path
 
 
-def test_complex_int16_real_samples(shared_data: pathlib.Path, tmp_path: pathlib.Path) -> None:
+def test_complex_int16_real_samples(test_data: pathlib.Path, tmp_path: pathlib.Path) -> None:
     """The real Sentinel-1 complex int16 crop, read as one complex band per date."""
-    tif = str(shared_data / "rioxarray" / "cint16.tif")
+    tif = str(test_data / "rioxarray" / "cint16.tif")
     cat = C.open_catalog(_one_band_catalog(tmp_path, [tif, tif], "cint16"))
     acq = C.list_acquisitions(cat, "T117_249433_IW2")[0]
     assert acq.assets["VV"].kind == "complex"
@@ -154,8 +154,8 @@ def test_real_band_is_refused(tmp_path: pathlib.Path) -> None:
         S.open_slc_stack(cat, "249433 IW2")
 
 
-def test_opera_cslc_hdf5_stack(shared_data: pathlib.Path, tmp_path: pathlib.Path) -> None:
-    item = opera_item(shared_data)
+def test_opera_cslc_hdf5_stack(test_data: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    item = opera_item(test_data)
     path = tmp_path / "opera.json"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": [item.to_dict()]}))
     stack = S.open_slc_stack(C.open_catalog(path), "T087-185683-IW2")
@@ -196,9 +196,9 @@ def test_open_product_physical_units(static: C.StacCatalog) -> None:
         S.open_product(item, "VH")
 
 
-def test_open_product_real_eo_tools_coherence(shared_data: pathlib.Path) -> None:
+def test_open_product_real_eo_tools_coherence(test_data: pathlib.Path) -> None:
     """A real coherence product whose item carries no raster fields: the file's nodata (0) applies."""
-    tif = next((shared_data / "eo_tools").rglob("coh_vv.tif"))
+    tif = next((test_data / "eo_tools").rglob("coh_vv.tif"))
     item = pystac.Item("eo_tools_pair", None, None, dt.datetime(2023, 9, 4), {})
     item.add_asset("coherence", pystac.Asset(str(tif), media_type="image/tiff", roles=["data"]))
     da = S.open_product(item, "coherence")
@@ -225,26 +225,26 @@ def _orbit_item(key: str, href: pathlib.Path, roles: list[str]) -> pystac.Item:
     return item
 
 
-def test_open_orbit_eof_and_annotation(shared_data: pathlib.Path) -> None:
+def test_open_orbit_eof_and_annotation(test_data: pathlib.Path) -> None:
     from pairscope.geometry import Orbit
 
-    eof = next((shared_data / "s1-reader" / "orbits").glob("*.EOF"))
+    eof = next((test_data / "s1-reader" / "orbits").glob("*.EOF"))
     acq = C.acquisition_from_item(_orbit_item("orbit", eof, ["metadata", "orbit"]))
     assert acq is not None and acq.orbit is not None and acq.orbit.kind == "eof"
     orbit = S.open_orbit(acq)
     assert isinstance(orbit, Orbit) and len(orbit) > 100
     r = np.linalg.norm(orbit.positions, axis=1)
     assert np.all((r > 7.0e6) & (r < 7.1e6))  # ~700 km above a 6371 km Earth
-    ann = next((shared_data / "sarsen").rglob("annotation/s1a-iw1-slc-vv-*.xml"))
+    ann = next((test_data / "sarsen").rglob("annotation/s1a-iw1-slc-vv-*.xml"))
     acq2 = C.acquisition_from_item(_orbit_item("schema-product-iw1-vv", ann, ["metadata"]))
     assert acq2 is not None and acq2.orbit is not None and acq2.orbit.kind == "annotation"
     orbit2 = S.open_orbit(acq2)
     assert isinstance(orbit2, Orbit) and len(orbit2) >= 10
     # no orbit asset: None; an unreadable one: a clear error
-    thumb = shared_data / "rioxarray" / "cint16.tif"
+    thumb = test_data / "rioxarray" / "cint16.tif"
     bare = C.acquisition_from_item(_orbit_item("thumbnail", thumb, ["thumbnail"]))
     assert bare is not None and S.open_orbit(bare) is None
-    calibration = next((shared_data / "xarray-sentinel").rglob("calibration/calibration-*.xml"))
+    calibration = next((test_data / "xarray-sentinel").rglob("calibration/calibration-*.xml"))
     bad = C.acquisition_from_item(_orbit_item("orbit", calibration, ["orbit"]))
     assert bad is not None
     with pytest.raises(C.AssetError, match="orbit asset 'orbit'"):
@@ -264,12 +264,12 @@ def test_missing_asset_faults(fault_server: dict[str, Any]) -> None:
     assert ok.shape == (1, 24, 40) and np.isfinite(ok.values).all()
 
 
-def test_opera_orbit_from_hdf5(shared_data: pathlib.Path) -> None:
+def test_opera_orbit_from_hdf5(test_data: pathlib.Path) -> None:
     import h5py
 
     from pairscope.geometry import Orbit
 
-    item = opera_item(shared_data)
+    item = opera_item(test_data)
     acq = C.acquisition_from_item(item)
     assert acq is not None and acq.orbit is not None and acq.orbit.kind == "hdf5"
     orbit = S.open_orbit(acq)

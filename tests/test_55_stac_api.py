@@ -1,5 +1,5 @@
 """pairscope.catalog against a REAL STAC API: stac-fastapi-pgstac on PostgreSQL + PostGIS (Debian
-packages) on loopback, loaded with the test catalog, the real Sentinel-1 items of ../shared/data/stac
+packages) on loopback, loaded with the test catalog, the real Sentinel-1 items of tests/data/stac
 and the demo catalog (fixtures in tests/plugins/stac_api.py). Every answer is compared with the same
 query on the static catalog."""
 

@@ -272,22 +272,23 @@ def test_map_item_projection(map_item: Any, map_result: xr.Dataset) -> None:
         assert west - 1e-7 <= lon <= east + 1e-7 and south - 1e-7 <= lat <= north + 1e-7
 
 
-def test_items_validate_offline(shared_data: pathlib.Path, radar_items: list[Any],
+def test_items_validate_offline(test_data: pathlib.Path, radar_items: list[Any],
                                 map_item: Any) -> None:
     for item in [*radar_items, map_item]:
-        report = export.validate_item(item, shared_data / "stac")
-        for name in ("item-spec/json-schema/item.json", "render/v2.0.0", "sar/v1.3.0", "sat/v1.2.0"):
+        report = export.validate_item(item, test_data / "stac" / "schemas")
+        for name in ("item-spec/json-schema/item.json", "render/v2.0.0", "sar/v1.3.0", "sat/v1.2.0",
+                     "processing/v1.2.0", *(["projection/v2.0.0"] if item is map_item else [])):
             hits = [uri for uri in report if name in uri]
             assert hits and report[hits[0]] == "valid", (name, report)
         # the reloaded JSON on disk is what validates
         on_disk = json.loads(pathlib.Path(item.get_self_href()).read_text())
-        export.validate_item(on_disk, shared_data / "stac")
+        export.validate_item(on_disk, test_data / "stac" / "schemas")
 
 
 def test_extensions_without_a_local_schema_read_back_through_pystac(
     radar_items: list[Any], map_item: Any
 ) -> None:
-    """projection, raster and processing have no schema in ../shared/data/stac: check that
+    """projection, raster and processing have no schema in tests/data/stac: check that
     pystac's own extension classes recognise and read the fields instead."""
     import pystac
     from pystac.extensions.projection import ProjectionExtension
@@ -310,14 +311,24 @@ def test_extensions_without_a_local_schema_read_back_through_pystac(
 @pytest.mark.parametrize(
     ("field", "value", "schema"),
     [("sar:frequency_band", "Z", "sar"), ("sat:orbit_state", "sideways", "sat"),
-     ("renders", {"coherence": {"rescale": [[0, 1]]}}, "render")],
+     ("renders", {"coherence": {"rescale": [[0, 1]]}}, "render"),
+     ("proj:shape", "wide", "projection"), ("processing:software", "pairscope", "processing")],
 )
-def test_validation_catches_broken_items(shared_data: pathlib.Path, map_item: Any, field: str,
+def test_validation_catches_broken_items(test_data: pathlib.Path, map_item: Any, field: str,
                                          value: Any, schema: str) -> None:
     data = copy.deepcopy(map_item.to_dict(include_self_link=False))
     data["properties"][field] = value
     with pytest.raises(jsonschema.ValidationError, match=schema):
-        export.validate_item(data, shared_data / "stac")
+        export.validate_item(data, test_data / "stac" / "schemas")
+
+
+def test_an_extension_without_a_local_schema_fails(test_data: pathlib.Path, map_item: Any) -> None:
+    data = copy.deepcopy(map_item.to_dict(include_self_link=False))
+    data["stac_extensions"].append("https://stac-extensions.github.io/unknown/v9.9.9/schema.json")
+    with pytest.raises(export.SchemaNotFoundError, match="unknown/v9.9.9"):
+        export.validate_item(data, test_data / "stac" / "schemas")
+    report = export.validate_item(data, test_data / "stac" / "schemas", missing="report")
+    assert report["https://stac-extensions.github.io/unknown/v9.9.9/schema.json"] == "no local schema"
 
 
 def test_exported_items_reload_in_pairscope(radar_items: list[Any], map_item: Any,
@@ -417,7 +428,7 @@ def test_no_secret_reaches_an_exported_file(tmp_path: pathlib.Path, radar_result
 
 
 def test_geometry_item(tmp_path: pathlib.Path, geometry_layers: xr.Dataset, radar_result: xr.Dataset,
-                       shared_data: pathlib.Path) -> None:
+                       test_data: pathlib.Path) -> None:
     layers = geometry_layers.assign_coords(latitude=radar_result["latitude"],
                                            longitude=radar_result["longitude"])
     item = export.export_geometry(layers, tmp_path, inputs=[INPUTS["2024-08-09"]],
@@ -429,7 +440,7 @@ def test_geometry_item(tmp_path: pathlib.Path, geometry_layers: xr.Dataset, rada
     assert item.properties["pairscope:geometry_source"] == "catalog geometry asset"
     data, _ = _read(_asset_path(item, "look_z"))
     np.testing.assert_array_equal(data[0], geometry_layers["look_z"].values)
-    export.validate_item(item, shared_data / "stac")
+    export.validate_item(item, test_data / "stac" / "schemas")
     with pytest.raises(ValueError, match="inputs="):
         export.export_geometry(layers, tmp_path)
     with pytest.raises(ValueError, match="no look-vector"):

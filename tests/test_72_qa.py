@@ -98,11 +98,11 @@ def test_difference_map_keeps_product_coords() -> None:
     np.testing.assert_allclose(diff.values[1:], 0.2, atol=1e-6)
 
 
-def test_real_product_against_a_degraded_copy(shared_data: pathlib.Path) -> None:
+def test_real_product_against_a_degraded_copy(test_data: pathlib.Path) -> None:
     """The real eo_tools coherence (EPSG:4326, nodata 0) against itself shifted and noisier."""
     import rioxarray
 
-    path = shared_data / EO_TOOLS / "coh_vv.tif"
+    path = test_data / EO_TOOLS / "coh_vv.tif"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         product = rioxarray.open_rasterio(path, masked=True).squeeze("band", drop=True).load()

@@ -117,7 +117,7 @@ def _check_outputs(paths: list[pathlib.Path], expected: xr.Dataset, shared: path
         derived = [link["href"] for link in item["links"] if link["rel"] == "derived_from"]
         assert len(derived) == 2 and all(pathlib.Path(h).is_file() for h in derived)
         assert item["properties"]["pairscope:perpendicular_baseline"] != 0.0  # from the EOF orbits
-        export.validate_item(item, shared / "stac")
+        export.validate_item(item, shared / "stac" / "schemas")
 
 
 def _check_geometry(path: pathlib.Path, catalog: pathlib.Path, shared: pathlib.Path) -> None:
@@ -125,7 +125,7 @@ def _check_geometry(path: pathlib.Path, catalog: pathlib.Path, shared: pathlib.P
     assert export.is_complete(path)
     item = json.loads(path.read_text())
     assert {"look_x", "look_y", "look_z", "incidence", "geolocation"} <= set(item["assets"])
-    export.validate_item(item, shared / "stac")
+    export.validate_item(item, shared / "stac" / "schemas")
     source = catalog.parent / "pairscope-demo-slc" / "geometry.tif"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
@@ -149,8 +149,8 @@ def _args(catalog: pathlib.Path, out: pathlib.Path, **extra: Any) -> argparse.Na
     return argparse.Namespace(**values)
 
 
-def test_compute_pair_in_process(in_process: dict[str, Any], shared_data: pathlib.Path) -> None:
-    _check_outputs([in_process["warm_item"]], in_process["result"], shared_data)
+def test_compute_pair_in_process(in_process: dict[str, Any], test_data: pathlib.Path) -> None:
+    _check_outputs([in_process["warm_item"]], in_process["result"], test_data)
 
 
 def test_plan_jobs(
@@ -210,7 +210,7 @@ def test_cluster_matches_in_process(
     in_process: dict[str, Any],
     cluster: Any,
     tmp_path: pathlib.Path,
-    shared_data: pathlib.Path,
+    test_data: pathlib.Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """The CLI path against an existing scheduler (``--scheduler``) writes the in-process numbers."""
@@ -223,9 +223,9 @@ def test_cluster_matches_in_process(
     assert "look geometry from collection pairscope-demo-slc asset 'geometry'" in err
     items = sorted(p for p in (tmp_path / BURST).glob("*/*.json") if "_geometry" not in p.name)
     assert len(items) == n
-    _check_outputs(items, in_process["result"], shared_data)
+    _check_outputs(items, in_process["result"], test_data)
     _check_geometry(tmp_path / BURST / f"{BURST}_geometry" / f"{BURST}_geometry.json", demo_catalog,
-                    shared_data)
+                    test_data)
     table = (tmp_path / BURST / "pairs.csv").read_text().splitlines()
     assert len(table) == n + 1 and table[0].startswith("reference,secondary")
     # resume: nothing recomputed, nothing rewritten
@@ -277,7 +277,7 @@ def test_killed_worker_loses_nothing(
     in_process: dict[str, Any],
     cluster: Any,
     tmp_path: pathlib.Path,
-    shared_data: pathlib.Path,
+    test_data: pathlib.Path,
 ) -> None:
     from distributed import Client
 
@@ -298,7 +298,7 @@ def test_killed_worker_loses_nothing(
         assert pathlib.Path(killed_tmp).exists()
         assert not any(export.is_complete(job.item_path) for job in lost)
         assert len(first.written) + len(lost) == len(jobs)
-        _check_outputs(sorted(first.written), in_process["result"], shared_data)
+        _check_outputs(sorted(first.written), in_process["result"], test_data)
         # the rerun computes exactly the missing pairs and cleans up after the dead worker
         second = compute.run(jobs, client=client, progress=None)
     assert second.ok
@@ -306,7 +306,7 @@ def test_killed_worker_loses_nothing(
     assert len(second.skipped) == len(first.written)
     final = sorted(p for p in out.glob(f"{BURST}/*/*.json") if "_geometry" not in p.name)
     assert len(final) == len(jobs)
-    _check_outputs(final, in_process["result"], shared_data)
+    _check_outputs(final, in_process["result"], test_data)
     assert not pathlib.Path(killed_tmp).exists(), "the dead worker's temporary file was removed"
     assert not list(out.rglob("*.tmp"))
 

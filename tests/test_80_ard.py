@@ -68,7 +68,7 @@ def _read(path: pathlib.Path, names: list[str] | None = None) -> dict[str, np.nd
 
 # ----------------------------------------------------------------------------------------------
 # the demo collections
-def test_demo_collections_carry_ceos_ard_fields(ard_catalog: pathlib.Path, shared_data: pathlib.Path) -> None:
+def test_demo_collections_carry_ceos_ard_fields(ard_catalog: pathlib.Path, test_data: pathlib.Path) -> None:
     root = ard_catalog.parent
     children = [
         link["href"] for link in json.loads(ard_catalog.read_text())["links"] if link["rel"] == "child"
@@ -94,8 +94,8 @@ def test_demo_collections_carry_ceos_ard_fields(ard_catalog: pathlib.Path, share
             has_look = "look-vector-grid" in item["assets"]
             assert has_look == (spec == "GSLC")  # NRB: computed from the orbit asset
             assert "orbit" in item["assets"]
-        # offline schema validation: STAC core and the sar/sat extensions (schemas in shared data)
-        result = validate_item(items[0], shared_data / "stac")
+        # offline schema validation: STAC core and the sar/sat extensions (schemas in tests/data)
+        result = validate_item(items[0], test_data / "stac" / "schemas")
         assert {v for k, v in result.items() if "item-spec" in k or "/sar/" in k or "/sat/" in k} == {"valid"}
     # the radar-geometry SLCs of the same burst are still what the SLC reader returns
     slc = open_slc_stack(ard_catalog, BURST, dates=["2025-06-17"])
@@ -404,8 +404,8 @@ def test_gslc_pair_on_different_grids_is_refused(
 # ----------------------------------------------------------------------------------------------
 # OPERA CSLC-S1 (real file: real grid and metadata, zero pixels)
 @pytest.fixture(scope="module")
-def opera_file(shared_data: pathlib.Path) -> pathlib.Path:
-    return next((shared_data / "opera").glob("OPERA_L2_CSLC-S1_*.h5"))
+def opera_file(test_data: pathlib.Path) -> pathlib.Path:
+    return next((test_data / "opera").glob("OPERA_L2_CSLC-S1_*.h5"))
 
 
 def test_opera_cslc_layout(opera_file: pathlib.Path) -> None:

@@ -93,15 +93,16 @@ Y_SPACING = 10.0
 GRID_SNAP = 20.0
 STAC_VERSION = "1.1.0"
 COG = "image/tiff; application=geotiff; profile=cloud-optimized"
-CEOS_ARD_PFS = "https://ceos.org/ard/"
+#: The CEOS-ARD SAR product family specification (its PDF: the ceos-ard extension allows a link to
+#: the PDF or the Word document only).
+CEOS_ARD_PFS = "https://ceos.org/ard/files/PFS/SAR/v1.1/CEOS-ARD_PFS_Synthetic_Aperture_Radar_v1.1.pdf"
 EXT = {
     "sar": "https://stac-extensions.github.io/sar/v1.3.0/schema.json",
     "sat": "https://stac-extensions.github.io/sat/v1.2.0/schema.json",
-    "raster2": "https://stac-extensions.github.io/raster/v2.0.0/schema.json",
     "projection": "https://stac-extensions.github.io/projection/v2.0.0/schema.json",
     "product": "https://stac-extensions.github.io/product/v0.1.0/schema.json",
     "ceosard": "https://stac-extensions.github.io/ceos-ard/v0.2.0/schema.json",
-    "classification": "https://stac-extensions.github.io/classification/v2.0.0/schema.json",
+    "classification": "https://stac-extensions.github.io/classification/v1.1.0/schema.json",
 }
 
 
@@ -385,7 +386,7 @@ def _links(collection: str, slc_item: pathlib.Path, root: pathlib.Path, item_id:
         {"rel": "collection", "href": "../collection.json", "type": "application/json"},
         {"rel": "derived_from", "href": rel_slc.as_posix(), "type": "application/geo+json",
          "title": "the radar-geometry SLC this product was made from"},
-        {"rel": "ceos-ard-specification", "href": CEOS_ARD_PFS, "type": "text/html",
+        {"rel": "ceos-ard-specification", "href": CEOS_ARD_PFS, "type": "application/pdf",
          "title": "CEOS-ARD SAR product family specifications"},
     ]
 
@@ -430,7 +431,7 @@ def _collection(
     return {
         "type": "Collection",
         "stac_version": STAC_VERSION,
-        "stac_extensions": [EXT["ceosard"], EXT["sar"], EXT["sat"], EXT["projection"], EXT["raster2"], EXT["product"]],
+        "stac_extensions": [EXT["ceosard"], EXT["sar"], EXT["sat"], EXT["projection"], EXT["product"]],
         "id": cid,
         "title": title,
         "description": description,
@@ -461,7 +462,7 @@ def _collection(
         "links": [
             {"rel": "root", "href": "../catalog.json", "type": "application/json"},
             {"rel": "parent", "href": "../catalog.json", "type": "application/json"},
-            {"rel": "ceos-ard-specification", "href": CEOS_ARD_PFS, "type": "text/html",
+            {"rel": "ceos-ard-specification", "href": CEOS_ARD_PFS, "type": "application/pdf",
              "title": "CEOS-ARD SAR product family specifications"},
         ]
         + [
@@ -588,7 +589,7 @@ def write_ard_collections(
             item = {
                 "type": "Feature",
                 "stac_version": STAC_VERSION,
-                "stac_extensions": [EXT["ceosard"], EXT["sar"], EXT["sat"], EXT["projection"], EXT["raster2"], EXT["product"], EXT["classification"]],
+                "stac_extensions": [EXT["ceosard"], EXT["sar"], EXT["sat"], EXT["projection"], EXT["product"], EXT["classification"]],
                 "id": item_id,
                 "collection": GSLC_COLLECTION if spec == GSLC else NRB_COLLECTION,
                 "geometry": footprint,

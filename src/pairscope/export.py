@@ -60,6 +60,7 @@ __all__ = [
     "pairs_table",
     "pairs_table_from_items",
     "remove_stale_temporaries",
+    "SchemaNotFoundError",
     "validate_item",
     "write_cog",
     "write_pairs_csv",
@@ -318,8 +319,10 @@ def pair_item_id(
     return "_".join(parts)
 
 
-def _item_dict(item: pystac.Item | Mapping[str, Any]) -> dict[str, Any]:
+def _item_dict(item: pystac.STACObject | Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(item, pystac.Item):
+        return item.to_dict(include_self_link=True, transform_hrefs=False)
+    if isinstance(item, pystac.STACObject):
         return item.to_dict(include_self_link=True, transform_hrefs=False)
     return dict(item)
 
@@ -941,33 +944,59 @@ def is_complete(item_path: str | os.PathLike[str]) -> bool:
     return True
 
 
+class SchemaNotFoundError(LookupError):
+    """A STAC document declares an extension whose schema is not in the offline schema folder."""
+
+
+_CORE_KINDS = {"Feature": "item-spec/json-schema/item.json",
+               "Collection": "collection-spec/json-schema/collection.json",
+               "Catalog": "catalog-spec/json-schema/catalog.json"}
+
+
 def _local_schemas(schema_dir: pathlib.Path) -> dict[str, dict[str, Any]]:
+    """Schemas by public URI: ``schema-config.json`` (URI -> file) when the folder has one, then any
+    other ``*.json`` under it whose ``$id`` is a schema URI; pystac's bundled core schemas last."""
     from pystac.validation.local_validator import get_local_schema_cache
 
-    schemas = dict(get_local_schema_cache())
+    schemas: dict[str, dict[str, Any]] = {}
+    for config in sorted(schema_dir.rglob("schema-config.json")):
+        mapping = json.loads(config.read_text(encoding="utf-8")).get("schemas", {})
+        for uri, rel in mapping.items():
+            schemas[uri.rstrip("#")] = json.loads((config.parent / rel).read_text(encoding="utf-8"))
     for file in sorted(schema_dir.rglob("*.json")):
         try:
             doc = json.loads(file.read_text(encoding="utf-8"))
         except ValueError:
             continue
         if isinstance(doc, dict) and isinstance(doc.get("$id"), str) and "$schema" in doc:
-            schemas[doc["$id"].rstrip("#")] = doc
+            schemas.setdefault(doc["$id"].rstrip("#"), doc)
+    for uri, doc in get_local_schema_cache().items():
+        schemas.setdefault(uri.rstrip("#"), doc)
     return schemas
 
 
 def validate_item(
-    item: pystac.Item | Mapping[str, Any], schema_dir: str | os.PathLike[str]
+    item: pystac.STACObject | Mapping[str, Any],
+    schema_dir: str | os.PathLike[str],
+    *,
+    missing: str = "error",
 ) -> dict[str, str]:
-    """Validate an item offline: the STAC core schema (bundled with pystac) and every extension
-    schema found under ``schema_dir`` (any ``*.json`` whose ``$id`` is a schema URI, e.g.
-    ``../shared/data/stac``). Nothing is fetched: a ``$ref`` to an unknown URI is an error.
+    """Validate a STAC document (item, collection or catalog) offline: the STAC core schema of its
+    type and version, then every extension it declares in ``stac_extensions``, each against its own
+    schema from ``schema_dir`` (a folder with ``schema-config.json`` mapping public URIs to files,
+    as ``tests/data/stac/schemas``, or any ``*.json`` schemas with an ``$id``). Nothing is fetched:
+    a ``$ref`` to a URI with no local copy is an error.
 
-    Returns ``{schema uri: "valid" | "no local schema"}`` for the core and each extension used;
-    raises ``jsonschema.ValidationError`` (naming the schema) on the first violation.
+    An extension with no local schema raises :class:`SchemaNotFoundError` (``missing="error"``,
+    the default) or is reported as ``"no local schema"`` (``missing="report"``).
+    Returns ``{schema uri: "valid" | "no local schema"}``; raises ``jsonschema.ValidationError``
+    (naming the schema) on the first violation.
     """
     import jsonschema
     from referencing import Registry, Resource
 
+    if missing not in ("error", "report"):
+        raise ValueError(f"missing must be 'error' or 'report', got {missing!r}")
     data = _item_dict(item)
     schemas = _local_schemas(pathlib.Path(schema_dir))
 
@@ -978,17 +1007,25 @@ def validate_item(
         raise LookupError(f"no local copy of schema {uri}; pairscope validates offline only")
 
     registry: Registry[Any] = Registry(retrieve=retrieve)  # type: ignore[call-arg]
-    core = f"https://schemas.stacspec.org/v{data.get('stac_version', '1.1.0')}/item-spec/json-schema/item.json"
+    kind = _CORE_KINDS.get(str(data.get("type")))
+    if kind is None:
+        raise ValueError(f"not a STAC item, collection or catalog: type {data.get('type')!r}")
+    core = f"https://schemas.stacspec.org/v{data.get('stac_version', '1.1.0')}/{kind}"
     report: dict[str, str] = {}
     for uri in [core, *data.get("stac_extensions", [])]:
         schema = schemas.get(uri.rstrip("#"))
         if schema is None:
+            if missing == "error":
+                raise SchemaNotFoundError(
+                    f"{data.get('id', '?')}: no local schema for {uri} under {schema_dir}; add it "
+                    "to the folder (and its schema-config.json) or stop declaring the extension"
+                )
             report[uri] = "no local schema"
             continue
         validator = jsonschema.Draft7Validator(schema, registry=registry)
         error = jsonschema.exceptions.best_match(validator.iter_errors(data))
         if error is not None:
-            error.message = f"{uri}: {error.message}"
+            error.message = f"{data.get('id', '?')} against {uri}: {error.message}"
             raise error
         report[uri] = "valid"
     return report

@@ -46,10 +46,10 @@ def read_geolocation_grid(xml: bytes | pathlib.Path) -> GeolocationGrid:
     )
 
 
-def annotation_files(shared_data: pathlib.Path) -> list[pathlib.Path]:
+def annotation_files(test_data: pathlib.Path) -> list[pathlib.Path]:
     """Every real product annotation XML (not calibration/noise/rfi) with a geolocation grid."""
     found = []
-    for path in sorted(shared_data.glob("**/*.SAFE/annotation/s1?-iw?-slc-*.xml")):
+    for path in sorted(test_data.glob("**/*.SAFE/annotation/s1?-iw?-slc-*.xml")):
         if b"<geolocationGridPoint>" in path.read_bytes():
             found.append(path)
     return found
@@ -75,10 +75,10 @@ def zip_annotation(zip_path: pathlib.Path, swath: str = "iw2", pol: str = "vv") 
 
 
 @pytest.fixture(scope="session")
-def s1reader_annotation(shared_data: pathlib.Path) -> bytes:
-    return zip_annotation(shared_data / S1READER_ZIP)
+def s1reader_annotation(test_data: pathlib.Path) -> bytes:
+    return zip_annotation(test_data / S1READER_ZIP)
 
 
 @pytest.fixture(scope="session")
-def s1reader_eof(shared_data: pathlib.Path) -> pathlib.Path:
-    return shared_data / S1READER_EOF
+def s1reader_eof(test_data: pathlib.Path) -> pathlib.Path:
+    return test_data / S1READER_EOF

@@ -9,7 +9,7 @@
   without ``renders``), and ``test-openeo-job`` (an openEO job-result collection: per-date GeoTIFFs as
   collection assets, no burst id in the metadata).
 - ``stac_api``: base URL of a stac-fastapi-pgstac server loaded with those collections and items, the
-  real Sentinel-1 items in ``../shared/data/stac`` and the demo catalog (``demo_catalog`` fixture).
+  real Sentinel-1 items in ``tests/data/stac`` and the demo catalog (``demo_catalog`` fixture).
   Fails loudly when PostgreSQL / PostGIS are missing: ``scripts/system-deps.sh`` installs them.
 - ``fault_server``: a loopback http.server that times out, answers 500, broken JSON, 401 without the
   right token, and serves an item whose asset is missing.
@@ -296,20 +296,20 @@ def build_static_catalog(root: pathlib.Path, seeds: pathlib.Path) -> pathlib.Pat
 
 @pytest.fixture(scope="session")
 def static_catalog(
-    tmp_path_factory: pytest.TempPathFactory, shared_data: pathlib.Path
+    tmp_path_factory: pytest.TempPathFactory, test_data: pathlib.Path
 ) -> pathlib.Path:
     return build_static_catalog(
-        tmp_path_factory.mktemp("static-stac"), shared_data.parent / "seeds"
+        tmp_path_factory.mktemp("static-stac"), test_data / "seeds"
     )
 
 
 # ------------------------------------------------------------------------------ real items
 def shared_stac_documents(
-    shared_data: pathlib.Path,
+    test_data: pathlib.Path,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(collections, items) from the real documents in ../shared/data/stac, with asset hrefs made
+    """(collections, items) from the real documents in tests/data/stac, with asset hrefs made
     absolute and a minimal collection derived for items whose collection document is not stored."""
-    stac = shared_data / "stac"
+    stac = test_data / "stac"
     colls: dict[str, dict[str, Any]] = {}
     for p in (
         stac / "stactools-sentinel1/examples/slc/collection.json",
@@ -384,14 +384,14 @@ def stac_api(
     _pgstac_starting: dict[str, Any],
     static_catalog: pathlib.Path,
     demo_catalog: pathlib.Path,
-    shared_data: pathlib.Path,
+    test_data: pathlib.Path,
 ) -> str:
     """Base URL (``http://127.0.0.1:PORT``) of a stac-fastapi-pgstac server on loopback, in a fresh
     database (own role) dropped at the end of the session, loaded with the test catalog, the real
     S1 items and the demo catalog. Fails (never skips) when PostgreSQL or PostGIS are missing."""
     tools = _pgstac_starting["tools"]
     colls, items = tools.catalog_documents(static_catalog)
-    for more in (shared_stac_documents(shared_data), tools.catalog_documents(demo_catalog)):
+    for more in (shared_stac_documents(test_data), tools.catalog_documents(demo_catalog)):
         colls += more[0]
         items += more[1]
     _pgstac_starting["thread"].join()
