@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     from distributed import Client, LocalCluster
 
     from pairscope import compute
-    from pairscope.catalog import list_acquisitions, open_catalog, search_bursts
+    from pairscope.io.catalog import list_acquisitions, open_catalog, search_bursts
 
     with tempfile.TemporaryDirectory(prefix="pairscope-bench-compute-") as tmp, \
             contextlib.ExitStack() as stack:
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _build_demo(directory: pathlib.Path, size: str) -> str:
-    from pairscope.demo import build_catalog
+    from pairscope.sim.demo import build_catalog
 
     return str(build_catalog(directory, seed=0, size=size))
 

@@ -14,8 +14,8 @@ import sys
 import tempfile
 import time
 
-from pairscope.demo import build_catalog
-from pairscope.simulate import SIZES, make_scene
+from pairscope.sim.demo import build_catalog
+from pairscope.sim.simulate import SIZES, make_scene
 
 
 def main() -> None:

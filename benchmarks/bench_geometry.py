@@ -28,7 +28,7 @@ import xarray as xr
 from scipy.interpolate import CubicHermiteSpline
 
 from pairscope import geometry as g
-from pairscope.geocode import geocode
+from pairscope.geometry.geocoding import geocode
 
 DATA = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data"
 ANNOTATION = next(DATA.glob("sarsen/*.SAFE/annotation/s1a-iw1-slc-vv-*.xml"))

@@ -254,7 +254,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         catalog = args.catalog
         if catalog is None:
-            from pairscope.demo import build_catalog
+            from pairscope.sim.demo import build_catalog
 
             t0 = time.perf_counter()
             catalog = pathlib.Path(build_catalog(pathlib.Path(tmp) / "demo", size=args.size))

@@ -7,7 +7,7 @@ import pyproj
 import pytest
 import xarray as xr
 
-from pairscope.geocode import geocode, map_grid, project, utm_crs
+from pairscope.geometry.geocoding import geocode, map_grid, project, utm_crs
 
 UTM33 = pyproj.CRS.from_epsg(32633)
 RES = 20.0

@@ -11,14 +11,14 @@ from scipy import ndimage
 
 from pairscope import geometry
 from pairscope.coherence import estimate, expected_sample_coherence
-from pairscope.landcover import (
+from pairscope.sim.landcover import (
     DEFAULT_LAND_COVER,
     TemporalCoherence,
     cholesky_factor,
     coherence_matrix,
     realise_speckle,
 )
-from pairscope.simulate import (
+from pairscope.sim.simulate import (
     AZIMUTH_TIME_INTERVAL,
     RANGE_PIXEL_SPACING,
     WAVELENGTH,

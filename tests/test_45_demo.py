@@ -16,11 +16,13 @@ import rioxarray
 import xarray as xr
 from rasterio.errors import NotGeoreferencedWarning
 
-from pairscope import demo, demo_ard, geometry
+from pairscope import geometry
 from pairscope.coherence import estimate
-from pairscope.geocode import geocode
-from pairscope.landcover import DEFAULT_LAND_COVER
-from pairscope.simulate import make_scene
+from pairscope.geometry.geocoding import geocode
+from pairscope.sim import ard as demo_ard
+from pairscope.sim import demo
+from pairscope.sim.landcover import DEFAULT_LAND_COVER
+from pairscope.sim.simulate import make_scene
 
 SEED_COLLECTION = "terrascope-s1-slc-coherence-v1.collection.json"
 CORE = "https://schemas.stacspec.org/v1.1.0/{0}-spec/json-schema/{0}.json"
@@ -38,7 +40,7 @@ def _open(path: pathlib.Path) -> xr.DataArray:
 def _validate(doc: dict[str, Any], schema_dir: pathlib.Path) -> dict[str, str]:
     """Validate a STAC document offline with the project's validator: the core schema of its type
     and every declared extension against its own vendored schema (a missing schema fails)."""
-    from pairscope.export import validate_item
+    from pairscope.io.export import validate_item
 
     return validate_item(doc, schema_dir)
 

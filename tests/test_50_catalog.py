@@ -1,4 +1,4 @@
-"""pairscope.catalog: static catalogs, item layouts from real documents, and faults.
+"""pairscope.io.catalog: static catalogs, item layouts from real documents, and faults.
 
 The static catalog is built by the ``static_catalog`` fixture (tests/plugins/stac_api.py) with real
 GeoTIFFs; the real Sentinel-1 / OPERA documents come from ``tests/data``.
@@ -17,7 +17,10 @@ import numpy as np
 import pystac
 import pytest
 
-from pairscope import catalog as C
+from pairscope import errors as E
+from pairscope.io import catalog as C
+from pairscope.io import http as H
+from pairscope.io import items as IT
 from tests.plugins.stac_api import MISMATCH_BURST, SLC_BURST, SLC_DATES, iso_dates
 
 SPELLINGS = [
@@ -86,9 +89,9 @@ def test_list_acquisitions_any_spelling(static: C.StacCatalog, spelling: str) ->
 
 
 def test_unknown_burst_and_bad_spelling(static: C.StacCatalog) -> None:
-    with pytest.raises(C.BurstNotFoundError, match=r"T117_249436_IW2 is not in .*search_bursts"):
+    with pytest.raises(E.BurstNotFoundError, match=r"T117_249436_IW2 is not in .*search_bursts"):
         C.list_acquisitions(static, "T117_249436_IW2")
-    with pytest.raises(C.BurstNotFoundError):
+    with pytest.raises(E.BurstNotFoundError):
         C.list_acquisitions(static, "T117_249436_IW2", polarization="VV")
     # a burst that exists, without that polarization: no dates (not "not found")
     assert C.list_acquisitions(static, SLC_BURST, polarization="VH") == []
@@ -154,30 +157,30 @@ def test_sentinel1_scene_items(test_data: pathlib.Path) -> None:
     grd = _item(next((stac / "stactools-sentinel1/examples/grd").glob("S1A_IW_GRDH*/*.json")))
     es = _item(next((stac / "pystac-client/earth-search").glob("item-*.json")))
     sar = _item(stac / "stac-sar/examples/sentinel-1-slc-iw.json")
-    assert C.item_polarizations(slc) == ["HH"]
-    assert C.item_polarizations(grd) == ["VV", "VH"]
-    assert C.item_polarizations(es) == ["HH"]
-    assert C.item_polarizations(sar) == ["VV", "VH"]
+    assert IT.item_polarizations(slc) == ["HH"]
+    assert IT.item_polarizations(grd) == ["VV", "VH"]
+    assert IT.item_polarizations(es) == ["HH"]
+    assert IT.item_polarizations(sar) == ["VV", "VH"]
     # older spelling sar:polarization (single string or list)
     old = grd.clone()
     old.properties["sar:polarization"] = old.properties.pop("sar:polarizations")
-    assert C.item_polarizations(old) == ["VV", "VH"]
+    assert IT.item_polarizations(old) == ["VV", "VH"]
     old.properties["sar:polarization"] = "hv"
-    assert C.item_polarizations(old) == ["HV"]
+    assert IT.item_polarizations(old) == ["HV"]
     # per-polarization assets: complex SLC samples vs detected GRD amplitude
-    assert {p: (a.key, a.kind) for p, a in C.item_assets_by_polarization(slc).items()} == {
+    assert {p: (a.key, a.kind) for p, a in IT.item_assets_by_polarization(slc).items()} == {
         "HH": ("iw3-hh", "complex")
     }
-    assert {p: (a.key, a.kind) for p, a in C.item_assets_by_polarization(grd).items()} == {
+    assert {p: (a.key, a.kind) for p, a in IT.item_assets_by_polarization(grd).items()} == {
         "VV": ("vv", "amplitude"),
         "VH": ("vh", "amplitude"),
     }
-    assert C.item_assets_by_polarization(es)["HH"].kind == "amplitude"
-    assert C.item_assets_by_polarization(sar)["VH"].kind == "complex"
+    assert IT.item_assets_by_polarization(es)["HH"].kind == "amplitude"
+    assert IT.item_assets_by_polarization(sar)["VH"].kind == "complex"
     # scene products hold no single burst: they are not acquisitions of a burst
     for it in (slc, grd, es, sar):
-        assert C.item_burst_id(it) is None
-        assert C.acquisition_from_item(it) is None
+        assert IT.item_burst_id(it) is None
+        assert IT.acquisition_from_item(it) is None
 
 
 def test_scene_item_with_annotation_orbit(test_data: pathlib.Path) -> None:
@@ -200,7 +203,7 @@ def test_scene_item_with_annotation_orbit(test_data: pathlib.Path) -> None:
     for p in ann:
         key = "schema-product-" + "-".join(p.name.split("-")[1:4:2])  # e.g. schema-product-iw1-vv
         item.add_asset(key, pystac.Asset(str(p), media_type="application/xml", roles=["metadata"]))
-    acq = C.acquisition_from_item(item)
+    acq = IT.acquisition_from_item(item)
     assert acq is not None and acq.burst_id == "T168_359506_IW1"
     assert acq.orbit is not None and acq.orbit.kind == "annotation"
     assert "iw1" in acq.orbit.key
@@ -232,7 +235,7 @@ def opera_item(test_data: pathlib.Path) -> pystac.Item:
 
 def test_opera_cslc_item(test_data: pathlib.Path) -> None:
     item = opera_item(test_data)
-    acq = C.acquisition_from_item(item)
+    acq = IT.acquisition_from_item(item)
     assert acq is not None
     with h5py.File(item.assets["data"].href) as f:
         file_burst = f["identification/burst_id"][()].decode()
@@ -278,32 +281,32 @@ def _asf_items(test_data: pathlib.Path) -> list[pystac.Item]:
 
 def test_opera_records_from_asf_search(test_data: pathlib.Path) -> None:
     by_level = {i.properties["processingLevel"]: i for i in _asf_items(test_data)}
-    cslc = C.acquisition_from_item(by_level["CSLC"])
+    cslc = IT.acquisition_from_item(by_level["CSLC"])
     assert cslc is not None
     assert cslc.burst_id == "T160_342208_IW3" == by_level["CSLC"].properties["operaBurstID"]
     assert cslc.relative_orbit == 160 and cslc.orbit_state == "descending"
     assert cslc.platform == "sentinel-1a" and cslc.polarizations == ("VV",)
     assert (cslc.assets["VV"].kind, cslc.assets["VV"].dataset) == ("hdf5", "/data/VV")
     assert cslc.orbit is not None and cslc.orbit.kind == "hdf5"
-    rtc = C.acquisition_from_item(by_level["RTC"])
+    rtc = IT.acquisition_from_item(by_level["RTC"])
     assert rtc is not None and rtc.burst_id == "T131_279916_IW1"
     assert rtc.assets["VH"].kind == "amplitude"  # gamma0 backscatter, not complex samples
     # static layers (geometry of a burst, no acquisition): the burst is known, not a date
     static = by_level["CSLC-STATIC"]
-    burst = C.item_burst_id(static)
+    burst = IT.item_burst_id(static)
     assert burst is not None and burst.canonical == "T094_200143_IW2"
-    assert C.acquisition_from_item(static) is None
-    assert C.acquisition_from_item(by_level["RTC-STATIC"]) is None
+    assert IT.acquisition_from_item(static) is None
+    assert IT.acquisition_from_item(by_level["RTC-STATIC"]) is None
 
 
 def test_coherence_product_fields_fall_back_to_item_assets(static: C.StacCatalog) -> None:
     items = list(static.search_items(collections=["test-coherence"]))
     assert len(items) == 2
-    info = C.asset_raster_info(items[0], "VV")
+    info = IT.asset_raster_info(items[0], "VV")
     # the item's asset has no raster fields: the collection's item_assets (the seed's) apply
     assert info["scale"] == 0.004 and info["nodata"] == 255 and info["data_type"] == "uint8"
-    assert C.asset_band_names(items[0], "VV") == ["VV"]
-    assert C.acquisition_from_item(items[0]) is None  # a pair product, not an acquisition
+    assert IT.asset_band_names(items[0], "VV") == ["VV"]
+    assert IT.acquisition_from_item(items[0]) is None  # a pair product, not an acquisition
 
 
 def test_list_products(static: C.StacCatalog) -> None:
@@ -322,7 +325,7 @@ def test_list_products(static: C.StacCatalog) -> None:
 def test_timeout_is_clear_and_bounded(fault_server: dict[str, Any]) -> None:
     url = fault_server["url"] + "/timeout/catalog.json"
     t0 = time.monotonic()
-    with pytest.raises(C.CatalogTimeoutError) as err:
+    with pytest.raises(E.CatalogTimeoutError) as err:
         C.open_catalog(url, timeout=0.3, retries=1)
     assert time.monotonic() - t0 < 5
     msg = str(err.value)
@@ -332,7 +335,7 @@ def test_timeout_is_clear_and_bounded(fault_server: dict[str, Any]) -> None:
 
 def test_http_500_is_clear(fault_server: dict[str, Any]) -> None:
     url = fault_server["url"] + "/error500/catalog.json"
-    with pytest.raises(C.CatalogHTTPError) as err:
+    with pytest.raises(E.CatalogHTTPError) as err:
         C.open_catalog(url, retries=0)
     assert err.value.status == 500
     assert (
@@ -342,28 +345,28 @@ def test_http_500_is_clear(fault_server: dict[str, Any]) -> None:
 
 def test_broken_json_is_clear(fault_server: dict[str, Any]) -> None:
     url = fault_server["url"] + "/brokenjson/catalog.json"
-    with pytest.raises(C.CatalogFormatError, match="did not return valid JSON") as err:
+    with pytest.raises(E.CatalogFormatError, match="did not return valid JSON") as err:
         C.open_catalog(url)
     assert url in str(err.value)
 
 
 def test_unreachable_is_clear(fault_server: dict[str, Any], tmp_path: pathlib.Path) -> None:
-    with pytest.raises(C.CatalogUnreachableError, match="cannot reach") as err:
+    with pytest.raises(E.CatalogUnreachableError, match="cannot reach") as err:
         C.open_catalog(fault_server["closed_url"], retries=0)
     assert fault_server["closed_url"] in str(err.value)
-    with pytest.raises(C.CatalogUnreachableError, match="no such file"):
+    with pytest.raises(E.CatalogUnreachableError, match="no such file"):
         C.open_catalog(tmp_path / "nothing.json")
-    with pytest.raises(C.CatalogUnreachableError, match="without catalog.json"):
+    with pytest.raises(E.CatalogUnreachableError, match="without catalog.json"):
         C.open_catalog(tmp_path)
     (tmp_path / "not-stac.json").write_text('{"hello": "world"}')
-    with pytest.raises(C.CatalogFormatError, match="not a STAC"):
+    with pytest.raises(E.CatalogFormatError, match="not a STAC"):
         C.open_catalog(tmp_path / "not-stac.json")
 
 
 def test_search_500_on_api(fault_server: dict[str, Any]) -> None:
     cat = C.open_catalog(fault_server["url"] + "/api500", retries=0)
     assert cat.kind == "api"
-    with pytest.raises(C.CatalogHTTPError) as err:
+    with pytest.raises(E.CatalogHTTPError) as err:
         C.search_bursts(cat)
     assert "/api500/search" in str(err.value) and "HTTP 500" in str(err.value)
 
@@ -384,23 +387,23 @@ def test_token_sent_never_shown(
     token = fault_server["token"]
     url = fault_server["url"] + "/auth/protected/catalog.json"
     caplog.set_level(logging.DEBUG)
-    monkeypatch.delenv(C.TOKEN_ENV, raising=False)
-    with pytest.raises(C.CatalogAuthError, match=C.TOKEN_ENV) as err:
+    monkeypatch.delenv(H.TOKEN_ENV, raising=False)
+    with pytest.raises(E.CatalogAuthError, match=H.TOKEN_ENV) as err:
         C.open_catalog(url)
     assert err.value.status == 401 and url in str(err.value)
     # from the environment
-    monkeypatch.setenv(C.TOKEN_ENV, token)
+    monkeypatch.setenv(H.TOKEN_ENV, token)
     cat = C.open_catalog(url)
     assert cat.kind == "static"
     assert fault_server["seen_headers"][-1].get("Authorization") == f"Bearer {token}"
     # a refused token: said so, and not shown
-    with pytest.raises(C.CatalogAuthError, match="refused") as err2:
+    with pytest.raises(E.CatalogAuthError, match="refused") as err2:
         C.open_catalog(url, token=token + "-stale")
-    with pytest.raises(C.CatalogAuthError, match="HTTP 403") as err403:
+    with pytest.raises(E.CatalogAuthError, match="HTTP 403") as err403:
         C.open_catalog(fault_server["url"] + "/forbidden/catalog.json", token=token)
     assert err403.value.status == 403 and "refused" in str(err403.value)
     # a token in the URL's query is redacted too
-    with pytest.raises(C.CatalogHTTPError) as err3:
+    with pytest.raises(E.CatalogHTTPError) as err3:
         C.open_catalog(fault_server["url"] + f"/error500/x.json?token={token}", retries=0)
     shown = " ".join(
         [
@@ -425,7 +428,7 @@ def test_token_only_to_allowed_hosts(fault_server: dict[str, Any]) -> None:
     cat = C.open_catalog(base + "/auth/protected/catalog.json", token=token)
     assert cat._http.auth_headers(base + "/x.tif") == {"Authorization": f"Bearer {token}"}
     assert cat._http.auth_headers(other + "/x.tif") == {}
-    with pytest.raises(C.CatalogAuthError, match=C.TOKEN_HOSTS_ENV) as err:
+    with pytest.raises(E.CatalogAuthError, match=H.TOKEN_HOSTS_ENV) as err:
         cat._http.request(other + "/auth/protected/catalog.json")
     assert token not in str(err.value)
     assert "Authorization" not in fault_server["seen_headers"][-1]
@@ -439,15 +442,15 @@ def test_token_only_to_allowed_hosts(fault_server: dict[str, Any]) -> None:
 
 def test_redact_url() -> None:
     assert (
-        C.redact_url("https://u:pw@h.example.com:8443/p?token=abc&x=1")
+        H.redact_url("https://u:pw@h.example.com:8443/p?token=abc&x=1")
         == "https://h.example.com:8443/p?token=***&x=1"
     )
-    assert C.redact_url("/local/path.json") == "/local/path.json"
+    assert H.redact_url("/local/path.json") == "/local/path.json"
 
 
 def test_faults_break_nothing_else(fault_server: dict[str, Any], static: C.StacCatalog) -> None:
     for path in ("/error500/a.json", "/brokenjson/a.json"):
-        with pytest.raises(C.CatalogError):
+        with pytest.raises(E.CatalogError):
             C.open_catalog(fault_server["url"] + path, retries=0)
     assert [b.burst_id for b in C.search_bursts(static)] == [SLC_BURST, MISMATCH_BURST]
     good = C.open_catalog(fault_server["url"] + "/missing/collection.json")

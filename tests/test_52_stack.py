@@ -1,4 +1,4 @@
-"""pairscope.stack: lazy SLC stacks (i/q, complex int16, complex64, OPERA HDF5), grids, orbits and
+"""pairscope.io.rasters: lazy SLC stacks (i/q, complex int16, complex64, OPERA HDF5), grids, orbits and
 published products in physical units."""
 
 from __future__ import annotations
@@ -16,8 +16,12 @@ import pytest
 import rasterio
 import rasterio.errors
 
-from pairscope import catalog as C
-from pairscope import stack as S
+from pairscope import errors as E
+from pairscope.io import catalog as C
+from pairscope.io import http as H
+from pairscope.io import items as IT
+from pairscope.io import orbits as O
+from pairscope.io import rasters as S
 from tests.plugins.stac_api import MISMATCH_BURST, SLC_BURST, SLC_DATES, iso_dates
 from tests.test_50_catalog import opera_item
 
@@ -63,10 +67,10 @@ def test_select_dates_any_spelling(static: C.StacCatalog) -> None:
     )
     assert iso_dates(stack["date"].values) == ["2024-08-09", "2024-09-02", "2024-09-26"]
     with pytest.raises(
-        C.CatalogError, match=r"no acquisition on 2024-08-10; its dates are: 2024-08-09, 2024-08-21"
+        E.CatalogError, match=r"no acquisition on 2024-08-10; its dates are: 2024-08-09, 2024-08-21"
     ):
         S.open_slc_stack(static, SLC_BURST, ["2024-08-10"])
-    with pytest.raises(C.AssetError, match="has no VH samples"):
+    with pytest.raises(E.AssetError, match="has no VH samples"):
         S.open_slc_stack(static, SLC_BURST, ["2024-08-09"], polarization="VH")
 
 
@@ -150,7 +154,7 @@ def test_real_band_is_refused(tmp_path: pathlib.Path) -> None:
         ) as dst:
             dst.write(np.ones((4, 4), np.float32), 1)
     cat = C.open_catalog(_one_band_catalog(tmp_path, [str(tif)], "cfloat32"))
-    with pytest.raises(C.AssetError, match="float32 samples, not complex"):
+    with pytest.raises(E.AssetError, match="float32 samples, not complex"):
         S.open_slc_stack(cat, "249433 IW2")
 
 
@@ -192,7 +196,7 @@ def test_open_product_physical_units(static: C.StacCatalog) -> None:
     # the items have no renders: the collection's (the Terrascope seed's) apply
     assert list(da.attrs["renders"]) == ["vv"]
     assert list(da.attrs["renders"]["vv"]["rescale"][0]) == [38, 216]
-    with pytest.raises(C.AssetError, match=r"has no asset 'VH'; its assets are: VV"):
+    with pytest.raises(E.AssetError, match=r"has no asset 'VH'; its assets are: VV"):
         S.open_product(item, "VH")
 
 
@@ -229,35 +233,35 @@ def test_open_orbit_eof_and_annotation(test_data: pathlib.Path) -> None:
     from pairscope.geometry import Orbit
 
     eof = next((test_data / "s1-reader" / "orbits").glob("*.EOF"))
-    acq = C.acquisition_from_item(_orbit_item("orbit", eof, ["metadata", "orbit"]))
+    acq = IT.acquisition_from_item(_orbit_item("orbit", eof, ["metadata", "orbit"]))
     assert acq is not None and acq.orbit is not None and acq.orbit.kind == "eof"
-    orbit = S.open_orbit(acq)
+    orbit = O.open_orbit(acq)
     assert isinstance(orbit, Orbit) and len(orbit) > 100
     r = np.linalg.norm(orbit.positions, axis=1)
     assert np.all((r > 7.0e6) & (r < 7.1e6))  # ~700 km above a 6371 km Earth
     ann = next((test_data / "sarsen").rglob("annotation/s1a-iw1-slc-vv-*.xml"))
-    acq2 = C.acquisition_from_item(_orbit_item("schema-product-iw1-vv", ann, ["metadata"]))
+    acq2 = IT.acquisition_from_item(_orbit_item("schema-product-iw1-vv", ann, ["metadata"]))
     assert acq2 is not None and acq2.orbit is not None and acq2.orbit.kind == "annotation"
-    orbit2 = S.open_orbit(acq2)
+    orbit2 = O.open_orbit(acq2)
     assert isinstance(orbit2, Orbit) and len(orbit2) >= 10
     # no orbit asset: None; an unreadable one: a clear error
     thumb = test_data / "rioxarray" / "cint16.tif"
-    bare = C.acquisition_from_item(_orbit_item("thumbnail", thumb, ["thumbnail"]))
-    assert bare is not None and S.open_orbit(bare) is None
+    bare = IT.acquisition_from_item(_orbit_item("thumbnail", thumb, ["thumbnail"]))
+    assert bare is not None and O.open_orbit(bare) is None
     calibration = next((test_data / "xarray-sentinel").rglob("calibration/calibration-*.xml"))
-    bad = C.acquisition_from_item(_orbit_item("orbit", calibration, ["orbit"]))
+    bad = IT.acquisition_from_item(_orbit_item("orbit", calibration, ["orbit"]))
     assert bad is not None
-    with pytest.raises(C.AssetError, match="orbit asset 'orbit'"):
-        S.open_orbit(bad)
+    with pytest.raises(E.AssetError, match="orbit asset 'orbit'"):
+        O.open_orbit(bad)
 
 
 def test_missing_asset_faults(fault_server: dict[str, Any]) -> None:
     cat = C.open_catalog(fault_server["url"] + "/missing/collection.json")
-    with pytest.raises(C.AssetError) as err:
+    with pytest.raises(E.AssetError) as err:
         S.open_slc_stack(cat, SLC_BURST, [SLC_DATES[1]])
     msg = str(err.value)
     assert "'has-no-file'" in msg and "'slc'" in msg and "gone.tif" in msg
-    with pytest.raises(C.AssetError, match=r"'lacks-asset' \(2024-09-02\) has no VV samples"):
+    with pytest.raises(E.AssetError, match=r"'lacks-asset' \(2024-09-02\) has no VV samples"):
         S.open_slc_stack(cat, SLC_BURST, [SLC_DATES[2]])
     # the good date, served over http, still reads after the failures
     ok = S.open_slc_stack(cat, SLC_BURST, [SLC_DATES[0]])
@@ -270,9 +274,9 @@ def test_opera_orbit_from_hdf5(test_data: pathlib.Path) -> None:
     from pairscope.geometry import Orbit
 
     item = opera_item(test_data)
-    acq = C.acquisition_from_item(item)
+    acq = IT.acquisition_from_item(item)
     assert acq is not None and acq.orbit is not None and acq.orbit.kind == "hdf5"
-    orbit = S.open_orbit(acq)
+    orbit = O.open_orbit(acq)
     assert isinstance(orbit, Orbit)
     with h5py.File(item.assets["data"].href) as f:
         n = f["metadata/orbit/time"].size
@@ -288,7 +292,7 @@ def test_token_reaches_gdal_for_assets(
     fault_server: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Assets of a token-protected catalog are read with the same bearer token (GDAL /vsicurl/)."""
-    monkeypatch.delenv(C.TOKEN_ENV, raising=False)
+    monkeypatch.delenv(H.TOKEN_ENV, raising=False)
     url = fault_server["url"] + "/auth/missing/collection.json"
     cat = C.open_catalog(url, token=fault_server["token"])
     stack = S.open_slc_stack(cat, SLC_BURST, [SLC_DATES[0]])
@@ -311,8 +315,8 @@ def test_demo_stack_with_height(demo_catalog: pathlib.Path) -> None:
     np.testing.assert_array_equal(vv[0].values, (raw[0] + 1j * raw[1]).astype(np.complex64))
     np.testing.assert_array_equal(vh[0].values, (raw[2] + 1j * raw[3]).astype(np.complex64))
     np.testing.assert_array_equal(vv["latitude"].values, raw[4])
-    coll = C.collection_of(acq.item)
+    coll = IT.collection_of(acq.item)
     assert coll is not None
-    height = _read(C.asset_href(coll.assets["geometry"]), [1])[0]
+    height = _read(IT.asset_href(coll.assets["geometry"]), [1])[0]
     np.testing.assert_array_equal(vv["height"].values, height)
     assert vv.attrs["orbit_state"] == "ascending" and vv.attrs["relative_orbit"] == 117

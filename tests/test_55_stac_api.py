@@ -1,4 +1,4 @@
-"""pairscope.catalog against a REAL STAC API: stac-fastapi-pgstac on PostgreSQL + PostGIS (Debian
+"""pairscope.io.catalog against a REAL STAC API: stac-fastapi-pgstac on PostgreSQL + PostGIS (Debian
 packages) on loopback, loaded with the test catalog, the real Sentinel-1 items of tests/data/stac
 and the demo catalog (fixtures in tests/plugins/stac_api.py). Every answer is compared with the same
 query on the static catalog."""
@@ -11,8 +11,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pairscope import catalog as C
-from pairscope import stack as S
+from pairscope.io import catalog as C
+from pairscope.io import items as IT
+from pairscope.io import rasters as S
 from tests.plugins.stac_api import MISMATCH_BURST, SLC_BURST, SLC_DATES, iso_dates
 
 pytestmark = pytest.mark.pgstac
@@ -53,7 +54,7 @@ def static(static_catalog: pathlib.Path) -> C.StacCatalog:
     return C.open_catalog(static_catalog)
 
 
-def _summary(found: list[C.BurstSummary]) -> list[tuple[Any, ...]]:
+def _summary(found: list[IT.BurstSummary]) -> list[tuple[Any, ...]]:
     return [
         (
             b.burst_id,
@@ -137,7 +138,7 @@ def test_renders_fall_back_to_collection(api: C.StacCatalog) -> None:
     assert len(items) == 2
     for item in items:
         assert "renders" not in item.properties
-        renders = renders_for(item, collection=C.collection_of(item))
+        renders = renders_for(item, collection=IT.collection_of(item))
         assert list(renders) == ["vv"]
         assert list(renders["vv"]["rescale"][0]) == [38, 216]
         assert renders["vv"]["colormap_name"] == "viridis"
@@ -165,12 +166,12 @@ def test_real_sentinel1_items_on_the_api(api: C.StacCatalog) -> None:
     assert any("6 item(s) without a burst id" in n for n in found.notes)
     items = list(api.search_items(collections=["sentinel-1-grd"]))
     assert len(items) == 3
-    assert all(C.item_polarizations(i) == ["HH"] for i in items)
-    assert {a.kind for i in items for a in C.item_assets_by_polarization(i).values()} == {
+    assert all(IT.item_polarizations(i) == ["HH"] for i in items)
+    assert {a.kind for i in items for a in IT.item_assets_by_polarization(i).values()} == {
         "amplitude"
     }
     slc = list(api.search_items(collections=["sentinel1-slc"], bbox=(-50, 70, -49, 71)))
-    assert [C.item_assets_by_polarization(i)["HH"].kind for i in slc] == ["complex"]
+    assert [IT.item_assets_by_polarization(i)["HH"].kind for i in slc] == ["complex"]
 
 
 def test_demo_catalog_on_the_api(demo_catalog: pathlib.Path, api: C.StacCatalog) -> None:
@@ -204,4 +205,4 @@ def test_demo_catalog_on_the_api(demo_catalog: pathlib.Path, api: C.StacCatalog)
     assert len(products) >= 1 and not products.filtered_client_side
     item = products[0].item
     assert "renders" not in item.properties
-    assert list(renders_for(item, collection=C.collection_of(item))) == ["vv"]
+    assert list(renders_for(item, collection=IT.collection_of(item))) == ["vv"]

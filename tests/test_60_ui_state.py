@@ -363,7 +363,7 @@ def test_demo_is_built_on_first_use_then_reused(
 ) -> None:
     import shutil
 
-    import pairscope.demo
+    import pairscope.sim.demo
     from pairscope.ui.app import default_catalog
 
     builds: list[tuple[str, int, str]] = []
@@ -374,7 +374,7 @@ def test_demo_is_built_on_first_use_then_reused(
         shutil.copytree(demo_catalog.parent, directory)
         return pathlib.Path(directory) / "catalog.json"
 
-    monkeypatch.setattr(pairscope.demo, "build_catalog", build)
+    monkeypatch.setattr(pairscope.sim.demo, "build_catalog", build)
     monkeypatch.setenv("PAIRSCOPE_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("PAIRSCOPE_DEMO_SIZE", "small")
     settings = Settings.from_env()

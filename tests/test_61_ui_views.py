@@ -66,7 +66,7 @@ def test_products_listed_with_their_pair_and_render(demo_catalog: pathlib.Path) 
     assert first.pair == "20250605_20250611" and first.label.startswith("20250605 / 20250611 (6 d)")
     text, window = qa_view.product_estimator(first.item, "VV")
     assert window == (4, 19) and "boxcar" in text
-    from pairscope.stack import open_product
+    from pairscope.io.rasters import open_product
 
     product = open_product(first.item, "VV")
     r = qa_view.product_render(product)

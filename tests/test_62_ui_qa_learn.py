@@ -42,7 +42,7 @@ _JS_LINES = """
 @pytest.fixture(scope="module")
 def demo_pair(demo_catalog: pathlib.Path) -> tuple[str, str, str]:
     """The burst and the first published product's pair (YYYYMMDD) as the core sees them."""
-    from pairscope.catalog import list_products
+    from pairscope.io.catalog import list_products
 
     backend = CoreBackend()
     burst = backend.open_catalog(str(demo_catalog)).bursts[0].burst_id

@@ -17,7 +17,8 @@ import xarray as xr
 from pyproj import Transformer
 from rasterio.errors import NotGeoreferencedWarning
 
-from pairscope import __version__, export
+from pairscope import __version__
+from pairscope.io import export
 
 AZ, RG = 96, 300
 DATES = np.array(["2024-08-09", "2024-08-21", "2024-09-02"], dtype="datetime64[ns]")
@@ -336,8 +337,8 @@ def test_exported_items_reload_in_pairscope(radar_items: list[Any], map_item: An
                                             map_result: xr.Dataset) -> None:
     import pystac
 
+    from pairscope.io.rasters import open_product
     from pairscope.render import renders_for
-    from pairscope.stack import open_product
 
     for item, result, index in [(radar_items[0], radar_result, 0), (map_item, map_result, 1)]:
         reloaded = pystac.Item.from_file(item.get_self_href())

@@ -195,9 +195,9 @@ def test_demo_product_window_is_recovered(demo_catalog: pathlib.Path) -> None:
     window: geocoding our recomputation onto the product grid and searching finds exactly that."""
     import pystac
 
-    from pairscope.catalog import open_catalog
     from pairscope.coherence import estimate_pairs
-    from pairscope.stack import open_product, open_slc_stack
+    from pairscope.io.catalog import open_catalog
+    from pairscope.io.rasters import open_product, open_slc_stack
 
     root = pystac.Catalog.from_file(str(demo_catalog))
     collection = root.get_child("pairscope-demo-coherence")

@@ -22,7 +22,8 @@ import rasterio
 import xarray as xr
 from rasterio.errors import NotGeoreferencedWarning
 
-from pairscope import compute, export
+from pairscope import compute
+from pairscope.io import export
 
 BURST = "T117_249435_IW2"
 WINDOW = (3, 9)
@@ -68,10 +69,10 @@ def in_process(
 
     Also runs one pair through `compute.compute_pair` here, which compiles the numba kernels for
     exactly the workers' signatures into numba's on-disk cache before any worker starts."""
-    from pairscope.catalog import list_acquisitions, open_catalog
     from pairscope.coherence import estimate_pairs
+    from pairscope.io.catalog import list_acquisitions, open_catalog
+    from pairscope.io.rasters import open_slc_stack
     from pairscope.pairs import select_pairs
-    from pairscope.stack import open_slc_stack
 
     cat = open_catalog(str(demo_catalog))
     dates = sorted({a.date for a in list_acquisitions(cat, BURST, polarization="VV")})

@@ -1,4 +1,4 @@
-"""CEOS-ARD inputs (pairscope.ard, pairscope.demo_ard): GSLC and NRB + flattened phase in map geometry.
+"""CEOS-ARD inputs (pairscope.io.ard, pairscope.sim.ard): GSLC and NRB + flattened phase in map geometry.
 
 Checks: the GSLC and NRB collections of the demo give the same coherence and phase to float32
 precision; both agree with the radar-geometry estimate after geocoding within what resampling
@@ -23,13 +23,14 @@ import rasterio.errors
 import xarray as xr
 from affine import Affine
 
-from pairscope import ard, coherence, geometry
+from pairscope import coherence, geometry
 from pairscope.bursts import parse_burst_id
-from pairscope.catalog import AssetError
-from pairscope.demo_ard import GSLC_COLLECTION, NRB_COLLECTION
-from pairscope.export import validate_item
-from pairscope.geocode import geocode
-from pairscope.stack import GridMismatchError, open_slc_stack
+from pairscope.errors import AssetError
+from pairscope.geometry.geocoding import geocode
+from pairscope.io import ard
+from pairscope.io.export import validate_item
+from pairscope.io.rasters import GridMismatchError, open_slc_stack
+from pairscope.sim.ard import GSLC_COLLECTION, NRB_COLLECTION
 
 BURST = "T117_249435_IW2"
 MAP_WINDOW = (7, 15)  # 70 m x 75 m on the 10 m x 5 m grid, the ground size of the radar 5 x 21
@@ -460,8 +461,9 @@ def test_opera_cslc_through_a_stac_catalog(opera_file: pathlib.Path, tmp_path: p
     import h5py
     import pystac
 
-    from pairscope.catalog import acquisition_from_item, item_burst_id, open_catalog
-    from pairscope.stack import open_orbit
+    from pairscope.io.catalog import open_catalog
+    from pairscope.io.items import acquisition_from_item, item_burst_id
+    from pairscope.io.orbits import open_orbit
 
     item = pystac.Item(
         id=opera_file.name.removesuffix(".h5"),

@@ -25,6 +25,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from pairscope._types import ComplexArray, Float32Array
+
 try:  # pragma: no cover - exercised by the import itself
     import numba
 
@@ -34,8 +36,6 @@ except ImportError:  # pragma: no cover - numba is a declared dependency
 
 __all__ = ["HAVE_NUMBA", "half_widths", "coherence_sums", "power_sums", "fast_atan2"]
 
-FloatArray = npt.NDArray[np.float32]
-ComplexArray = npt.NDArray[np.complex64]
 
 # Rows per parallel block: large enough that the rows re-summed at block edges (window - 1 per
 # block) are cheap, small enough that both cores get several blocks.
@@ -311,9 +311,9 @@ def _coherence_numpy(
     sec: ComplexArray,
     wa: int,
     wr: int,
-    pow1: FloatArray | None,
-    pow2: FloatArray | None,
-) -> tuple[FloatArray, FloatArray, npt.NDArray[np.int32]]:
+    pow1: Float32Array | None,
+    pow2: Float32Array | None,
+) -> tuple[Float32Array, Float32Array, npt.NDArray[np.int32]]:
     ok = _valid(ref) & _valid(sec)
     r = np.where(ok, ref, 0).astype(np.complex128)
     s = np.where(ok, sec, 0).astype(np.complex128)
@@ -341,10 +341,10 @@ def coherence_sums(
     ref: ComplexArray,
     sec: ComplexArray,
     window: tuple[int, int],
-    pow1: FloatArray | None = None,
-    pow2: FloatArray | None = None,
-    out: tuple[FloatArray, FloatArray, npt.NDArray[np.int32]] | None = None,
-) -> tuple[FloatArray, FloatArray, npt.NDArray[np.int32]]:
+    pow1: Float32Array | None = None,
+    pow2: Float32Array | None = None,
+    out: tuple[Float32Array, Float32Array, npt.NDArray[np.int32]] | None = None,
+) -> tuple[Float32Array, Float32Array, npt.NDArray[np.int32]]:
     """Coherence, phase and valid count of one pair on one 2-D block.
 
     ``pow1``/``pow2`` are window power sums computed beforehand (shared between pairs); when given
@@ -379,7 +379,7 @@ def coherence_sums(
     return coh, pha, count
 
 
-def power_sums(img: ComplexArray, mask_from: ComplexArray, window: tuple[int, int]) -> FloatArray:
+def power_sums(img: ComplexArray, mask_from: ComplexArray, window: tuple[int, int]) -> Float32Array:
     """Window sums of ``|img|^2`` over samples valid in both ``img`` and ``mask_from``."""
     wa, wr = window
     img = np.ascontiguousarray(img, dtype=np.complex64)

@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from pairscope import __version__
+from pairscope._version import __version__
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -26,7 +26,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _demo_build(args: argparse.Namespace) -> int:
-    from pairscope.demo import build_catalog
+    from pairscope.sim.demo import build_catalog
 
     path = build_catalog(args.directory, seed=args.seed, size=args.size)
     print(path)

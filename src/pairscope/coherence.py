@@ -30,6 +30,7 @@ import xarray as xr
 from scipy.special import gammaln
 
 from pairscope import _boxcar
+from pairscope._types import FloatArray, Window
 from pairscope.pairs import Pair, as_date
 
 __all__ = [
@@ -41,8 +42,6 @@ __all__ = [
     "check_window",
 ]
 
-FloatArray = npt.NDArray[np.float64]
-Window = tuple[int, int]
 
 
 def check_window(window: Sequence[int], shape: tuple[int, ...] | None = None) -> Window:

@@ -4,10 +4,10 @@ One task per (burst, pair): it opens the catalog, reads only the two dates of th
 they fit in ``max_block_bytes``, else in row blocks with a halo through the dask path of
 ``estimate_pairs``), estimates coherence and phase with the same core as the app
 (`pairscope.coherence.estimate_pairs`), adds the perpendicular baseline when both orbits are in
-the catalog, and writes the pair with `pairscope.export.export_pair` (each file written to a
+the catalog, and writes the pair with `pairscope.io.export.export_pair` (each file written to a
 temporary name and renamed; the item JSON last). Results stream to ``--out`` as tasks finish.
 
-Resume: a pair whose item JSON exists with all its assets (`pairscope.export.is_complete`) is
+Resume: a pair whose item JSON exists with all its assets (`pairscope.io.export.is_complete`) is
 skipped, so rerunning after a crash or a killed worker does only what is missing. A worker killed
 mid-task leaves at most a temporary file (removed on the next run); the scheduler retries the task
 on another worker.
@@ -32,7 +32,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from pairscope import export
+from pairscope.io import export
 
 __all__ = [
     "GeometryJob",
@@ -207,7 +207,7 @@ def plan_jobs(
     bias_corrected: bool = False,
 ) -> list[PairJob]:
     """All (burst, pair) jobs of a run, from the catalog's acquisitions and the pair rule."""
-    from pairscope.catalog import list_acquisitions, open_catalog
+    from pairscope.io.catalog import list_acquisitions, open_catalog
     from pairscope.pairs import select_pairs
 
     if not bursts:
@@ -238,7 +238,7 @@ _CATALOGS: dict[str, Any] = {}
 
 def _open_cached(url: str) -> Any:
     """One open catalog per worker process (static catalogs are read once, not per task)."""
-    from pairscope.catalog import open_catalog
+    from pairscope.io.catalog import open_catalog
 
     if url not in _CATALOGS:
         _CATALOGS[url] = open_catalog(url)
@@ -247,7 +247,7 @@ def _open_cached(url: str) -> Any:
 
 def _perpendicular_baseline(cat: Any, acquisitions: Sequence[Any], stack: Any) -> float | None:
     from pairscope.geometry import perpendicular_baseline
-    from pairscope.stack import open_orbit
+    from pairscope.io.orbits import open_orbit
 
     reference_orbit = open_orbit(acquisitions[0], catalog=cat)
     secondary_orbit = open_orbit(acquisitions[1], catalog=cat)
@@ -291,9 +291,9 @@ def compute_pair(
     """Compute and write one pair (runs on a worker). Returns the item path and a summary."""
     import dask
 
-    from pairscope.catalog import list_acquisitions
     from pairscope.coherence import estimate_pairs
-    from pairscope.stack import open_slc_stack
+    from pairscope.io.catalog import list_acquisitions
+    from pairscope.io.rasters import open_slc_stack
 
     start = time.perf_counter()
     cat = _open_cached(job.catalog)
@@ -376,7 +376,7 @@ def _catalog_geometry(cat: Any, acquisition: Any, shape: tuple[int, int]) -> tup
 def _orbit_geometry(cat: Any, acquisition: Any, stack: Any) -> tuple[Any, str] | None:
     """Look vectors from the acquisition's orbit over the stack's lat/lon (and height) grid."""
     from pairscope.geometry import look_geometry
-    from pairscope.stack import open_orbit
+    from pairscope.io.orbits import open_orbit
 
     orbit = open_orbit(acquisition, catalog=cat)
     if orbit is None or "latitude" not in stack.coords:
@@ -393,8 +393,8 @@ def _orbit_geometry(cat: Any, acquisition: Any, stack: Any) -> tuple[Any, str] |
 def compute_geometry(job: GeometryJob, hook: export.StageHook | None = None) -> dict[str, Any]:
     """Write the burst's look-vector / incidence layers (runs on a worker): from a catalog
     geometry asset on the stack's grid when there is one, else from the first date's orbit."""
-    from pairscope.catalog import list_acquisitions
-    from pairscope.stack import open_slc_stack
+    from pairscope.io.catalog import list_acquisitions
+    from pairscope.io.rasters import open_slc_stack
 
     start = time.perf_counter()
     cat = _open_cached(job.catalog)

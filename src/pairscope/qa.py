@@ -6,7 +6,7 @@ The QA view only draws what this module computes:
   ``ours`` against ``product`` on one grid (sign convention: difference = ours - product);
 - `difference(product, ours)`: the difference map;
 - `to_product_grid(ours, product)`: brings a radar-geometry (``latitude``/``longitude`` coords)
-  or map-geometry result onto the product's map grid (``pairscope.geocode`` + nearest cell);
+  or map-geometry result onto the product's map grid (``pairscope.geometry.geocoding`` + nearest cell);
 - `best_matching_window(product, stack, pair, windows=COMMON_WINDOWS)`: recomputes the pair for
   each candidate window and ranks them by RMSE against the product (a product made with a small
   window is biased high at low coherence; the window that matches it best tells which estimator
@@ -165,13 +165,13 @@ def to_product_grid(ours: xr.DataArray | xr.Dataset, product: xr.DataArray) -> x
     ``(y, x)`` grid.
 
     Radar-geometry results (dims ``azimuth, range`` with 2-D ``latitude``/``longitude`` coords) are
-    geocoded with `pairscope.geocode.geocode` to the product's CRS and pixel size, then every
+    geocoded with `pairscope.geometry.geocoding.geocode` to the product's CRS and pixel size, then every
     product cell takes the geocoded cell it falls in (nearest within half a pixel; NaN outside
     our footprint). Map-geometry results in the same CRS are matched the same way.
     """
     crs = product.rio.crs
     if crs is None:
-        raise ValueError("the product has no CRS: open it with pairscope.stack.open_product")
+        raise ValueError("the product has no CRS: open it with pairscope.io.rasters.open_product")
     res = _resolution(product)
     if isinstance(ours, xr.Dataset):
         if "coherence" not in ours:
@@ -186,7 +186,7 @@ def to_product_grid(ours: xr.DataArray | xr.Dataset, product: xr.DataArray) -> x
     if "azimuth" in da.dims:
         if "latitude" not in da.coords or "longitude" not in da.coords:
             raise ValueError("radar-geometry coherence needs 'latitude'/'longitude' coords to geocode")
-        from pairscope.geocode import geocode
+        from pairscope.geometry.geocoding import geocode
 
         dims = ("azimuth", "range")
         ds = xr.Dataset(

@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from pairscope.errors import RenderError
+
 __all__ = [
     "DEFAULT_RENDERS",
     "KNOWN_FIELDS",
@@ -44,10 +46,6 @@ __all__ = [
     "robust_limits",
     "to_physical",
 ]
-
-
-class RenderError(ValueError):
-    """A render definition cannot be applied to the data given (the message says why)."""
 
 
 KNOWN_FIELDS = (

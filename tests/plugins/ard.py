@@ -1,4 +1,4 @@
-"""Session fixture: the small demo catalog with its CEOS-ARD collections (``pairscope.demo_ard``).
+"""Session fixture: the small demo catalog with its CEOS-ARD collections (``pairscope.sim.ard``).
 
 ``ard_catalog`` is the shared ``demo_catalog`` when it already holds the GSLC and NRB collections
 (the demo build adds them), else a copy of it to which :func:`write_ard_collections` adds them, so
@@ -17,7 +17,7 @@ import pytest
 @pytest.fixture(scope="session")
 def ard_catalog(demo_catalog: pathlib.Path, tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     """Path of ``catalog.json`` of the small demo with ``pairscope-demo-gslc`` and ``-nrb``."""
-    from pairscope.demo_ard import GSLC_COLLECTION, NRB_COLLECTION, write_ard_collections
+    from pairscope.sim.ard import GSLC_COLLECTION, NRB_COLLECTION, write_ard_collections
 
     links = json.loads(demo_catalog.read_text(encoding="utf-8")).get("links", [])
     hrefs = " ".join(link.get("href", "") for link in links if link.get("rel") == "child")

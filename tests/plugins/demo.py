@@ -1,4 +1,4 @@
-"""Session fixtures of the simulated demo catalog (``pairscope.demo``).
+"""Session fixtures of the simulated demo catalog (``pairscope.sim.demo``).
 
 ``demo_catalog`` builds the "small" demo (6 dates of 150 x 600 samples, seed 0) once per test
 session into a temporary folder and returns the path of its root ``catalog.json``.
@@ -14,6 +14,6 @@ import pytest
 @pytest.fixture(scope="session")
 def demo_catalog(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     """Path of ``catalog.json`` of a small demo catalog (seed 0), built once per session."""
-    from pairscope.demo import build_catalog
+    from pairscope.sim.demo import build_catalog
 
     return build_catalog(tmp_path_factory.mktemp("demo") / "small", seed=0, size="small")

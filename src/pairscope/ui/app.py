@@ -45,7 +45,7 @@ def shared_backend(settings: Settings) -> CoreBackend:
 
 def ensure_demo(settings: Settings, log: Callable[[str], None] | None = None) -> pathlib.Path:
     """The demo ``catalog.json``: built into ``settings.demo_dir`` on first use, then reused."""
-    from pairscope.demo import build_catalog
+    from pairscope.sim.demo import build_catalog
 
     if settings.demo_dir is None:
         raise ValueError("settings.demo_dir is not set: no place to build the demo catalog")

@@ -182,25 +182,27 @@ class CoreBackend:
 
     # -- catalog ----------------------------------------------------------------------------------
     def _catalog(self, location: str) -> Any:
-        from pairscope import catalog as core_catalog
+        import pairscope.errors as pairscope_errors
+        from pairscope.io import catalog as core_catalog
+        from pairscope.io import http as http_mod
 
         with self._lock:
             cat = self._catalogs.get(location)
         if cat is None:
             try:
                 cat = core_catalog.open_catalog(location)
-            except core_catalog.CatalogAuthError as exc:
+            except pairscope_errors.CatalogAuthError as exc:
                 raise UserError(
                     f"Catalog {location!r} needs a valid token ({exc}).",
-                    f"Ask the operator to set {core_catalog.TOKEN_ENV} in the server's "
+                    f"Ask the operator to set {http_mod.TOKEN_ENV} in the server's "
                     "environment (tokens are never typed into the page).",
                 ) from exc
-            except core_catalog.CatalogUnreachableError as exc:
+            except pairscope_errors.CatalogUnreachableError as exc:
                 raise UserError(
                     f"Catalog {location!r} is unreachable ({exc}).",
                     "Check the address and that the server is up and reachable from this machine.",
                 ) from exc
-            except core_catalog.CatalogTimeoutError as exc:
+            except pairscope_errors.CatalogTimeoutError as exc:
                 raise UserError(
                     f"Catalog {location!r} did not answer in time ({exc}).",
                     "The server may be overloaded: try again in a minute.",
@@ -216,7 +218,7 @@ class CoreBackend:
         return cat
 
     def open_catalog(self, catalog: str) -> CatalogInfo:
-        from pairscope import catalog as core_catalog
+        from pairscope.io import catalog as core_catalog
 
         key = ("catalog", catalog)
         hit = self.cache.get(key)
@@ -252,7 +254,8 @@ class CoreBackend:
 
     # -- dates and baselines ------------------------------------------------------------------------
     def _acquisitions(self, catalog: str, burst_id: str, polarization: str) -> list[Any]:
-        from pairscope import catalog as core_catalog
+        import pairscope.errors as pairscope_errors
+        from pairscope.io import catalog as core_catalog
 
         key = ("acq", catalog, burst_id, polarization)
         hit = self.cache.get(key)
@@ -264,7 +267,7 @@ class CoreBackend:
                     self._catalog(catalog), burst_id, polarization=polarization
                 )
             )
-        except core_catalog.BurstNotFoundError as exc:
+        except pairscope_errors.BurstNotFoundError as exc:
             raise UserError(
                 f"Burst {burst_id} is not in this catalog.", "Pick one of the listed bursts."
             ) from exc
@@ -308,10 +311,10 @@ class CoreBackend:
         return info
 
     def _orbits(self, catalog: str, acqs: Sequence[Any]) -> list[Any] | None:
-        from pairscope import stack as core_stack
+        from pairscope.io import orbits as core_orbits
 
         cat = self._catalog(catalog)
-        orbits = [core_stack.open_orbit(a, catalog=cat) for a in acqs]
+        orbits = [core_orbits.open_orbit(a, catalog=cat) for a in acqs]
         if any(o is None for o in orbits):
             return None
         return orbits
@@ -333,7 +336,7 @@ class CoreBackend:
 
     # -- data -------------------------------------------------------------------------------------
     def _stack(self, catalog: str, burst_id: str, polarization: str) -> xr.DataArray:
-        from pairscope import stack as core_stack
+        from pairscope.io import rasters as core_stack
 
         key = ("stack", catalog, burst_id, polarization)
         hit = self.cache.get(key)
@@ -457,7 +460,7 @@ class CoreBackend:
         return ds
 
     def _geocode(self, ds: xr.Dataset) -> xr.Dataset:
-        from pairscope.geocode import geocode
+        from pairscope.geometry.geocoding import geocode
 
         if "latitude" not in ds.coords or "longitude" not in ds.coords:
             raise UserError(

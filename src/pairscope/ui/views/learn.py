@@ -5,7 +5,7 @@ The estimator (CEOS-ARD eq. 18-19) as maths (KaTeX, served by Panel itself: no C
 estimator's bias (Touzi et al. 1999, :func:`pairscope.coherence.expected_sample_coherence`) and the
 phase noise (:func:`pairscope.coherence.phase_std`) for the chosen window over the measured
 coherence histogram; on the demo catalog the simulation's true coherence beside the estimate
-(:func:`pairscope.demo.true_pair_coherence`) and its error; a window slider that recomputes live;
+(:func:`pairscope.sim.demo.true_pair_coherence`) and its error; a window slider that recomputes live;
 the look geometry of the clicked pixel (:func:`pairscope.geometry.look_geometry` on the date's
 orbit) and the fringe scale (one cycle = lambda / 2 of line-of-sight motion).
 """
@@ -89,7 +89,7 @@ def truth_comparison(
     the error should be if the window's samples were independent. Raises ``FileNotFoundError``
     for a catalog that is not a pairscope demo (no truth).
     """
-    from pairscope.demo import open_truth, true_pair_coherence
+    from pairscope.sim.demo import open_truth, true_pair_coherence
 
     with _truth_lock:
         truth_ds = _truths.get(location)
@@ -185,8 +185,8 @@ _orbits: dict[tuple[str, str, str], Any] = {}
 
 def orbit_of(location: str, burst_id: str, date: Any) -> Any:
     """The orbit of the burst's acquisition on ``date`` (cached), or a UserError."""
-    from pairscope.catalog import list_acquisitions
-    from pairscope.stack import open_orbit
+    from pairscope.io.catalog import list_acquisitions
+    from pairscope.io.orbits import open_orbit
 
     key = (location, burst_id, day(date))
     if key in _orbits:

@@ -1,12 +1,12 @@
 # mypy: disable-error-code="no-untyped-call"
 """Product QA: a published coherence product beside our recomputation from the SLCs.
 
-The view is thin over the core: products come from :func:`pairscope.catalog.list_products` and
-:func:`pairscope.stack.open_product` (physical units), the render from the product's own
+The view is thin over the core: products come from :func:`pairscope.io.catalog.list_products` and
+:func:`pairscope.io.rasters.open_product` (physical units), the render from the product's own
 ``renders`` (:func:`pairscope.render.renders_for`, converted to physical units with
 :func:`pairscope.render.to_physical` for both sides), our coherence from the app's backend in
 radar geometry, geocoded onto the product grid with :func:`pairscope.qa.to_product_grid`
-(:func:`pairscope.geocode.geocode` to the product's CRS and pixel size, then nearest product
+(:func:`pairscope.geometry.geocoding.geocode` to the product's CRS and pixel size, then nearest product
 cell), statistics from :func:`pairscope.qa.compare` and the window search from
 :func:`pairscope.qa.best_matching_window` (on a worker thread).
 """
@@ -104,7 +104,7 @@ _catalog_lock = threading.Lock()
 
 def open_catalog_cached(location: str) -> Any:
     """The core's catalog object of ``location``, opened once per process."""
-    from pairscope.catalog import open_catalog
+    from pairscope.io.catalog import open_catalog
 
     with _catalog_lock:
         cat = _catalogs.get(location)
@@ -137,7 +137,7 @@ class ProductChoice:
 
 def list_qa_products(location: str, burst_id: str) -> list[ProductChoice]:
     """Published coherence products of ``burst_id`` in the catalog at ``location``."""
-    from pairscope.catalog import list_products
+    from pairscope.io.catalog import list_products
 
     found = list_products(open_catalog_cached(location), burst_id)
     out = []
@@ -149,7 +149,7 @@ def list_qa_products(location: str, burst_id: str) -> list[ProductChoice]:
 
 
 def _has_scale_or_nodata(item: Any, asset: str) -> bool:
-    from pairscope.catalog import asset_raster_info
+    from pairscope.io.items import asset_raster_info
 
     info = asset_raster_info(item, asset)
     return "scale" in info or "nodata" in info
@@ -246,7 +246,7 @@ def run_comparison(
     bias_corrected: bool,
 ) -> Comparison:
     """Open the product, recompute its pair in radar geometry and geocode it onto the product grid."""
-    from pairscope.stack import open_product
+    from pairscope.io.rasters import open_product
 
     if asset not in choice.assets:
         raise UserError(
@@ -338,7 +338,7 @@ def estimator_markdown(c: Comparison) -> str:
         f"**Ours**: {ESTIMATOR} over a boxcar of **{az} x {rg}** (azimuth x range) = {az * rg} "
         f"samples, {bias}, from the SLCs of {day(c.choice.reference)} and "
         f"{day(c.choice.secondary)} in radar geometry; then geocoded onto the product grid with "
-        f"pairscope.geocode.geocode ({crs}, {res:g} m, mean of the radar samples in each cell) and "
+        f"pairscope.geometry.geocoding.geocode ({crs}, {res:g} m, mean of the radar samples in each cell) and "
         "matched to the product's pixel centres (nearest cell within half a pixel, "
         "pairscope.qa.to_product_grid).\n\n" + c.render.note
     )
@@ -349,7 +349,7 @@ def best_window(
     windows: tuple[tuple[int, int], ...] = qa.COMMON_WINDOWS,
 ) -> dict[str, Any]:  # fmt: skip
     """:func:`pairscope.qa.best_matching_window` of the compared product (recomputes the pair)."""
-    from pairscope.stack import open_slc_stack
+    from pairscope.io.rasters import open_slc_stack
 
     choice = comparison.choice
     pol = comparison.asset.upper() if comparison.asset.upper() in ("VV", "VH", "HH", "HV") else "VV"

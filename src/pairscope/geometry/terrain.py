@@ -16,8 +16,8 @@ import numpy as np
 import numpy.typing as npt
 import xarray as xr
 
-from pairscope._geokernels import WGS84_A, WGS84_E2
-from pairscope.orbit import FloatArray
+from pairscope._types import FloatArray
+from pairscope.geometry._kernels import WGS84_A, WGS84_E2
 
 __all__ = ["DemLike", "local_incidence_angle", "layover_shadow_mask", "LAYOVER", "SHADOW"]
 
@@ -38,14 +38,14 @@ def _dem_grid(dem: xr.DataArray) -> xr.DataArray:
     return grid.copy(data=values)
 
 
-def _dem_median(dem: xr.DataArray) -> float:
+def dem_median(dem: xr.DataArray) -> float:
     values = _dem_grid(dem).values
     if not np.isfinite(values).any():
         raise ValueError("the DEM holds no valid height (all nodata)")
     return float(np.nanmedian(values))
 
 
-def _dem_sampler(
+def dem_sampler(
     dem: DemLike, *, clamp: bool = False
 ) -> Callable[[FloatArray, FloatArray], FloatArray]:
     if isinstance(dem, xr.DataArray):

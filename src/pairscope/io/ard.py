@@ -60,16 +60,10 @@ import xarray as xr
 
 from pairscope import geometry
 from pairscope.bursts import parse_burst_id
-from pairscope.catalog import (
-    AssetError,
-    StacCatalog,
-    _as_catalog,
-    acquisition_from_item,
-    asset_band_names,
-    asset_href,
-    item_burst_id,
-)
-from pairscope.stack import GridMismatchError, open_orbit
+from pairscope.errors import AssetError, GridMismatchError
+from pairscope.io.catalog import StacCatalog, as_catalog
+from pairscope.io.items import acquisition_from_item, asset_band_names, asset_href, item_burst_id
+from pairscope.io.orbits import open_orbit
 
 __all__ = [
     "GSLC",
@@ -442,7 +436,7 @@ def _open_raster(href: str, chunks: Mapping[str, int] | None) -> xr.DataArray:
     if da.rio.crs is None:
         raise AssetError(
             f"{href} has no CRS: a GSLC/NRB layer is in map geometry (radar-geometry SLCs go "
-            "through pairscope.stack.open_slc_stack)",
+            "through pairscope.io.rasters.open_slc_stack)",
             url=href,
         )
     return da
@@ -665,7 +659,7 @@ def _item_stack_layer(item: pystac.Item, spec: str, pol: str, chunks: Mapping[st
 def _ard_items(
     catalog: StacCatalog | str | os.PathLike[str], burst_id: str, collection: str | None
 ) -> tuple[StacCatalog, list[pystac.Item], str]:
-    cat = _as_catalog(catalog)
+    cat = as_catalog(catalog)
     burst = parse_burst_id(burst_id)
     found = cat.search_items(collections=[collection] if collection else None, burst=burst)
     items = [it for it in found if ard_specification(it) in (GSLC, NRB)]
@@ -899,7 +893,7 @@ def list_ard_collections(catalog: StacCatalog | str | os.PathLike[str]) -> dict[
     """Collection id -> CEOS-ARD family (``"GSLC"``, ``"NRB"``) of the catalog's CEOS-ARD
     collections, from their summaries (``ceosard:specification`` etc.)."""
     out = {}
-    for coll in _as_catalog(catalog).collections():
+    for coll in as_catalog(catalog).collections():
         summaries = coll.summaries.to_dict() if coll.summaries is not None else {}
         flat = {k: (v[0] if isinstance(v, list) and len(v) == 1 else v) for k, v in summaries.items()}
         spec = ard_specification(flat | dict(coll.extra_fields))
@@ -947,7 +941,7 @@ def compare_representations(
 ) -> xr.Dataset:
     """One pair's coherence and phase from the three inputs, on one ``resolution`` map grid.
 
-    - radar geometry: the SLC stack (:func:`pairscope.stack.open_slc_stack`), estimated with
+    - radar geometry: the SLC stack (:func:`pairscope.io.rasters.open_slc_stack`), estimated with
       ``radar_window`` and geocoded (mean per cell, circular mean for the phase);
     - GSLC and NRB + flattened phase (the catalog's CEOS-ARD collections of the burst), estimated
       on their map grid with the window of the same ground size
@@ -958,10 +952,10 @@ def compare_representations(
     float32 precision; radar differs by resampling only (different samples in the windows).
     """
     from pairscope.coherence import estimate_pairs
-    from pairscope.geocode import geocode
-    from pairscope.stack import open_slc_stack
+    from pairscope.geometry.geocoding import geocode
+    from pairscope.io.rasters import open_slc_stack
 
-    cat = _as_catalog(catalog)
+    cat = as_catalog(catalog)
     pair = (np.datetime64(_date_of(reference)), np.datetime64(_date_of(secondary)))
     days = [str(d)[:10] for d in pair]
     radar = open_slc_stack(cat, burst_id, dates=days, polarization=polarization)

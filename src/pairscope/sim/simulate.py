@@ -18,13 +18,13 @@ What the simulator produces, and why each term is there (a teacher's walk-throug
    (exactly at nodes every 2 lines x 8 samples, bilinear in between: ~1 mm in range). All dates
    share the reference date's grid: the stack is *coregistered*.
 4. **Terrain.** A smooth synthetic alpine valley (relief of a few hundred metres) laid out along
-   the track (:class:`pairscope.landcover.Landscape`), or a real DEM if one is given; the DEM
+   the track (:class:`pairscope.sim.landcover.Landscape`), or a real DEM if one is given; the DEM
    users get is this terrain. The true surface differs from it by a smooth *DEM error* (a few
    metres, more in the town, whose buildings the DEM misses).
 5. **Land cover and speckle.** Each pixel belongs to a class (water, urban, fields, forest, rock)
    with a backscatter level and a temporal coherence model ``g(dt) = g_inf + (g0 - g_inf)
    exp(-dt/tau)``; the stack of complex reflectivities is drawn exactly with that coherence matrix
-   (:func:`pairscope.landcover.realise_speckle`).
+   (:func:`pairscope.sim.landcover.realise_speckle`).
 6. **Phase.** Each date ``k`` gets a deterministic phase ``psi_k = -4 pi / lambda * dR_k``, where
    ``dR_k`` is the extra one-way path length of that date (the factor 2 of the two-way path and
    the 2 pi per wavelength give 4 pi / lambda: one fringe is lambda/2 = 2.8 cm of path):
@@ -63,8 +63,9 @@ import numpy.typing as npt
 import xarray as xr
 
 from pairscope import geometry
+from pairscope._types import FloatArray
 from pairscope.geometry import SENTINEL1_WAVELENGTH, Orbit
-from pairscope.landcover import (
+from pairscope.sim.landcover import (
     DEFAULT_LAND_COVER,
     LandCover,
     Landscape,
@@ -88,7 +89,6 @@ __all__ = [
     "true_coherence",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 
 GM_EARTH = 3.986004418e14  # m^3 s^-2
 OMEGA_EARTH = 7.2921151467e-5  # rad/s, Earth's rotation rate

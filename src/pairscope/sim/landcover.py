@@ -1,6 +1,6 @@
 """Land-cover classes, their temporal coherence, and the exact realisation of a speckle stack.
 
-This is the statistical half of :mod:`pairscope.simulate`: what a radar pixel of a given surface
+This is the statistical half of :mod:`pairscope.sim.simulate`: what a radar pixel of a given surface
 type looks like over a series of acquisitions, with no geometry involved.
 
 The model (one land-cover class, one polarization)
@@ -40,6 +40,8 @@ from typing import Any, cast
 import numpy as np
 import numpy.typing as npt
 
+from pairscope._types import FloatArray
+
 __all__ = [
     "TemporalCoherence",
     "LandCover",
@@ -50,7 +52,6 @@ __all__ = [
     "realise_speckle",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -46,7 +46,8 @@ import xarray as xr
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile
 
-from pairscope import __version__
+from pairscope._version import __version__
+from pairscope.errors import SchemaNotFoundError
 
 __all__ = [
     "EXTENSIONS",
@@ -407,7 +408,7 @@ def _map_grid(da: xr.DataArray) -> tuple[Any, Any] | None:
     if crs is None:
         raise ValueError(
             "the result is on (y, x) but has no CRS; write one with result.rio.write_crs(...) "
-            "(pairscope.geocode does) before exporting"
+            "(pairscope.geometry.geocoding does) before exporting"
         )
     return crs, da.rio.transform(recalc=True)
 
@@ -585,7 +586,7 @@ def _write_item(
     )
     for key, asset in assets.items():
         item.add_asset(key, asset)
-    from pairscope.catalog import redact_url
+    from pairscope.io.http import redact_url
 
     for source in input_dicts:
         href = _self_href(source)
@@ -942,10 +943,6 @@ def is_complete(item_path: str | os.PathLike[str]) -> bool:
         if not (path.parent / href).is_file():
             return False
     return True
-
-
-class SchemaNotFoundError(LookupError):
-    """A STAC document declares an extension whose schema is not in the offline schema folder."""
 
 
 _CORE_KINDS = {"Feature": "item-spec/json-schema/item.json",

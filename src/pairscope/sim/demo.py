@@ -49,7 +49,7 @@ from rasterio.errors import NotGeoreferencedWarning
 from rasterio.windows import Window
 
 from pairscope import geometry
-from pairscope.simulate import POLARIZATIONS, SIZES, BurstScene, make_scene
+from pairscope.sim.simulate import POLARIZATIONS, SIZES, BurstScene, make_scene
 
 __all__ = [
     "SLC_COLLECTION",
@@ -508,7 +508,7 @@ def _slc_collection(
         "raster": "./truth.tif",
         "raster_bands": list(truth_bands),
         "phase_bands": "phase_YYYYMMDD = deformation + atmosphere + residual topography phase psi",
-        "true_coherence": "per pixel from land_cover and the class model (pairscope.simulate.true_coherence)",
+        "true_coherence": "per pixel from land_cover and the class model (pairscope.sim.simulate.true_coherence)",
         "size": {"lines": c.lines, "samples": c.samples, "dates": len(scene.dates)},
     }
     _write_json(root / SLC_COLLECTION / "truth.json", truth)
@@ -520,7 +520,7 @@ def _slc_collection(
         "id": SLC_COLLECTION,
         "title": "pairscope demo: simulated Sentinel-1 IW SLC burst stack (T117_249435_IW2)",
         "description": (
-            "A physically based simulation (pairscope.simulate) of a coregistered, flattened "
+            "A physically based simulation (pairscope.sim.simulate) of a coregistered, flattened "
             "Sentinel-1 IW2 burst stack over a synthetic alpine valley at the real location of "
             "burst 249435 (relative orbit 117, ascending): land-cover speckle with known temporal "
             "coherence, a Mogi deformation source, atmospheric delay, DEM error. One item per "
@@ -609,7 +609,7 @@ def _write_products(
     import xarray as xr
 
     from pairscope.coherence import estimate
-    from pairscope.geocode import geocode
+    from pairscope.geometry.geocoding import geocode
 
     c = scene.config
     lat = xr.DataArray(grid["latitude"], dims=("azimuth", "range"))
@@ -922,7 +922,7 @@ def build_catalog(
     path = root / "catalog.json"
     _write_json(path, catalog)
     # The same scene as CEOS-ARD products: geocoded SLC (GSLC) and NRB + flattened phase.
-    from pairscope.demo_ard import write_ard_collections
+    from pairscope.sim.ard import write_ard_collections
 
     write_ard_collections(root, scene)
     return path
@@ -993,8 +993,8 @@ def true_pair_coherence(
     """
     import xarray as xr
 
-    from pairscope.landcover import LandCover
-    from pairscope.simulate import true_coherence
+    from pairscope.sim.landcover import LandCover
+    from pairscope.sim.simulate import true_coherence
 
     classes = [LandCover.from_dict(d) for d in truth.attrs["truth"]["land_cover"]]
     days = np.array([reference, secondary]).astype("datetime64[D]").astype(np.int64)

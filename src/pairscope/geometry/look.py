@@ -28,23 +28,24 @@ import numpy as np
 import numpy.typing as npt
 import xarray as xr
 
-from pairscope._geokernels import (
+from pairscope._types import FloatArray, TimeLike
+from pairscope.geometry._kernels import (
     WGS84_A,
     WGS84_B,
     WGS84_E2,
     WGS84_F,
-    _ecef_to_llh_kernel,
-    _geolocate_kernel,
-    _look_kernel,
-    _zero_doppler_kernel,
+    ecef_to_llh_kernel,
+    geolocate_kernel,
+    look_kernel,
+    zero_doppler_kernel,
 )
-from pairscope.orbit import LAGRANGE_POINTS, FloatArray, Orbit, OrbitSource, TimeLike, write_eof
-from pairscope.terrain import (
+from pairscope.geometry.orbit import LAGRANGE_POINTS, Orbit, OrbitSource, write_eof
+from pairscope.geometry.terrain import (
     LAYOVER,
     SHADOW,
     DemLike,
-    _dem_median,
-    _dem_sampler,
+    dem_median,
+    dem_sampler,
     layover_shadow_mask,
     local_incidence_angle,
 )
@@ -106,7 +107,7 @@ def ecef_to_llh(
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """ECEF x, y, z (m) to WGS84 latitude, longitude (deg) and ellipsoidal height (m)."""
     xb, yb, zb = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (x, y, z)))
-    out = _ecef_to_llh_kernel(*(np.ascontiguousarray(v.ravel()) for v in (xb, yb, zb)))
+    out = ecef_to_llh_kernel(*(np.ascontiguousarray(v.ravel()) for v in (xb, yb, zb)))
     return out[0].reshape(xb.shape), out[1].reshape(xb.shape), out[2].reshape(xb.shape)
 
 
@@ -210,7 +211,7 @@ def zero_doppler(
     if not np.all(np.isfinite(targets), axis=1).any():
         return np.full(targets.shape[0], np.nan), np.full((targets.shape[0], 6), np.nan)
     t0, warm = _start_times(orbit, targets, azimuth_time_guess, look_side)
-    return _zero_doppler_kernel(*orbit.kernel_args, targets, t0, tolerance, max_iter, warm)
+    return zero_doppler_kernel(*orbit.kernel_args, targets, t0, tolerance, max_iter, warm)
 
 
 def _as_dataarrays(
@@ -257,7 +258,7 @@ def look_geometry(
     else:
         probe = np.zeros((flat[0].size, 3))
         t0, warm = _start_times(orbit, probe, azimuth_time_guess, look_side)
-    t, rng, out = _look_kernel(*orbit.kernel_args, flat[0], flat[1], flat[2], t0, 1e-6, 50, warm)
+    t, rng, out = look_kernel(*orbit.kernel_args, flat[0], flat[1], flat[2], t0, 1e-6, 50, warm)
     names = ("look_x", "look_y", "look_z", "los_east", "los_north", "los_up")
     results = dict(zip(names, out[:6], strict=True))
     incidence, inc_geocentric, elevation = out[6], out[7], out[8]
@@ -348,30 +349,30 @@ def geolocate(
     ):
         raise ValueError(f"azimuth times outside the orbit's span ({orbit!r})")
     args = orbit.kernel_args
-    llh = _geolocate_kernel(*args, t_f, r_f, h_default, side)
+    llh = geolocate_kernel(*args, t_f, r_f, h_default, side)
     lat, lon, h = llh[0], llh[1], llh[2]
     if dem is not None:
-        sample = _dem_sampler(dem)
+        sample = dem_sampler(dem)
         h_cur = h_default
         if isinstance(dem, xr.DataArray):
             # start from the DEM's median height so the first solution lands near the terrain
-            h_cur = np.full_like(h_default, _dem_median(dem))
-            llh = _geolocate_kernel(*args, t_f, r_f, h_cur, side)
+            h_cur = np.full_like(h_default, dem_median(dem))
+            llh = geolocate_kernel(*args, t_f, r_f, h_cur, side)
             lat, lon, h = llh[0], llh[1], llh[2]
-        clamped = _dem_sampler(dem, clamp=True)
+        clamped = dem_sampler(dem, clamp=True)
         for _ in range(max_dem_iterations):
             # edge heights extrapolated while iterating: a first guess may land outside the DEM
             h_new = clamped(lat, lon)
             h_new = np.where(np.isfinite(h_new), h_new, h_default)
             change = np.nanmax(np.abs(h_new - h_cur), initial=0.0)
             h_cur = np.ascontiguousarray(h_new)
-            llh = _geolocate_kernel(*args, t_f, r_f, h_cur, side)
+            llh = geolocate_kernel(*args, t_f, r_f, h_cur, side)
             lat, lon, h = llh[0], llh[1], llh[2]
             if change < dem_tolerance:
                 break
         outside = ~np.isfinite(sample(lat, lon))
         if outside.any():
-            llh[:, outside] = _geolocate_kernel(
+            llh[:, outside] = geolocate_kernel(
                 *args, t_f[outside], r_f[outside], h_default[outside], side
             )
             lat, lon, h = llh[0], llh[1], llh[2]

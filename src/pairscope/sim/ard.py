@@ -1,7 +1,7 @@
 """CEOS-ARD collections of the demo scene: GSLC, and NRB + flattened phase, in map geometry.
 
 ``write_ard_collections(catalog_root, scene)`` adds to a demo catalog written by
-:func:`pairscope.demo.build_catalog`::
+:func:`pairscope.sim.demo.build_catalog`::
 
     pairscope-demo-gslc/collection.json
     pairscope-demo-gslc/layers/data-mask.tif, local-incidence-angle.tif, ellipsoid-incidence-angle.tif,
@@ -15,7 +15,7 @@ How the GSLC is made, following the specification's order (eq. 3, then geocoding
 1. **Flattening.** The simulator delivers its radar-geometry SLCs already flattened in slant range:
    the phase ``4 pi / lambda * R_k`` that date ``k``'s orbit predicts over the DEM is absent, so
    only the residual phase of the DEM error (against the reference orbit), the deformation, the
-   atmosphere and the speckle are left (:mod:`pairscope.simulate`, point 6). That is exactly the
+   atmosphere and the speckle are left (:mod:`pairscope.sim.simulate`, point 6). That is exactly the
    flattened SLC of eq. 3; flattening again would remove the topography twice.
 2. **Geocoding (backward).** A map grid in the UTM zone of the scene, 5 m (x) by 10 m (y) as
    OPERA CSLC-S1, its origin snapped to multiples of 20 m (so 20 m products align with it). For
@@ -53,7 +53,7 @@ from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile
 
 from pairscope import geometry
-from pairscope.ard import (
+from pairscope.io.ard import (
     DATA_MASK_CLASSES,
     GSLC,
     MASK_LAYOVER,
@@ -65,7 +65,7 @@ from pairscope.ard import (
     SPECIFICATION_VERSION,
     PerPixelLayer,
 )
-from pairscope.simulate import (
+from pairscope.sim.simulate import (
     AZIMUTH_TIME_INTERVAL,
     POLARIZATIONS,
     RANGE_PIXEL_SPACING,
@@ -323,7 +323,7 @@ def _slc_items(root: pathlib.Path) -> list[tuple[pathlib.Path, dict[str, Any]]]:
     if not coll_path.is_file():
         raise FileNotFoundError(
             f"{coll_path} not found: write_ard_collections adds to a demo catalog made by "
-            "pairscope.demo.build_catalog (run it first)"
+            "pairscope.sim.demo.build_catalog (run it first)"
         )
     coll = _read_json(coll_path)
     out = []
@@ -494,7 +494,7 @@ def write_ard_collections(
     """Add the GSLC and the NRB + flattened-phase collections of the demo scene to a demo catalog.
 
     ``catalog_root``: the folder of the demo's ``catalog.json`` (or that file). ``scene``: the
-    :class:`~pairscope.simulate.BurstScene` the catalog was built from (rebuilt from the demo's
+    :class:`~pairscope.sim.simulate.BurstScene` the catalog was built from (rebuilt from the demo's
     ``truth.json`` when None). The SLCs are read back from the catalog's SLC collection, so the
     ARD products hold exactly the published radar-geometry samples. Returns the paths of the two
     ``collection.json`` files; the root catalog gains (or keeps) one child link to each.

@@ -9,7 +9,9 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from pairscope.orbit import FloatArray, interp_state, interp_state_acc, jit, pjit
+from pairscope._numba import jit, pjit
+from pairscope._types import FloatArray
+from pairscope.geometry.orbit import interp_state, interp_state_acc
 
 WGS84_A = 6_378_137.0
 WGS84_F = 1.0 / 298.257223563
@@ -50,7 +52,7 @@ def _ecef_to_llh_scalar(x: float, y: float, z: float) -> tuple[float, float, flo
 
 
 @pjit
-def _ecef_to_llh_kernel(x: FloatArray, y: FloatArray, z: FloatArray) -> FloatArray:
+def ecef_to_llh_kernel(x: FloatArray, y: FloatArray, z: FloatArray) -> FloatArray:
     out = np.empty((3, x.shape[0]))
     for i in numba.prange(x.shape[0]):
         lat, lon, h = _ecef_to_llh_scalar(x[i], y[i], z[i])
@@ -118,7 +120,7 @@ def _warm_guess(prev: float, prev2: float, default: float, warm_start: bool) -> 
 
 
 @pjit
-def _zero_doppler_kernel(
+def zero_doppler_kernel(
     ts: FloatArray,
     pos: FloatArray,
     vel: FloatArray,
@@ -156,7 +158,7 @@ def _zero_doppler_kernel(
 
 
 @pjit
-def _look_kernel(
+def look_kernel(
     ts: FloatArray,
     pos: FloatArray,
     vel: FloatArray,
@@ -284,7 +286,7 @@ def _solve_look_angle(
 
 
 @pjit
-def _geolocate_kernel(
+def geolocate_kernel(
     ts: FloatArray,
     pos: FloatArray,
     vel: FloatArray,

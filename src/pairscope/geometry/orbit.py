@@ -10,26 +10,21 @@ The public import is :mod:`pairscope.geometry`, which re-exports everything here
 
 from __future__ import annotations
 
-import datetime as _dt
 import io
 import os
 import pathlib
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
-from typing import IO, Any, TypeVar, cast
+from typing import IO, cast
 
-import numba
 import numpy as np
 import numpy.typing as npt
 
+from pairscope._numba import jit
+from pairscope._types import FloatArray, TimeLike
+
 __all__ = ["Orbit", "write_eof", "OrbitSource"]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-TimeLike = np.datetime64 | npt.NDArray[np.datetime64] | str | _dt.datetime
 OrbitSource = str | os.PathLike[str] | bytes | IO[bytes]
-
-_F = TypeVar("_F", bound=Callable[..., Any])
 
 #: Number of state vectors in each interpolation window.
 LAGRANGE_POINTS = 8
@@ -37,16 +32,6 @@ LAGRANGE_POINTS = 8
 # Earth constants used by the approximate ECEF acceleration (only for Newton steps).
 _GM = 3.986004418e14
 _OMEGA_EARTH = 7.292115e-5
-
-
-def jit(func: _F) -> _F:
-    """``numba.njit(cache=True)`` with its type kept for mypy."""
-    return cast(_F, numba.njit(cache=True, nogil=True)(func))
-
-
-def pjit(func: _F) -> _F:
-    """``numba.njit(cache=True, parallel=True)`` with its type kept for mypy."""
-    return cast(_F, numba.njit(cache=True, nogil=True, parallel=True)(func))
 
 
 @jit

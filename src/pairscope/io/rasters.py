@@ -1,7 +1,7 @@
 """Read SLC stacks, orbits and published products from catalog assets into xarray, lazily.
 
 ``open_slc_stack`` gives a complex64 ``("date", "azimuth", "range")`` DataArray (dask-backed) from
-per-date assets in any of the layouts :mod:`pairscope.catalog` understands: i/q band pairs (openEO
+per-date assets in any of the layouts :mod:`pairscope.io.catalog` understands: i/q band pairs (openEO
 ``insar_preprocessing``, the demo catalog), single complex bands (complex int16 / complex64 GeoTIFF)
 and OPERA CSLC-S1 HDF5 (``/data/<pol>``, geocoded: dims ``("date", "y", "x")``), with 2-D
 ``latitude``/``longitude`` (and ``height`` when a ``height`` band on the same grid exists) coords.
@@ -20,7 +20,6 @@ import datetime as _dt
 import logging
 import os
 import pathlib
-import tempfile
 import threading
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -35,37 +34,30 @@ import rasterio.windows
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
-from pairscope.catalog import (
+from pairscope.errors import AssetError, CatalogError, GridMismatchError
+from pairscope.io.catalog import StacCatalog, as_catalog, list_acquisitions
+from pairscope.io.http import redact_url
+from pairscope.io.items import (
     Acquisition,
-    AssetError,
-    CatalogError,
     SlcAsset,
-    StacCatalog,
-    _as_catalog,
-    _band_list,
-    _parse_instant,
     asset_band_names,
     asset_href,
     asset_raster_info,
+    band_list,
     collection_of,
-    list_acquisitions,
-    redact_url,
+    parse_instant,
 )
 
 if TYPE_CHECKING:
-    from pairscope.geometry import Orbit
+    pass
 
-__all__ = ["GridMismatchError", "open_orbit", "open_product", "open_slc_stack"]
+__all__ = ["open_product", "open_slc_stack"]
 
 SPEED_OF_LIGHT = 299_792_458.0
 S1_CENTER_FREQUENCY_HZ = 5.405e9
 DEFAULT_CHUNKS: dict[str, int] = {"azimuth": 512, "range": 2048}
 _H5_LOCK = threading.Lock()
 log = logging.getLogger(__name__)
-
-
-class GridMismatchError(CatalogError, ValueError):
-    """The dates asked for do not share one pixel grid."""
 
 
 @contextlib.contextmanager
@@ -79,7 +71,7 @@ def _quiet_georef() -> Iterator[None]:
 def _gdal_env(catalog: StacCatalog | None, href: str) -> dict[str, Any]:
     """GDAL options to read ``href``: the catalog's bearer token only when its host may get it."""
     env: dict[str, Any] = {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"}
-    http = getattr(catalog, "_http", None)
+    http = catalog.http if catalog is not None else None
     if http is not None:
         auth = http.auth_headers(href)
         if auth:
@@ -210,7 +202,7 @@ def _lazy(
 
 
 def _date_key(value: Any) -> _dt.date:
-    d = _parse_instant(value, end=False)
+    d = parse_instant(value, end=False)
     if d is None:
         raise ValueError(f"not a date: {value!r}")
     return d.date()
@@ -325,7 +317,7 @@ def open_slc_stack(
     assets carry geolocation bands (taken from the first date: the stack is coregistered).
     Raises :class:`GridMismatchError` naming the dates and shapes when they differ.
     """
-    cat = _as_catalog(catalog)
+    cat = as_catalog(catalog)
     pol = polarization.upper()
     chunks = {**DEFAULT_CHUNKS, **(chunks or {})}
     acqs = list_acquisitions(cat, burst_id)
@@ -434,7 +426,7 @@ def _height_band(
         owners.append((f"collection {coll.id!r}", coll))
     for where, owner in owners:
         for key, asset in owner.assets.items():
-            names = [str(b.get("name", "")).lower() for b in _band_list(asset.extra_fields)]
+            names = [str(b.get("name", "")).lower() for b in band_list(asset.extra_fields)]
             band = next((i + 1 for i, n in enumerate(names) if n in _HEIGHT_BANDS), None)
             if band is None:
                 continue
@@ -458,77 +450,6 @@ def _height_band(
                 np.float64,
             )
     return None
-
-
-# ------------------------------------------------------------------------------------------ orbit
-def _fetch_local(href: str, catalog: StacCatalog | None, what: str) -> tuple[str, bool]:
-    """A local path for ``href`` (downloaded to a temporary file for http), and whether to delete it."""
-    if href.startswith("file://"):
-        href = href[len("file://") :]
-    if not href.startswith(("http://", "https://")):
-        if not pathlib.Path(href).is_file():
-            raise AssetError(f"{what}: file not found: {href}", url=href)
-        return href, False
-    from pairscope.catalog import _Http
-
-    http = catalog._http if catalog is not None else _Http(token=None, timeout=30.0, retries=2)
-    text = http.request(href)
-    fd, tmp = tempfile.mkstemp(suffix=pathlib.Path(href).suffix or ".xml")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    return tmp, True
-
-
-def open_orbit(acquisition: Acquisition, *, catalog: StacCatalog | None = None) -> Orbit | None:
-    """The orbit of an acquisition from its EOF or SAFE annotation asset, or None when it has none."""
-    ref = acquisition.orbit
-    if ref is None:
-        return None
-    from pairscope.geometry import Orbit
-
-    if ref.kind == "hdf5" and ref.href.startswith(("http://", "https://")):
-        raise AssetError(
-            f"the orbit of {acquisition.item.id!r} is inside its HDF5 asset {ref.key!r}, which must "
-            f"be a local file; download {redact_url(ref.href)} first",
-            url=redact_url(ref.href),
-        )
-    path, temporary = _fetch_local(
-        ref.href, catalog, f"orbit asset {ref.key!r} of {acquisition.item.id!r}"
-    )
-    try:
-        if ref.kind == "eof":
-            return Orbit.from_eof(path)
-        if ref.kind == "hdf5":
-            return _orbit_from_hdf5(path)
-        return Orbit.from_annotation(path)
-    except (ValueError, KeyError, OSError) as err:
-        raise AssetError(
-            f"cannot read the {ref.kind} orbit asset {ref.key!r} of item {acquisition.item.id!r} "
-            f"({redact_url(ref.href)}): {err}",
-            url=redact_url(ref.href),
-        ) from None
-    finally:
-        if temporary:
-            os.unlink(path)
-
-
-def _orbit_from_hdf5(path: str) -> Orbit | None:
-    """OPERA CSLC-S1 state vectors: ``metadata/orbit/{time, position_*, velocity_*}``, times in
-    seconds after ``reference_epoch`` (UTC)."""
-    import h5py
-
-    from pairscope.geometry import Orbit
-
-    with h5py.File(path, "r") as f:
-        if "metadata/orbit/time" not in f:
-            return None
-        g = f["metadata/orbit"]
-        epoch = np.datetime64(g["reference_epoch"][()].decode().strip().replace(" ", "T"), "ns")
-        seconds = np.asarray(g["time"][()], dtype=np.float64)
-        times = epoch + np.round(seconds * 1e9).astype("timedelta64[ns]")
-        pos = np.stack([g[f"position_{c}"][()] for c in "xyz"], axis=1)
-        vel = np.stack([g[f"velocity_{c}"][()] for c in "xyz"], axis=1)
-    return Orbit(times, pos, vel)
 
 
 # ---------------------------------------------------------------------------------------- product

@@ -19,7 +19,7 @@ from their neighbours' samples; the footprint's outline does not grow.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, cast
 
 import numba
 import numpy as np
@@ -29,26 +29,17 @@ import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 from affine import Affine
 
+from pairscope._numba import jit, pjit
+from pairscope._types import FloatArray, IntArray
+
 __all__ = ["geocode", "utm_crs", "map_grid", "Aggregation", "aggregation_for"]
 
 Aggregation = Literal["mean", "circular_mean", "nearest"]
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-
-_F = TypeVar("_F", bound=Callable[..., Any])
 
 #: Neighbours that must hold data for an empty cell to count as a hole (of 8).
 HOLE_NEIGHBOURS = 5
 #: Lookup-table step (deg) for the lat/lon -> map projection; checked against pyproj.
 _LUT_STEP = 0.001
-
-
-def _jit(func: _F) -> _F:
-    return cast(_F, numba.njit(cache=True, nogil=True)(func))
-
-
-def _pjit(func: _F) -> _F:
-    return cast(_F, numba.njit(cache=True, nogil=True, parallel=True)(func))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -85,7 +76,7 @@ def _snap(
     return float(x0), float(y0), nx, ny
 
 
-@_jit
+@jit
 def _bounds(a: FloatArray, b: FloatArray) -> tuple[float, float, float, float, int]:
     """min/max of ``a`` and ``b`` over the samples where both are finite, and their count."""
     a0, a1, b0, b1 = np.inf, -np.inf, np.inf, -np.inf
@@ -100,7 +91,7 @@ def _bounds(a: FloatArray, b: FloatArray) -> tuple[float, float, float, float, i
     return a0, a1, b0, b1, n
 
 
-@_pjit
+@pjit
 def _bilinear_lut(
     lat: FloatArray,
     lon: FloatArray,
@@ -181,7 +172,7 @@ def project(
     return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
 
 
-@_pjit
+@pjit
 def _cell_index(
     x: FloatArray, y: FloatArray, x0: float, y0: float, res: float, nx: int, ny: int
 ) -> tuple[IntArray, npt.NDArray[np.int32]]:
@@ -204,7 +195,7 @@ def _cell_index(
     return idx, count
 
 
-@_pjit
+@pjit
 def _centre_distance(
     x: FloatArray, y: FloatArray, idx: IntArray, x0: float, y0: float, res: float, nx: int
 ) -> FloatArray:
@@ -222,7 +213,7 @@ def _centre_distance(
 
 # ----------------------------------------------------------------------------------------------
 # scatter kernels: leading dims flattened to P, samples to M
-@_pjit
+@pjit
 def _scatter_sum_kernel(
     idx: IntArray, values: FloatArray, n_cells: int, n_chunks: int
 ) -> tuple[FloatArray, npt.NDArray[np.int32]]:
@@ -245,7 +236,7 @@ def _scatter_sum_kernel(
     return sums, counts
 
 
-@_pjit
+@pjit
 def _scatter_phasor_kernel(
     idx: IntArray, phase: FloatArray, n_cells: int, n_chunks: int
 ) -> tuple[FloatArray, FloatArray, npt.NDArray[np.int32]]:
@@ -289,7 +280,7 @@ def _scatter_phasor(
     return re.sum(axis=0), im.sum(axis=0), counts.sum(axis=0, dtype=np.int32)
 
 
-@_jit
+@jit
 def _scatter_nearest(
     idx: IntArray, d2: FloatArray, valid: npt.NDArray[np.bool_], n_cells: int
 ) -> IntArray:
@@ -306,7 +297,7 @@ def _scatter_nearest(
     return best
 
 
-@_jit
+@jit
 def _fill_sums(
     accum: FloatArray, counts: npt.NDArray[np.int32], ny: int, nx: int, min_neighbours: int
 ) -> tuple[FloatArray, npt.NDArray[np.int32]]:
@@ -344,7 +335,7 @@ def _fill_sums(
     return out, out_counts
 
 
-@_jit
+@jit
 def _fill_nearest(best: IntArray, ny: int, nx: int, min_neighbours: int) -> IntArray:
     """Empty cells surrounded by data take the sample of their first non-empty edge neighbour."""
     out = best.copy()
