@@ -354,3 +354,25 @@ def test_estimate_pairs_errors(stack):
         coherence.estimate_pairs(stack, [])
     with pytest.raises(ValueError, match="dims"):
         coherence.estimate_pairs(stack.isel(date=0), [])
+
+
+def test_amplitude_against_window_loops() -> None:
+    """estimate_amplitude = 10 log10 sqrt(mean|s1|^2 mean|s2|^2) over the samples valid in both."""
+    rng = np.random.default_rng(7)
+    shape = (40, 50)
+    a = (rng.normal(size=shape) + 1j * rng.normal(size=shape)).astype(np.complex64) * 3
+    b = (rng.normal(size=shape) + 1j * rng.normal(size=shape)).astype(np.complex64)
+    a[:4] = 0
+    b[10:12, 20:30] = np.nan
+    amp = coherence.estimate_amplitude(a, b, (5, 7))
+    lo_a, hi_a, lo_r, hi_r = 2, 2, 3, 3
+    for i in range(shape[0]):
+        for j in range(0, shape[1], 7):
+            sa = a[max(0, i - lo_a): i + hi_a + 1, max(0, j - lo_r): j + hi_r + 1]
+            sb = b[max(0, i - lo_a): i + hi_a + 1, max(0, j - lo_r): j + hi_r + 1]
+            ok = np.isfinite(sa) & np.isfinite(sb) & (sa != 0) & (sb != 0)
+            if not ok.any():
+                assert np.isnan(amp[i, j])
+                continue
+            want = 10 * np.log10(np.sqrt(np.mean(np.abs(sa[ok]) ** 2) * np.mean(np.abs(sb[ok]) ** 2)))
+            assert abs(amp[i, j] - want) < 1e-4, (i, j)

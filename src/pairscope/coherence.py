@@ -35,6 +35,7 @@ from pairscope.pairs import Pair, as_date
 
 __all__ = [
     "estimate",
+    "estimate_amplitude",
     "estimate_pairs",
     "expected_sample_coherence",
     "bias_corrected_coherence",
@@ -77,6 +78,25 @@ def _check_pair_arrays(reference: Any, secondary: Any) -> tuple[Any, Any]:
             "coregister them onto one grid first"
         )
     return ref, sec
+
+
+def estimate_amplitude(
+    reference: npt.ArrayLike,
+    secondary: npt.ArrayLike,
+    window: Sequence[int] = (5, 21),
+) -> npt.NDArray[np.float32]:
+    """Multilooked amplitude of one pair, in dB (uncalibrated): ``10 log10 sqrt(I1 I2)`` with ``Ik``
+    the mean intensity ``|sk|^2`` over the window's samples valid in both images (the samples the
+    coherence uses). float32 of the input shape; NaN where the window holds no valid sample."""
+    ref, sec = _check_pair_arrays(reference, secondary)
+    wa, wr = check_window(window, ref.shape)
+    p1 = _boxcar.power_sums(ref, sec, (wa, wr)).astype(np.float64)
+    p2 = _boxcar.power_sums(sec, ref, (wa, wr)).astype(np.float64)
+    _, _, count = _boxcar.coherence_sums(ref, sec, (wa, wr))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        db = 10.0 * np.log10(np.sqrt(p1 * p2) / count)
+    out = np.where((count > 0) & np.isfinite(db), db, np.nan).astype(np.float32)
+    return out
 
 
 def estimate(
