@@ -13,7 +13,16 @@ accepts the filter), else they are filtered here and the result says so (``filte
 
 Errors are :class:`CatalogError` subclasses naming the URL (credentials removed) and what failed:
 unreachable, timeout (after bounded retries), 401/403 (needs a token), other HTTP status, not JSON /
-not STAC, missing asset, unknown burst.
+not STAC, missing asset, unknown burst; they never quote a document's contents. Links that cycle
+(a catalog that is its own child, A <-> B) or nest deeper than ``MAX_LINK_DEPTH`` catalogs, and JSON
+nested deeper than ``MAX_JSON_DEPTH`` levels, are :class:`CatalogFormatError` too.
+
+A served app passes ``policy=`` (a :class:`~pairscope.io.http.LocationPolicy`, the operator's
+allow-list): then the location opened, every document pystac or pystac-client reads (children,
+items, collections, API pages, redirects) and every asset href the readers of
+:mod:`pairscope.io.rasters` hand to GDAL or h5py go through it (:meth:`StacCatalog.resolve`), and a
+refusal is :class:`~pairscope.errors.LocationRefusedError`. Without a policy (library use) any
+location is read.
 
 A bearer token comes from ``token=`` or the environment variable ``PAIRSCOPE_STAC_TOKEN``. It is sent
 as an ``Authorization`` header only to the catalog's host (and hosts named in ``token_hosts`` /
@@ -22,10 +31,12 @@ as an ``Authorization`` header only to the catalog's host (and hosts named in ``
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import logging
 import os
 import pathlib
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -42,6 +53,8 @@ from pairscope.errors import (
     CatalogHTTPError,
     CatalogTimeoutError,
     CatalogUnreachableError,
+    LocationRefusedError,
+    PairscopeError,
 )
 
 if TYPE_CHECKING:
@@ -61,6 +74,7 @@ from pairscope.io.http import (
     TOKEN_ENV,
     TOKEN_HOSTS_ENV,
     Http,
+    LocationPolicy,
     SafeStacIO,
     SafeStaticIO,
     is_url,
@@ -92,6 +106,8 @@ __all__ = [
     "CatalogHTTPError",
     "CatalogTimeoutError",
     "CatalogUnreachableError",
+    "LocationPolicy",
+    "LocationRefusedError",
     "PairProduct",
     "ResultList",
     "StacCatalog",
@@ -111,6 +127,10 @@ DEFAULT_PAGE_SIZE = 100
 
 
 DEFAULT_MAX_ITEMS = 5000
+
+
+#: Deepest chain of catalogs / collections below a static catalog's root that is read.
+MAX_LINK_DEPTH = 32
 
 
 T = TypeVar("T")
@@ -161,8 +181,10 @@ class StacCatalog:
         page_size: int = DEFAULT_PAGE_SIZE,
         default_burst: str | None = None,
         default_collections: Sequence[str] | None = None,
+        policy: LocationPolicy | None = None,
     ) -> None:
         self.url = redact_url(url)
+        self._policy = policy
         self.default_collections = list(default_collections) if default_collections else None
         self.default_burst = (
             burst_ids.parse_burst_id(default_burst).canonical if default_burst else None
@@ -174,12 +196,25 @@ class StacCatalog:
         self.page_size = page_size
         self._collections: dict[str, pystac.Collection] | None = None
         self._static_items: list[pystac.Item] | None = None
+        self._tree: tuple[list[pystac.Collection], list[pystac.Item]] | None = None
 
     @property
     def http(self) -> Http:
         """The HTTP session of this catalog (its token, timeouts and allowed hosts): readers of its
         assets take it to authenticate the same way."""
         return self._http
+
+    @property
+    def policy(self) -> LocationPolicy | None:
+        """The allow-list this catalog's documents and assets are read under (None: any)."""
+        return self._policy
+
+    def resolve(self, href: str, base: str | None = None) -> str:
+        """The location to open for ``href`` (an asset or document of this catalog; relative ones
+        against ``base``): normalised and checked by the catalog's policy, which raises
+        :class:`LocationRefusedError` for a location it does not allow; ``href`` unchanged when the
+        catalog was opened without a policy."""
+        return href if self._policy is None else self._policy.resolve(href, base)
 
     def __repr__(self) -> str:
         return f"StacCatalog({self.kind}, {self.url!r})"
@@ -234,13 +269,9 @@ class StacCatalog:
                 for c in self._client.get_collections():
                     if isinstance(c, pystac.Collection):
                         colls[c.id] = c
-            elif isinstance(self._root, pystac.Collection):
-                colls[self._root.id] = self._root
-                for c in self._root.get_collections():
-                    colls[c.id] = c
             elif isinstance(self._root, pystac.Catalog):
-                for c in self._root.get_all_collections():
-                    colls[c.id] = c
+                for c in self._static_tree()[0]:
+                    colls.setdefault(c.id, c)
             self._collections = colls
         return self._collections
 
@@ -253,7 +284,7 @@ class StacCatalog:
             elif isinstance(root, pystac.ItemCollection):
                 items = list(root.items)
             elif isinstance(root, pystac.Catalog):
-                items = list(root.get_items(recursive=True))
+                items = list(self._static_tree()[1])
             else:  # pragma: no cover - open_catalog only builds the above
                 raise CatalogFormatError(f"{self.url} is not a STAC catalog", url=self.url)
             for coll in self._collection_map().values():
@@ -263,6 +294,12 @@ class StacCatalog:
                     set_default_burst(it, self.default_burst)
             self._static_items = items
         return self._static_items
+
+    def _static_tree(self) -> tuple[list[pystac.Collection], list[pystac.Item]]:
+        if self._tree is None:
+            assert isinstance(self._root, pystac.Catalog)
+            self._tree = walk_static(self._root, self.url)
+        return self._tree
 
     def search_items(
         self,
@@ -410,6 +447,7 @@ def open_catalog(
     page_size: int = DEFAULT_PAGE_SIZE,
     burst_id: str | None = None,
     token_hosts: Sequence[str] | None = None,
+    policy: LocationPolicy | None = None,
 ) -> StacCatalog:
     """Open a STAC API root or a static catalog / collection / item collection / item.
 
@@ -421,14 +459,24 @@ def open_catalog(
     page ``limit``; ``burst_id`` names the
     burst of items that carry SLC bands but no burst id (openEO ``insar_preprocessing`` job results,
     whose metadata do not record the burst they were run on).
+
+    ``policy``: the allow-list of a served app (see the module docstring). ``url_or_path`` must be
+    one of its entries (:meth:`LocationPolicy.check_entry`), and everything the catalog reads
+    afterwards goes through :meth:`LocationPolicy.resolve`; a catalog opened from a URL never reads
+    a local path. Refusals raise :class:`LocationRefusedError`.
     """
     if token is None:
         token = os.environ.get(TOKEN_ENV) or None
     if token_hosts is None:
         token_hosts = os.environ.get(TOKEN_HOSTS_ENV, "").split(",")
-    http = Http(token=token, timeout=timeout, retries=retries, token_hosts=token_hosts)
-    http.allow_host(os.fspath(url_or_path))
     target = os.fspath(url_or_path)
+    if policy is not None:
+        target = policy.check_entry(target)
+        policy = policy.for_catalog(target)
+    http = Http(
+        token=token, timeout=timeout, retries=retries, token_hosts=token_hosts, policy=policy
+    )
+    http.allow_host(target)
     if not is_url(target):
         path = pathlib.Path(target).expanduser()
         if path.is_dir():
@@ -442,6 +490,8 @@ def open_catalog(
                     "a STAC catalog, collection, item collection or item",
                     url=str(path),
                 )
+        if policy is not None:
+            path = pathlib.Path(policy.check_entry(str(path)))
         if not path.is_file():
             raise CatalogUnreachableError(f"no such file: {path}", url=str(path))
         target = str(path.resolve())
@@ -470,6 +520,7 @@ def open_catalog(
                 page_size=page_size,
                 default_burst=burst_id,
                 default_collections=only,
+                policy=policy,
             )
         root: Any
         if kind_of == "FeatureCollection":
@@ -482,19 +533,122 @@ def open_catalog(
             if isinstance(root, pystac.Catalog):
                 root.set_root(root)
                 root._stac_io = static_io
-    except CatalogError:
+    except PairscopeError:
         raise
-    except (pystac.STACError, pystac.STACTypeError, KeyError, TypeError, ValueError) as err:
+    except (
+        pystac.STACError,
+        pystac.STACTypeError,
+        KeyError,
+        TypeError,
+        ValueError,
+        RecursionError,
+    ) as err:
         raise CatalogFormatError(
             f"{safe} is JSON but not a STAC catalog, collection, item collection or item "
-            f"({type(err).__name__}: {http.scrub(str(err))[:200]})",
+            f"({_problem(err)})",
             url=safe,
         ) from None
     if not isinstance(root, pystac.Catalog | pystac.ItemCollection | pystac.Item):
         raise CatalogFormatError(f"{safe} is not a STAC catalog", url=safe)
     return StacCatalog(
-        target, kind="static", http=http, root=root, page_size=page_size, default_burst=burst_id
+        target,
+        kind="static",
+        http=http,
+        root=root,
+        page_size=page_size,
+        default_burst=burst_id,
+        policy=policy,
     )
+
+
+_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_:.-]{0,40}")
+
+
+def _problem(err: BaseException) -> str:
+    """The kind of problem pystac met, without quoting the document (its message may)."""
+    if isinstance(err, KeyError) and err.args and isinstance(err.args[0], str):
+        if _FIELD.fullmatch(err.args[0]):
+            return f"the field {err.args[0]!r} is missing"
+    if isinstance(err, RecursionError):
+        return "it nests too deep"
+    return f"pystac could not read it: {type(err).__name__}"
+
+
+@contextlib.contextmanager
+def _reading(where: str) -> Iterator[None]:
+    """Errors met while pystac follows the links of ``where`` as pairscope errors: pystac wraps the
+    IO's errors (a refused location, a non-JSON document) in ``STACError``; they are raised as
+    they were, and anything else says which document failed, never what it holds."""
+    try:
+        yield
+    except PairscopeError:
+        raise
+    except (
+        pystac.STACError,
+        pystac.STACTypeError,
+        KeyError,
+        TypeError,
+        ValueError,
+        RecursionError,
+    ) as err:
+        cause = err.__cause__
+        if isinstance(cause, PairscopeError):
+            raise cause from None
+        raise CatalogFormatError(
+            f"a document linked from {where} is not a STAC catalog, collection or item "
+            f"({_problem(err)})",
+            url=where,
+        ) from None
+
+
+def _key(obj: pystac.STACObject) -> str:
+    return obj.get_self_href() or f"#{id(obj)}"
+
+
+def walk_static(
+    root: pystac.Catalog, url: str
+) -> tuple[list[pystac.Collection], list[pystac.Item]]:
+    """The collections (``root`` first if it is one) and items of a static catalog, found by its
+    ``child`` and ``item`` links, depth first in link order, each once. Read without recursion: a
+    link back to a catalog on the current path (a self link, A <-> B) or a chain of more than
+    :data:`MAX_LINK_DEPTH` catalogs raises :class:`CatalogFormatError`."""
+    collections: list[pystac.Collection] = []
+    items: list[pystac.Item] = []
+    done: set[int] = set()
+    seen_items: set[int] = set()
+    stack: list[tuple[pystac.Catalog, tuple[str, ...]]] = [(root, (_key(root),))]
+    while stack:
+        node, path = stack.pop()
+        if id(node) in done:
+            continue
+        done.add(id(node))
+        if isinstance(node, pystac.Collection):
+            collections.append(node)
+        where = redact_url(path[-1]) if not path[-1].startswith("#") else url
+        with _reading(where):
+            children = list(node.get_children())
+            found = list(node.get_items())
+        for it in found:
+            if id(it) not in seen_items:
+                seen_items.add(id(it))
+                items.append(it)
+        for child in reversed(children):
+            key = _key(child)
+            if key in path or child is node:
+                loop = [*path[path.index(key) :], key] if key in path else [key, key]
+                raise CatalogFormatError(
+                    f"the links of {url} form a cycle ({' -> '.join(redact_url(k) for k in loop)}): "
+                    "a catalog cannot be its own child or descendant",
+                    url=url,
+                )
+            if len(path) >= MAX_LINK_DEPTH:
+                raise CatalogFormatError(
+                    f"{url} nests catalogs deeper than {MAX_LINK_DEPTH} levels (at "
+                    f"{redact_url(key)}): not a catalog pairscope reads",
+                    url=url,
+                )
+            stack.append((child, (*path, key)))
+    return collections, items
 
 
 def _api_root_of_collection(data: dict[str, Any], io: SafeStaticIO) -> str | None:
@@ -510,7 +664,7 @@ def _api_root_of_collection(data: dict[str, Any], io: SafeStaticIO) -> str | Non
         return None
     try:
         doc = io.read_json(root)
-    except CatalogError:
+    except (CatalogError, LocationRefusedError):
         return None
     if any("item-search" in str(c) for c in doc.get("conformsTo", []) or []):
         return root
@@ -717,5 +871,3 @@ def list_products(
 def iter_items(catalog: StacCatalog) -> Iterator[pystac.Item]:
     """Every item of a catalog (API: a search over all collections, paged)."""
     yield from catalog.search_items()
-
-

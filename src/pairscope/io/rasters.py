@@ -11,6 +11,11 @@ exactly rasterio's ``NotGeoreferencedWarning`` is silenced when they are opened.
 ``open_orbit`` reads the orbit of an acquisition (ESA EOF, SAFE annotation, or the OPERA HDF5 state
 vectors) into :class:`pairscope.geometry.Orbit`; ``open_product`` reads a published product asset in
 physical units (nodata -> NaN, ``raster:scale``/``offset`` applied).
+
+Every asset href is turned into the path GDAL or h5py opens by :func:`asset_location`: through the
+catalog's allow-list when it was opened with one (:meth:`StacCatalog.resolve`, which refuses
+locations outside it with :class:`~pairscope.errors.LocationRefusedError`), so a served app never
+hands GDAL a location its operator did not allow.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ import rasterio.windows
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
-from pairscope.errors import AssetError, CatalogError, GridMismatchError
+from pairscope.errors import AssetError, CatalogError, GridMismatchError, LocationRefusedError
 from pairscope.io.catalog import StacCatalog, as_catalog, list_acquisitions
 from pairscope.io.http import redact_url
 from pairscope.io.items import (
@@ -77,6 +82,12 @@ def _gdal_env(catalog: StacCatalog | None, href: str) -> dict[str, Any]:
         if auth:
             env["GDAL_HTTP_HEADERS"] = f"Authorization: {auth['Authorization']}"
     return env
+
+
+def asset_location(catalog: StacCatalog | None, href: str) -> str:
+    """Where to open the asset ``href`` of ``catalog``: checked and normalised by the catalog's
+    allow-list (:class:`LocationRefusedError` outside it); unchanged without one."""
+    return catalog.resolve(href) if catalog is not None else href
 
 
 def _gdal_href(href: str) -> str:
@@ -239,26 +250,27 @@ def _complex_from_asset(
             f"asset {ref.key!r} of item {acq.item.id!r} is detected amplitude (GRD), not complex "
             "SLC samples: interferometry needs an SLC or CSLC collection"
         )
+    href = asset_location(catalog, ref.href)
     if ref.kind == "hdf5":
-        return _complex_from_hdf5(acq, ref, chunks)
-    env = _gdal_env(catalog, ref.href)
-    meta = _raster_meta(ref.href, acq.item.id, ref.key, env)
+        return _complex_from_hdf5(acq, ref, href, chunks)
+    env = _gdal_env(catalog, href)
+    meta = _raster_meta(href, acq.item.id, ref.key, env)
     nb = meta["count"]
     if max(ref.bands) > nb:
         raise AssetError(
             f"asset {ref.key!r} of item {acq.item.id!r} has {nb} band(s) but its metadata names "
             f"band {max(ref.bands)} for {pol}",
-            url=redact_url(ref.href),
+            url=redact_url(href),
         )
     if ref.kind != "iq" and "complex" not in meta["dtypes"][ref.bands[0] - 1]:
         raise AssetError(
             f"asset {ref.key!r} of item {acq.item.id!r} holds {meta['dtypes'][ref.bands[0] - 1]} "
             "samples, not complex",
-            url=redact_url(ref.href),
+            url=redact_url(href),
         )
     label = f"{pol} samples of item {acq.item.id!r} (asset {ref.key!r})"
     arr = _lazy(
-        ref.href,
+        href,
         ref.bands,
         "iq" if ref.kind == "iq" else "complex",
         meta,
@@ -270,10 +282,12 @@ def _complex_from_asset(
     return xr.DataArray(arr, dims=("azimuth", "range"))
 
 
-def _complex_from_hdf5(acq: Acquisition, ref: SlcAsset, chunks: dict[str, int]) -> xr.DataArray:
+def _complex_from_hdf5(
+    acq: Acquisition, ref: SlcAsset, href: str, chunks: dict[str, int]
+) -> xr.DataArray:
     import h5py
 
-    path = ref.href[len("file://") :] if ref.href.startswith("file://") else ref.href
+    path = href[len("file://") :] if href.startswith("file://") else href
     if not pathlib.Path(path).is_file():
         raise AssetError(
             f"HDF5 asset {ref.key!r} of item {acq.item.id!r} must be a local file; {redact_url(path)} "
@@ -284,7 +298,8 @@ def _complex_from_hdf5(acq: Acquisition, ref: SlcAsset, chunks: dict[str, int]) 
     name = ref.dataset or "/data/VV"
     if name not in f:
         raise AssetError(
-            f"HDF5 asset {ref.key!r} of item {acq.item.id!r} has no dataset {name}", url=path
+            f"HDF5 asset {ref.key!r} of item {acq.item.id!r} has no dataset {name}",
+            url=redact_url(path),
         )
     dset = f[name]
     grp = dset.parent
@@ -362,8 +377,9 @@ def open_slc_stack(
     first = chosen[0]
     if not geocoded and first.geolocation is not None:
         geo = first.geolocation
-        env = _gdal_env(cat, geo.href)
-        gmeta = _raster_meta(geo.href, first.item.id, geo.key, env)
+        geo_href = asset_location(cat, geo.href)
+        env = _gdal_env(cat, geo_href)
+        gmeta = _raster_meta(geo_href, first.item.id, geo.key, env)
         if gmeta["shape"] != tuple(stack.shape[1:]):
             raise GridMismatchError(
                 f"geolocation bands of {first.item.id!r} are {gmeta['shape'][0]} x "
@@ -371,7 +387,7 @@ def open_slc_stack(
             )
         lat, lon = (
             _lazy(
-                geo.href,
+                geo_href,
                 (b,),
                 "real",
                 gmeta,
@@ -430,11 +446,11 @@ def _height_band(
             band = next((i + 1 for i, n in enumerate(names) if n in _HEIGHT_BANDS), None)
             if band is None:
                 continue
-            href = asset_href(asset)
-            env = _gdal_env(catalog, href)
             try:
+                href = asset_location(catalog, asset_href(asset))
+                env = _gdal_env(catalog, href)
                 meta = _raster_meta(href, where, key, env)
-            except AssetError as err:  # the height is optional: say why it is missing
+            except (AssetError, LocationRefusedError) as err:  # optional: say why it is missing
                 log.warning("no height coordinate: %s", err)
                 continue
             if meta["shape"] != shape or meta["georeferenced"]:
@@ -470,7 +486,7 @@ def open_product(
             f"{', '.join(item.assets) or 'none'}"
         )
     a = item.assets[asset]
-    href = asset_href(a)
+    href = asset_location(catalog, asset_href(a))
     env = _gdal_env(catalog, href)
     meta = _raster_meta(href, item.id, asset, env)
     info = asset_raster_info(item, asset)

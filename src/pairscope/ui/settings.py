@@ -6,10 +6,22 @@ decided when starting the server (DESIGN.md, "Security of a served app").
 
 from __future__ import annotations
 
+import functools
 import os
 import pathlib
 import urllib.parse
 from dataclasses import dataclass, field
+
+from pairscope.errors import LocationRefusedError
+from pairscope.io.http import (
+    TOKEN_ENV,
+    AllowedRoot,
+    LocationPolicy,
+    LocationRefused,
+    has_userinfo,
+    redact_url,
+    url_folder,
+)
 
 #: Environment variables read by :meth:`Settings.from_env`.
 ENV_ALLOWED = "PAIRSCOPE_ALLOWED_CATALOGS"
@@ -20,29 +32,19 @@ ENV_DEMO_SIZE = "PAIRSCOPE_DEMO_SIZE"
 DEMO_SEED = 0
 
 
-class CatalogRefused(ValueError):
-    """A catalog outside the operator's allow-list was asked for."""
+class CatalogRefused(LocationRefusedError):
+    """A catalog outside the operator's allow-list was asked for (a ``ValueError`` too)."""
 
 
 def is_url(text: str) -> bool:
     return urllib.parse.urlsplit(text).scheme in ("http", "https")
 
 
-def _as_path(text: str) -> pathlib.Path:
+def _as_path(text: str | os.PathLike[str]) -> pathlib.Path:
+    text = os.fspath(text)
     if text.startswith("file://"):
-        text = urllib.parse.urlsplit(text).path
+        text = urllib.parse.unquote(urllib.parse.urlsplit(text).path)
     return pathlib.Path(text).expanduser().resolve()
-
-
-def _url_under(url: str, prefix: str) -> bool:
-    """True when ``url`` is ``prefix`` or below it (never a sibling such as ``/stac2``)."""
-    u, p = urllib.parse.urlsplit(url), urllib.parse.urlsplit(prefix)
-    if (u.scheme, u.netloc.lower()) != (p.scheme, p.netloc.lower()):
-        return False
-    ppath = p.path.rstrip("/")
-    if not ppath:
-        return True
-    return u.path == ppath or u.path.startswith(ppath + "/")
 
 
 def demo_cache_dir(size: str = "default") -> pathlib.Path:
@@ -57,10 +59,13 @@ class Settings:
     """What the operator decided; one instance is shared (read-only) by every session.
 
     ``catalog``: the default catalog (URL or path of a static ``catalog.json``); ``None`` means the
-    built-in demo, built into ``demo_dir`` on first use. ``allowed_catalogs``: extra URL prefixes or
-    local folders a visitor may open through the ``catalog`` field or query parameter. ``tiles``: a
-    GeoViews tile source name (``"OSM"``, ``"CartoLight"``...) or an XYZ URL template for the
-    footprint map, or ``None`` for no tiles (tests, offline use).
+    built-in demo, built into ``demo_dir`` on first use. ``allowed_catalogs``: extra URL prefixes,
+    catalog files or local folders a visitor may open through the ``catalog`` field or query
+    parameter. ``tiles``: a GeoViews tile source name (``"OSM"``, ``"CartoLight"``...) or an XYZ URL
+    template for the footprint map, or ``None`` for no tiles (tests, offline use).
+
+    What may be opened is decided by one resolver, :attr:`location_policy` (see its docstring);
+    URLs with a user name or password are refused here, when the server starts.
     """
 
     catalog: str | None = None
@@ -95,56 +100,92 @@ class Settings:
         kwargs.update(overrides)
         return cls(**kwargs)  # type: ignore[arg-type]
 
+    def __post_init__(self) -> None:
+        for location in (self.catalog, *self.allowed_catalogs):
+            if location and has_userinfo(location):
+                raise LocationRefusedError(
+                    f"the catalog {redact_url(location)!r} given to the server names a user or "
+                    "password: pairscope does not accept credentials in URLs (they would be shown "
+                    f"and sent in place of the token). Remove 'user:password@' and set {TOKEN_ENV} "
+                    "in the server's environment."
+                )
+
     # -- allow-list -----------------------------------------------------------------------------
-    def _roots(self) -> list[str]:
-        roots = list(self.allowed_catalogs)
+    @functools.cached_property
+    def location_policy(self) -> LocationPolicy:
+        """The one resolver of everything this server opens, built from the operator's choices.
+
+        A visitor may open (:meth:`check_catalog`): exactly the configured catalog (a file; a
+        folder stands for its ``catalog.json`` / ``collection.json``), allowed catalog files, any
+        location below an allowed URL prefix, and JSON documents below an allowed folder or the
+        demo folder. Documents and assets reached by following links
+        (:meth:`LocationPolicy.resolve`) may lie anywhere below the folder of the catalog they
+        start from (for a URL: the prefix, or the folder of a ``.json`` URL), below allowed
+        folders and URL prefixes, and in the demo folder; a catalog opened from a URL never
+        reaches a local path. Pass it to ``open_catalog(location, policy=...)``.
+        """
+        entries: list[AllowedRoot] = []
+        roots: list[AllowedRoot] = []
+
+        def folder(path: pathlib.Path) -> None:
+            entries.append(AllowedRoot.of(path, exact=False))
+            roots.append(AllowedRoot.of(path, exact=False))
+
+        def catalog(text: str) -> None:
+            if is_url(text):
+                entries.append(AllowedRoot.of(text, exact=False))
+                roots.append(AllowedRoot.of(url_folder(text), exact=False))
+                return
+            path = _as_path(text)
+            if path.is_dir():
+                entries.append(AllowedRoot.of(path, exact=True))
+                entries.extend(
+                    AllowedRoot.of(path / name, exact=True)
+                    for name in ("catalog.json", "collection.json")
+                )
+                roots.append(AllowedRoot.of(path, exact=False))
+            else:
+                entries.append(AllowedRoot.of(path, exact=True))
+                roots.append(AllowedRoot.of(path.parent, exact=False))
+
         if self.catalog:
-            roots.append(self.catalog)
-            if not is_url(self.catalog):
-                roots.append(str(_as_path(self.catalog).parent))
+            catalog(self.catalog)
+        for allowed in self.allowed_catalogs:
+            if is_url(allowed) or _as_path(allowed).is_file():
+                catalog(allowed)
+            else:
+                folder(_as_path(allowed))
         if self.demo_dir is not None:
-            roots.append(str(self.demo_dir))
-        return roots
+            folder(_as_path(self.demo_dir))
+        return LocationPolicy(roots, entries=entries)
 
     def check_catalog(self, requested: str) -> str:
-        """Return the normalised catalog location if the operator allows it, else raise.
+        """Return the normalised catalog location if the operator allows a visitor to open it,
+        else raise :class:`CatalogRefused` (see :attr:`location_policy`).
 
-        URLs must start with an allowed URL prefix; local paths must resolve (symlinks and ``..``
-        followed) to an allowed file or to a path inside an allowed folder.
+        URLs are percent-decoded and their dot segments removed before they are compared with the
+        allowed prefixes (same scheme, host and port); local paths must resolve (symlinks and
+        ``..`` followed) to an allowed file or to a JSON document inside an allowed folder.
         """
         text = requested.strip()
         if not text:
             raise CatalogRefused("No catalog given: type a STAC API URL or a catalog.json path.")
-        if is_url(text):
-            for root in self._roots():
-                if is_url(root) and _url_under(text, root):
-                    return text
-        elif urllib.parse.urlsplit(text).scheme not in ("", "file") and len(
-            urllib.parse.urlsplit(text).scheme
-        ) > 1:
-            raise CatalogRefused(
-                f"Catalog {text!r} uses an unsupported scheme; use http(s):// or a local path."
-            )
-        else:
-            path = _as_path(text)
-            for root in self._roots():
-                if is_url(root):
-                    continue
-                rpath = _as_path(root)
-                if path == rpath or rpath in path.parents:
-                    return str(path)
+        try:
+            return self.location_policy.check_entry(text)
+        except LocationRefused as err:
+            reason = err.reason
         raise CatalogRefused(
-            f"Catalog {text!r} is not allowed on this server. The operator allows: "
-            f"{', '.join(self.describe_allowed()) or 'only the default catalog'}. "
+            f"Catalog {redact_url(text)!r} is not allowed on this server: {reason}. The operator "
+            f"allows: {', '.join(self.describe_allowed()) or 'only the default catalog'}. "
             f"Ask them to add it with --catalog or {ENV_ALLOWED}."
         )
 
     def describe_allowed(self) -> list[str]:
-        """Allowed catalogs as shown to a visitor: URLs verbatim, local folders never spelled out."""
+        """Allowed catalogs as shown to a visitor: URLs redacted, local folders never spelled out."""
         out = {"the default catalog"}
-        out.update(root for root in self.allowed_catalogs if is_url(root))
+        out.update(redact_url(root) for root in self.allowed_catalogs if is_url(root))
         if self.catalog and is_url(self.catalog):
-            out.add(self.catalog)
+            out.add(redact_url(self.catalog))
         if any(not is_url(root) for root in self.allowed_catalogs):
             out.add("local folders chosen by the operator")
         return sorted(out)
