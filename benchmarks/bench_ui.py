@@ -108,9 +108,10 @@ def _wait_image(page: Any, prefix: str, timeout: float = 120.0) -> Any:
 def browser_numbers(catalog: pathlib.Path, repeat: int) -> dict[str, float]:
     from playwright.sync_api import sync_playwright
 
-    from pairscope.ui.backend import CoreBackend, day
+    from pairscope.ui.app import make_backend
+    from pairscope.ui.backend import day
 
-    backend = CoreBackend()
+    backend = make_backend()
     info = backend.open_catalog(str(catalog))
     burst = info.bursts[0].burst_id
     dates = [day(d) for d in backend.burst_dates(str(catalog), burst, "VV").dates]
@@ -186,7 +187,6 @@ def full_size_numbers(shape: tuple[int, int] = (1500, 21000)) -> dict[str, float
     from scipy.ndimage import uniform_filter
 
     from pairscope import coherence
-    from pairscope.ui.backend import _boxcar
     from pairscope.ui.views.maps import image
 
     rng = np.random.default_rng(0)
@@ -201,8 +201,7 @@ def full_size_numbers(shape: tuple[int, int] = (1500, 21000)) -> dict[str, float
     coh, phase = coherence.estimate(ref, sec, window)
     t_est = time.perf_counter() - t0
     t0 = time.perf_counter()
-    power = np.sqrt(_boxcar(np.abs(ref) ** 2, window) * _boxcar(np.abs(sec) ** 2, window))
-    amp = 10 * np.log10(power)
+    amp = coherence.estimate_amplitude(ref, sec, window)
     t_amp = time.perf_counter() - t0
     import xarray as xr
 

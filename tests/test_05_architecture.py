@@ -53,7 +53,7 @@ SAME_LAYER = {
     "bursts": set(),
     "_boxcar": set(),
     "ui": {"ui"},
-    "cli": set(),
+    "cli": {"ui"},
 }
 
 
@@ -123,12 +123,9 @@ def test_imports_point_down(module: str, path: pathlib.Path) -> None:
             problems.append(f"line {line}: {module} imports {target}: only cli and ui.app import sim")
         elif theirs > mine:
             problems.append(f"line {line}: {module} (layer {mine}) imports {target} (layer {theirs})")
-        elif theirs == mine and head(target) != head(module) or (
-            theirs == mine and head(module) in SAME_LAYER and head(target) not in SAME_LAYER[head(module)]
-            and head(target) != head(module)
-        ):
-            if head(target) not in SAME_LAYER.get(head(module), set()):
-                problems.append(f"line {line}: {module} imports {target} of its own layer")
+        elif (theirs == mine and head(target) != head(module)
+              and head(target) not in SAME_LAYER.get(head(module), set())):
+            problems.append(f"line {line}: {module} imports {target} of its own layer")
     assert not problems, "\n".join(problems)
 
 
@@ -137,7 +134,31 @@ def test_no_private_names_imported(module: str, path: pathlib.Path) -> None:
     problems = [
         f"line {line}: {module} imports private name {name} from {target}"
         for target, name, line in imports(module, path)
-        if name is not None and name.startswith("_") and name not in {"__version__"}
+        if name is not None and name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+    ]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize(("module", "path"), ALL, ids=[m for m, _ in ALL])
+def test_no_private_attributes_of_other_modules(module: str, path: pathlib.Path) -> None:
+    """``mod._name`` where ``mod`` is another pairscope module imported under a name."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    aliases: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pairscope"):
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                if (SRC.parent / sub.replace(".", "/")).with_suffix(".py").is_file() or is_package(sub):
+                    aliases.add(alias.asname or alias.name)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("pairscope") and alias.asname:
+                    aliases.add(alias.asname)
+    problems = [
+        f"line {node.lineno}: {module} uses {node.value.id}.{node.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+        and node.value.id in aliases and node.attr.startswith("_") and not node.attr.startswith("__")
     ]
     assert not problems, "\n".join(problems)
 

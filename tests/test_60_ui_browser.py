@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from pairscope import render
-from pairscope.ui.backend import CoreBackend, day
+from pairscope.ui.app import make_backend
+from pairscope.ui.backend import day
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -81,7 +82,7 @@ _JS_SCATTER = """
 @pytest.fixture(scope="module")
 def demo_dates(demo_catalog: pathlib.Path) -> tuple[str, list[str]]:
     """The burst and its dates as the core sees them (YYYYMMDD)."""
-    backend = CoreBackend()
+    backend = make_backend()
     info = backend.open_catalog(str(demo_catalog))
     burst = info.bursts[0].burst_id
     dates = backend.burst_dates(str(demo_catalog), burst, "VV").dates

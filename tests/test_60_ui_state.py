@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from pairscope.ui.app import make_backend
 from pairscope.ui.backend import (
     BurstDates,
     BurstInfo,
     CatalogInfo,
-    CoreBackend,
     ResultCache,
     UserError,
 )
@@ -394,7 +394,7 @@ def test_demo_is_built_on_first_use_then_reused(
 @pytest.fixture(scope="module")
 def core_state(demo_catalog: pathlib.Path) -> ExplorerState:
     settings = Settings(catalog=str(demo_catalog), tiles=None, url_sync=False)
-    state = ExplorerState(settings, CoreBackend(), default_catalog=str(demo_catalog))
+    state = ExplorerState(settings, make_backend(), default_catalog=str(demo_catalog))
     state.connect()
     state.load()
     state.wait(120)
@@ -453,7 +453,7 @@ def test_real_core_map_geometry(core_state: ExplorerState) -> None:
 
 
 def test_result_cache_makes_revisits_instant(demo_catalog: pathlib.Path) -> None:
-    backend = CoreBackend()
+    backend = make_backend()
     cat = str(demo_catalog)
     info = backend.open_catalog(cat)
     burst = info.bursts[0].burst_id

@@ -17,7 +17,7 @@ import pytest
 import xarray as xr
 
 from pairscope import coherence, geometry, qa
-from pairscope.ui.backend import CoreBackend
+from pairscope.ui.app import make_backend
 from pairscope.ui.settings import Settings
 from pairscope.ui.state import ExplorerState, format_pairs
 from pairscope.ui.views import learn
@@ -27,12 +27,12 @@ BURST = "T117_249435_IW2"
 
 
 @pytest.fixture(scope="module")
-def backend() -> CoreBackend:
-    return CoreBackend()
+def backend() -> Any:
+    return make_backend()
 
 
 @pytest.fixture(scope="module")
-def state(demo_catalog: pathlib.Path, backend: CoreBackend) -> ExplorerState:
+def state(demo_catalog: pathlib.Path, backend: Any) -> ExplorerState:
     """A session's state on the demo with its first pair computed (radar geometry, 5 x 21)."""
     location = str(demo_catalog)
     settings = Settings(catalog=location, tiles=None, url_sync=False)
@@ -58,8 +58,9 @@ def qa_view_on_demo(state: ExplorerState) -> qa_view.QAView:
 
 
 # -- QA ----------------------------------------------------------------------------------------
-def test_products_listed_with_their_pair_and_render(demo_catalog: pathlib.Path) -> None:
-    found = qa_view.list_qa_products(str(demo_catalog), BURST)
+def test_products_listed_with_their_pair_and_render(demo_catalog: pathlib.Path,
+                                                    backend: Any) -> None:
+    found = qa_view.list_qa_products(backend, str(demo_catalog), BURST)
     assert len(found) >= 3
     assert all(set(c.assets) == {"VH", "VV"} for c in found)
     first = found[0]
@@ -141,7 +142,8 @@ def test_best_window_search_and_use(qa_view_on_demo: qa_view.QAView, state: Expl
     view = qa_view_on_demo
     c = view.comparison
     assert c is not None
-    found = qa_view.best_window(state.catalog, BURST, c, windows=((2, 8), (4, 19), (7, 28)))
+    found = qa_view.best_window(state.backend, state.catalog, BURST, c,
+                                windows=((2, 8), (4, 19), (7, 28)))
     assert found["best"] == (4, 19)
     frame = qa_view.best_window_frame(found)
     assert frame["window"].iloc[0] == "4x19" and frame["RMSE"].iloc[0] < 0.004
@@ -206,11 +208,11 @@ def test_learn_view_recomputes_with_the_slider(state: ExplorerState) -> None:
     state.param.update(window_azimuth=5, window_range=21)
 
 
-def test_truth_needs_the_demo(tmp_path: pathlib.Path) -> None:
+def test_truth_needs_the_demo(tmp_path: pathlib.Path, backend: Any) -> None:
     est = xr.DataArray(np.zeros((3, 4), np.float32), dims=("azimuth", "range"))
     with pytest.raises(FileNotFoundError, match="not a pairscope demo"):
-        learn.truth_comparison(str(tmp_path / "catalog.json"), "2025-06-05", "2025-06-11", "VV",
-                               est, 105)  # fmt: skip
+        learn.truth_comparison(backend, str(tmp_path / "catalog.json"), "2025-06-05",
+                               "2025-06-11", "VV", est, 105)  # fmt: skip
 
 
 def test_pixel_look_geometry(state: ExplorerState) -> None:
@@ -232,7 +234,7 @@ def test_pixel_look_geometry(state: ExplorerState) -> None:
     assert on_map is not None
     assert on_map[0] == pytest.approx(lat, abs=2e-4) and on_map[1] == pytest.approx(lon, abs=3e-4)
     dates = state.burst_dates.dates
-    g = learn.pixel_geometry(learn.orbit_of(state.catalog, BURST, dates[0]), lat, lon, h)
+    g = learn.pixel_geometry(state.backend.orbit(state.catalog, BURST, "VV", dates[0]), lat, lon, h)
     # the look vector is the unit vector from the sensor to the target
     los = g.target - g.sensor
     np.testing.assert_allclose(g.look, los / np.linalg.norm(los), atol=1e-6)

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from pairscope.coherence import expected_sample_coherence
-from pairscope.ui.backend import CoreBackend, day
+from pairscope.ui.app import make_backend
+from pairscope.ui.backend import day
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -44,7 +45,7 @@ def demo_pair(demo_catalog: pathlib.Path) -> tuple[str, str, str]:
     """The burst and the first published product's pair (YYYYMMDD) as the core sees them."""
     from pairscope.io.catalog import list_products
 
-    backend = CoreBackend()
+    backend = make_backend()
     burst = backend.open_catalog(str(demo_catalog)).bursts[0].burst_id
     product = list_products(str(demo_catalog), burst)[0]
     return burst, day(product.reference), day(product.secondary)

@@ -23,13 +23,13 @@ import rasterio.errors
 import xarray as xr
 from affine import Affine
 
-from pairscope import coherence, geometry
+from pairscope import coherence, geometry, pipeline
 from pairscope.bursts import parse_burst_id
-from pairscope.errors import AssetError
+from pairscope.errors import AssetError, GridMismatchError
 from pairscope.geometry.geocoding import geocode
 from pairscope.io import ard
 from pairscope.io.export import validate_item
-from pairscope.io.rasters import GridMismatchError, open_slc_stack
+from pairscope.io.rasters import open_slc_stack
 from pairscope.sim.ard import GSLC_COLLECTION, NRB_COLLECTION
 
 BURST = "T117_249435_IW2"
@@ -159,7 +159,7 @@ def test_gslc_agrees_with_radar_geometry_after_geocoding(
     - on coherent cells (> 0.6) the phase difference is below sqrt(2) times the Cramer-Rao phase
       standard deviation at 0.6, and its circular mean below a tenth of that (no offset).
     """
-    c = ard.compare_representations(ard_catalog, BURST, pair[0], pair[1], radar_window=RADAR_WINDOW)
+    c = pipeline.compare_representations(ard_catalog, BURST, pair[0], pair[1], radar_window=RADAR_WINDOW)
     assert c.attrs["map_window"] == f"{MAP_WINDOW[0]}x{MAP_WINDOW[1]}"
     assert c.rio.crs == stacks["gslc"].rio.crs
     interior = c["full_window"].values & np.isfinite(c["coherence_radar"].values)

@@ -60,20 +60,46 @@ def make_parser() -> argparse.ArgumentParser:
     build.add_argument("--size", default="default", help="default | small | full")
     build.set_defaults(func=_demo_build)
 
-    compute = sub.add_parser("compute", help="compute many pairs/bursts on dask.distributed")
-    compute.add_argument("--catalog", required=True)
-    compute.add_argument("--burst", action="append", required=True)
-    compute.add_argument("--pairs", default="max:24", help="e.g. all, max:24, exact:12, seq:2, ref:YYYYMMDD")
-    compute.add_argument("--window", default="5x21")
-    compute.add_argument("--polarization", default="VV")
+    compute = sub.add_parser(
+        "compute",
+        help="compute many pairs/bursts on dask.distributed",
+        description="Compute coherence, phase and valid-sample counts for the pairs of one or more "
+        "bursts (the app's recipe, pairscope.pipeline) on dask.distributed, writing COGs and STAC "
+        "items under --out as pairs finish; rerunning resumes.",
+        epilog="example: pairscope compute --catalog demo/catalog.json --burst T117_249435_IW2 "
+        "--pairs seq:2 --window 5x21 --geometry map --out results/",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    compute.add_argument("--catalog", required=True, metavar="URL_OR_PATH",
+                         help="STAC API root URL or static catalog.json, e.g. demo/catalog.json")
+    compute.add_argument("--burst", action="append", required=True, metavar="BURST_ID",
+                         help="burst id in any spelling, repeatable, e.g. T117_249435_IW2, "
+                         "117_249435_IW2, '249435 IW2'")
+    compute.add_argument("--pairs", default="max:24", metavar="RULE",
+                         help="pair rule: all, max:DAYS, exact:DAYS[,DAYS], seq:N, ref:YYYYMMDD or "
+                         "explicit YYYYMMDD_YYYYMMDD[,...] (default max:24), e.g. seq:2")
+    compute.add_argument("--window", default="5x21", metavar="AZxRG",
+                         help="boxcar window in azimuth x range samples (default 5x21), e.g. 4x19")
+    compute.add_argument("--polarization", default="VV", metavar="POL",
+                         help="VV, VH, HH or HV (default VV)")
     compute.add_argument(
         "--bias-corrected",
         action="store_true",
-        help="apply the Touzi et al. (1999) bias correction to the coherence",
+        help="apply the Touzi et al. (1999) bias correction to the coherence, with each pixel's "
+        "number of valid samples as its looks",
     )
-    compute.add_argument("--out", required=True)
-    compute.add_argument("--scheduler", default=None)
-    compute.add_argument("--workers", type=int, default=None)
+    compute.add_argument("--geometry", choices=("radar", "map"), default="radar",
+                         help="output geometry: radar (the SLC grid, default) or map (geocoded to "
+                         "the snapped UTM grid of --spacing), e.g. --geometry map")
+    compute.add_argument("--spacing", type=float, default=20.0, metavar="METRES",
+                         help="map cell size in metres for --geometry map (default 20), e.g. 30")
+    compute.add_argument("--out", required=True, metavar="DIR",
+                         help="output folder (created; rerunning on it resumes), e.g. results/")
+    compute.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                         help="a running dask scheduler, e.g. tcp://10.0.0.5:8786 (default: a local "
+                         "cluster)")
+    compute.add_argument("--workers", type=int, default=None, metavar="N",
+                         help="processes of the local cluster (default: CPU count), e.g. 2")
     compute.set_defaults(func=_compute)
     return parser
 

@@ -1,11 +1,12 @@
 """``pairscope compute``: many bursts and pairs on dask.distributed, streamed to COG + STAC items.
 
 One task per (burst, pair): it opens the catalog, reads only the two dates of that pair (whole when
-they fit in ``max_block_bytes``, else in row blocks with a halo through the dask path of
-``estimate_pairs``), estimates coherence and phase with the same core as the app
-(`pairscope.coherence.estimate_pairs`), adds the perpendicular baseline when both orbits are in
-the catalog, and writes the pair with `pairscope.io.export.export_pair` (each file written to a
-temporary name and renamed; the item JSON last). Results stream to ``--out`` as tasks finish.
+they fit in ``max_block_bytes``, else in row blocks with a halo through dask), and runs the one pair
+recipe of the app, :func:`pairscope.pipeline.compute_pairs` (estimate, optional bias correction with
+per-pixel looks, perpendicular baseline by the pipeline's one definition, optional geocoding), then
+writes the pair with `pairscope.io.export.export_pair` (each file written to a temporary name and
+renamed; the item JSON last). Results stream to ``--out`` as tasks finish. This module plans and
+runs; argument parsing lives in :mod:`pairscope.cli`.
 
 Resume: a pair whose item JSON exists with all its assets (`pairscope.io.export.is_complete`) is
 skipped, so rerunning after a crash or a killed worker does only what is missing. A worker killed
@@ -32,6 +33,8 @@ from typing import IO, Any
 
 import numpy as np
 
+from pairscope import pipeline
+from pairscope.errors import WindowError
 from pairscope.io import export
 
 __all__ = [
@@ -57,52 +60,28 @@ LOCAL_CLUSTER_OPTIONS: dict[str, Any] = {
     "scheduler_kwargs": {"dashboard": False},
 }
 
-_RULE_HELP = (
-    'use "all", "max:DAYS", "exact:DAYS[,DAYS...]", "seq:N", "ref:YYYYMMDD" or explicit pairs '
-    '"YYYYMMDD_YYYYMMDD,YYYYMMDD_YYYYMMDD"'
-)
-
-
 def parse_window(text: str | Sequence[int]) -> tuple[int, int]:
-    """``"5x21"`` (azimuth x range looks) -> ``(5, 21)``."""
-    if not isinstance(text, str):
-        az, rg = (int(v) for v in text)
-        return az, rg
-    parts = text.lower().replace(" ", "").split("x")
-    try:
-        az, rg = (int(p) for p in parts)
-    except ValueError:
-        raise ValueError(
-            f"cannot read window {text!r}: write it as AZxRG, e.g. 5x21 (azimuth x range looks)"
-        ) from None
-    if az < 1 or rg < 1:
-        raise ValueError(f"window {text!r}: both sizes must be >= 1")
-    return az, rg
+    """``"5x21"`` or ``(5, 21)`` (azimuth x range looks): :func:`pairscope.coherence.parse_window`."""
+    from pairscope.coherence import check_window
+
+    if isinstance(text, str):
+        parts = text.lower().replace(" ", "").replace("*", "x").split("x")
+        try:
+            az, rg = (int(v) for v in parts)
+        except ValueError:
+            raise WindowError(
+                f"cannot read window {text!r}: write it as AZxRG, e.g. 5x21 (azimuth x range looks)"
+            ) from None
+        return check_window((az, rg))
+    return check_window(text)
 
 
 def parse_pair_rule(rule: str) -> dict[str, Any]:
-    """A ``--pairs`` rule -> keyword arguments of `pairscope.pairs.select_pairs`."""
-    from pairscope.pairs import as_date, parse_pairs
+    """A ``--pairs`` rule -> keyword arguments of `pairscope.pairs.select_pairs` (the grammar of
+    :func:`pairscope.pairs.parse_pair_rule`, shared with the app's URL and the API)."""
+    from pairscope.pairs import parse_pair_rule as parse
 
-    text = rule.strip()
-    kind, _, value = text.partition(":")
-    kind = kind.lower()
-    try:
-        if text.lower() == "all":
-            return {"network": "all"}
-        if kind == "max" and value:
-            return {"network": "all", "max_temporal_baseline": float(value)}
-        if kind == "exact" and value:
-            return {"network": "all", "temporal_baselines": [float(v) for v in value.split(",")]}
-        if kind == "seq" and value:
-            return {"network": "sequential", "neighbours": int(value)}
-        if kind == "ref" and value:
-            return {"network": "single-reference", "reference": as_date(value)}
-        if "_" in text:
-            return {"pairs": parse_pairs(text)}
-    except (ValueError, TypeError) as err:
-        raise ValueError(f"cannot read pair rule {rule!r} ({err}); {_RULE_HELP}") from None
-    raise ValueError(f"unknown pair rule {rule!r}; {_RULE_HELP}")
+    return parse(rule).select_kwargs()
 
 
 def _day(value: Any) -> str:
@@ -121,6 +100,13 @@ class PairJob:
     polarization: str
     out: str
     bias_corrected: bool = False
+    geometry: str = "radar"
+    spacing: float = 20.0
+
+    @property
+    def recipe(self) -> pipeline.Recipe:
+        return pipeline.Recipe(window=self.window, bias_corrected=self.bias_corrected,
+                               geometry=self.geometry, spacing=self.spacing)  # type: ignore[arg-type]
 
     @property
     def item_id(self) -> str:
@@ -150,6 +136,8 @@ class GeometryJob:
     burst_id: str
     polarization: str
     out: str
+    geometry: str = "radar"
+    spacing: float = 20.0
 
     @property
     def item_id(self) -> str:
@@ -205,6 +193,8 @@ def plan_jobs(
     out: str | os.PathLike[str],
     *,
     bias_corrected: bool = False,
+    geometry: str = "radar",
+    spacing: float = 20.0,
 ) -> list[PairJob]:
     """All (burst, pair) jobs of a run, from the catalog's acquisitions and the pair rule."""
     from pairscope.io.catalog import list_acquisitions, open_catalog
@@ -214,6 +204,8 @@ def plan_jobs(
         raise ValueError("give at least one --burst")
     size = parse_window(window)
     kwargs = parse_pair_rule(rule)
+    pipeline.Recipe(window=size, bias_corrected=bias_corrected, geometry=geometry,  # type: ignore[arg-type]
+                    spacing=spacing)  # checks the settings before any catalog is opened
     pol = polarization.upper()
     cat = open_catalog(catalog)
     jobs: list[PairJob] = []
@@ -229,6 +221,7 @@ def plan_jobs(
                 catalog=str(catalog), burst_id=burst, reference=_day(pair.reference),
                 secondary=_day(pair.secondary), window=size, polarization=pol,
                 out=str(pathlib.Path(out).resolve()), bias_corrected=bias_corrected,
+                geometry=geometry, spacing=float(spacing),
             ))
     return jobs
 
@@ -245,21 +238,19 @@ def _open_cached(url: str) -> Any:
     return _CATALOGS[url]
 
 
-def _perpendicular_baseline(cat: Any, acquisitions: Sequence[Any], stack: Any) -> float | None:
-    from pairscope.geometry import perpendicular_baseline
+def _burst_baselines(cat: Any, acquisitions: Sequence[Any], wanted: Sequence[Any],
+                     convention: str) -> dict[str, float] | None:
+    """Per-date perpendicular baselines (``pipeline.date_baselines``: against the burst's first
+    date, at the burst footprint centre) of the ``wanted`` acquisitions, or None without orbits."""
     from pairscope.io.orbits import open_orbit
 
-    reference_orbit = open_orbit(acquisitions[0], catalog=cat)
-    secondary_orbit = open_orbit(acquisitions[1], catalog=cat)
-    if reference_orbit is None or secondary_orbit is None or "latitude" not in stack.coords:
+    first = acquisitions[0]
+    orbits = [open_orbit(a, catalog=cat) for a in [first, *wanted]]
+    if any(o is None for o in orbits):
         return None
-    rows, cols = stack.sizes[stack.dims[1]], stack.sizes[stack.dims[2]]
-    centre = {stack.dims[1]: rows // 2, stack.dims[2]: cols // 2}
-    lat = float(stack["latitude"].isel(centre).values)
-    lon = float(stack["longitude"].isel(centre).values)
-    height = float(stack["height"].isel(centre).values) if "height" in stack.coords else 0.0
-    value = perpendicular_baseline(reference_orbit, secondary_orbit, lat, lon, height)
-    return float(np.asarray(value).ravel()[0])
+    point = pipeline.baseline_point(first.item.geometry or first.item.bbox)
+    values = pipeline.date_baselines(orbits, point, convention)
+    return {_day(a.date): float(v) for a, v in zip(wanted, values[1:], strict=True)}
 
 
 @contextlib.contextmanager
@@ -291,18 +282,15 @@ def compute_pair(
     """Compute and write one pair (runs on a worker). Returns the item path and a summary."""
     import dask
 
-    from pairscope.coherence import estimate_pairs
     from pairscope.io.catalog import list_acquisitions
     from pairscope.io.rasters import open_slc_stack
 
     start = time.perf_counter()
     cat = _open_cached(job.catalog)
+    all_acquisitions = sorted(list_acquisitions(cat, job.burst_id, polarization=job.polarization),
+                              key=lambda a: a.date)  # fmt: skip
     wanted = {job.reference, job.secondary}
-    acquisitions = {
-        _day(a.date): a
-        for a in list_acquisitions(cat, job.burst_id, polarization=job.polarization)
-        if _day(a.date) in wanted
-    }
+    acquisitions = {_day(a.date): a for a in all_acquisitions if _day(a.date) in wanted}
     missing = sorted(wanted - set(acquisitions))
     if missing:
         raise ValueError(f"{job.label}: no {job.polarization} acquisition on {', '.join(missing)}")
@@ -311,17 +299,16 @@ def compute_pair(
     pair = [(np.datetime64(job.reference, "ns"), np.datetime64(job.secondary, "ns"))]
     rows = stack.sizes[stack.dims[1]]
     nbytes = 2 * rows * stack.sizes[stack.dims[2]] * 8
+    recipe = job.recipe
+    baselines = _burst_baselines(cat, all_acquisitions, pair_acqs, recipe.convention)
     with dask.config.set(scheduler="synchronous"), _kernel_threads():
         if nbytes <= max_block_bytes:
             stack = stack.load()  # the two dates whole: the exact in-process path
         else:
             block = max(2 * job.window[0], int(rows * max_block_bytes / nbytes))
             stack = stack.chunk({stack.dims[0]: -1, stack.dims[1]: block, stack.dims[2]: -1})
-        result = estimate_pairs(stack, pair, job.window, bias_corrected=job.bias_corrected)
+        result = pipeline.compute_pairs(stack, pair, recipe, baselines=baselines)
         result = result.compute()
-    bperp = _perpendicular_baseline(cat, pair_acqs, stack)
-    if bperp is not None:
-        result = result.assign_coords(perpendicular_baseline=("pair", [bperp]))
     item = export.export_pair(
         result, 0, job.directory, inputs=[a.item for a in pair_acqs], burst_id=job.burst_id,
         polarization=job.polarization, window=job.window, bias_corrected=job.bias_corrected,
@@ -374,20 +361,23 @@ def _catalog_geometry(cat: Any, acquisition: Any, shape: tuple[int, int]) -> tup
 
 
 def _orbit_geometry(cat: Any, acquisition: Any, stack: Any) -> tuple[Any, str] | None:
-    """Look vectors from the acquisition's orbit over the stack's lat/lon (and height) grid."""
-    from pairscope.geometry import look_geometry
+    """Look vectors from the acquisition's orbit (with its look side) over the stack's lat/lon (and
+    height) grid: :func:`pairscope.pipeline.look_layers`, as in the app."""
     from pairscope.io.orbits import open_orbit
 
     orbit = open_orbit(acquisition, catalog=cat)
     if orbit is None or "latitude" not in stack.coords:
         return None
-    height = stack["height"] if "height" in stack.coords else 0.0
-    side = acquisition.item.properties.get("sar:observation_direction", "right")
-    geo = look_geometry(orbit, stack["latitude"], stack["longitude"], height, look_side=side)
+    side = str(acquisition.item.properties.get("sar:observation_direction", "right")).lower()
+    geo = pipeline.look_layers(stack["latitude"].isel(date=0, drop=True) if "date" in stack["latitude"].dims
+                               else stack["latitude"],
+                               stack["longitude"].isel(date=0, drop=True) if "date" in stack["longitude"].dims
+                               else stack["longitude"],
+                               stack["height"] if "height" in stack.coords else None,
+                               orbit, look_side=side)  # fmt: skip
+    geo = geo.rename({"incidence": "incidence_angle"}).drop_vars(["latitude", "longitude"])
     how = "the stack's heights" if "height" in stack.coords else "the WGS84 ellipsoid (height 0)"
-    keep = [v for v in ("look_x", "look_y", "look_z", "los_east", "los_north", "los_up",
-                        "incidence_angle") if v in geo]
-    return geo[keep], f"orbit of {acquisition.item.id} over {how}"
+    return geo, f"{side}-looking orbit of {acquisition.item.id} over {how}"
 
 
 def compute_geometry(job: GeometryJob, hook: export.StageHook | None = None) -> dict[str, Any]:
@@ -410,6 +400,8 @@ def compute_geometry(job: GeometryJob, hook: export.StageHook | None = None) -> 
     layers, source = found
     coords = {c: stack.coords[c] for c in ("latitude", "longitude") if c in stack.coords}
     layers = layers.assign_coords({k: (("azimuth", "range"), v.values) for k, v in coords.items()})
+    if job.geometry == "map":
+        layers = pipeline.geocode_result(layers, spacing=job.spacing)
     export.export_geometry(layers, job.directory, inputs=[first.item], burst_id=job.burst_id,
                            item_id=job.item_id, source=source, hook=hook)
     return {"item": str(job.item_path), "seconds": time.perf_counter() - start,
@@ -463,7 +455,8 @@ def run(
             todo.append(job)
     n_pairs = len(todo)
     if geometry:
-        for key in sorted({(j.catalog, j.burst_id, j.polarization, j.out) for j in jobs}):
+        for key in sorted({(j.catalog, j.burst_id, j.polarization, j.out, j.geometry, j.spacing)
+                           for j in jobs}):  # fmt: skip
             geo = GeometryJob(*key)
             if export.is_complete(geo.item_path):
                 report.geometry.append(geo.item_path)
@@ -563,6 +556,8 @@ def main(args: argparse.Namespace) -> int:
             args.catalog, list(args.burst or []), args.pairs, args.window,
             getattr(args, "polarization", "VV") or "VV", args.out,
             bias_corrected=bool(getattr(args, "bias_corrected", False)),
+            geometry=getattr(args, "geometry", "radar") or "radar",
+            spacing=float(getattr(args, "spacing", 20.0) or 20.0),
         )
     except (ValueError, LookupError, OSError) as e:
         print(f"pairscope compute: error: {e}", file=err)

@@ -94,7 +94,6 @@ __all__ = [
     "look_vector_difference",
     "list_ard_collections",
     "equivalent_map_window",
-    "compare_representations",
 ]
 
 GSLC = "GSLC"
@@ -169,7 +168,7 @@ PER_PIXEL_LAYERS: tuple[PerPixelLayer, ...] = (
 # ----------------------------------------------------------------------------------------------
 # grids
 @dataclasses.dataclass(frozen=True)
-class _Grid:
+class MapGrid:
     crs: pyproj.CRS | None
     x0: float  # upper-left corner
     y0: float
@@ -185,7 +184,7 @@ class _Grid:
         )
 
 
-def _grid_of(da: xr.DataArray) -> _Grid:
+def grid_of(da: xr.DataArray) -> MapGrid:
     if "x" not in da.dims or "y" not in da.dims:
         raise ValueError(f"a map-geometry layer needs dims 'y' and 'x'; got {da.dims}")
     x = np.asarray(da["x"].values, dtype=np.float64) if "x" in da.coords else None
@@ -197,7 +196,7 @@ def _grid_of(da: xr.DataArray) -> _Grid:
         dx, dy = float(x[1] - x[0]), float(y[1] - y[0])
         x0, y0 = float(x[0]) - dx / 2, float(y[0]) - dy / 2
     crs = da.rio.crs
-    return _Grid(
+    return MapGrid(
         None if crs is None else pyproj.CRS.from_user_input(crs),
         x0, y0, dx, dy, (da.sizes["y"], da.sizes["x"]),
     )
@@ -209,7 +208,7 @@ def check_same_grid(a: xr.DataArray, b: xr.DataArray, labels: tuple[str, str] = 
     Map-geometry pixels are compared by position only; a silent misalignment of even one pixel
     would decorrelate the pair, so any difference beyond 1e-6 of a pixel is an error.
     """
-    ga, gb = _grid_of(a), _grid_of(b)
+    ga, gb = grid_of(a), grid_of(b)
     problems = []
     if (ga.crs is None) != (gb.crs is None) or (
         ga.crs is not None and gb.crs is not None and not ga.crs.equals(gb.crs)
@@ -234,7 +233,7 @@ def check_same_grid(a: xr.DataArray, b: xr.DataArray, labels: tuple[str, str] = 
 
 # ----------------------------------------------------------------------------------------------
 # small helpers
-def _with_crs(obj: _X, crs: Any) -> _X:
+def with_crs(obj: _X, crs: Any) -> _X:
     """``obj.rio.write_crs(crs)`` (typed)."""
     return cast(_X, obj.rio.write_crs(crs))
 
@@ -475,7 +474,7 @@ def _complex_band(
             )
         out = (da.isel(band=i) + 1j * da.isel(band=q)).astype(np.complex64)
     out = out.drop_vars("band", errors="ignore")
-    return _with_crs(out, da.rio.crs)
+    return with_crs(out, da.rio.crs)
 
 
 def _file_tags(href: str) -> dict[str, str]:
@@ -520,7 +519,7 @@ def _stack(
         acquisition_time=("date", np.array(times, dtype="datetime64[ns]")),
         source=("date", list(labels)),
     )
-    return _with_crs(stack, crs)
+    return with_crs(stack, crs)
 
 
 def open_gslc(
@@ -637,7 +636,7 @@ def _item_stack_layer(item: pystac.Item, spec: str, pol: str, chunks: Mapping[st
         ga = _open_raster(asset_href(g[1]), chunks).isel(band=0, drop=True)
         pa = _open_raster(asset_href(p[1]), chunks).isel(band=0, drop=True)
         check_same_grid(ga, pa, (f"{item.id} {g[0]}", f"{item.id} {p[0]}"))
-        return _with_crs(nrb_to_complex(ga, pa), ga.rio.crs)
+        return with_crs(nrb_to_complex(ga, pa), ga.rio.crs)
     found = _pol_asset(item, "gslc", pol)
     low = pol.lower()
     for key, asset in item.assets.items():  # i/q bands named in the asset, or an HDF5 product
@@ -764,7 +763,7 @@ def _item_layer(
         v = da.isel(band=b, drop=True)
         v.attrs = {"long_name": layer.title, "units": layer.units, "ceosard_identifier": layer.identifier}
         out[name] = v
-    return _with_crs(out, da.rio.crs)
+    return with_crs(out, da.rio.crs)
 
 
 def look_vector_grid(
@@ -799,7 +798,7 @@ def look_vector_grid(
     out = geo[["look_x", "look_y", "look_z", "slant_range", "incidence_angle"]]
     out = out.assign_coords(latitude=(dims, lat), longitude=(dims, lon))
     out.attrs["look_vector_source"] = "computed from the orbit (pairscope.geometry.look_geometry)"
-    return _with_crs(out, crs)
+    return with_crs(out, crs)
 
 
 def look_vector_difference(layers: xr.Dataset, orbit: geometry.Orbit) -> xr.Dataset:
@@ -823,7 +822,7 @@ def look_vector_difference(layers: xr.Dataset, orbit: geometry.Orbit) -> xr.Data
     angle = 2.0 * np.arcsin(np.clip(np.sqrt(diff2) / 2.0, 0.0, 1.0))
     angle.attrs = {"long_name": "angle between product and computed look vectors", "units": "rad"}
     out["look_angle_difference"] = angle
-    return _with_crs(out, layers.rio.crs)
+    return with_crs(out, layers.rio.crs)
 
 
 def open_ard_layers(
@@ -883,7 +882,7 @@ def open_ard_layers(
             )
     elif "look_x" in layers:
         layers.attrs["look_vector_source"] = "product"
-    return cast(xr.Dataset, _with_crs(layers, crs))
+    return cast(xr.Dataset, with_crs(layers, crs))
 
 
 
@@ -925,118 +924,5 @@ def equivalent_map_window(
     return odd(radar_window[0] * az / abs(spacing[0])), odd(radar_window[1] * rg / abs(spacing[1]))
 
 
-def _angle(z: xr.DataArray) -> xr.DataArray:
-    return z.copy(data=np.angle(np.asarray(z.values)).astype(np.float32))
 
 
-def compare_representations(
-    catalog: StacCatalog | str | os.PathLike[str],
-    burst_id: str,
-    reference: Any,
-    secondary: Any,
-    polarization: str = "VV",
-    *,
-    radar_window: Sequence[int] = (5, 21),
-    resolution: float = 20.0,
-) -> xr.Dataset:
-    """One pair's coherence and phase from the three inputs, on one ``resolution`` map grid.
-
-    - radar geometry: the SLC stack (:func:`pairscope.io.rasters.open_slc_stack`), estimated with
-      ``radar_window`` and geocoded (mean per cell, circular mean for the phase);
-    - GSLC and NRB + flattened phase (the catalog's CEOS-ARD collections of the burst), estimated
-      on their map grid with the window of the same ground size
-      (:func:`equivalent_map_window`), then averaged over the cells.
-
-    Variables ``coherence_<kind>``, ``phase_<kind>`` (kind = radar, gslc, nrb; NaN where absent)
-    and ``full_window`` (every estimate in the cell used a full window). GSLC and NRB agree to
-    float32 precision; radar differs by resampling only (different samples in the windows).
-    """
-    from pairscope.coherence import estimate_pairs
-    from pairscope.geometry.geocoding import geocode
-    from pairscope.io.rasters import open_slc_stack
-
-    cat = as_catalog(catalog)
-    pair = (np.datetime64(_date_of(reference)), np.datetime64(_date_of(secondary)))
-    days = [str(d)[:10] for d in pair]
-    radar = open_slc_stack(cat, burst_id, dates=days, polarization=polarization)
-    if radar.dims != ("date", "azimuth", "range") or "latitude" not in radar.coords:
-        raise ValueError(
-            f"the SLC stack of {burst_id} is not in radar geometry with latitude/longitude "
-            f"(dims {radar.dims}); compare_representations needs the radar-geometry SLCs"
-        )
-    radar = radar.load()
-    est = estimate_pairs(radar, [pair], radar_window).isel(pair=0)
-    full = int(np.prod(radar_window))
-    rho = est["coherence"] * np.exp(1j * est["phase"])
-    maps: dict[str, xr.Dataset] = {}
-    kinds = {spec.lower(): cid for cid, spec in list_ard_collections(cat).items()}
-    window = None
-    target: Any = None
-    for kind in ("gslc", "nrb"):
-        if kind not in kinds:
-            continue
-        s = open_ard_stack(cat, burst_id, days, polarization, collection=kinds[kind]).load()
-        g = _grid_of(s)
-        fy, fx = resolution / abs(g.dy), resolution / abs(g.dx)
-        if (
-            abs(fy - round(fy)) > 1e-9 or abs(fx - round(fx)) > 1e-9
-            or abs(g.x0 / resolution - round(g.x0 / resolution)) > 1e-9
-            or abs(g.y0 / resolution - round(g.y0 / resolution)) > 1e-9
-        ):
-            raise ValueError(
-                f"the {kind.upper()} grid ({g.describe()}) does not nest in {resolution:g} m cells "
-                "(spacing dividing it, origin on a multiple of it): choose another resolution"
-            )
-        if target is None:
-            target = s.rio.crs
-        if window is None:
-            window = equivalent_map_window(
-                radar_window, radar["latitude"].values, radar["longitude"].values, s.rio.crs,
-                (g.dy, g.dx),
-            )
-        e = estimate_pairs(s, [pair], window).isel(pair=0)
-        cells = {"y": int(round(fy)), "x": int(round(fx))}
-        e_rho = (e["coherence"] * np.exp(1j * e["phase"])).coarsen(cells, boundary="trim").mean()
-        maps[kind] = xr.Dataset(
-            {
-                f"coherence_{kind}": e["coherence"].coarsen(cells, boundary="trim").mean(),
-                f"phase_{kind}": _angle(e_rho),
-                f"full_{kind}": (e["valid_count"] == window[0] * window[1]).coarsen(cells, boundary="trim").min(),
-            }
-        )
-    if not maps:
-        raise AssetError(f"the catalog holds no GSLC or NRB collection of {burst_id}")
-    mapped = geocode(
-        xr.Dataset(
-            {
-                "coherence_radar": est["coherence"],
-                "rho": rho,
-                "full_radar": (est["valid_count"] == full).astype(np.float32),
-            }
-        ),
-        radar["latitude"], radar["longitude"], crs=target, resolution=resolution, fill_holes=False,
-    )
-    radar_map = xr.Dataset(
-        {
-            "coherence_radar": mapped["coherence_radar"],
-            "phase_radar": _angle(mapped["rho"]),
-            "full_radar": mapped["full_radar"] == 1,
-        }
-    )
-    parts = xr.align(radar_map, *maps.values(), join="inner")
-    out = xr.merge(parts, compat="override", join="override")
-    full_vars = [v for v in out.data_vars if str(v).startswith("full_")]
-    full_window = out[full_vars[0]].fillna(0).astype(bool)
-    for v in full_vars[1:]:
-        full_window = full_window & out[v].fillna(0).astype(bool)
-    out["full_window"] = full_window
-    out = out.drop_vars(full_vars)
-    out.attrs = {
-        "reference": days[0],
-        "secondary": days[1],
-        "polarization": polarization.upper(),
-        "radar_window": f"{radar_window[0]}x{radar_window[1]}",
-        "map_window": f"{window[0]}x{window[1]}" if window else "",
-        "resolution": float(resolution),
-    }
-    return _with_crs(out, target)

@@ -608,7 +608,7 @@ def _write_products(
 ) -> list[dict[str, Any]]:
     import xarray as xr
 
-    from pairscope.coherence import estimate
+    from pairscope import pipeline
     from pairscope.geometry.geocoding import geocode
 
     c = scene.config
@@ -627,18 +627,17 @@ def _write_products(
                 del cache[k]
         for k in sorted(needed - set(cache)):
             cache[k] = _read_slc(root / SLC_COLLECTION / slc_ids[k] / "slc.tif")
-        layers = {
-            pol: (
-                ("pair", "azimuth", "range"),
-                np.stack(
-                    [
-                        estimate(cache[i][pol], cache[j][pol], window=PRODUCT_WINDOW)[0]
-                        for i, j in chunk
-                    ]
-                ),
-            )
-            for pol in POLARIZATIONS
-        }
+        used = sorted(needed)
+        dates = [np.datetime64(scene.dates[k], "ns") for k in used]
+        recipe = pipeline.Recipe(window=PRODUCT_WINDOW)
+        pair_dates = [(np.datetime64(scene.dates[i], "ns"), np.datetime64(scene.dates[j], "ns"))
+                      for i, j in chunk]  # fmt: skip
+        layers = {}
+        for pol in POLARIZATIONS:
+            stack = xr.DataArray(np.stack([cache[k][pol] for k in used]),
+                                 dims=("date", "azimuth", "range"), coords={"date": dates})  # fmt: skip
+            result = pipeline.compute_pairs(stack, pair_dates, recipe)
+            layers[pol] = (("pair", "azimuth", "range"), result["coherence"].values)
         mapped_chunk = geocode(
             xr.Dataset(layers), lat, lon, crs=PRODUCT_CRS, resolution=PRODUCT_RESOLUTION
         )

@@ -34,12 +34,38 @@ _backends: dict[int, CoreBackend] = {}
 _demo_lock = threading.Lock()
 
 
+class DemoTruth:
+    """The simulated truth of a demo catalog (:mod:`pairscope.sim.demo`), read once per catalog:
+    what the Learn tab compares the estimate with. The backend gets it injected from here, the
+    only UI module that imports the simulator."""
+
+    def __init__(self) -> None:
+        self._truths: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, location: str, reference: Any, secondary: Any, polarization: str) -> Any:
+        from pairscope.sim.demo import open_truth, true_pair_coherence
+
+        with self._lock:
+            truth = self._truths.get(location)
+        if truth is None:
+            truth = open_truth(location)  # FileNotFoundError: not a demo catalog
+            with self._lock:
+                self._truths[location] = truth
+        return true_pair_coherence(truth, reference, secondary, polarization)
+
+
+def make_backend(cache_bytes: int = 768 * 2**20, resolution: float = 20.0) -> CoreBackend:
+    """The real backend with the demo's truth wired in."""
+    return CoreBackend(cache_bytes, resolution, truth=DemoTruth())
+
+
 def shared_backend(settings: Settings) -> CoreBackend:
     """One real backend per process (its cache is shared by every session: keys are plain)."""
     with _demo_lock:
         backend = _backends.get(settings.cache_bytes)
         if backend is None:
-            backend = _backends[settings.cache_bytes] = CoreBackend(settings.cache_bytes)
+            backend = _backends[settings.cache_bytes] = make_backend(settings.cache_bytes)
         return backend
 
 

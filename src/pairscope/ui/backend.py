@@ -1,9 +1,12 @@
 """What the app asks of the core, as one small interface with the real core as default.
 
 The explorer never calls the catalog, stack, coherence or geometry modules directly: it calls a
-:class:`Backend`. :class:`CoreBackend` is the real path (STAC catalog -> SLC stack -> estimator ->
-geocoding); a test may inject an instant fake with the same methods (STYLE.md section 3).
+:class:`Backend`. :class:`CoreBackend` is the real path, a thin layer over
+:mod:`pairscope.pipeline` (the one pair recipe that ``pairscope compute`` uses too) plus the caches
+a served app needs; a test may inject an instant fake with the same methods (STYLE.md section 3).
 Results are cached on plain keys (catalog, burst, polarization, dates, window, bias, geometry).
+Failures become :class:`~pairscope.ui.messages.UserError` through the one table in
+:mod:`pairscope.ui.messages`.
 """
 
 from __future__ import annotations
@@ -18,26 +21,25 @@ from typing import Any, Protocol
 import numpy as np
 import xarray as xr
 
+from pairscope import geometry as core_geometry
+from pairscope import pipeline
+from pairscope.pairs import as_date as _as_date_ns
+from pairscope.pairs import format_day
+from pairscope.ui.messages import UserError, explain
+
+__all__ = [
+    "GEOMETRY_LAYERS", "LAYERS", "PAIR_LAYERS", "Backend", "BurstDates", "BurstInfo",
+    "CatalogInfo", "CoreBackend", "ResultCache", "UserError", "as_date", "day",
+]  # fmt: skip
+
 #: Map layers the app knows, in menu order. ``PAIR_LAYERS`` come from a pair, the rest from the
 #: acquisition geometry.
 PAIR_LAYERS = ("coherence", "phase", "amplitude")
-GEOMETRY_LAYERS = ("look_x", "look_y", "look_z", "los_east", "los_north", "los_up", "incidence")
+GEOMETRY_LAYERS = core_geometry.LAYERS
 LAYERS = PAIR_LAYERS + GEOMETRY_LAYERS
 
 #: Largest geometry grid computed (look vectors are smooth: a decimated grid is exact enough).
 GEOMETRY_MAX_SAMPLES = (192, 768)
-
-
-class UserError(Exception):
-    """An error the person at the screen can act on: ``message`` says what, ``hint`` what to do."""
-
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-    def __str__(self) -> str:
-        return f"{self.message} {self.hint}".strip()
 
 
 @dataclass(frozen=True)
@@ -61,9 +63,14 @@ class BurstDates:
     burst_id: str
     dates: tuple[np.datetime64, ...]
     polarizations: tuple[str, ...]
-    #: Perpendicular baseline of each date against the first, metres; ``None`` without orbits.
+    #: Perpendicular baseline of each date against the first, metres (``pipeline.date_baselines``:
+    #: burst footprint centre on the ellipsoid, Vertex sign convention); ``None`` without orbits.
     perpendicular_baselines: tuple[float, ...] | None = None
     notes: tuple[str, ...] = ()
+    #: STAC item id of each date (for exported tables).
+    item_ids: tuple[str, ...] = ()
+    #: Sign convention of ``perpendicular_baselines`` ("vertex" or "isce").
+    convention: str = "vertex"
 
 
 ProgressCallback = Callable[[float, str], None]
@@ -86,8 +93,8 @@ class Backend(Protocol):
         geometry: str,
         amplitude: bool = False,
     ) -> xr.Dataset:
-        """``coherence``, ``phase`` (and ``amplitude`` if asked) on 2-D dims (azimuth, range) or
-        (y, x)."""
+        """``coherence``, ``phase``, ``valid_count`` (and ``amplitude`` if asked) on 2-D dims
+        (azimuth, range) or (y, x)."""
         ...
 
     def compute_geometry(
@@ -96,16 +103,39 @@ class Backend(Protocol):
         """Look-vector layers (``GEOMETRY_LAYERS``) on the same kind of grid as the pairs."""
         ...
 
+    def orbit(self, catalog: str, burst_id: str, polarization: str, date: Any) -> Any:
+        """The orbit of the burst's acquisition on ``date``."""
+        ...
+
+    def products(self, catalog: str, burst_id: str) -> list[Any]:
+        """Published pair products of the burst."""
+        ...
+
+    def open_product(self, catalog: str, item: Any, asset: str) -> xr.DataArray:
+        """A product asset in physical units."""
+        ...
+
+    def pair_stack(
+        self, catalog: str, burst_id: str, polarization: str, dates: Sequence[np.datetime64]
+    ) -> xr.DataArray:
+        """The given dates as an in-memory ``("date", ...)`` stack."""
+        ...
+
+    def true_coherence(self, catalog: str, reference: Any, secondary: Any,
+                       polarization: str) -> xr.DataArray:
+        """The simulated true coherence of a pair (demo catalogs); FileNotFoundError otherwise."""
+        ...
+
 
 def as_date(value: Any, unit: str = "ns") -> np.datetime64:
     """``value`` (any date numpy understands) as ``datetime64`` of ``unit`` precision."""
-    out: np.datetime64 = np.datetime64(value, unit)  # type: ignore[call-overload]
+    out: np.datetime64 = _as_date_ns(value).astype(f"datetime64[{unit}]")
     return out
 
 
 def day(date: Any) -> str:
-    """``YYYYMMDD`` spelling of a date (URLs, cache keys)."""
-    return str(as_date(date, "D")).replace("-", "")
+    """``YYYYMMDD`` spelling of a date (URLs, cache keys): :func:`pairscope.pairs.format_day`."""
+    return format_day(date)
 
 
 class ResultCache:
@@ -150,69 +180,39 @@ class ResultCache:
         return len(self._data)
 
 
-def _explain(exc: BaseException, what: str, hint: str) -> UserError:
-    if isinstance(exc, UserError):
-        return exc
-    text = str(exc).strip() or type(exc).__name__
-    return UserError(f"{what}: {text}", hint)
-
-
-def _boxcar(values: np.ndarray, window: tuple[int, int]) -> np.ndarray:
-    """Mean over an azimuth x range window, same shape (edges averaged over the valid part)."""
-    from scipy.ndimage import uniform_filter
-
-    out: np.ndarray = np.asarray(
-        uniform_filter(values, size=window, mode="nearest"), dtype=np.float32
-    )
-    return out
-
-
 class CoreBackend:
     """The real path through the pairscope core. One instance serves every session.
 
     Opened catalogs, read acquisitions and computed pairs are cached on plain keys; methods are
-    safe to call from worker threads.
+    safe to call from worker threads. ``truth`` (injected by ``ui.app`` for the demo catalog)
+    returns a catalog's simulated truth, used by the Learn tab.
     """
 
-    def __init__(self, cache_bytes: int = 768 * 2**20, resolution: float = 20.0) -> None:
+    def __init__(
+        self,
+        cache_bytes: int = 768 * 2**20,
+        resolution: float = 20.0,
+        *,
+        truth: Callable[[str, Any, Any, str], xr.DataArray] | None = None,
+    ) -> None:
         self.cache = ResultCache(cache_bytes)
         self.resolution = resolution
+        self.truth = truth
         self._catalogs: dict[str, Any] = {}
         self._lock = threading.RLock()
 
     # -- catalog ----------------------------------------------------------------------------------
-    def _catalog(self, location: str) -> Any:
-        import pairscope.errors as pairscope_errors
+    def catalog(self, location: str) -> Any:
+        """The core's catalog object of ``location`` (opened once, with the server's token)."""
         from pairscope.io import catalog as core_catalog
-        from pairscope.io import http as http_mod
 
         with self._lock:
             cat = self._catalogs.get(location)
         if cat is None:
             try:
                 cat = core_catalog.open_catalog(location)
-            except pairscope_errors.CatalogAuthError as exc:
-                raise UserError(
-                    f"Catalog {location!r} needs a valid token ({exc}).",
-                    f"Ask the operator to set {http_mod.TOKEN_ENV} in the server's "
-                    "environment (tokens are never typed into the page).",
-                ) from exc
-            except pairscope_errors.CatalogUnreachableError as exc:
-                raise UserError(
-                    f"Catalog {location!r} is unreachable ({exc}).",
-                    "Check the address and that the server is up and reachable from this machine.",
-                ) from exc
-            except pairscope_errors.CatalogTimeoutError as exc:
-                raise UserError(
-                    f"Catalog {location!r} did not answer in time ({exc}).",
-                    "The server may be overloaded: try again in a minute.",
-                ) from exc
-            except Exception as exc:  # format, HTTP errors: all become a message
-                raise _explain(
-                    exc,
-                    f"Could not open catalog {location!r}",
-                    "Check that the address is a STAC API root or a static catalog.json.",
-                ) from exc
+            except Exception as exc:
+                raise explain(exc, f"Could not open catalog {location!r}") from exc
             with self._lock:
                 self._catalogs[location] = cat
         return cat
@@ -224,13 +224,11 @@ class CoreBackend:
         hit = self.cache.get(key)
         if hit is not None:
             return hit  # type: ignore[no-any-return]
-        cat = self._catalog(catalog)
+        cat = self.catalog(catalog)
         try:
             summaries = core_catalog.search_bursts(cat)
         except Exception as exc:
-            raise _explain(
-                exc, f"Could not list bursts in {catalog!r}", "Check that it is a STAC catalog."
-            ) from exc
+            raise explain(exc, f"Could not list bursts in {catalog!r}") from exc
         bursts = []
         for s in summaries:
             bursts.append(
@@ -253,8 +251,9 @@ class CoreBackend:
         return info
 
     # -- dates and baselines ------------------------------------------------------------------------
-    def _acquisitions(self, catalog: str, burst_id: str, polarization: str) -> list[Any]:
-        import pairscope.errors as pairscope_errors
+    def acquisitions(self, catalog: str, burst_id: str, polarization: str) -> list[Any]:
+        """The burst's acquisitions of ``polarization``, sorted by date (cached)."""
+        from pairscope.errors import BurstNotFoundError
         from pairscope.io import catalog as core_catalog
 
         key = ("acq", catalog, burst_id, polarization)
@@ -264,15 +263,15 @@ class CoreBackend:
         try:
             acqs = list(
                 core_catalog.list_acquisitions(
-                    self._catalog(catalog), burst_id, polarization=polarization
+                    self.catalog(catalog), burst_id, polarization=polarization
                 )
             )
-        except pairscope_errors.BurstNotFoundError as exc:
+        except BurstNotFoundError as exc:
             raise UserError(
                 f"Burst {burst_id} is not in this catalog.", "Pick one of the listed bursts."
             ) from exc
         except Exception as exc:
-            raise _explain(exc, f"Could not list dates of burst {burst_id}", "") from exc
+            raise explain(exc, f"Could not list dates of burst {burst_id}") from exc
         if not acqs:
             raise UserError(
                 f"Burst {burst_id} has no {polarization} acquisitions in this catalog.",
@@ -287,7 +286,7 @@ class CoreBackend:
         hit = self.cache.get(key)
         if hit is not None:
             return hit  # type: ignore[no-any-return]
-        acqs = self._acquisitions(catalog, burst_id, polarization)
+        acqs = self.acquisitions(catalog, burst_id, polarization)
         dates = tuple(_acq_date(a) for a in acqs)
         pols: set[str] = set()
         for a in acqs:
@@ -295,65 +294,87 @@ class CoreBackend:
         notes: list[str] = []
         baselines = None
         try:
-            baselines = self._baselines(catalog, burst_id, acqs)
+            baselines = self._baselines(catalog, acqs)
         except Exception as exc:  # baselines are a nicety: say why they are missing
-            notes.append(f"Perpendicular baselines unavailable ({exc}); the network uses the index.")
+            notes.append(
+                f"Perpendicular baselines unavailable ({explain(exc, 'orbits').message}); "
+                "the network is drawn against the date index."
+            )
         if baselines is None and not notes:
-            notes.append("No orbit assets in this catalog: the pair network is drawn against index.")
+            notes.append("No orbits in this catalog: the pair network is drawn against index.")
         info = BurstDates(
             burst_id=burst_id,
             dates=dates,
             polarizations=tuple(sorted(pols)) or (polarization,),
             perpendicular_baselines=baselines,
             notes=tuple(notes),
+            item_ids=tuple(str(getattr(getattr(a, "item", None), "id", "")) for a in acqs),
         )
         self.cache.put(key, info)
         return info
 
-    def _orbits(self, catalog: str, acqs: Sequence[Any]) -> list[Any] | None:
+    def orbits(self, catalog: str, acqs: Sequence[Any]) -> list[Any] | None:
+        """The orbit of each acquisition, or None when one of them has none."""
         from pairscope.io import orbits as core_orbits
 
-        cat = self._catalog(catalog)
+        cat = self.catalog(catalog)
         orbits = [core_orbits.open_orbit(a, catalog=cat) for a in acqs]
         if any(o is None for o in orbits):
             return None
         return orbits
 
-    def _baselines(
-        self, catalog: str, burst_id: str, acqs: Sequence[Any]
-    ) -> tuple[float, ...] | None:
-        from pairscope import geometry
+    def orbit(self, catalog: str, burst_id: str, polarization: str, date: Any) -> Any:
+        """The orbit of the burst's acquisition on ``date`` (cached), or a UserError."""
+        key = ("orbit", catalog, burst_id, polarization, day(date))
+        hit = self.cache.get(key)
+        if hit is not None:
+            return hit.value
+        want = as_date(date, "D")
+        for acq in self.acquisitions(catalog, burst_id, polarization):
+            if as_date(_acq_date(acq), "D") == want:
+                found = self.orbits(catalog, [acq])
+                if found is None:
+                    break
+                self.cache.put(key, _Small(found[0]))
+                return found[0]
+        raise UserError(f"No orbit for {burst_id} on {day(date)} in this catalog.",
+                        "Look vectors need an orbit asset (EOF or annotation).")  # fmt: skip
 
-        orbits = self._orbits(catalog, acqs)
+    def _baselines(self, catalog: str, acqs: Sequence[Any]) -> tuple[float, ...] | None:
+        orbits = self.orbits(catalog, acqs)
         if orbits is None:
             return None
-        lat, lon = _centre(self.open_catalog(catalog), burst_id, acqs)
-        first = orbits[0]
-        return tuple(
-            float(np.asarray(geometry.perpendicular_baseline(first, o, lat, lon, 0.0)).mean())
-            for o in orbits
+        first = getattr(acqs[0], "item", None)
+        point = pipeline.baseline_point(
+            getattr(first, "geometry", None) or getattr(first, "bbox", None)
         )
+        return tuple(float(b) for b in pipeline.date_baselines(orbits, point, "vertex"))
+
+    def baseline_map(self, catalog: str, burst_id: str, polarization: str) -> dict[str, float] | None:
+        """``{YYYYMMDD: metres}`` of every date of the burst, or None without orbits."""
+        info = self.burst_dates(catalog, burst_id, polarization)
+        if info.perpendicular_baselines is None:
+            return None
+        return {day(d): b for d, b in zip(info.dates, info.perpendicular_baselines, strict=True)}
 
     # -- data -------------------------------------------------------------------------------------
-    def _stack(self, catalog: str, burst_id: str, polarization: str) -> xr.DataArray:
-        from pairscope.io import rasters as core_stack
+    def stack(self, catalog: str, burst_id: str, polarization: str) -> xr.DataArray:
+        """The burst's lazy SLC stack of every date (cached; tiny in memory)."""
+        from pairscope.io import rasters as core_rasters
 
         key = ("stack", catalog, burst_id, polarization)
         hit = self.cache.get(key)
         if hit is not None:
             return hit.value  # type: ignore[no-any-return]
-        acqs = self._acquisitions(catalog, burst_id, polarization)
+        acqs = self.acquisitions(catalog, burst_id, polarization)
         dates = [_acq_date(a) for a in acqs]
         try:
-            slc = core_stack.open_slc_stack(self._catalog(catalog), burst_id, dates, polarization)
+            slc = core_rasters.open_slc_stack(self.catalog(catalog), burst_id, dates, polarization)
         except Exception as exc:
-            raise _explain(
-                exc,
-                f"Could not open the {polarization} SLC stack of burst {burst_id}",
-                "Try another polarization or check that the SLC assets are readable.",
+            raise explain(
+                exc, f"Could not open the {polarization} SLC stack of burst {burst_id}"
             ) from exc
-        # the lazy stack is tiny in memory; keep it out of the byte budget
-        self.cache.put(key, _Lazy(slc))
+        self.cache.put(key, _Small(slc))
         return slc
 
     def _date(self, catalog: str, burst_id: str, polarization: str, date: np.datetime64) -> Any:
@@ -361,7 +382,7 @@ class CoreBackend:
         hit = self.cache.get(key)
         if hit is not None:
             return hit
-        slc = self._stack(catalog, burst_id, polarization)
+        slc = self.stack(catalog, burst_id, polarization)
         try:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", category=UserWarning, module="rasterio")
@@ -372,13 +393,43 @@ class CoreBackend:
                 "Pick dates from the list in the sidebar.",
             ) from exc
         except Exception as exc:
-            raise _explain(
-                exc,
-                f"Could not read the {polarization} SLC of {burst_id} on {day(date)}",
-                "The asset may be missing or corrupt; drop that date from the selection.",
+            raise explain(
+                exc, f"Could not read the {polarization} SLC of {burst_id} on {day(date)}"
             ) from exc
         self.cache.put(key, one)
         return one
+
+    def pair_stack(
+        self, catalog: str, burst_id: str, polarization: str, dates: Sequence[np.datetime64]
+    ) -> xr.DataArray:
+        """The given dates of the burst in memory, as a ``("date", ...)`` stack (each date read
+        once and cached for every pair that uses it)."""
+        one = [self._date(catalog, burst_id, polarization, d) for d in dates]
+        shapes = {o.shape for o in one}
+        if len(shapes) > 1:
+            raise UserError(
+                f"Dates {', '.join(day(d) for d in dates)} are not on a common grid "
+                f"({' vs '.join(str(s) for s in shapes)}).",
+                "Pick dates of the same coregistered stack.",
+            )
+        first = one[0]
+        dims = ("date", *(str(d) for d in first.dims))
+        coords: dict[str, Any] = {"date": np.array([as_date(d) for d in dates])}
+        for name, coord in first.coords.items():
+            if name != "date" and coord.dims:
+                coords[str(name)] = coord
+        return xr.DataArray(np.stack([o.values for o in one]), dims=dims, coords=coords,
+                            attrs=dict(first.attrs))  # fmt: skip
+
+    def recipe(self, window: tuple[int, int], bias_corrected: bool, geometry: str,
+               amplitude: bool = False) -> pipeline.Recipe:
+        """The pipeline settings of an app request (map spacing: the server's resolution)."""
+        try:
+            return pipeline.Recipe(window=window, bias_corrected=bool(bias_corrected),
+                                   amplitude=amplitude, geometry=geometry,  # type: ignore[arg-type]
+                                   spacing=self.resolution)  # fmt: skip
+        except Exception as exc:
+            raise explain(exc, "Invalid settings") from exc
 
     def compute_pair(
         self,
@@ -392,8 +443,6 @@ class CoreBackend:
         geometry: str,
         amplitude: bool = False,
     ) -> xr.Dataset:
-        from pairscope import coherence
-
         key = (
             "pair", catalog, burst_id, polarization, day(reference), day(secondary),
             tuple(window), bool(bias_corrected), geometry,
@@ -401,161 +450,115 @@ class CoreBackend:
         hit = self.cache.get(key)
         if hit is not None and (not amplitude or "amplitude" in hit):
             return hit  # type: ignore[no-any-return]
-        ref = self._date(catalog, burst_id, polarization, reference)
-        sec = self._date(catalog, burst_id, polarization, secondary)
-        if ref.shape != sec.shape:
-            raise UserError(
-                f"Dates {day(reference)} and {day(secondary)} are not on a common grid "
-                f"({ref.shape} vs {sec.shape}).",
-                "Pick dates of the same coregistered stack.",
-            )
-        naz, nrg = ref.shape
+        recipe = self.recipe(tuple(window), bias_corrected, geometry, amplitude and hit is None)  # type: ignore[arg-type]
+        stack = self.pair_stack(catalog, burst_id, polarization, [reference, secondary])
+        naz, nrg = stack.shape[1:]
         if window[0] > naz or window[1] > nrg:
             raise UserError(
                 f"Window {window[0]}x{window[1]} is larger than the image ({naz}x{nrg}).",
                 f"Use at most {naz} azimuth x {nrg} range looks.",
             )
-        dims = tuple(str(d) for d in ref.dims)
-        if hit is not None:  # coherence cached, amplitude asked for now
-            layer = _amplitude(ref.values, sec.values, window)
-            if geometry == "map":
-                radar = xr.Dataset({"amplitude": (dims, layer)}, coords=_grid_coords(ref, dims))
-                layer_da = self._geocode(radar)["amplitude"]
-            else:
-                layer_da = xr.DataArray(layer, dims=dims)
-            ds: xr.Dataset = hit.assign(
-                amplitude=layer_da.assign_attrs(units="dB", long_name="amplitude")
-            )
-            self.cache.put(key, ds)
-            return ds
-        coh, phase = coherence.estimate(ref.values, sec.values, window=tuple(window))
-        coh = np.asarray(coh, dtype=np.float32)
-        if bias_corrected:
-            coh = np.asarray(
-                coherence.bias_corrected_coherence(coh, window[0] * window[1]), dtype=np.float32
-            )
-        layers = {
-            "coherence": (dims, coh, {"units": "1", "long_name": "coherence"}),
-            "phase": (dims, np.asarray(phase, np.float32), {"units": "rad"}),
-        }
-        if amplitude:
-            layers["amplitude"] = (
-                dims, _amplitude(ref.values, sec.values, window),
-                {"units": "dB", "long_name": "amplitude"},
-            )  # fmt: skip
-        coords = _grid_coords(ref, dims)
-        ds = xr.Dataset(
-            layers,
-            coords=coords,
-            attrs={
-                "reference": day(reference),
-                "secondary": day(secondary),
-                "window": f"{window[0]}x{window[1]}",
-                "bias_corrected": int(bias_corrected),
-            },
+        pair = [(as_date(reference), as_date(secondary))]
+        try:
+            if hit is not None:  # coherence cached, amplitude asked for now
+                layer = pipeline.compute_amplitude(stack, pair, recipe).isel(pair=0, drop=True)
+                ds: xr.Dataset = hit.assign(amplitude=layer)
+                self.cache.put(key, ds)
+                return ds
+            baselines = self.baseline_map(catalog, burst_id, polarization)
+            result = pipeline.compute_pairs(stack, pair, recipe, baselines=baselines)
+        except UserError:
+            raise
+        except Exception as exc:
+            raise explain(exc, f"Could not compute {day(reference)}_{day(secondary)}") from exc
+        ds = result.isel(pair=0, drop=False).drop_vars(
+            ["pair", "reference", "secondary"], errors="ignore"
         )
-        if geometry == "map":
-            ds = self._geocode(ds)
+        ds.attrs.update(
+            reference=day(reference), secondary=day(secondary),
+            window=f"{window[0]}x{window[1]}", bias_corrected=int(bias_corrected),
+        )  # fmt: skip
         self.cache.put(key, ds)
         return ds
-
-    def _geocode(self, ds: xr.Dataset) -> xr.Dataset:
-        from pairscope.geometry.geocoding import geocode
-
-        if "latitude" not in ds.coords or "longitude" not in ds.coords:
-            raise UserError(
-                "This stack has no latitude/longitude grid, so it cannot be shown in map geometry.",
-                "Switch the output geometry to radar.",
-            )
-        lat, lon = ds["latitude"].values, ds["longitude"].values
-        data = ds.drop_vars(["latitude", "longitude", "height"], errors="ignore")
-        out: xr.Dataset = geocode(data, lat, lon, resolution=self.resolution)
-        return out
 
     def compute_geometry(
         self, catalog: str, burst_id: str, polarization: str, geometry: str
     ) -> xr.Dataset:
-        from pairscope import geometry as core_geometry
-
         key = ("geometry", catalog, burst_id, polarization, geometry)
         hit = self.cache.get(key)
         if hit is not None:
             return hit  # type: ignore[no-any-return]
-        acqs = self._acquisitions(catalog, burst_id, polarization)
-        orbits = self._orbits(catalog, acqs[:1])
+        acqs = self.acquisitions(catalog, burst_id, polarization)
+        orbits = self.orbits(catalog, acqs[:1])
         if orbits is None:
             raise UserError(
                 "This catalog has no orbit for the reference date, so look vectors cannot be "
                 "computed.",
                 "Pick coherence, phase or amplitude, or use a catalog with orbit assets.",
             )
-        slc = self._stack(catalog, burst_id, polarization)
+        slc = self.stack(catalog, burst_id, polarization)
         if "latitude" not in slc.coords or "longitude" not in slc.coords:
             raise UserError(
                 "This stack has no latitude/longitude grid, so look vectors cannot be computed.",
                 "Pick coherence, phase or amplitude.",
             )
-        az_dim, rg_dim = slc.dims[-2], slc.dims[-1]
-        step_az = max(1, -(-slc.sizes[az_dim] // GEOMETRY_MAX_SAMPLES[0]))
-        step_rg = max(1, -(-slc.sizes[rg_dim] // GEOMETRY_MAX_SAMPLES[1]))
-        sub = slc.isel({az_dim: slice(None, None, step_az), rg_dim: slice(None, None, step_rg)})
-        lat = np.asarray(sub["latitude"].values, dtype=np.float64)
-        lon = np.asarray(sub["longitude"].values, dtype=np.float64)
-        height = (
-            np.asarray(sub["height"].values, dtype=np.float64)
-            if "height" in sub.coords
-            else np.zeros_like(lat)
-        )
-        look = core_geometry.look_geometry(orbits[0], lat, lon, height)
-        dims = (str(az_dim), str(rg_dim))
-        layers = {}
-        for name in GEOMETRY_LAYERS:
-            source = "incidence_angle" if name == "incidence" else name
-            values = np.asarray(look[source].values, dtype=np.float32).reshape(lat.shape)
-            units = "deg" if name == "incidence" else "1"
-            layers[name] = (dims, values, {"units": units})
-        coords: dict[str, Any] = {
-            str(az_dim): sub[az_dim].values if az_dim in sub.coords else np.arange(
-                0, slc.sizes[az_dim], step_az
-            ),
-            str(rg_dim): sub[rg_dim].values if rg_dim in sub.coords else np.arange(
-                0, slc.sizes[rg_dim], step_rg
-            ),
-            "latitude": (dims, lat),
-            "longitude": (dims, lon),
-        }
-        ds = xr.Dataset(layers, coords=coords)
-        if geometry == "map":
-            ds = self._geocode(ds)
+        side = look_side(acqs[0])
+        try:
+            ds = pipeline.look_layers(
+                slc["latitude"], slc["longitude"], slc["height"] if "height" in slc.coords else None,
+                orbits[0], look_side=side, max_samples=GEOMETRY_MAX_SAMPLES,
+            )  # fmt: skip
+            if geometry == "map":
+                ds = pipeline.geocode_result(ds, spacing=self.resolution)
+        except Exception as exc:
+            raise explain(exc, "Could not compute the look geometry") from exc
         self.cache.put(key, ds)
         return ds
 
+    # -- QA and Learn ---------------------------------------------------------------------------
+    def products(self, catalog: str, burst_id: str) -> list[Any]:
+        """Published pair products of the burst (``pairscope.io.catalog.list_products``)."""
+        from pairscope.io.catalog import list_products
 
-def _amplitude(ref: np.ndarray, sec: np.ndarray, window: tuple[int, int]) -> np.ndarray:
-    """Geometric mean of the two multilooked intensities, in dB (uncalibrated)."""
-    power = np.sqrt(
-        _boxcar(np.abs(ref).astype(np.float32) ** 2, window)
-        * _boxcar(np.abs(sec).astype(np.float32) ** 2, window)
-    )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out: np.ndarray = (10.0 * np.log10(power)).astype(np.float32)
-    out[~np.isfinite(out)] = np.nan
-    return out
+        try:
+            return list(list_products(self.catalog(catalog), burst_id))
+        except Exception as exc:
+            raise explain(exc, f"Could not list the products of {burst_id}") from exc
+
+    def open_product(self, catalog: str, item: Any, asset: str) -> xr.DataArray:
+        """A product asset in physical units, read with the catalog's credentials."""
+        from pairscope.io.rasters import open_product
+
+        try:
+            return open_product(item, asset, catalog=self.catalog(catalog)).load()
+        except Exception as exc:
+            raise explain(exc, f"Could not read asset {asset!r} of {getattr(item, 'id', item)}") from exc
+
+    def true_coherence(self, catalog: str, reference: Any, secondary: Any,
+                       polarization: str) -> xr.DataArray:
+        """The simulated truth of a pair (demo catalogs only)."""
+        if self.truth is None:
+            raise FileNotFoundError("this server has no simulated truth")
+        return self.truth(catalog, reference, secondary, polarization)
 
 
-def _grid_coords(one: xr.DataArray, dims: tuple[str, ...]) -> dict[str, Any]:
-    coords = {str(k): v for k, v in one.coords.items() if v.dims and set(v.dims) <= set(dims)}
-    coords.pop("date", None)
-    return coords
+def look_side(acquisition: Any) -> str:
+    """The orbit's look side of an acquisition (``sar:observation_direction``, default right)."""
+    item = getattr(acquisition, "item", None)
+    props = getattr(item, "properties", None) or {}
+    return str(props.get("sar:observation_direction", "right")).lower()
 
 
-class _Lazy:
-    """Wraps a lazy (dask) object so the cache counts it as small."""
+class _Small:
+    """Wraps a lazy (dask) object or an orbit so the cache counts it as small."""
 
     nbytes = 1024
 
     def __init__(self, value: Any) -> None:
         self.value = value
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.value, name)
 
 
 def _field(obj: Any, *names: str) -> Any:
@@ -597,15 +600,3 @@ def _footprint(geom: Any) -> tuple[tuple[float, float], ...] | None:
         x0, y0, x1, y1 = (float(v) for v in values)
         return ((x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0))
     return None
-
-
-def _centre(info: CatalogInfo, burst_id: str, acqs: Sequence[Any]) -> tuple[float, float]:
-    for b in info.bursts:
-        if b.burst_id == burst_id and b.footprint:
-            ring = np.asarray(b.footprint[:-1] if len(b.footprint) > 1 else b.footprint)
-            return float(ring[:, 1].mean()), float(ring[:, 0].mean())
-    ring_geom = _footprint(_field(acqs[0], "geometry", "footprint", "bbox"))
-    if ring_geom:
-        ring = np.asarray(ring_geom)
-        return float(ring[:, 1].mean()), float(ring[:, 0].mean())
-    raise UserError(f"Burst {burst_id} has no footprint to place the baselines.", "")

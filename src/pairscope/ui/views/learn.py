@@ -13,195 +13,60 @@ orbit) and the fringe scale (one cycle = lambda / 2 of line-of-sight motion).
 from __future__ import annotations
 
 import math
-import threading
-from dataclasses import dataclass
 from typing import Any
 
 import holoviews as hv
 import numpy as np
-import pandas as pd
 import panel as pn
 import xarray as xr
 from holoviews.operation.datashader import rasterize
 
-from pairscope import coherence, geometry, render
-from pairscope.ui.backend import UserError, as_date, day
+from pairscope import geometry, render
+from pairscope.ui.backend import UserError
+from pairscope.ui.services import LEARN_HIST_BINS as HIST_BINS
+from pairscope.ui.services import (
+    PHASE_STD_NOISE,
+    PixelGeometry,
+    Runner,
+    TruthComparison,
+    bias_curves,
+    coherence_histogram,
+    fringe_cycle,
+    pixel_geometry,
+    pixel_location,
+    truth_comparison,
+)
 from pairscope.ui.state import ExplorerState, parse_pairs
-from pairscope.ui.views.qa import Runner, open_catalog_cached
 
 PLOT_HEIGHT = 300
 MAP_HEIGHT = 260
 MAP_WIDTH = 400
-HIST_BINS = 50
-#: pi / sqrt(3): the standard deviation of a uniform phase (no coherence at all), radians.
-PHASE_STD_NOISE = math.pi / math.sqrt(3.0)
 
 FORMULAS = r"""$$\gamma = \frac{\left|\sum_{k=1}^{L} s_{1,k}\, s_{2,k}^{*}\right|}{\sqrt{\sum_{k=1}^{L} |s_{1,k}|^{2}\; \sum_{k=1}^{L} |s_{2,k}|^{2}}} \quad \text{(CEOS-ARD eq. 18)} \qquad \phi = \arg\left(\sum_{k=1}^{L} s_{1,k}\, s_{2,k}^{*}\right) \quad \text{(eq. 19)}$$"""  # noqa: E501
 TOUZI = r"""$$E|\hat\gamma| = \frac{\Gamma(L)\,\Gamma(3/2)}{\Gamma(L+1/2)}\; {}_3F_2\!\left(\tfrac32, L, L; L+\tfrac12, 1; \gamma^2\right) (1-\gamma^2)^{L} \qquad \sigma_\phi \geq \frac{\sqrt{1-\gamma^2}}{\gamma\sqrt{2L}} \qquad \Delta r_{\mathrm{LOS}} = \frac{\lambda}{4\pi}\,\Delta\phi$$"""  # noqa: E501
 
 
 # -- plain functions (tested without a browser) -----------------------------------------------
-def bias_curves(looks: int, n: int = 201) -> pd.DataFrame:
-    """True coherence against the expected sample coherence and the phase standard deviation
-    (Cramer-Rao, capped at the uniform-phase pi / sqrt(3)) for ``looks`` looks."""
-    g = np.linspace(0.0, 1.0, n)
-    expected = coherence.expected_sample_coherence(g, looks)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        std = np.minimum(coherence.phase_std(g, looks), PHASE_STD_NOISE)
-    return pd.DataFrame({"true": g, "expected": expected, "phase_std_deg": np.degrees(std)})
 
 
-def coherence_histogram(values: np.ndarray, bins: int = HIST_BINS) -> tuple[np.ndarray, np.ndarray]:
-    """Share of the finite pixels in each of ``bins`` coherence bins over [0, 1]."""
-    v = np.asarray(values, dtype=np.float64).ravel()
-    v = v[np.isfinite(v)]
-    counts, edges = np.histogram(np.clip(v, 0.0, 1.0), bins=bins, range=(0.0, 1.0))
-    share = counts / max(1, v.size)
-    return share, edges
 
 
-def fringe_cycle(wavelength: float = geometry.SENTINEL1_WAVELENGTH) -> float:
-    """Line-of-sight motion of one phase cycle (2 pi), metres: lambda / 2."""
-    return wavelength / 2.0
 
 
-@dataclass(frozen=True)
-class TruthComparison:
-    truth: xr.DataArray
-    estimate: xr.DataArray
-    error: xr.DataArray
-    mean_error: float
-    predicted_bias: float
-    rmse: float
 
 
-_truths: dict[str, Any] = {}
-_truth_lock = threading.Lock()
 
 
-def truth_comparison(
-    location: str, reference: Any, secondary: Any, polarization: str, estimate: xr.DataArray,
-    looks: int,
-) -> TruthComparison:  # fmt: skip
-    """The demo's true coherence of the pair beside ``estimate`` (radar geometry) and the error.
-
-    ``predicted_bias`` is the mean of E|gamma_hat|(truth, looks) - truth: what Touzi's curve says
-    the error should be if the window's samples were independent. Raises ``FileNotFoundError``
-    for a catalog that is not a pairscope demo (no truth).
-    """
-    from pairscope.sim.demo import open_truth, true_pair_coherence
-
-    with _truth_lock:
-        truth_ds = _truths.get(location)
-    if truth_ds is None:
-        truth_ds = open_truth(location)
-        with _truth_lock:
-            _truths[location] = truth_ds
-    truth = true_pair_coherence(truth_ds, reference, secondary, polarization)
-    est = np.asarray(estimate.values, dtype=np.float64)
-    if truth.shape != est.shape:
-        raise UserError(
-            f"The truth grid {truth.shape} differs from the estimate's {est.shape}.",
-            "Use radar geometry on the demo catalog.",
-        )
-    true = np.asarray(truth.values, dtype=np.float64)
-    err = est - true
-    ok = np.isfinite(err)
-    predicted = coherence.expected_sample_coherence(np.clip(true[ok], 0.0, 1.0), looks) - true[ok]
-    dims = estimate.dims
-    return TruthComparison(
-        truth=xr.DataArray(true.astype(np.float32), dims=dims),
-        estimate=xr.DataArray(est.astype(np.float32), dims=dims),
-        error=xr.DataArray(err.astype(np.float32), dims=dims),
-        mean_error=float(err[ok].mean()) if ok.any() else math.nan,
-        predicted_bias=float(predicted.mean()) if ok.any() else math.nan,
-        rmse=float(np.sqrt(np.mean(err[ok] ** 2))) if ok.any() else math.nan,
-    )
 
 
-@dataclass(frozen=True)
-class PixelGeometry:
-    latitude: float
-    longitude: float
-    height: float
-    sensor: np.ndarray  # ECEF m
-    target: np.ndarray  # ECEF m
-    look: np.ndarray  # ECEF unit vector, antenna -> target
-    enu: np.ndarray  # east, north, up unit vector, target -> sensor
-    incidence: float  # deg, ellipsoid normal
-    slant_range: float  # m
-    azimuth_time: np.datetime64
 
 
-def pixel_geometry(orbit: Any, latitude: float, longitude: float, height: float) -> PixelGeometry:
-    """Sensor, target, look vector (ECEF) and line of sight (ENU) of one ground point."""
-    look = geometry.look_geometry(orbit, np.array([latitude]), np.array([longitude]),
-                                  np.array([height]))  # fmt: skip
-    t = look["azimuth_time"].values.ravel()[0]
-    if np.isnat(t):
-        raise UserError("This pixel is never seen by the orbit.", "Click another pixel.")
-    sensor = np.asarray(orbit.position(np.array([t]))).reshape(-1)[:3]
-    target = np.array([float(np.asarray(v).ravel()[0])
-                       for v in geometry.llh_to_ecef(latitude, longitude, height)])  # fmt: skip
-
-    def one(name: str) -> float:
-        return float(np.asarray(look[name].values).ravel()[0])
-
-    return PixelGeometry(
-        latitude=latitude, longitude=longitude, height=height, sensor=sensor, target=target,
-        look=np.array([one("look_x"), one("look_y"), one("look_z")]),
-        enu=np.array([one("los_east"), one("los_north"), one("los_up")]),
-        incidence=one("incidence_angle"), slant_range=one("slant_range"), azimuth_time=t,
-    )  # fmt: skip
 
 
-def pixel_location(ds: xr.Dataset, x: float, y: float) -> tuple[float, float, float] | None:
-    """(latitude, longitude, height) of map point (x, y) of a pair result; None outside it."""
-    coh = ds["coherence"]
-    ydim, xdim = coh.dims[-2], coh.dims[-1]
-    xs = coh[xdim].values if xdim in coh.coords else np.arange(coh.sizes[xdim])
-    ys = coh[ydim].values if ydim in coh.coords else np.arange(coh.sizes[ydim])
-    if not (min(xs[0], xs[-1]) <= x <= max(xs[0], xs[-1])) or not (
-        min(ys[0], ys[-1]) <= y <= max(ys[0], ys[-1])
-    ):
-        return None
-    ix, iy = int(np.abs(xs - x).argmin()), int(np.abs(ys - y).argmin())
-    height = float(ds["height"].values[iy, ix]) if "height" in ds.coords and ds[
-        "height"].ndim == 2 else 0.0  # fmt: skip
-    if "latitude" in ds.coords and ds["latitude"].ndim == 2:
-        return float(ds["latitude"].values[iy, ix]), float(ds["longitude"].values[iy, ix]), height
-    crs = ds.rio.crs if hasattr(ds, "rio") else None
-    if crs is None:
-        return None
-    from pyproj import Transformer
-
-    to_ll = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-    lon, lat = to_ll.transform(float(xs[ix]), float(ys[iy]))
-    return float(lat), float(lon), height
 
 
-_orbits: dict[tuple[str, str, str], Any] = {}
 
 
-def orbit_of(location: str, burst_id: str, date: Any) -> Any:
-    """The orbit of the burst's acquisition on ``date`` (cached), or a UserError."""
-    from pairscope.io.catalog import list_acquisitions
-    from pairscope.io.orbits import open_orbit
-
-    key = (location, burst_id, day(date))
-    if key in _orbits:
-        return _orbits[key]
-    cat = open_catalog_cached(location)
-    want = as_date(date, "D")
-    for acq in list_acquisitions(cat, burst_id):
-        if as_date(acq.date, "D") == want:
-            orbit = open_orbit(acq, catalog=cat)
-            if orbit is None:
-                break
-            _orbits[key] = orbit
-            return orbit
-    raise UserError(f"No orbit for {burst_id} on {day(date)} in this catalog.",
-                    "Look vectors need an orbit asset (EOF or annotation).")  # fmt: skip
 
 
 # -- plots ------------------------------------------------------------------------------------
@@ -444,8 +309,9 @@ class LearnView(pn.viewable.Viewer):
             coh = ds["coherence"]
             note = ""
             try:
-                tc: TruthComparison | None = truth_comparison(location, ref, sec, pol, coh,
-                                                              window[0] * window[1])  # fmt: skip
+                tc: TruthComparison | None = truth_comparison(
+                    backend, location, ref, sec, pol, coh, window[0] * window[1]
+                )
             except FileNotFoundError:
                 tc, note = None, ("The true coherence is known only on the simulated demo catalog "
                                   "(pairscope demo build).")  # fmt: skip
@@ -496,14 +362,14 @@ class LearnView(pn.viewable.Viewer):
             where = f"({x:.0f}, {y:.0f}), the scene centre (click a map to pick another)"
         if "height" not in ds.coords:
             where += "; height 0 m on the ellipsoid (this grid carries no terrain height)"
-        location, burst = state.catalog, state.burst
+        location, burst, pol, backend = state.catalog, state.burst, state.polarization, state.backend
 
         def work() -> PixelGeometry:
             found = pixel_location(ds, x, y)
             if found is None:
                 raise UserError("The clicked point has no latitude/longitude.",
                                 "Click inside the computed map.")  # fmt: skip
-            return pixel_geometry(orbit_of(location, burst, ref), *found)
+            return pixel_geometry(backend.orbit(location, burst, pol, ref), *found)
 
         def done(g: PixelGeometry) -> None:
             self.diagram.object = look_diagram(g)
@@ -531,3 +397,10 @@ class LearnView(pn.viewable.Viewer):
             sizing_mode="stretch_width",
             css_classes=["ps-learn"],
         )
+
+
+__all__ = [
+    "HIST_BINS", "PHASE_STD_NOISE", "LearnView", "PixelGeometry", "TruthComparison", "bias_curves",
+    "coherence_histogram", "fringe_cycle", "look_markdown", "pixel_geometry", "pixel_location",
+    "truth_comparison",
+]  # fmt: skip

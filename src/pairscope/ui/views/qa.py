@@ -14,11 +14,6 @@ cell), statistics from :func:`pairscope.qa.compare` and the window search from
 from __future__ import annotations
 
 import math
-import re
-import threading
-import traceback
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import holoviews as hv
@@ -28,282 +23,59 @@ import panel as pn
 import xarray as xr
 from holoviews.operation.datashader import rasterize
 
-from pairscope import qa, render
+from pairscope import render
 from pairscope.ui.backend import UserError, day
-from pairscope.ui.state import ExplorerState, pair_key
+from pairscope.ui.services import (
+    HIST_BINS,
+    Comparison,
+    ProductChoice,
+    ProductRender,
+    Runner,
+    best_window,
+    list_qa_products,
+    product_estimator,
+    product_render,
+    run_comparison,
+    subset_view,
+    view_statistics,
+)
+from pairscope.ui.state import ExplorerState
 
 MAP_HEIGHT = 330
 MAP_WIDTH = 400
-HIST_BINS = 100
 #: Symmetric colour limit of the difference map (coherence units).
 DIFF_LIMIT = 0.2
 ESTIMATOR = "|sum(s1 conj(s2))| / sqrt(sum|s1|^2 sum|s2|^2)"
 
 
 # -- running work off the event loop ---------------------------------------------------------------
-class Runner:
-    """Runs ``work`` on a worker thread and hands its result to ``done`` on the session's event
-    loop (``Document.add_next_tick_callback``). Outside a served session (tests) it runs inline.
-    A newer job makes older results stale: they are dropped, never applied."""
-
-    def __init__(self) -> None:
-        doc = pn.state.curdoc
-        self._doc = doc if doc is not None and getattr(doc, "session_context", None) else None
-        self._generation = 0
-        self._lock = threading.Lock()
-        self.thread: threading.Thread | None = None
-
-    def _schedule(self, fn: Callable[[], None]) -> None:
-        doc = self._doc
-        if doc is None:
-            fn()
-            return
-        from panel.io.state import set_curdoc
-
-        def run() -> None:
-            with set_curdoc(doc):
-                fn()
-
-        try:
-            doc.add_next_tick_callback(run)
-        except Exception:  # the session is gone: nothing to update
-            pass
-
-    def submit(
-        self,
-        work: Callable[[], Any],
-        done: Callable[[Any], None],
-        failed: Callable[[BaseException], None],
-    ) -> None:
-        with self._lock:
-            self._generation += 1
-            generation = self._generation
-
-        def run() -> None:
-            try:
-                result = work()
-            except BaseException as exc:  # noqa: BLE001 - every failure is shown
-                err = exc
-                if not isinstance(exc, UserError | ValueError | FileNotFoundError):
-                    traceback.print_exception(exc)
-                self._schedule(lambda: failed(err) if generation == self._generation else None)
-                return
-            self._schedule(lambda: done(result) if generation == self._generation else None)
-
-        if self._doc is None:
-            run()
-            return
-        self.thread = threading.Thread(target=run, name="pairscope-view-job", daemon=True)
-        self.thread.start()
 
 
 # -- what the view shows, as plain functions ----------------------------------------------------
-_catalogs: dict[str, Any] = {}
-_catalog_lock = threading.Lock()
 
 
-def open_catalog_cached(location: str) -> Any:
-    """The core's catalog object of ``location``, opened once per process."""
-    from pairscope.io.catalog import open_catalog
-
-    with _catalog_lock:
-        cat = _catalogs.get(location)
-    if cat is None:
-        cat = open_catalog(location)
-        with _catalog_lock:
-            _catalogs[location] = cat
-    return cat
 
 
-@dataclass(frozen=True)
-class ProductChoice:
-    """A published pair product of the current burst, as the picker lists it."""
-
-    item_id: str
-    reference: np.datetime64
-    secondary: np.datetime64
-    assets: tuple[str, ...]
-    item: Any = field(repr=False, compare=False)
-
-    @property
-    def pair(self) -> str:
-        return pair_key(self.reference, self.secondary)
-
-    @property
-    def label(self) -> str:
-        dt = int((self.secondary - self.reference) // np.timedelta64(1, "D"))
-        return f"{day(self.reference)} / {day(self.secondary)} ({dt} d): {self.item_id}"
 
 
-def list_qa_products(location: str, burst_id: str) -> list[ProductChoice]:
-    """Published coherence products of ``burst_id`` in the catalog at ``location``."""
-    from pairscope.io.catalog import list_products
-
-    found = list_products(open_catalog_cached(location), burst_id)
-    out = []
-    for p in found:
-        assets = tuple(a for a in p.assets if _has_scale_or_nodata(p.item, a))
-        if assets:
-            out.append(ProductChoice(p.item.id, p.reference, p.secondary, assets, p.item))
-    return out
 
 
-def _has_scale_or_nodata(item: Any, asset: str) -> bool:
-    from pairscope.io.items import asset_raster_info
-
-    info = asset_raster_info(item, asset)
-    return "scale" in info or "nodata" in info
 
 
-@dataclass(frozen=True)
-class ProductRender:
-    """The render applied to both sides, in physical units (coherence)."""
-
-    colormap_name: str
-    limits: tuple[float, float]
-    note: str
 
 
-def product_render(product: xr.DataArray) -> ProductRender:
-    """The product's own render (from ``open_product``'s ``renders`` attr) in physical units.
-
-    The render's ``rescale`` applies to stored values (DN): it is converted with the asset's
-    ``raster:scale``/``raster:offset`` (:func:`pairscope.render.to_physical`) so our float
-    coherence is drawn with exactly the same colours. Without a render, pairscope's coherence
-    default (viridis, 0..1) is used and said so.
-    """
-    renders = product.attrs.get("renders") or {}
-    scale = float(product.attrs.get("scale", 1.0))
-    offset = float(product.attrs.get("offset", 0.0))
-    for key, definition in renders.items():
-        physical = render.to_physical(definition, scale, offset)
-        rescale = physical.get("rescale")
-        if not rescale:
-            continue
-        lo, hi = (float(v) for v in rescale[0])
-        name = str(physical.get("colormap_name") or "viridis")
-        stored = definition.get("rescale")
-        note = (
-            f"Both sides drawn with the product's render {key!r}: rescale {stored} of stored "
-            f"values x raster:scale {scale:g} + offset {offset:g} = [{lo:g}, {hi:g}] coherence, "
-            f"colormap {name}."
-        )
-        return ProductRender(name, (lo, hi), note)
-    default = render.DEFAULT_RENDERS["coherence"]
-    lo, hi = default["rescale"][0]
-    return ProductRender(
-        str(default["colormap_name"]),
-        (float(lo), float(hi)),
-        "The product declares no render for this asset: both sides use pairscope's coherence "
-        f"render (viridis, [{lo:g}, {hi:g}]).",
-    )
 
 
-_WINDOW = re.compile(r"(\d+)\s*[x\u00d7]\s*(\d+)")
 
 
-def product_estimator(item: Any, asset: str) -> tuple[str, tuple[int, int] | None]:
-    """What the product says of its estimator and window (item properties, asset description)."""
-    props = item.properties
-    a = item.assets.get(asset)
-    description = (a.description or "") if a is not None else ""
-    text = str(props.get("pairscope:estimator") or props.get("processing:expression") or "")
-    window: tuple[int, int] | None = None
-    if isinstance(props.get("pairscope:window"), list | tuple) and len(props["pairscope:window"]) == 2:
-        window = (int(props["pairscope:window"][0]), int(props["pairscope:window"][1]))
-    else:
-        m = _WINDOW.search(text) or _WINDOW.search(description)
-        if m:
-            window = (int(m[1]), int(m[2]))
-    if not text:
-        text = description or "not stated by the product"
-    return text, window
 
 
-@dataclass
-class Comparison:
-    """One product against our recomputation on the product's grid."""
-
-    choice: ProductChoice
-    asset: str
-    product: xr.DataArray
-    ours: xr.DataArray
-    difference: xr.DataArray
-    render: ProductRender
-    window: tuple[int, int]
-    bias_corrected: bool
-    product_estimator: str
-    product_window: tuple[int, int] | None
 
 
-def run_comparison(
-    backend: Any,
-    location: str,
-    burst_id: str,
-    choice: ProductChoice,
-    asset: str,
-    window: tuple[int, int],
-    bias_corrected: bool,
-) -> Comparison:
-    """Open the product, recompute its pair in radar geometry and geocode it onto the product grid."""
-    from pairscope.io.rasters import open_product
-
-    if asset not in choice.assets:
-        raise UserError(
-            f"Product {choice.item_id} has no coherence asset {asset!r}.",
-            f"Pick one of {', '.join(choice.assets)}.",
-        )
-    product = open_product(choice.item, asset).load()
-    if "band" in product.dims:
-        product = product.isel(band=0, drop=True)
-    if product.rio.crs is None:
-        raise UserError(
-            f"Asset {asset!r} of {choice.item_id} has no CRS, so it cannot be compared on a map.",
-            "Pick a georeferenced product.",
-        )
-    pol = asset.upper() if asset.upper() in ("VV", "VH", "HH", "HV") else "VV"
-    ours_radar = backend.compute_pair(
-        location, burst_id, pol, choice.reference, choice.secondary, window, bias_corrected,
-        "radar",
-    )  # fmt: skip
-    ours = qa.to_product_grid(ours_radar, product)
-    text, product_window = product_estimator(choice.item, asset)
-    return Comparison(
-        choice=choice,
-        asset=asset,
-        product=product,
-        ours=ours,
-        difference=qa.difference(product, ours),
-        render=product_render(product),
-        window=window,
-        bias_corrected=bias_corrected,
-        product_estimator=text,
-        product_window=product_window,
-    )
 
 
-def _subset(da: xr.DataArray, x_range: Any, y_range: Any) -> xr.DataArray:
-    out = da
-    if x_range is not None and None not in tuple(x_range):
-        lo, hi = sorted(float(v) for v in x_range)
-        out = out.where((out["x"] >= lo) & (out["x"] <= hi), drop=True)
-    if y_range is not None and None not in tuple(y_range):
-        lo, hi = sorted(float(v) for v in y_range)
-        out = out.where((out["y"] >= lo) & (out["y"] <= hi), drop=True)
-    return out
 
 
-def view_statistics(
-    comparison: Comparison, x_range: Any = None, y_range: Any = None, bins: int = HIST_BINS
-) -> dict[str, Any]:
-    """:func:`pairscope.qa.compare` over the pixels inside the view (whole grid when no range)."""
-    product = _subset(comparison.product, x_range, y_range)
-    ours = _subset(comparison.ours, x_range, y_range)
-    if product.size == 0:
-        stats = qa.compare(np.full((1, 1), np.nan), np.full((1, 1), np.nan), bins=bins)
-        stats["n_pixels"] = 0
-        return stats
-    return qa.compare(product.values, ours.values, bins=bins)
 
 
 def statistics_markdown(stats: dict[str, Any], whole: bool) -> str:
@@ -344,22 +116,6 @@ def estimator_markdown(c: Comparison) -> str:
     )
 
 
-def best_window(
-    location: str, burst_id: str, comparison: Comparison,
-    windows: tuple[tuple[int, int], ...] = qa.COMMON_WINDOWS,
-) -> dict[str, Any]:  # fmt: skip
-    """:func:`pairscope.qa.best_matching_window` of the compared product (recomputes the pair)."""
-    from pairscope.io.rasters import open_slc_stack
-
-    choice = comparison.choice
-    pol = comparison.asset.upper() if comparison.asset.upper() in ("VV", "VH", "HH", "HV") else "VV"
-    stack = open_slc_stack(
-        open_catalog_cached(location), burst_id, [choice.reference, choice.secondary], pol
-    )
-    return qa.best_matching_window(
-        comparison.product, stack, (choice.reference, choice.secondary), windows,
-        bias_corrected=comparison.bias_corrected,
-    )  # fmt: skip
 
 
 def best_window_frame(found: dict[str, Any]) -> pd.DataFrame:
@@ -388,8 +144,8 @@ def map_image(da: xr.DataArray, name: str, label: str) -> hv.Image:
 
 def histogram_plot(c: Comparison, x_range: Any, y_range: Any, n_both: int) -> Any:
     """Datashader 2-D histogram (pixel counts, log colour) of ours against the product."""
-    product = _subset(c.product, x_range, y_range).values.ravel()
-    ours = _subset(c.ours, x_range, y_range).values.ravel()
+    product = subset_view(c.product, x_range, y_range).values.ravel()
+    ours = subset_view(c.ours, x_range, y_range).values.ravel()
     both = np.isfinite(product) & np.isfinite(ours)
     df = pd.DataFrame({"product": product[both], "ours": ours[both]})
     points = hv.Points(df, kdims=["product", "ours"])
@@ -522,7 +278,8 @@ class QAView(pn.viewable.Viewer):
             if compare:
                 self.compare()
 
-        self.runner.submit(lambda: list_qa_products(location, burst), done, self._failed)
+        backend = self.state.backend
+        self.runner.submit(lambda: list_qa_products(backend, location, burst), done, self._failed)
 
     # -- comparing ------------------------------------------------------------------------------
     def compare(self) -> None:
@@ -618,7 +375,9 @@ class QAView(pn.viewable.Viewer):
             self.say(f"Best-matching window: {az}x{rg} (smallest {found['criterion']} over "
                      f"{len(found['results'])} windows).{said}", "success")  # fmt: skip
 
-        self.window_runner.submit(lambda: best_window(location, burst, c), done, self._failed)
+        backend = self.state.backend
+        self.window_runner.submit(lambda: best_window(backend, location, burst, c), done,
+                                  self._failed)  # fmt: skip
 
     def use_best(self) -> None:
         if self.best is None:
@@ -643,3 +402,10 @@ class QAView(pn.viewable.Viewer):
             sizing_mode="stretch_width",
             css_classes=["ps-qa"],
         )
+
+
+__all__ = [
+    "HIST_BINS", "Comparison", "ProductChoice", "ProductRender", "QAView", "best_window",
+    "best_window_frame", "list_qa_products", "product_estimator", "product_render",
+    "run_comparison", "view_statistics",
+]  # fmt: skip
