@@ -106,7 +106,7 @@ def radar_items(tmp_path_factory: pytest.TempPathFactory, radar_result: xr.Datas
     out = tmp_path_factory.mktemp("radar")
     return export.export_pairs(
         radar_result, out, inputs=INPUTS, geometry=geometry_layers,
-        burst_id="T117_249435_IW2", polarization="VV",
+        burst_id="T117_249435_IW2", polarization="VV", encoding="float32",
     )
 
 
@@ -116,6 +116,7 @@ def map_item(tmp_path_factory: pytest.TempPathFactory, map_result: xr.Dataset) -
     return export.export_pair(
         map_result, ("2024-08-09", "2024-09-02"), out,
         inputs=[INPUTS["2024-08-09"], INPUTS["2024-09-02"]], polarization="vv",
+        encoding="float32",
     )
 
 
@@ -433,7 +434,7 @@ def test_geometry_item(tmp_path: pathlib.Path, geometry_layers: xr.Dataset, rada
     layers = geometry_layers.assign_coords(latitude=radar_result["latitude"],
                                            longitude=radar_result["longitude"])
     item = export.export_geometry(layers, tmp_path, inputs=[INPUTS["2024-08-09"]],
-                                  source="catalog geometry asset")
+                                  source="catalog geometry asset", encoding="float32")
     assert item.id == "T117_249435_IW2_geometry"
     assert item.datetime is not None and item.datetime.isoformat().startswith("2024-08-09T17:05:57")
     assert set(item.assets) == {"look_x", "look_y", "look_z", "incidence", "geolocation"}

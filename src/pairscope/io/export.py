@@ -1,4 +1,5 @@
-"""Reproducible export of pair results: Cloud-Optimized GeoTIFFs + STAC items, PNG maps, pair tables.
+"""Reproducible export of pair results: Cloud-Optimized GeoTIFFs + STAC items, PNG maps, pair tables,
+and the output folder as a static STAC catalog.
 
 One pair of a results Dataset (``pairscope.coherence.estimate_pairs``, radar or map geometry) becomes
 one directory with one COG per layer (coherence, phase, valid sample count and, when given, the
@@ -7,14 +8,39 @@ look-vector / incidence layers) and a STAC item that says everything needed to r
 - ``proj:*`` (code, shape, transform, bbox) when the result is geocoded; radar-geometry results
   (no CRS) get ``proj:code: null``, ``pairscope:geometry: "radar"`` and a ``geolocation`` asset with
   the per-pixel latitude / longitude grid (bands ``grid_lat``, ``grid_lon``, the openEO names);
-- ``raster:bands`` with data type, unit, nodata, scale/offset and statistics;
-- ``renders`` for every layer, taken from ``pairscope.render.DEFAULT_RENDERS`` so a tile server
-  (titiler) draws the files exactly as the app does;
+- georeferencing GIS tools understand in radar geometry (``georeference=``): ground control points
+  taken from the lat/lon grid in every layer (``"gcps"``, the default: QGIS, ``gdalwarp -tps``,
+  rasterio and titiler place the file), or GDAL geolocation arrays (``"geolocation"``: a
+  ``<layer>.tif.aux.xml`` beside each layer points at the geolocation asset by a relative path;
+  ``gdalwarp -geoloc`` places every pixel exactly);
+- ``raster:bands`` with data type, unit, nodata, scale/offset and statistics of the stored values
+  (nodata excluded);
+- ``renders`` for every layer, taken from ``pairscope.render.DEFAULT_RENDERS`` with ``rescale`` in
+  stored values, so a tile server (titiler) draws the files exactly as the app does;
 - the ``sar:*`` / ``sat:*`` / ``s1:*`` fields shared by the input items, the window as
   ``sar:looks_azimuth`` / ``sar:looks_range``;
 - processing parameters: ``processing:software``, ``processing:lineage`` and ``pairscope:*``
-  (estimator, window, bias correction, input item ids and dates, baselines, mean coherence);
-- ``start_datetime`` / ``end_datetime``: the pair's reference and secondary dates.
+  (estimator, window, bias correction, encoding, input item ids and dates, baselines, mean
+  coherence, valid pixels);
+- ``start_datetime`` / ``end_datetime``: the pair's reference and secondary dates;
+- ``derived_from`` links to the input items: relative paths for local inputs, URLs without
+  credentials or secret query parameters for remote ones.
+
+Encodings (``encoding=``): ``"compact"`` (the default, a product encoding as published coherence
+products use: coherence uint8 with ``raster:scale`` 1/250 and nodata 255 as the Terrascope
+collection, phase int16 in steps of pi/32767 rad with nodata -32768, valid sample count in the
+smallest unsigned type with its maximum as nodata, look vectors int16 in steps of 1/32767,
+incidence uint16 in steps of 0.002 deg) or ``"float32"`` (float32 layers with NaN nodata, the
+count int32 with nodata -1). Scale, offset and nodata are in the GeoTIFF and in ``raster:bands``,
+so ``rioxarray.open_rasterio(..., mask_and_scale=True)`` gives physical values with NaN where empty.
+
+COGs: ZSTD level 1 with the GeoTIFF predictor (2 for integers, 3 for floats), chosen by measuring
+against DEFLATE and LERC_ZSTD on a 600 x 3000 pair; overviews are built once from the stored values
+in memory and copied (``OVERVIEWS=FORCE_USE_EXISTING``), the geolocation grid has none.
+
+`write_output_catalog` turns an output folder into a static STAC catalog: ``catalog.json`` at its
+root, one ``collection.json`` per burst folder (extent, summaries, ``item_assets``, ``renders``),
+items linked to it, every link relative so the folder can be moved or served as it is.
 
 Every file is written to a temporary name in the target directory and renamed into place
 (``os.replace``, atomic on POSIX), the item JSON last: an item that exists is complete, and a
@@ -25,6 +51,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -35,7 +62,8 @@ import socket
 import uuid
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import numpy as np
 import pystac
@@ -43,6 +71,8 @@ import rasterio
 import rasterio.shutil
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
+from rasterio.control import GroundControlPoint
+from rasterio.enums import Resampling
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile
 
@@ -50,8 +80,12 @@ from pairscope._version import __version__
 from pairscope.errors import SchemaNotFoundError
 
 __all__ = [
+    "COG_COMPRESS",
+    "ENCODINGS",
     "EXTENSIONS",
+    "GEOREFERENCES",
     "LAYERS",
+    "Packing",
     "export_geometry",
     "export_pair",
     "export_pairs",
@@ -60,10 +94,12 @@ __all__ = [
     "pair_item_id",
     "pairs_table",
     "pairs_table_from_items",
+    "portable_href",
     "remove_stale_temporaries",
     "SchemaNotFoundError",
     "validate_item",
     "write_cog",
+    "write_output_catalog",
     "write_pairs_csv",
 ]
 
@@ -79,11 +115,68 @@ EXTENSIONS: dict[str, str] = {
 }
 
 
+#: Layer encodings: ``"compact"`` (scaled integers, the default) or ``"float32"``.
+Encoding = Literal["compact", "float32"]
+ENCODINGS: tuple[str, ...] = ("compact", "float32")
+#: How radar-geometry files are georeferenced: ground control points, GDAL geolocation arrays
+#: (an ``.aux.xml`` beside each layer), or not at all.
+Georeference = Literal["gcps", "geolocation"] | None
+GEOREFERENCES: tuple[str | None, ...] = ("gcps", "geolocation", None)
+
+#: COG codec (measured on a 600 x 3000 pair, see the module docstring) and its level.
+COG_COMPRESS = "ZSTD"
+COG_LEVEL = 1
+_BLOCK = 256
+#: Most ground control points per radar-geometry file (a grid spread evenly on the ground).
+MAX_GCPS = 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class Packing:
+    """A layer in the compact encoding: ``physical = stored * scale + offset``; ``nodata`` (the
+    dtype's maximum for unsigned, minimum for signed types) marks empty cells."""
+
+    dtype: str
+    scale: float
+    offset: float
+    nodata: int
+
+    def encode(self, values: np.ndarray, empty: np.ndarray | None = None) -> np.ndarray:
+        """Stored values: rounded to the nearest step, clipped to the dtype (nodata excluded);
+        non-finite values and ``empty`` cells become ``nodata``."""
+        info = np.iinfo(self.dtype)
+        lo, hi = (info.min + 1, info.max) if self.nodata == info.min else (info.min, info.max - 1)
+        physical = np.asarray(values, dtype="float64")
+        with np.errstate(invalid="ignore"):
+            stored = np.rint((physical - self.offset) / self.scale)
+        stored = np.clip(stored, lo, hi)
+        bad = ~np.isfinite(physical)
+        if empty is not None:
+            bad |= empty
+        stored[bad] = self.nodata
+        return stored.astype(self.dtype)
+
+    def to_stored(self, value: float) -> float:
+        """A physical value (e.g. a render's rescale limit) in stored units."""
+        return float(f"{(value - self.offset) / self.scale:.10g}")
+
+
+def _count_packing(maximum: int) -> Packing:
+    """The smallest unsigned type holding counts up to ``maximum`` (its largest value: nodata)."""
+    for dtype in ("uint8", "uint16", "uint32"):
+        top = int(np.iinfo(dtype).max)
+        if maximum < top:
+            return Packing(dtype, 1.0, 0.0, top)
+    return Packing("uint64", 1.0, 0.0, int(np.iinfo("uint64").max))
+
+
 class _Layer:
-    """How one result variable is written: asset key, render key, unit, overview resampling."""
+    """How one result variable is written: asset key, render key, unit, overview resampling, and
+    its compact packing."""
 
     def __init__(
-        self, asset: str, render: str, unit: str, title: str, resampling: str, dtype: str = "float32"
+        self, asset: str, render: str, unit: str, title: str, resampling: str,
+        dtype: str = "float32", packing: Packing | None = None,
     ) -> None:
         self.asset = asset
         self.render = render
@@ -92,25 +185,42 @@ class _Layer:
         # wrapped phase is never averaged as a real number: nearest overviews
         self.resampling = resampling
         self.dtype = dtype
+        self.packing = packing
 
+
+_UNIT_VECTOR = Packing("int16", 1.0 / 32767, 0.0, -32768)
 
 #: Result / geometry variable name -> how it is exported.
 LAYERS: dict[str, _Layer] = {
-    "coherence": _Layer("coherence", "coherence", "1", "Coherence magnitude", "AVERAGE"),
-    "phase": _Layer("phase", "phase", "rad", "Differential phase (wrapped)", "NEAREST"),
+    # as the Terrascope coherence product: uint8, scale 0.004, nodata 255
+    "coherence": _Layer("coherence", "coherence", "1", "Coherence magnitude", "AVERAGE",
+                        packing=Packing("uint8", 0.004, 0.0, 255)),
+    "phase": _Layer("phase", "phase", "rad", "Differential phase (wrapped)", "NEAREST",
+                    packing=Packing("int16", math.pi / 32767, 0.0, -32768)),
+    # packed in the smallest unsigned type that holds the window's sample count
     "valid_count": _Layer(
         "valid_count", "valid_count", "1", "Valid samples in the window", "NEAREST", "int32"
     ),
-    "look_x": _Layer("look_x", "look_x", "1", "Look vector x (ECEF, antenna to target)", "AVERAGE"),
-    "look_y": _Layer("look_y", "look_y", "1", "Look vector y (ECEF, antenna to target)", "AVERAGE"),
-    "look_z": _Layer("look_z", "look_z", "1", "Look vector z (ECEF, antenna to target)", "AVERAGE"),
-    "los_east": _Layer("los_east", "los_east", "1", "LOS east (target to sensor)", "AVERAGE"),
-    "los_north": _Layer("los_north", "los_north", "1", "LOS north (target to sensor)", "AVERAGE"),
-    "los_up": _Layer("los_up", "los_up", "1", "LOS up (target to sensor)", "AVERAGE"),
+    "look_x": _Layer("look_x", "look_x", "1", "Look vector x (ECEF, antenna to target)", "AVERAGE",
+                     packing=_UNIT_VECTOR),
+    "look_y": _Layer("look_y", "look_y", "1", "Look vector y (ECEF, antenna to target)", "AVERAGE",
+                     packing=_UNIT_VECTOR),
+    "look_z": _Layer("look_z", "look_z", "1", "Look vector z (ECEF, antenna to target)", "AVERAGE",
+                     packing=_UNIT_VECTOR),
+    "los_east": _Layer("los_east", "los_east", "1", "LOS east (target to sensor)", "AVERAGE",
+                       packing=_UNIT_VECTOR),
+    "los_north": _Layer("los_north", "los_north", "1", "LOS north (target to sensor)", "AVERAGE",
+                        packing=_UNIT_VECTOR),
+    "los_up": _Layer("los_up", "los_up", "1", "LOS up (target to sensor)", "AVERAGE",
+                     packing=_UNIT_VECTOR),
     "incidence_angle": _Layer(
-        "incidence", "incidence", "deg", "Incidence angle (ellipsoid normal)", "AVERAGE"
+        "incidence", "incidence", "deg", "Incidence angle (ellipsoid normal)", "AVERAGE",
+        packing=Packing("uint16", 0.002, 0.0, 65535),
     ),
 }
+
+#: nodata of the int32 count in the float32 encoding (counts are never negative).
+_COUNT_NODATA_INT32 = -1
 
 _PAIR_VARIABLES = ("coherence", "phase", "valid_count")
 _GEOMETRY_VARIABLES = (
@@ -194,17 +304,47 @@ def _write_json(data: Mapping[str, Any], path: pathlib.Path, hook: StageHook | N
 # COG
 
 
-def _statistics(band: np.ndarray) -> dict[str, float]:
-    finite = band[np.isfinite(band)] if band.dtype.kind == "f" else band.ravel()
-    if finite.size == 0:
+def _statistics(band: np.ndarray, nodata: float | None = None) -> dict[str, float]:
+    """Statistics of the stored values of one band; NaN and ``nodata`` cells are left out."""
+    valid = np.isfinite(band) if band.dtype.kind == "f" else np.ones(band.shape, dtype=bool)
+    if nodata is not None and not (isinstance(nodata, float) and math.isnan(nodata)):
+        valid &= band != nodata
+    values = band[valid] if not valid.all() else band.ravel()
+    if values.size == 0:
         return {"valid_percent": 0.0}
+    mean = float(values.mean(dtype=np.float64))
     return {
-        "minimum": float(finite.min()),
-        "maximum": float(finite.max()),
-        "mean": float(finite.mean(dtype=np.float64)),
-        "stddev": float(finite.std(dtype=np.float64)),
-        "valid_percent": round(100.0 * finite.size / band.size, 4),
+        "minimum": _number(values.min()),
+        "maximum": _number(values.max()),
+        "mean": mean,
+        "stddev": float(np.sqrt(np.mean(np.square(values - mean, dtype=np.float64)))),
+        "valid_percent": round(100.0 * values.size / band.size, 4),
     }
+
+
+def _number(value: Any) -> float | int:
+    """A numpy scalar as a JSON number (integers stay integers)."""
+    return int(value) if np.issubdtype(np.asarray(value).dtype, np.integer) else float(value)
+
+
+def _overview_factors(height: int, width: int, block: int = _BLOCK) -> list[int]:
+    """The COG driver's overview levels: halve until the image fits in one block."""
+    factors: list[int] = []
+    factor = 1
+    while math.ceil(width / factor) > block or math.ceil(height / factor) > block:
+        factor *= 2
+        factors.append(factor)
+    return factors
+
+
+def _geolocation_aux(geolocation: Mapping[str, str]) -> str:
+    """A GDAL PAM sidecar (``<file>.aux.xml``) holding a GEOLOCATION metadata domain."""
+    from xml.sax.saxutils import escape, quoteattr
+
+    items = "\n".join(
+        f"    <MDI key={quoteattr(str(k))}>{escape(str(v))}</MDI>" for k, v in geolocation.items()
+    )
+    return f'<PAMDataset>\n  <Metadata domain="GEOLOCATION">\n{items}\n  </Metadata>\n</PAMDataset>\n'
 
 
 def write_cog(
@@ -219,17 +359,25 @@ def write_cog(
     scale: float = 1.0,
     offset: float = 0.0,
     resampling: str = "AVERAGE",
-    level: int = 1,
+    level: int = COG_LEVEL,
     tags: Mapping[str, str] | None = None,
     hook: StageHook | None = None,
+    compress: str = COG_COMPRESS,
+    overviews: bool = True,
+    gcps: Sequence[GroundControlPoint] | None = None,
+    gcps_crs: Any = "EPSG:4326",
+    geolocation: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Write a 2-D or (band, row, col) array as a Cloud-Optimized GeoTIFF, atomically.
 
-    ``crs``/``transform`` None writes a radar-geometry file without georeferencing (pixel grid
-    only). Overviews are built with ``resampling`` (use ``"NEAREST"`` for wrapped phase).
-    DEFLATE with a predictor at ``level`` (1: fastest, speckled layers barely compress further;
-    smooth grids such as lat/lon gain from 6).
-    Returns the STAC ``raster:bands`` entries (data type, nodata, unit, scale, offset, statistics).
+    ``crs``/``transform`` None writes a radar-geometry file: with ``gcps`` (ground control points
+    in ``gcps_crs``) GIS tools can warp it; with ``geolocation`` (GDAL GEOLOCATION metadata, e.g.
+    from `_geolocation_metadata`) a ``<file>.aux.xml`` sidecar is written beside it; with neither
+    it is a bare pixel grid. Overviews (unless ``overviews=False``) are built once, in memory,
+    from the stored values with ``resampling`` (``"NEAREST"`` for wrapped phase and counts; nodata
+    is left out of averages). ``compress`` at ``level`` with the predictor (ZSTD 1 by default).
+    Returns the STAC ``raster:bands`` entries (data type, nodata, unit, scale, offset, statistics
+    of the stored values without nodata).
     """
     array = np.asarray(data)
     if array.ndim == 2:
@@ -250,6 +398,7 @@ def write_cog(
     if crs is not None:
         profile["crs"] = rasterio.crs.CRS.from_user_input(crs)
         profile["transform"] = transform
+    factors = _overview_factors(height, width) if overviews else []
     target = pathlib.Path(path)
     with warnings.catch_warnings():
         # radar-geometry rasters have no CRS on purpose
@@ -263,14 +412,24 @@ def write_cog(
                         dst.set_band_unit(i + 1, unit_list[i])
                 dst.scales = (scale,) * count
                 dst.offsets = (offset,) * count
+                if crs is None and gcps:
+                    dst.gcps = (list(gcps), rasterio.crs.CRS.from_user_input(gcps_crs))
                 if tags:
                     dst.update_tags(**tags)
+                if factors:
+                    dst.build_overviews(factors, Resampling[resampling.lower()])
             with memory.open() as src, _atomic_path(target, hook) as tmp:
                 rasterio.shutil.copy(
-                    src, tmp, driver="COG", COMPRESS="DEFLATE", LEVEL=int(level),
-                    PREDICTOR="YES", BLOCKSIZE=256, OVERVIEW_RESAMPLING=resampling,
-                    BIGTIFF="IF_SAFER",
+                    src, tmp, driver="COG", COMPRESS=compress, LEVEL=int(level),
+                    PREDICTOR="YES", BLOCKSIZE=_BLOCK, BIGTIFF="IF_SAFER",
+                    OVERVIEWS="FORCE_USE_EXISTING" if factors else "NONE",
                 )
+    aux = target.with_name(target.name + ".aux.xml")
+    if geolocation:
+        with _atomic_path(aux, hook) as tmp_aux:
+            tmp_aux.write_text(_geolocation_aux(geolocation), encoding="utf-8")
+    elif aux.exists():
+        aux.unlink()  # a sidecar of an earlier write would re-georeference the new file
     bands: list[dict[str, Any]] = []
     for i in range(count):
         band: dict[str, Any] = {"name": names[i], "data_type": array.dtype.name}
@@ -280,7 +439,7 @@ def write_cog(
             band["unit"] = unit_list[i]
         band["scale"] = scale
         band["offset"] = offset
-        band["statistics"] = _statistics(array[i])
+        band["statistics"] = _statistics(array[i], nodata)
         bands.append(band)
     return bands
 
@@ -413,18 +572,73 @@ def _map_grid(da: xr.DataArray) -> tuple[Any, Any] | None:
     return crs, da.rio.transform(recalc=True)
 
 
-def _render_definitions(assets: Sequence[tuple[str, str]]) -> dict[str, dict[str, Any]]:
+def _render_definitions(
+    assets: Sequence[tuple[str, str, Packing | None]],
+) -> dict[str, dict[str, Any]]:
+    """One render per written layer, from ``DEFAULT_RENDERS``; ``rescale`` in stored values (as
+    titiler applies it) for packed layers."""
     from pairscope.render import DEFAULT_RENDERS
 
     renders: dict[str, dict[str, Any]] = {}
-    for asset_key, render_key in assets:
+    for asset_key, render_key, packing in assets:
         if render_key not in DEFAULT_RENDERS:
             continue
         render = json.loads(json.dumps(dict(DEFAULT_RENDERS[render_key])))
         render["assets"] = [asset_key]
+        if packing is not None and render.get("rescale"):
+            render["rescale"] = [[packing.to_stored(lo), packing.to_stored(hi)]
+                                 for lo, hi in render["rescale"]]
         render.setdefault("title", LAYERS_BY_ASSET[asset_key].title)
         renders[asset_key] = render
     return renders
+
+
+def _gcp_grid(lat: np.ndarray, lon: np.ndarray, height: np.ndarray | None = None,
+              max_points: int = MAX_GCPS) -> list[GroundControlPoint]:
+    """Ground control points at pixel centres of the lat/lon grid, on a grid of rows and columns
+    spread evenly on the ground (so their count follows the footprint's aspect), corners included.
+
+    Pixel (row, col) is the cell from (col, row) to (col + 1, row + 1): its lat/lon is at
+    (col + 0.5, row + 0.5), as GDAL counts GCP pixel/line positions."""
+    rows, cols = lat.shape
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    mid_r, mid_c = rows // 2, cols // 2
+    coslat = math.cos(math.radians(float(np.nanmean(lat))))
+
+    def ground(a: tuple[int, int], b: tuple[int, int]) -> float:
+        dy = float(lat[a] - lat[b]) * 111_320.0
+        dx = float(lon[a] - lon[b]) * 111_320.0 * coslat
+        return math.hypot(dx, dy) if math.isfinite(dx + dy) else 0.0
+
+    along = max(ground((0, mid_c), (rows - 1, mid_c)), 1.0)
+    across = max(ground((mid_r, 0), (mid_r, cols - 1)), 1.0)
+    n_rows = int(min(rows, max(2, round(math.sqrt(max_points * along / across)))))
+    n_cols = int(min(cols, max(2, max_points // n_rows)))
+    r_idx = np.unique(np.round(np.linspace(0, rows - 1, n_rows)).astype(int))
+    c_idx = np.unique(np.round(np.linspace(0, cols - 1, n_cols)).astype(int))
+    points = []
+    for r in r_idx:
+        for c in c_idx:
+            if not ok[r, c]:
+                continue
+            z = float(height[r, c]) if height is not None and np.isfinite(height[r, c]) else 0.0
+            points.append(GroundControlPoint(
+                row=float(r) + 0.5, col=float(c) + 0.5, x=float(lon[r, c]), y=float(lat[r, c]),
+                z=z, id=f"{r}_{c}",
+            ))
+    return points
+
+
+def _geolocation_metadata(geolocation_file: str) -> dict[str, str]:
+    """GDAL GEOLOCATION metadata pointing at the geolocation asset beside a layer (band 2 holds
+    longitude, band 1 latitude, one sample per pixel centre), by a path relative to the layer."""
+    return {
+        "SRS": rasterio.crs.CRS.from_epsg(4326).to_wkt(),
+        "X_DATASET": geolocation_file, "X_BAND": "2", "X_DATASET_RELATIVE_TO_SOURCE": "YES",
+        "Y_DATASET": geolocation_file, "Y_BAND": "1", "Y_DATASET_RELATIVE_TO_SOURCE": "YES",
+        "PIXEL_OFFSET": "0", "LINE_OFFSET": "0", "PIXEL_STEP": "1", "LINE_STEP": "1",
+        "GEOREFERENCING_CONVENTION": "PIXEL_CENTER",
+    }
 
 
 LAYERS_BY_ASSET: dict[str, _Layer] = {layer.asset: layer for layer in LAYERS.values()}
@@ -447,6 +661,15 @@ def _select_pair(result: xr.Dataset, pair: int | tuple[Any, Any]) -> xr.Dataset:
     return result.isel(pair=int(hits[0]))
 
 
+def _check_options(encoding: str, georeference: str | None) -> None:
+    if encoding not in ENCODINGS:
+        raise ValueError(f"encoding must be one of {', '.join(ENCODINGS)}; got {encoding!r}")
+    if georeference not in GEOREFERENCES:
+        raise ValueError(
+            f"georeference must be 'gcps', 'geolocation' or None; got {georeference!r}"
+        )
+
+
 def export_pair(
     result: xr.Dataset,
     pair: int | tuple[Any, Any],
@@ -461,15 +684,22 @@ def export_pair(
     estimator: str | None = None,
     item_id: str | None = None,
     hook: StageHook | None = None,
+    encoding: Encoding = "compact",
+    georeference: Georeference = "gcps",
 ) -> pystac.Item:
     """Write one pair of ``result`` as COGs + a STAC item in ``directory/<item id>/``.
 
     ``inputs`` are the reference and secondary SLC items (their ids, dates, sar/sat/s1 fields and
     hrefs go into the item); ``geometry`` an optional Dataset of look-vector / incidence layers on
     the same grid. Window, bias correction, estimator, burst id and polarization default to the
-    result's ``attrs`` (as ``estimate_pairs`` records them), then to the inputs. Returns the item,
-    its self href set to the written JSON.
+    result's ``attrs`` (as ``estimate_pairs`` records them), then to the inputs.
+    ``encoding``: ``"compact"`` (scaled integers, see the module docstring) or ``"float32"``.
+    ``georeference`` (radar geometry only): ``"gcps"`` (ground control points in each file),
+    ``"geolocation"`` (GDAL geolocation arrays: an ``.aux.xml`` beside each layer naming the
+    geolocation asset) or None. Returns the item, its self href set to the written JSON (its
+    links hold absolute hrefs; the JSON on disk holds them relative, see `portable_href`).
     """
+    _check_options(encoding, georeference)
     ds = _select_pair(result, pair)
     if "coherence" not in ds:
         raise ValueError(f"the result has no 'coherence' variable (variables: {list(ds.data_vars)})")
@@ -496,14 +726,51 @@ def export_pair(
         props["sar:polarizations"] = [polarization.upper()]
     props["sar:looks_azimuth"] = int(window[0])
     props["sar:looks_range"] = int(window[1])
-    mean_coh = float(np.nanmean(coherence.values)) if np.isfinite(coherence.values).any() else None
+    coh_values = np.asarray(coherence.values)
+    finite = np.isfinite(coh_values)
+    mean_coh = float(coh_values[finite].mean(dtype=np.float64)) if finite.any() else None
     props.update(_processing_fields(
         ds, attrs, input_dicts, estimator=estimator, window=window, bias=bias,
         polarization=polarization, geometry="map" if _map_grid(coherence) is not None else "radar",
         mean_coherence=mean_coh,
     ))
+    props["pairscope:valid_pixels"] = int(finite.sum())
     return _write_item(item_id, pathlib.Path(directory), ds, coherence, sources, props,
-                       input_dicts, None, hook)
+                       input_dicts, None, hook, encoding=encoding, georeference=georeference,
+                       max_count=int(window[0]) * int(window[1]))
+
+
+def _empty_cells(da: xr.DataArray, values: np.ndarray) -> np.ndarray:
+    """Cells without a value: NaN, or (integer layers) the fill value geocoding writes / negative
+    counts."""
+    if values.dtype.kind == "f":
+        return np.asarray(~np.isfinite(values), dtype=bool)
+    empty = values < 0 if values.dtype.kind == "i" else np.zeros(values.shape, dtype=bool)
+    for key in ("_FillValue", "nodata"):
+        fill = da.attrs.get(key, da.encoding.get(key))
+        if fill is not None and np.isfinite(fill):
+            empty |= values == fill
+    return empty
+
+
+def _stored_layer(
+    name: str, da: xr.DataArray, encoding: str, max_count: int
+) -> tuple[np.ndarray, float | None, Packing | None]:
+    """(stored values, nodata, packing or None) of one layer in ``encoding``."""
+    layer = LAYERS[name]
+    values = np.asarray(da.values)
+    if name == "valid_count":
+        empty = _empty_cells(da, values)
+        counts = np.where(empty, 0, np.nan_to_num(values, nan=0.0))
+        if encoding == "float32":
+            stored = np.where(empty, _COUNT_NODATA_INT32, counts).astype("int32")
+            return stored, _COUNT_NODATA_INT32, None
+        top = int(counts.max()) if counts.size else 0
+        packing = _count_packing(max(max_count, top))
+        return packing.encode(counts, empty), packing.nodata, packing
+    if encoding == "compact" and layer.packing is not None:
+        return layer.packing.encode(values), layer.packing.nodata, layer.packing
+    return values.astype("float32"), float("nan"), None
 
 
 def _write_item(
@@ -516,6 +783,10 @@ def _write_item(
     input_dicts: Sequence[Mapping[str, Any]],
     datetime: dt.datetime | None,
     hook: StageHook | None,
+    *,
+    encoding: str = "compact",
+    georeference: str | None = "gcps",
+    max_count: int = 0,
 ) -> pystac.Item:
     """Write ``sources`` as COGs (+ the geolocation grid in radar geometry) and the item, last."""
     out = directory / item_id
@@ -524,40 +795,49 @@ def _write_item(
     crs, transform = grid if grid is not None else (None, None)
     shape = [int(n) for n in template.shape]
 
+    gcps: list[GroundControlPoint] | None = None
+    geolocation_file = f"{item_id}_geolocation.tif"
+    geoloc_meta: dict[str, str] | None = None
+    lat = lon = None
+    if grid is None:
+        lat, lon = _latlon(ds, template)
+        if georeference == "gcps":
+            height = _height(ds, template)
+            gcps = _gcp_grid(lat, lon, height)
+        elif georeference == "geolocation":
+            geoloc_meta = _geolocation_metadata(geolocation_file)
+
     assets: dict[str, pystac.Asset] = {}
-    written: list[tuple[str, str]] = []
+    written: list[tuple[str, str, Packing | None]] = []
     for name, da in sources:
         layer = LAYERS[name]
         if tuple(int(n) for n in da.shape) != tuple(shape):
             raise ValueError(f"layer {name!r} has shape {da.shape}, the grid is {tuple(shape)}")
-        values = np.asarray(da.values)
-        if layer.dtype == "int32":
-            values = np.where(np.isfinite(values), values, 0).astype("int32")
-        else:
-            values = values.astype("float32")
+        stored, nodata, packing = _stored_layer(name, da, encoding, max_count)
         filename = f"{item_id}_{layer.asset}.tif"
         bands = write_cog(
-            values, out / filename, crs=crs, transform=transform, band_names=[layer.asset],
-            units=layer.unit, nodata=None if layer.dtype == "int32" else float("nan"),
-            resampling=layer.resampling, hook=hook,
+            stored, out / filename, crs=crs, transform=transform, band_names=[layer.asset],
+            units=layer.unit, nodata=nodata,
+            scale=packing.scale if packing is not None else 1.0,
+            offset=packing.offset if packing is not None else 0.0,
+            resampling=layer.resampling, hook=hook, gcps=gcps, geolocation=geoloc_meta,
             tags={"pairscope_item": item_id, "pairscope_layer": layer.asset},
         )
         assets[layer.asset] = pystac.Asset(
             href=f"./{filename}", media_type=pystac.MediaType.COG, title=layer.title,
             roles=["data"], extra_fields={"raster:bands": bands},
         )
-        written.append((layer.asset, layer.render))
+        written.append((layer.asset, layer.render, packing))
 
-    if grid is None:
-        lat, lon = _latlon(ds, template)
-        geolocation = f"{item_id}_geolocation.tif"
+    if lat is not None and lon is not None:
         bands = write_cog(
-            np.stack([lat, lon]).astype("float64"), out / geolocation,
+            np.stack([lat, lon]).astype("float64"), out / geolocation_file,
             band_names=["grid_lat", "grid_lon"], units=["deg", "deg"], resampling="AVERAGE",
-            level=6, hook=hook, tags={"pairscope_item": item_id, "pairscope_layer": "geolocation"},
+            overviews=False, hook=hook,
+            tags={"pairscope_item": item_id, "pairscope_layer": "geolocation"},
         )
         assets["geolocation"] = pystac.Asset(
-            href=f"./{geolocation}", media_type=pystac.MediaType.COG,
+            href=f"./{geolocation_file}", media_type=pystac.MediaType.COG,
             title="Latitude / longitude (WGS84) of each radar-geometry pixel",
             roles=["metadata", "geolocation"], extra_fields={"raster:bands": bands},
         )
@@ -565,7 +845,9 @@ def _write_item(
         props["proj:code"] = None
         props["pairscope:geometry"] = "radar"
         props["pairscope:geolocation_asset"] = "geolocation"
+        props["pairscope:georeference"] = georeference
     else:
+        assert grid is not None
         map_crs, map_transform = grid
         footprint = _footprint_map(map_crs, map_transform, shape)
         epsg = map_crs.to_epsg()
@@ -578,6 +860,7 @@ def _write_item(
         props["proj:bbox"] = _map_bounds(map_transform, shape)
         props["pairscope:geometry"] = "map"
     props["proj:shape"] = shape
+    props["pairscope:encoding"] = encoding
     props["renders"] = _render_definitions(written)
 
     item = pystac.Item(
@@ -586,16 +869,15 @@ def _write_item(
     )
     for key, asset in assets.items():
         item.add_asset(key, asset)
-    from pairscope.io.http import redact_url
-
     for source in input_dicts:
         href = _self_href(source)
         if href:
-            href = redact_url(href)  # never write a token into an exported file
-            item.add_link(pystac.Link("derived_from", href, media_type=pystac.MediaType.JSON,
+            item.add_link(pystac.Link("derived_from", _link_href(href),
+                                      media_type=pystac.MediaType.JSON,
                                       title=str(source.get("id", ""))))
     path = out / f"{item_id}.json"
     data = item.to_dict(include_self_link=False, transform_hrefs=False)
+    data["links"] = _portable_links(data.get("links", []), out)
     _write_json(data, path, hook)
     item.set_self_href(str(path.resolve()))
     return item
@@ -610,6 +892,8 @@ def export_geometry(
     item_id: str | None = None,
     source: str | None = None,
     hook: StageHook | None = None,
+    encoding: Encoding = "compact",
+    georeference: Georeference = "gcps",
 ) -> pystac.Item:
     """Write the look-vector / incidence layers of one burst (no pair dimension) as COGs + an item.
 
@@ -617,7 +901,10 @@ def export_geometry(
     incidence_angle`` on ``(azimuth, range)`` with 2-D ``latitude``/``longitude`` coords, or on a
     ``(y, x)`` grid with a CRS. ``inputs``: the acquisition item(s) whose orbit it describes;
     ``source`` says where the layers come from (recorded as ``pairscope:geometry_source``).
+    ``encoding`` and ``georeference`` as in `export_pair` (compact: unit vectors int16 in steps of
+    1/32767, incidence uint16 in steps of 0.002 deg).
     """
+    _check_options(encoding, georeference)
     names = [v for v in _GEOMETRY_VARIABLES if v in geometry]
     if not names:
         raise ValueError(
@@ -645,7 +932,8 @@ def export_geometry(
     when = _datetime(np.datetime64(str(dates[0]).replace("Z", "").replace("+00:00", "")))
     template = geometry[names[0]]
     return _write_item(item_id, pathlib.Path(directory), geometry, template,
-                       [(n, geometry[n]) for n in names], props, input_dicts, when, hook)
+                       [(n, geometry[n]) for n in names], props, input_dicts, when, hook,
+                       encoding=encoding, georeference=georeference)
 
 
 def _used_extensions(props: Mapping[str, Any]) -> list[str]:
@@ -682,6 +970,15 @@ def _latlon(ds: xr.Dataset, coherence: xr.DataArray) -> tuple[np.ndarray, np.nda
         "a radar-geometry result needs 2-D 'latitude'/'longitude' coordinates (the SLC stack's "
         "grid, carried by estimate_pairs) to be exported; geocode it or add them"
     )
+
+
+def _height(ds: xr.Dataset, template: xr.DataArray) -> np.ndarray | None:
+    """The terrain height grid (m) when the stack carried one (GCP z values), else None."""
+    if "height" in ds.variables:
+        height = np.asarray(ds["height"].values, dtype="float64")
+        if height.shape == template.shape:
+            return height
+    return None
 
 
 def _map_bounds(transform: Any, shape: Sequence[int]) -> list[float]:
@@ -762,6 +1059,59 @@ def _baseline_days(ds: xr.Dataset, ref: np.datetime64, sec: np.datetime64) -> fl
     return int(value) if value == int(value) else value
 
 
+# ---------------------------------------------------------------------------------------------
+# links
+
+
+def _local_path(href: str) -> str | None:
+    """The absolute local path an href names (a path or a ``file:`` URL), None for remote URLs
+    and relative hrefs."""
+    parts = urlsplit(href)
+    if parts.scheme == "file":
+        path = unquote(parts.path)
+    elif parts.scheme and len(parts.scheme) > 1:
+        return None  # http(s), s3, ... (a one-letter scheme is a Windows drive)
+    else:
+        path = href
+    return path if os.path.isabs(path) else None
+
+
+def _link_href(href: str) -> str:
+    """A link target for an in-memory item: local paths absolute, URLs stripped of secrets."""
+    if _local_path(href) is not None or not urlsplit(href).scheme:
+        return href
+    return _public_url(href)
+
+
+def _public_url(url: str) -> str:
+    """``url`` without user, password and secret-looking query parameters (dropped, not masked, so
+    the link still works for whoever has their own credentials)."""
+    from pairscope.io.http import has_secret_query, redact_url
+
+    parts = urlsplit(redact_url(url))
+    original = urlsplit(url)
+    kept = [(k, v) for k, v in parse_qsl(original.query, keep_blank_values=True)
+            if not has_secret_query("?" + urlencode([(k, v)]))]
+    fragment = parts.fragment if not has_secret_query("?" + original.fragment) else ""
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(kept), fragment))
+
+
+def portable_href(href: str, start: str | os.PathLike[str]) -> str:
+    """``href`` as written into a document in folder ``start``: a local path (or ``file:`` URL)
+    becomes relative to ``start`` (``./x`` or ``../x``, POSIX separators), so the folder can be
+    moved with what it links to; a remote URL loses user, password and secret query parameters
+    (``token=``, ``sig=``... see `pairscope.io.http.redact_url`); a relative href is kept."""
+    local = _local_path(href)
+    if local is None:
+        return _public_url(href) if urlsplit(href).scheme else href
+    rel = pathlib.Path(os.path.relpath(local, os.path.abspath(start))).as_posix()
+    return rel if rel.startswith("../") else f"./{rel}"
+
+
+def _portable_links(links: Sequence[Mapping[str, Any]], start: pathlib.Path) -> list[dict[str, Any]]:
+    return [{**link, "href": portable_href(str(link["href"]), start)} for link in links]
+
+
 def export_pairs(
     result: xr.Dataset,
     directory: str | os.PathLike[str],
@@ -782,7 +1132,7 @@ def export_pairs(
                        if d in by_day]
         items.append(export_pair(result, i, directory, inputs=pair_inputs, geometry=geometry, **kwargs))
     if csv_name:
-        write_pairs_csv(pairs_table(result), pathlib.Path(directory) / csv_name)
+        write_pairs_csv(pairs_table(result, items=items), pathlib.Path(directory) / csv_name)
     return items
 
 
@@ -796,8 +1146,14 @@ _CSV_COLUMNS = (
 )
 
 
-def pairs_table(result: xr.Dataset) -> list[dict[str, Any]]:
-    """One row per pair: dates, temporal / perpendicular baselines, mean coherence, valid pixels."""
+def pairs_table(
+    result: xr.Dataset, *, items: Sequence[pystac.Item | Mapping[str, Any] | str] | None = None
+) -> list[dict[str, Any]]:
+    """One row per pair: dates, temporal / perpendicular baselines, mean coherence, valid pixels,
+    and the item id when ``items`` (the exported items or their ids, in pair order) are given."""
+    if items is not None and len(items) != result.sizes["pair"]:
+        raise ValueError(f"{len(items)} items for {result.sizes['pair']} pairs")
+    ids = [i if isinstance(i, str) else str(_item_dict(i)["id"]) for i in items or []]
     rows = []
     for i in range(result.sizes["pair"]):
         ds = result.isel(pair=i)
@@ -810,7 +1166,7 @@ def pairs_table(result: xr.Dataset) -> list[dict[str, Any]]:
             "temporal_baseline_days": _baseline_days(ds, ref, sec),
             "perpendicular_baseline_m": None if math.isnan(bperp) else round(bperp, 3),
             "mean_coherence": round(float(coh[valid].mean()), 6) if valid.any() else None,
-            "valid_pixels": int(valid.sum()), "item": None,
+            "valid_pixels": int(valid.sum()), "item": ids[i] if ids else None,
         })
     return rows
 
@@ -828,7 +1184,8 @@ def pairs_table_from_items(items: Sequence[pystac.Item | Mapping[str, Any]]) -> 
             "temporal_baseline_days": p.get("pairscope:temporal_baseline"),
             "perpendicular_baseline_m": p.get("pairscope:perpendicular_baseline"),
             "mean_coherence": p.get("pairscope:mean_coherence"),
-            "valid_pixels": int(round(stats.get("valid_percent", 0.0) / 100 * shape[0] * shape[1])),
+            "valid_pixels": int(p["pairscope:valid_pixels"]) if "pairscope:valid_pixels" in p
+            else int(round(stats.get("valid_percent", 0.0) / 100 * shape[0] * shape[1])),
             "item": d["id"],
         })
     rows.sort(key=lambda r: (r["reference"], r["secondary"], r["item"] or ""))
@@ -844,6 +1201,238 @@ def write_pairs_csv(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike[s
         for row in rows:
             writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in _CSV_COLUMNS})
     return target
+
+
+# ---------------------------------------------------------------------------------------------
+# the output folder as a STAC catalog
+
+
+#: Id of the ``catalog.json`` `write_output_catalog` writes (unless told otherwise).
+CATALOG_ID = "pairscope-output"
+_JSON = "application/json"
+_GEOJSON = "application/geo+json"
+_SUMMARY_VALUES = (
+    "platform", "constellation", "instruments", "sar:instrument_mode", "sar:frequency_band",
+    "sar:center_frequency", "sar:observation_direction", "sar:polarizations",
+    "sat:relative_orbit", "sat:orbit_state", "proj:code", "pairscope:geometry",
+    "pairscope:encoding", "pairscope:georeference", "pairscope:window", "pairscope:estimator",
+    "pairscope:bias_corrected",
+)
+_SUMMARY_RANGES = (
+    "pairscope:temporal_baseline", "pairscope:perpendicular_baseline", "pairscope:mean_coherence",
+)
+
+
+def _complete_items(folder: pathlib.Path) -> list[tuple[pathlib.Path, dict[str, Any]]]:
+    """The complete items ``folder/<id>/<id>.json`` (see `is_complete`), sorted by id."""
+    found = []
+    for path in sorted(folder.glob("*/*.json")):
+        if path.parent.name != path.stem or not is_complete(path):
+            continue
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("type") == "Feature":
+            found.append((path, data))
+    return found
+
+
+def _write_if_changed(data: Mapping[str, Any], path: pathlib.Path) -> bool:
+    """Write ``data`` atomically unless the file already holds exactly it (reruns change nothing)."""
+    text = json.dumps(data, indent=2, allow_nan=False) + "\n"
+    with contextlib.suppress(OSError):
+        if path.read_text(encoding="utf-8") == text:
+            return False
+    with _atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return True
+
+
+def _time_range(props: Sequence[Mapping[str, Any]]) -> list[str | None]:
+    times = []
+    for p in props:
+        for key in ("start_datetime", "end_datetime", "datetime"):
+            value = p.get(key)
+            if isinstance(value, str):
+                times.append(dt.datetime.fromisoformat(value.replace("Z", "+00:00")))
+    if not times:
+        return [None, None]
+    return [t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") for t in (min(times), max(times))]
+
+
+def _summaries(props: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    summaries: dict[str, Any] = {}
+    for key in _SUMMARY_VALUES:
+        values: dict[str, Any] = {}
+        for p in props:
+            value = p.get(key)
+            for v in (value if isinstance(value, list) and key != "pairscope:window" else [value]):
+                if v is not None:
+                    values.setdefault(json.dumps(v, sort_keys=True), v)
+        if values:
+            summaries[key] = [values[k] for k in sorted(values)]
+    for key in _SUMMARY_RANGES:
+        numbers = [p[key] for p in props if isinstance(p.get(key), (int, float))]
+        if numbers:
+            summaries[key] = {"minimum": min(numbers), "maximum": max(numbers)}
+    return summaries
+
+
+def _item_asset(asset: Mapping[str, Any]) -> dict[str, Any]:
+    """An ``item_assets`` entry: what every item's asset of that key shares (no href, no
+    statistics)."""
+    out = {k: asset[k] for k in ("title", "description", "type", "roles") if k in asset}
+    if "raster:bands" in asset:
+        out["raster:bands"] = [{k: v for k, v in band.items() if k != "statistics"}
+                               for band in asset["raster:bands"]]
+    return out
+
+
+def _collection_doc(
+    collection_id: str,
+    folder: pathlib.Path,
+    root: pathlib.Path,
+    items: Sequence[tuple[pathlib.Path, Mapping[str, Any]]],
+    title: str,
+) -> dict[str, Any]:
+    props = [d.get("properties", {}) for _, d in items]
+    bboxes = np.array([d["bbox"][:4] for _, d in items if d.get("bbox")], dtype="float64")
+    bbox = ([float(bboxes[:, 0].min()), float(bboxes[:, 1].min()),
+             float(bboxes[:, 2].max()), float(bboxes[:, 3].max())]
+            if bboxes.size else [-180.0, -90.0, 180.0, 90.0])
+    item_assets: dict[str, Any] = {}
+    renders: dict[str, Any] = {}
+    for _, d in items:
+        for key, asset in d.get("assets", {}).items():
+            item_assets.setdefault(key, _item_asset(asset))
+        for key, render in (d.get("properties", {}).get("renders") or {}).items():
+            renders.setdefault(key, render)
+    summaries = _summaries(props)
+    n_pairs = sum(1 for p in props if "pairscope:reference_date" in p)
+    n_geometry = len(props) - n_pairs
+    extensions = set()
+    if any("raster:bands" in a for a in item_assets.values()):
+        extensions.add(EXTENSIONS["raster"])
+    if renders:
+        extensions.add(EXTENSIONS["render"])
+    for prefix, ext in (("sar:", "sar"), ("sat:", "sat"), ("proj:", "projection")):
+        if any(k.startswith(prefix) for k in summaries):
+            extensions.add(EXTENSIONS[ext])
+    here = folder.absolute()
+    links: list[dict[str, Any]] = [
+        {"rel": "root", "href": portable_href(str(root.absolute() / "catalog.json"), here),
+         "type": _JSON, "title": title},
+        {"rel": "parent", "href": portable_href(str(root.absolute() / "catalog.json"), here),
+         "type": _JSON, "title": title},
+    ]
+    for path, d in items:
+        links.append({"rel": "item", "href": portable_href(str(path.absolute()), here),
+                      "type": _GEOJSON, "title": str(d["id"])})
+    doc: dict[str, Any] = {
+        "type": "Collection",
+        "stac_version": "1.1.0",
+        "stac_extensions": sorted(extensions),
+        "id": collection_id,
+        "title": f"pairscope {collection_id}",
+        "description": (
+            f"Interferometric coherence, wrapped phase and valid sample counts of {n_pairs} "
+            f"pair(s) of {collection_id}, estimated by pairscope from coregistered Sentinel-1 SLC "
+            "bursts (one item per pair"
+            + (f"; {n_geometry} item(s) of the burst's look geometry" if n_geometry else "")
+            + "). Items link the input items they derive from; those inputs' licences apply."
+        ),
+        "keywords": ["sentinel-1", "insar", "coherence", "interferometry"],
+        "license": "other",
+        "providers": [{"name": "pairscope", "roles": ["processor"],
+                       "description": "Coherence estimation and export (pairscope)"}],
+        "extent": {"spatial": {"bbox": [bbox]}, "temporal": {"interval": [_time_range(props)]}},
+        "summaries": summaries,
+        "item_assets": item_assets,
+    }
+    if renders:
+        doc["renders"] = renders
+    pairs_csv = folder / "pairs.csv"
+    if pairs_csv.is_file():
+        doc["assets"] = {"pairs": {"href": "./pairs.csv", "type": "text/csv",
+                                   "title": "Pairs table (dates, baselines, mean coherence, item)",
+                                   "roles": ["metadata"]}}
+    doc["links"] = links
+    return doc
+
+
+def _linked_item(
+    path: pathlib.Path, data: Mapping[str, Any], collection_id: str, folder: pathlib.Path,
+    root: pathlib.Path, title: str,
+) -> dict[str, Any]:
+    """The item linked into the catalog: root / parent / collection links (relative), every other
+    link and asset href portable."""
+    here = path.parent.absolute()
+    catalog = portable_href(str(root.absolute() / "catalog.json"), here)
+    collection = portable_href(str(folder.absolute() / "collection.json"), here)
+    others = [link for link in data.get("links", [])
+              if link.get("rel") not in ("root", "parent", "collection", "self")]
+    links = [
+        {"rel": "root", "href": catalog, "type": _JSON, "title": title},
+        {"rel": "parent", "href": collection, "type": _JSON},
+        {"rel": "collection", "href": collection, "type": _JSON},
+        *_portable_links(others, here),
+    ]
+    assets = {k: {**a, "href": portable_href(str(a["href"]), here)}
+              for k, a in data.get("assets", {}).items()}
+    return {**data, "links": links, "assets": assets, "collection": collection_id}
+
+
+def write_output_catalog(
+    root: str | os.PathLike[str],
+    *,
+    title: str | None = None,
+    description: str | None = None,
+    catalog_id: str = CATALOG_ID,
+) -> pathlib.Path:
+    """Make the output folder ``root`` a static STAC catalog; returns the path of its
+    ``catalog.json``.
+
+    Every sub-folder holding complete items (``<folder>/<item id>/<item id>.json``, see
+    `is_complete`; ``pairscope compute`` writes one folder per burst) gets a ``collection.json``
+    (id: the folder name; spatial / temporal extent, summaries, ``item_assets``, ``renders``,
+    the folder's ``pairs.csv`` as an asset) and its items are linked to it (``collection`` field,
+    root / parent / collection links). Items directly under ``root`` get a collection in ``root``.
+    Every link is relative, so the folder can be moved or served as it is. Incomplete items are
+    left out. Rebuilt from what is on disk each time: idempotent (unchanged files are not
+    rewritten), every write atomic, safe to rerun after a resumed run.
+    """
+    base = pathlib.Path(root)
+    if not base.is_dir():
+        raise FileNotFoundError(f"output folder {base} does not exist: export pairs into it first")
+    title = title or "pairscope output"
+    folders = [base, *sorted(d for d in base.iterdir() if d.is_dir() and not d.name.startswith("."))]
+    children: list[dict[str, Any]] = []
+    for folder in folders:
+        items = _complete_items(folder)
+        if not items:
+            continue
+        collection_id = folder.name if folder != base else (base.absolute().name or "pairscope")
+        for path, data in items:
+            _write_if_changed(_linked_item(path, data, collection_id, folder, base, title), path)
+        doc = _collection_doc(collection_id, folder, base, items, title)
+        _write_if_changed(doc, folder / "collection.json")
+        children.append({"rel": "child",
+                         "href": portable_href(str(folder.absolute() / "collection.json"),
+                                               base.absolute()),
+                         "type": _JSON, "title": doc["title"]})
+    catalog = {
+        "type": "Catalog",
+        "stac_version": "1.1.0",
+        "id": catalog_id,
+        "title": title,
+        "description": description or (
+            "Output of pairscope: one collection per burst, one item per interferometric pair "
+            "(coherence, phase, valid sample count as Cloud-Optimized GeoTIFFs with renders)."
+        ),
+        "links": [{"rel": "root", "href": "./catalog.json", "type": _JSON, "title": title},
+                  *children],
+    }
+    path = base / "catalog.json"
+    _write_if_changed(catalog, path)
+    return path
 
 
 def export_png(
