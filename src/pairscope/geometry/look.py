@@ -22,13 +22,16 @@ ellipsoid-normal incidence differs by 0.02-0.04 deg). So ``incidence_angle_geoce
 
 from __future__ import annotations
 
-from typing import Literal, cast
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, cast
 
 import numpy as np
 import numpy.typing as npt
 import xarray as xr
 
 from pairscope._types import FloatArray, TimeLike
+from pairscope.errors import GeometryError, InputError
 from pairscope.geometry._kernels import (
     WGS84_A,
     WGS84_B,
@@ -39,7 +42,13 @@ from pairscope.geometry._kernels import (
     look_kernel,
     zero_doppler_kernel,
 )
-from pairscope.geometry.orbit import LAGRANGE_POINTS, Orbit, OrbitSource, write_eof
+from pairscope.geometry.orbit import (
+    LAGRANGE_POINTS,
+    MAX_EXTRAPOLATION,
+    Orbit,
+    OrbitSource,
+    write_eof,
+)
 from pairscope.geometry.terrain import (
     LAYOVER,
     SHADOW,
@@ -59,6 +68,7 @@ __all__ = [
     "WGS84_E2",
     "WGS84_F",
     "LAGRANGE_POINTS",
+    "MAX_EXTRAPOLATION",
     "Orbit",
     "OrbitSource",
     "TimeLike",
@@ -72,6 +82,11 @@ __all__ = [
     "perpendicular_baseline",
     "parallel_baseline",
     "baselines",
+    "BASELINE_CONVENTIONS",
+    "BaselineConvention",
+    "baseline_point",
+    "critical_baseline",
+    "SENTINEL1_IW_RANGE_BANDWIDTH",
     "DemLike",
     "local_incidence_angle",
     "layover_shadow_mask",
@@ -82,6 +97,12 @@ __all__ = [
 SPEED_OF_LIGHT = 299_792_458.0
 SENTINEL1_FREQUENCY = 5.405e9
 SENTINEL1_WAVELENGTH = SPEED_OF_LIGHT / SENTINEL1_FREQUENCY
+
+#: Range processing bandwidth (Hz) of the Sentinel-1 IW SLC subswaths: the IPF annotation's
+#: ``imageAnnotation/processingInformation/swathProcParamsList/.../rangeProcessing/processingBandwidth``
+#: (Sentinel-1 product specification S1-RS-MDA-52-7441; the same in every annotation of
+#: ``tests/data``): IW1 56.5 MHz, IW2 48.3 MHz, IW3 42.79 MHz.
+SENTINEL1_IW_RANGE_BANDWIDTH: dict[str, float] = {"IW1": 56.5e6, "IW2": 48.3e6, "IW3": 42.79e6}
 
 LookSide = Literal["right", "left"]
 ArrayOrDA = npt.ArrayLike | xr.DataArray
@@ -139,10 +160,18 @@ def _look_side_sign(look_side: str) -> float:
 AMBIGUOUS_RANGE_RATIO = 1.25
 
 
-def _initial_time(orbit: Orbit, target: FloatArray, look_side: str) -> float:
-    """Zero-Doppler time (s since epoch) of one target by a scan over the state vectors.
+#: How far (s) outside its span an orbit's zero-Doppler time may be estimated for a message;
+#: further, the linear estimate means nothing and the point is simply not seen.
+_DIAGNOSE_SECONDS = 300.0
+_GM_EARTH = 3.986004418e14
 
-    Among the passes that see the target on ``look_side``, the one at the shortest range.
+
+def _initial_time(orbit: Orbit, target: FloatArray, look_side: str) -> float:
+    """Zero-Doppler time (s since epoch) of one target by a scan over the kernel's nodes (the
+    state vectors and the extrapolation range).
+
+    Among the passes that see the target on ``look_side``, the one at the shortest range. A target
+    seen just outside the span raises :class:`GeometryError` saying by how many seconds.
     """
     ts, pos, vel, _ = orbit.kernel_args
     d = target[None, :] - pos
@@ -156,16 +185,29 @@ def _initial_time(orbit: Orbit, target: FloatArray, look_side: str) -> float:
         right = float(np.dot(d[i], np.cross(vel[i], pos[i])))
         if side * right > 0:
             candidates.append((rng, float(t)))
+    lat, lon, _ = ecef_to_llh(*target)
+    where = f"({float(lat):.4f}, {float(lon):.4f})"
     if not candidates:
-        lat, lon, _ = ecef_to_llh(*target)
-        raise ValueError(
-            f"the orbit {orbit!r} never sees the ground point ({float(lat):.4f}, "
-            f"{float(lon):.4f}) at zero Doppler looking {look_side}; is it the right orbit, "
-            "pass and look side for these coordinates?"
+        # before the first node the sensor has passed the target (f < 0), after the last it has
+        # not reached it (f > 0): one Newton step from that end estimates how far outside
+        for end in [e for e, beyond in ((0, f[0] < 0), (-1, f[-1] > 0)) if beyond]:
+            acc = -_GM_EARTH * pos[end] / float(np.linalg.norm(pos[end])) ** 3
+            step = -f[end] / (float(np.dot(d[end], acc)) - float(np.dot(vel[end], vel[end])))
+            right = float(np.dot(d[end], np.cross(vel[end], pos[end])))
+            if abs(step) < _DIAGNOSE_SECONDS and side * right > 0:
+                outside = float(orbit.seconds_outside(orbit.datetimes(ts[end] + step)))
+                raise GeometryError(
+                    orbit.outside_message(
+                        outside, what=f"the zero-Doppler time of the ground point {where}"
+                    )
+                )
+        raise GeometryError(
+            f"the orbit {orbit!r} never sees the ground point {where} at zero Doppler looking "
+            f"{look_side}; is it the right orbit, pass and look side for these coordinates?"
         )
     candidates.sort()
     if len(candidates) > 1 and candidates[1][0] < AMBIGUOUS_RANGE_RATIO * candidates[0][0]:
-        raise ValueError(
+        raise GeometryError(
             f"the orbit {orbit!r} sees the same ground point from {len(candidates)} passes at "
             f"similar ranges ({candidates[0][0] / 1e3:.0f} and {candidates[1][0] / 1e3:.0f} km); "
             "crop it to the acquisition with orbit.crop(start, stop) or pass azimuth_time_guess"
@@ -343,11 +385,9 @@ def geolocate(
     t_f = np.ascontiguousarray(t_b.ravel())
     r_f = np.ascontiguousarray(r_b.ravel())
     h_default = np.ascontiguousarray(h_b.ravel(), dtype=np.float64)
-    if (
-        np.nanmin(t_f, initial=np.inf) < orbit.kernel_args[0][0] - 1e-6
-        or np.nanmax(t_f, initial=-np.inf) > orbit.kernel_args[0][-1] + 1e-6
-    ):
-        raise ValueError(f"azimuth times outside the orbit's span ({orbit!r})")
+    if np.isfinite(t_f).any():
+        ends = np.array([np.nanmin(t_f), np.nanmax(t_f)])
+        orbit.check_span(orbit.datetimes(ends), what="azimuth time")
     args = orbit.kernel_args
     llh = geolocate_kernel(*args, t_f, r_f, h_default, side)
     lat, lon, h = llh[0], llh[1], llh[2]
@@ -381,6 +421,36 @@ def geolocate(
 
 # ----------------------------------------------------------------------------------------------
 # baselines
+#: Sign conventions of the perpendicular baseline (see :func:`baselines`).
+BaselineConvention = Literal["isce", "vertex"]
+BASELINE_CONVENTIONS: tuple[str, ...] = ("isce", "vertex")
+
+
+def _check_convention(convention: str) -> None:
+    if convention not in BASELINE_CONVENTIONS:
+        raise InputError(
+            f"convention must be one of {', '.join(map(repr, BASELINE_CONVENTIONS))}; "
+            f"got {convention!r}"
+        )
+
+
+def _require_seen(
+    orbit: Orbit, name: str, t: FloatArray, targets: FloatArray, look_side: str
+) -> None:
+    """Raise :class:`GeometryError` naming why finite targets got no zero-Doppler solution."""
+    failed = np.flatnonzero(np.all(np.isfinite(targets), axis=1) & ~np.isfinite(t))
+    if failed.size == 0:
+        return
+    try:
+        _initial_time(orbit, targets[failed[0]], look_side)
+    except GeometryError as err:
+        raise GeometryError(f"{name} orbit: {err}") from None
+    raise GeometryError(
+        f"{name} orbit {orbit!r}: no zero-Doppler solution for {failed.size} of "
+        f"{targets.shape[0]} ground points (Newton left the span or did not converge)"
+    )
+
+
 def baselines(
     reference_orbit: Orbit,
     secondary_orbit: Orbit,
@@ -389,50 +459,94 @@ def baselines(
     height: ArrayOrDA = 0.0,
     *,
     look_side: LookSide = "right",
+    convention: BaselineConvention = "isce",
 ) -> xr.Dataset:
-    """Perpendicular and parallel baselines (m) of a pair at ground points.
+    """Perpendicular, parallel and along-track baselines (m) of a pair at ground points.
 
-    Each orbit is taken at its own zero-Doppler time of the target (as isce3 / dolphin do);
-    ``B = P_sec - P_ref`` is split along and across the reference line of sight
-    ``l = (target - P_ref) / R_ref``:
+    Each orbit is taken at its own zero-Doppler time of the target (as ISCE2 and dolphin do) and
+    ``B = P_sec - P_ref`` is split in the reference's orthonormal frame at the target: the line of
+    sight ``l = (target - P_ref) / R_ref`` (antenna to target), ``c = (V_ref x l) / |V_ref x l|``
+    across it in the zero-Doppler plane, and ``a = l x c`` along the track (~ ``V_ref / |V_ref|``):
 
-    - ``parallel_baseline = B . l`` (~ ``R_ref - R_sec``, positive when the secondary is closer);
-    - ``perpendicular_baseline = sign * |B - (B . l) l|`` with
-      ``sign = sign(((target - P_ref) x B) . V_ref)``, the ISCE2 / isce3 / dolphin convention:
-      positive when the secondary sees the target under a larger look angle than the reference
-      (``theta_sec ~ theta_ref + B_perp / R``), i.e. the secondary lies further from the scene.
+    - ``parallel_baseline = B . l`` (~ ``R_ref - R_sec``): positive when the secondary is closer to
+      the target (ISCE2 and dolphin define it so; ASF publishes none): the same in both
+      conventions.
+    - ``along_track_baseline = B . a``: the separation of the two zero-Doppler positions along
+      the track (up to ~20 m between Sentinel-1 dates: the orbit planes tilt slightly).
+    - ``perpendicular_baseline``, signed by ``convention``, each exactly as its tools compute it:
+
+      - ``"isce"`` (the default; ISCE2 topsStack, dolphin, and pairscope until now):
+        ``sign(((target - P_ref) x B) . V_ref) * |B - (B . l) l|``, i.e. ``sign(B . c) *
+        sqrt((B . c)^2 + (B . a)^2)``: all of B across the line of sight, along-track part
+        included. Positive when the secondary is further from the scene (away from the look side
+        and lower), so it sees the target under a *larger* look angle:
+        ``theta_sec ~ theta_ref + (B . c) / R``.
+      - ``"vertex"`` (ASF Vertex and asf_search ``perpendicularBaseline``): ``-(B . c)``, the
+        projection on asf_search's up-beam vector ``(l x V) / |l x V|``, along-track part
+        excluded. Positive towards the scene (a *smaller* look angle,
+        ``theta_sec ~ theta_ref - B_perp / R``).
+
+      So the two differ in sign and, when the along-track separation is not small against the
+      baseline, in magnitude: ``isce^2 = vertex^2 + along_track^2``. Only ``B . c`` changes the
+      phase against height; ``"vertex"`` is that component.
+
+    ``convention`` changes ``perpendicular_baseline`` only. A finite ground point that an orbit
+    does not see within its span (plus ``max_extrapolation``) raises :class:`GeometryError`
+    saying which orbit and how far outside; NaN coordinates give NaN.
     """
+    _check_convention(convention)
     lat, lon, h = _as_dataarrays(latitude, longitude, height)
     x, y, z = llh_to_ecef(lat.values, lon.values, h.values)
     targets = np.stack([x.ravel(), y.ravel(), z.ravel()], axis=-1)
-    _, s_ref = zero_doppler(reference_orbit, targets, look_side=look_side)
-    _, s_sec = zero_doppler(secondary_orbit, targets, look_side=look_side)
+    t_ref, s_ref = zero_doppler(reference_orbit, targets, look_side=look_side)
+    _require_seen(reference_orbit, "reference", t_ref, targets, look_side)
+    t_sec, s_sec = zero_doppler(secondary_orbit, targets, look_side=look_side)
+    _require_seen(secondary_orbit, "secondary", t_sec, targets, look_side)
     b = s_sec[:, :3] - s_ref[:, :3]
-    look = targets - s_ref[:, :3]
-    look /= np.linalg.norm(look, axis=1)[:, None]
-    b_par = np.einsum("ij,ij->i", b, look)
-    sign = np.sign(np.einsum("ij,ij->i", np.cross(look, b), s_ref[:, 3:]))
-    b_perp = sign * np.linalg.norm(b - b_par[:, None] * look, axis=1)
+    los = targets - s_ref[:, :3]
+    los /= np.linalg.norm(los, axis=1)[:, None]
+    across = np.cross(s_ref[:, 3:], los)
+    across /= np.linalg.norm(across, axis=1)[:, None]
+    along = np.cross(los, across)
     dims, coords, shape = lat.dims, lat.coords, lat.shape
-    return xr.Dataset(
+
+    def var(values: FloatArray, long_name: str, **attrs: str) -> xr.DataArray:
+        return xr.DataArray(
+            values.reshape(shape),
+            dims=dims,
+            coords=coords,
+            attrs={"units": "m", "long_name": long_name, **attrs},
+        )
+
+    b_across = np.einsum("ij,ij->i", b, across)
+    b_along = np.einsum("ij,ij->i", b, along)
+    if convention == "isce":
+        b_perp = np.sign(b_across) * np.hypot(b_across, b_along)
+        positive = "secondary further from the scene (larger look angle)"
+    else:
+        b_perp = -b_across
+        positive = "secondary towards the scene (smaller look angle)"
+    ds = xr.Dataset(
         {
-            "perpendicular_baseline": xr.DataArray(
-                b_perp.reshape(shape),
-                dims=dims,
-                coords=coords,
-                attrs={"units": "m", "long_name": "perpendicular baseline (secondary - reference)"},
+            "perpendicular_baseline": var(
+                b_perp,
+                "perpendicular baseline (secondary - reference)",
+                convention=convention,
+                positive=positive,
             ),
-            "parallel_baseline": xr.DataArray(
-                b_par.reshape(shape),
-                dims=dims,
-                coords=coords,
-                attrs={
-                    "units": "m",
-                    "long_name": "parallel baseline, along the reference line of sight",
-                },
+            "parallel_baseline": var(
+                np.einsum("ij,ij->i", b, los),
+                "parallel baseline, along the reference line of sight",
+                positive="secondary closer to the target",
+            ),
+            "along_track_baseline": var(
+                b_along,
+                "along-track separation of the zero-Doppler positions",
             ),
         }
     )
+    ds.attrs["convention"] = convention
+    return ds
 
 
 def perpendicular_baseline(
@@ -443,10 +557,19 @@ def perpendicular_baseline(
     height: ArrayOrDA = 0.0,
     *,
     look_side: LookSide = "right",
+    convention: BaselineConvention = "isce",
 ) -> xr.DataArray:
-    """Signed perpendicular baseline (m); sign convention in :func:`baselines`."""
+    """Signed perpendicular baseline (m). ``convention="isce"`` (default): positive when the
+    secondary sees the target under a larger look angle; ``"vertex"``: the sign ASF Vertex and
+    asf_search show (positive towards the scene). Details in :func:`baselines`."""
     ds = baselines(
-        reference_orbit, secondary_orbit, latitude, longitude, height, look_side=look_side
+        reference_orbit,
+        secondary_orbit,
+        latitude,
+        longitude,
+        height,
+        look_side=look_side,
+        convention=convention,
     )
     return ds["perpendicular_baseline"]
 
@@ -459,9 +582,168 @@ def parallel_baseline(
     height: ArrayOrDA = 0.0,
     *,
     look_side: LookSide = "right",
+    convention: BaselineConvention = "isce",
 ) -> xr.DataArray:
-    """Parallel baseline (m, ~ ``R_reference - R_secondary``); see :func:`baselines`."""
+    """Parallel baseline (m, ~ ``R_reference - R_secondary``, positive when the secondary is
+    closer to the target); the same in both conventions (``convention`` is accepted so the
+    baseline functions share one signature). See :func:`baselines`."""
     ds = baselines(
-        reference_orbit, secondary_orbit, latitude, longitude, height, look_side=look_side
+        reference_orbit,
+        secondary_orbit,
+        latitude,
+        longitude,
+        height,
+        look_side=look_side,
+        convention=convention,
     )
     return ds["parallel_baseline"]
+
+
+# ----------------------------------------------------------------------------------------------
+# where to evaluate a burst's baselines, and the critical baseline
+FootprintLike = Mapping[str, Any] | Sequence[Sequence[float]]
+
+
+def _rings(footprint: Any) -> list[list[FloatArray]]:
+    """Polygons (each a list of rings, exterior first) of a GeoJSON geometry, Feature, object
+    with ``__geo_interface__``, or one ring of (lon, lat) pairs."""
+    geo = getattr(footprint, "__geo_interface__", footprint)
+    if isinstance(geo, Mapping):
+        kind = geo.get("type")
+        if kind == "Feature":
+            return _rings(geo.get("geometry"))
+        coords = geo.get("coordinates")
+        if kind == "Polygon" and isinstance(coords, Sequence):
+            polygons = [coords]
+        elif kind == "MultiPolygon" and isinstance(coords, Sequence):
+            polygons = list(coords)
+        else:
+            raise InputError(
+                f"a burst footprint must be a GeoJSON Polygon or MultiPolygon (or a Feature of "
+                f"one, or a ring of (lon, lat) pairs); got a {kind or 'mapping without type'}"
+            )
+        return [[np.asarray(r, dtype=np.float64)[:, :2] for r in poly] for poly in polygons]
+    try:
+        ring = np.asarray(geo, dtype=np.float64)
+    except (TypeError, ValueError):
+        ring = np.empty((0,))
+    if ring.ndim != 2 or ring.shape[0] < 1 or ring.shape[1] < 2:
+        raise InputError(
+            "a burst footprint must be a GeoJSON Polygon or MultiPolygon (or a Feature of one, or "
+            f"a ring of (lon, lat) pairs); got {type(footprint).__name__}"
+        )
+    return [[ring[:, :2]]]
+
+
+def baseline_point(
+    footprint: FootprintLike | Any, height: float | DemLike = 0.0
+) -> tuple[float, float, float]:
+    """The point where pairscope evaluates a burst's baselines: ``(latitude, longitude, height)``.
+
+    The footprint's area centroid in longitude/latitude (GeoJSON order; longitudes unwrapped
+    across the antimeridian, holes subtracted, the parts of a MultiPolygon weighted by area),
+    which is the point ASF gives as ``centerLat``/``centerLon`` in its burst records (equal to
+    1e-9 deg on the ASF stack in ``tests/data``), at ``height``: ellipsoidal metres, or a DEM
+    (DataArray on a lat/lon grid or callable ``(lat, lon) -> height``) sampled there. The app,
+    ``pairscope compute`` and the pairs CSV all evaluate baselines at this one point.
+    """
+    polygons = _rings(footprint)
+    first = next((r for poly in polygons for r in poly if r.shape[0]), None)
+    if first is None:
+        raise InputError("the burst footprint has no vertices")
+    lon0 = float(first[0, 0])
+    area_sum, cx, cy, count, mx, my = 0.0, 0.0, 0.0, 0, 0.0, 0.0
+    for poly in polygons:
+        for k, ring in enumerate(poly):
+            if ring.shape[0] == 0:
+                continue
+            x = lon0 + (ring[:, 0] - lon0 + 180.0) % 360.0 - 180.0
+            y = ring[:, 1]
+            mx, my, count = mx + float(x.sum()), my + float(y.sum()), count + x.shape[0]
+            x1, y1 = np.roll(x, -1), np.roll(y, -1)
+            cross = x * y1 - x1 * y
+            a = 0.5 * float(cross.sum())
+            if a == 0.0:
+                continue
+            weight = abs(a) if k == 0 else -abs(a)  # exterior ring, then holes
+            area_sum += weight
+            cx += weight * float(((x + x1) * cross).sum()) / (6.0 * a)
+            cy += weight * float(((y + y1) * cross).sum()) / (6.0 * a)
+    if abs(area_sum) > 1e-12:
+        lon, lat = cx / area_sum, cy / area_sum
+    else:  # a degenerate footprint (a point or a line): the mean of its vertices
+        lon, lat = mx / count, my / count
+    lon = (lon + 180.0) % 360.0 - 180.0
+    if not (-90.0 <= lat <= 90.0):
+        raise InputError(f"the footprint's centre has latitude {lat}: are the pairs (lon, lat)?")
+    if isinstance(height, int | float):
+        return float(lat), float(lon), float(height)
+    h = float(dem_sampler(height)(np.array([lat]), np.array([lon]))[0])
+    if not math.isfinite(h):
+        raise GeometryError(
+            f"the DEM has no height at the footprint's centre ({lat:.4f}, {lon:.4f}); pass a DEM "
+            "that covers the burst, or height=<metres>"
+        )
+    return float(lat), float(lon), h
+
+
+def _bandwidth(subswath: str | None, range_bandwidth: float | None) -> float:
+    if (subswath is None) == (range_bandwidth is None):
+        raise InputError(
+            "critical_baseline needs exactly one of subswath= ('IW1', 'IW2', 'IW3', or a burst id "
+            "ending with one) and range_bandwidth= (Hz)"
+        )
+    if range_bandwidth is not None:
+        if not (math.isfinite(range_bandwidth) and range_bandwidth > 0):
+            raise InputError(f"range_bandwidth must be positive Hz, got {range_bandwidth}")
+        return float(range_bandwidth)
+    name = str(subswath).strip().upper()[-3:]
+    if name not in SENTINEL1_IW_RANGE_BANDWIDTH:
+        raise InputError(
+            f"unknown Sentinel-1 subswath {subswath!r}: use IW1, IW2 or IW3 (or a burst id ending "
+            "with one), or give range_bandwidth= in Hz"
+        )
+    return SENTINEL1_IW_RANGE_BANDWIDTH[name]
+
+
+def critical_baseline(
+    incidence_angle: ArrayOrDA,
+    slant_range: ArrayOrDA,
+    *,
+    subswath: str | None = None,
+    range_bandwidth: float | None = None,
+    wavelength: float = SENTINEL1_WAVELENGTH,
+    terrain_slope: ArrayOrDA = 0.0,
+) -> xr.DataArray:
+    """The critical perpendicular baseline (m): beyond it the two images share no range spectrum
+    and a distributed scatterer decorrelates completely (Gatelli et al. 1994; Hanssen 2001,
+    eq. 4.4.11):
+
+    ``B_crit = wavelength * R * B_r * tan(theta - alpha) / c``
+
+    from the range spectral shift ``df = c B_perp / (wavelength R tan(theta - alpha))`` set
+    equal to the range bandwidth ``B_r``. ``incidence_angle`` theta (deg, at the target, e.g.
+    ``look_geometry(...).incidence_angle``), ``slant_range`` R (m), ``terrain_slope`` alpha (deg,
+    positive facing the sensor; 0 for the flat-Earth value Vertex shades). ``B_r`` is the
+    subswath's range processing bandwidth (:data:`SENTINEL1_IW_RANGE_BANDWIDTH`; ``subswath`` may be
+    a burst id such as ``T174_372326_IW3``) or ``range_bandwidth`` (Hz); ``wavelength`` defaults
+    to Sentinel-1's 5.405 GHz. The same bound applies to both signs of ``B_perp``. NaN where
+    ``theta - alpha <= 0`` (slopes steeper than the incidence: layover). E.g. IW2 at 39 deg and
+    850 km: 6.2 km; IW3 at 45 deg and 900 km: 7.1 km.
+    """
+    bandwidth = _bandwidth(subswath, range_bandwidth)
+    theta, rng, alpha = _as_dataarrays(incidence_angle, slant_range, terrain_slope)
+    local = np.radians(theta.values - alpha.values)
+    value = wavelength * rng.values * bandwidth * np.tan(local) / SPEED_OF_LIGHT
+    value = np.where(local > 0.0, value, np.nan)
+    return xr.DataArray(
+        value,
+        dims=theta.dims,
+        coords=theta.coords,
+        attrs={
+            "units": "m",
+            "long_name": "critical perpendicular baseline",
+            "range_bandwidth": bandwidth,
+            "wavelength": wavelength,
+        },
+    )
