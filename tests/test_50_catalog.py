@@ -455,3 +455,20 @@ def test_faults_break_nothing_else(fault_server: dict[str, Any], static: C.StacC
     assert [b.burst_id for b in C.search_bursts(static)] == [SLC_BURST, MISMATCH_BURST]
     good = C.open_catalog(fault_server["url"] + "/missing/collection.json")
     assert iso_dates(a.date for a in C.list_acquisitions(good, SLC_BURST)) == SLC_DATES[:3]
+
+
+def test_format_errors_name_the_location_not_the_contents(
+    fault_server: dict[str, Any], tmp_path: pathlib.Path
+) -> None:
+    """A broken or non-STAC document: the message names where and what kind of problem, never
+    what the document holds (it may be a secret file a link pointed to)."""
+    url = fault_server["url"] + "/brokenjson/catalog.json"
+    with pytest.raises(E.CatalogFormatError, match="valid JSON") as err:
+        C.open_catalog(url, retries=0)
+    assert url in str(err.value) and '"id": "half"' not in str(err.value)
+    (tmp_path / "notes.txt").write_text("PASSWORD=letmein\n")
+    (tmp_path / "other.json").write_text('{"type": "Catalog", "letmein": true}')
+    for name in ("notes.txt", "other.json"):
+        with pytest.raises(E.CatalogFormatError) as err:
+            C.open_catalog(tmp_path / name)
+        assert name in str(err.value) and "letmein" not in str(err.value)
