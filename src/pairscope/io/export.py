@@ -128,7 +128,7 @@ COG_COMPRESS = "ZSTD"
 COG_LEVEL = 1
 _BLOCK = 256
 #: Most ground control points per radar-geometry file (a grid spread evenly on the ground).
-MAX_GCPS = 1024
+MAX_GCPS = 512
 
 
 @dataclasses.dataclass(frozen=True)
@@ -830,10 +830,14 @@ def _write_item(
         written.append((layer.asset, layer.render, packing))
 
     if lat is not None and lon is not None:
+        # placeable itself: the same GCPs, or geolocation arrays read from its own bands
+        self_geoloc = None
+        if geoloc_meta is not None:
+            self_geoloc = {k: v for k, v in geoloc_meta.items() if not k.startswith(("X_DATASET", "Y_DATASET"))}
         bands = write_cog(
             np.stack([lat, lon]).astype("float64"), out / geolocation_file,
             band_names=["grid_lat", "grid_lon"], units=["deg", "deg"], resampling="AVERAGE",
-            overviews=False, hook=hook,
+            overviews=False, hook=hook, gcps=gcps, geolocation=self_geoloc,
             tags={"pairscope_item": item_id, "pairscope_layer": "geolocation"},
         )
         assets["geolocation"] = pystac.Asset(
@@ -1286,6 +1290,18 @@ def _item_asset(asset: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _remove_own_collection(path: pathlib.Path) -> None:
+    """Remove a collection this module wrote whose items are all gone or incomplete."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if isinstance(doc, dict) and doc.get("type") == "Collection" and any(
+        p.get("name") == "pairscope" for p in doc.get("providers", []) if isinstance(p, dict)
+    ):
+        path.unlink(missing_ok=True)
+
+
 def _collection_doc(
     collection_id: str,
     folder: pathlib.Path,
@@ -1408,6 +1424,7 @@ def write_output_catalog(
     for folder in folders:
         items = _complete_items(folder)
         if not items:
+            _remove_own_collection(folder / "collection.json")
             continue
         collection_id = folder.name if folder != base else (base.absolute().name or "pairscope")
         for path, data in items:
