@@ -22,6 +22,7 @@ import pytest
 from pairscope import errors as E
 from pairscope.io import catalog as C
 from pairscope.io import http as H
+from pairscope.io import items as IT
 from pairscope.io import rasters as R
 from pairscope.ui.settings import CatalogRefused, Settings
 from tests.plugins.crafted_http import (
@@ -517,3 +518,25 @@ def test_api_pages_that_loop_are_a_format_error(
     with pytest.raises(E.CatalogFormatError, match="loop"):
         C.list_acquisitions(cat, BURST)
     assert len(crafted_http.requests) < 10
+
+
+@pytest.mark.parametrize("kind", ["item", "feature-collection"])
+def test_item_documents_follow_their_links_through_the_policy(
+    crafted_http: CraftedHTTP, served: Settings, kind: str
+) -> None:
+    """An item (or a FeatureCollection of items) opened as the catalog: its ``root`` and
+    ``collection`` links are read through the policy too, not by pystac's default reader."""
+    item = slc_item_doc("single", "./slc.tif")
+    item["links"] = [
+        link("root", crafted_http.outside_url + "/catalog.json"),
+        link("collection", crafted_http.outside_url + "/collection.json"),
+    ]
+    doc = item if kind == "item" else {"type": "FeatureCollection", "features": [item]}
+    url = crafted_http.put(f"/stac/{kind}/doc.json", doc)
+    cat = open_served(served, url)
+    for it in cat.search_items():
+        assert IT.collection_of(it) is None  # refused: treated as "no collection"
+        root = it.get_root()
+        assert root is None or root.id != "outside"
+    assert [b.burst_id for b in C.search_bursts(cat)] == [BURST]
+    assert crafted_http.outside == []

@@ -522,9 +522,13 @@ def open_catalog(
                 default_collections=only,
                 policy=policy,
             )
+        # items read on their own get a root that reads through our IO: else pystac resolves their
+        # root and collection links with its default reader, past the token rules and the policy
+        holder = pystac.Catalog("pairscope-items", f"items of {safe}", href=target)
+        holder._stac_io = static_io
         root: Any
         if kind_of == "FeatureCollection":
-            root = pystac.ItemCollection.from_dict(data, preserve_dict=False)
+            root = pystac.ItemCollection.from_dict(data, preserve_dict=False, root=holder)
             for it in root.items:
                 if it.get_self_href() is None:
                     it.set_self_href(target)
@@ -533,6 +537,8 @@ def open_catalog(
             if isinstance(root, pystac.Catalog):
                 root.set_root(root)
                 root._stac_io = static_io
+            elif isinstance(root, pystac.Item):
+                root.set_root(holder)
     except PairscopeError:
         raise
     except (
