@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import csv
 import json
+import math
 import pathlib
 import warnings
 from typing import Any
@@ -461,3 +462,168 @@ def test_pystac_inputs_are_linked(tmp_path: pathlib.Path, radar_result: xr.Datas
     links = [(link.rel, link.href, link.title) for link in exported.links if link.rel == "derived_from"]
     assert links == [("derived_from", i.get_self_href(), i.id) for i in inputs]
     assert exported.properties["pairscope:input_items"] == [i.id for i in inputs]
+
+
+# --- encodings, georeferencing, codec, links (the GIS issue) ---------------------------------
+
+
+def test_pairs_csv_carries_item_ids(radar_items: list[Any]) -> None:
+    csv_path = pathlib.Path(radar_items[0].get_self_href()).parent.parent / "pairs.csv"
+    with csv_path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["item"] for r in rows] == [i.id for i in radar_items]
+    assert [int(r["valid_pixels"]) for r in rows] == [
+        i.properties["pairscope:valid_pixels"] for i in radar_items]
+
+
+def test_cogs_use_the_measured_codec_and_overviews(radar_items: list[Any],
+                                                   tmp_path: pathlib.Path) -> None:
+    item = radar_items[0]
+    for key in ("coherence", "phase", "valid_count", "geolocation"):
+        with rasterio.open(_asset_path(item, key)) as src:
+            structure = src.tags(ns="IMAGE_STRUCTURE")
+            assert structure["LAYOUT"] == "COG" and structure["COMPRESSION"] == "ZSTD"
+            assert structure["PREDICTOR"] == ("2" if src.dtypes[0].startswith(("int", "uint")) else "3")
+            # the geolocation grid is metadata: no overviews; 96 x 300 layers get one level
+            assert src.overviews(1) == ([] if key == "geolocation" else [2])
+    # overview levels as the COG driver makes them, built from the stored (nodata-aware) values
+    data = np.full((600, 3000), 200, dtype="uint8")
+    data[:, :1500] = 255  # nodata: left out of the averages
+    export.write_cog(data, tmp_path / "c.tif", nodata=255, resampling="AVERAGE",
+                     crs="EPSG:32632", transform=rasterio.transform.from_origin(6e5, 5e6, 20, 20))
+    with rasterio.open(tmp_path / "c.tif") as src:
+        assert src.overviews(1) == [2, 4, 8, 16]
+    for level in range(4):  # 1500 / 16 is not whole: the last level mixes both halves
+        with rasterio.open(tmp_path / "c.tif", overview_level=level) as ov:
+            assert set(np.unique(ov.read(1)).tolist()) == {200, 255}
+
+
+def test_radar_layers_carry_gcps_of_the_lat_lon_grid(radar_items: list[Any],
+                                                     radar_result: xr.Dataset) -> None:
+    item = radar_items[0]
+    assert item.properties["pairscope:georeference"] == "gcps"
+    lat, lon = radar_result["latitude"].values, radar_result["longitude"].values
+    for key in ("coherence", "phase", "valid_count", "incidence", "geolocation"):
+        with rasterio.open(_asset_path(item, key)) as src:  # no NotGeoreferencedWarning
+            gcps, crs = src.gcps
+            assert src.crs is None and crs.to_epsg() == 4326
+        assert 100 <= len(gcps) <= export.MAX_GCPS
+        corners = {(g.row, g.col) for g in gcps}
+        assert {(0.5, 0.5), (AZ - 0.5, RG - 0.5)} <= corners
+        for g in gcps:  # at pixel centres, as GDAL counts pixel/line
+            r, c = int(g.row - 0.5), int(g.col - 0.5)
+            assert (g.y, g.x) == (lat[r, c], lon[r, c])
+
+
+def test_compact_encoding(tmp_path: pathlib.Path, radar_result: xr.Dataset,
+                          geometry_layers: xr.Dataset) -> None:
+    from pairscope.render import DEFAULT_RENDERS, to_physical
+
+    item = export.export_pair(radar_result, 1, tmp_path, geometry=geometry_layers,
+                              polarization="VV")  # compact by default
+    p = item.properties
+    assert p["pairscope:encoding"] == "compact"
+    bands = {k: a.extra_fields["raster:bands"][0] for k, a in item.assets.items()}
+    expected = {
+        "coherence": ("uint8", 0.004, 255), "phase": ("int16", math.pi / 32767, -32768),
+        "valid_count": ("uint8", 1.0, 255), "look_x": ("int16", 1 / 32767, -32768),
+        "incidence": ("uint16", 0.002, 65535),
+    }
+    for key, (dtype, scale, nodata) in expected.items():
+        assert (bands[key]["data_type"], bands[key]["nodata"]) == (dtype, nodata), key
+        assert bands[key]["scale"] == pytest.approx(scale, rel=1e-12) and bands[key]["offset"] == 0
+        stored, meta = _read(_asset_path(item, key))
+        assert meta["profile"]["nodata"] == nodata and meta["scales"][0] == pytest.approx(scale)
+    # the statistics are of stored values without nodata
+    assert bands["coherence"]["statistics"]["maximum"] <= 250
+    count = radar_result["valid_count"].values[1]
+    assert bands["valid_count"]["statistics"]["maximum"] == 105  # 5 x 21
+    assert bands["valid_count"]["statistics"]["valid_percent"] == 100.0  # 0 is a count
+    stored, _ = _read(_asset_path(item, "valid_count"))
+    np.testing.assert_array_equal(stored[0], count)
+    # renders rescale stored values; unscaled they are the app's physical defaults
+    for key in ("coherence", "phase", "look_x", "incidence"):
+        render = p["renders"][key]
+        physical = to_physical(render, bands[key]["scale"], bands[key]["offset"])
+        np.testing.assert_allclose(physical["rescale"], DEFAULT_RENDERS[key]["rescale"], atol=1e-9)
+    # physical values within half a step
+    look, _ = _read(_asset_path(item, "look_x"))
+    np.testing.assert_allclose(look[0] / 32767, geometry_layers["look_x"].values, atol=0.5 / 32767 + 1e-7)
+    inc, _ = _read(_asset_path(item, "incidence"))
+    np.testing.assert_allclose(inc[0] * 0.002, geometry_layers["incidence_angle"].values, atol=0.001 + 1e-5)
+    coh, _ = _read(_asset_path(item, "coherence"))
+    truth = radar_result["coherence"].values[1]
+    np.testing.assert_array_equal(coh[0] == 255, np.isnan(truth))
+    ok = ~np.isnan(truth)
+    assert np.abs(coh[0][ok] * 0.004 - truth[ok]).max() <= 0.002 + 1e-7
+
+
+def test_count_type_follows_the_window(tmp_path: pathlib.Path, radar_result: xr.Dataset) -> None:
+    item = export.export_pair(radar_result, 0, tmp_path, window=(17, 17))  # 289 samples
+    band = item.assets["valid_count"].extra_fields["raster:bands"][0]
+    assert (band["data_type"], band["nodata"]) == ("uint16", 65535)
+
+
+@pytest.mark.parametrize(("encoding", "dtype", "nodata"),
+                         [("compact", "uint8", 255), ("float32", "int32", -1)])
+def test_geocoded_count_fill_is_declared_nodata(tmp_path: pathlib.Path, map_result: xr.Dataset,
+                                                encoding: str, dtype: str, nodata: int) -> None:
+    """geocoding fills empty int32 cells with -2147483648: they become the declared nodata."""
+    fill = np.iinfo("int32").min
+    count = map_result["valid_count"].values.copy()
+    count[:, :, :10] = fill
+    result = map_result.assign(valid_count=(("pair", "y", "x"), count))
+    item = export.export_pair(result, 0, tmp_path, encoding=encoding)
+    band = item.assets["valid_count"].extra_fields["raster:bands"][0]
+    assert (band["data_type"], band["nodata"]) == (dtype, nodata)
+    stored, meta = _read(_asset_path(item, "valid_count"))
+    assert meta["profile"]["nodata"] == nodata
+    assert (stored[0][:, :10] == nodata).all() and fill not in stored
+    np.testing.assert_array_equal(stored[0][:, 10:], count[0][:, 10:])
+    assert band["statistics"]["minimum"] >= 0
+    assert band["statistics"]["valid_percent"] == pytest.approx(100 * (RG - 10) / RG, abs=1e-4)
+
+
+def test_bad_options_say_what_to_do(tmp_path: pathlib.Path, radar_result: xr.Dataset) -> None:
+    with pytest.raises(ValueError, match="encoding must be one of compact, float32"):
+        export.export_pair(radar_result, 0, tmp_path, encoding="uint8")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="georeference must be"):
+        export.export_pair(radar_result, 0, tmp_path, georeference="rpc")  # type: ignore[arg-type]
+
+
+def test_no_georeference_leaves_a_pixel_grid(tmp_path: pathlib.Path, radar_result: xr.Dataset) -> None:
+    item = export.export_pair(radar_result, 0, tmp_path, georeference=None)
+    with pytest.warns(NotGeoreferencedWarning), rasterio.open(_asset_path(item, "coherence")) as src:
+        assert not src.gcps[0]
+    assert item.properties["pairscope:georeference"] is None
+
+
+@pytest.mark.parametrize(
+    ("href", "start", "expected"),
+    [
+        ("/data/catalog/slc/a/a.json", "/data/out/T1/item", "../../../catalog/slc/a/a.json"),
+        ("/data/out/T1/collection.json", "/data/out/T1/item", "../collection.json"),
+        ("/data/out/T1/item/x.tif", "/data/out/T1/item", "./x.tif"),
+        ("file:///data/catalog/a%20b.json", "/data/out", "../catalog/a b.json"),
+        ("./x.tif", "/anywhere", "./x.tif"),
+        ("https://u:p@stac.example/items/a?token=t&page=2&sig=s", "/data",
+         "https://stac.example/items/a?page=2"),
+        ("s3://bucket/key.json", "/data", "s3://bucket/key.json"),
+    ],
+)
+def test_portable_href(href: str, start: str, expected: str) -> None:
+    assert export.portable_href(href, start) == expected
+
+
+def test_exported_item_files_hold_relative_links(tmp_path: pathlib.Path,
+                                                 radar_result: xr.Dataset) -> None:
+    """In memory the item keeps absolute hrefs (pystac's convention); the file is portable."""
+    import pystac
+
+    source = pystac.Item.from_dict(copy.deepcopy(INPUTS["2024-08-09"]))
+    source.set_self_href(str(tmp_path / "inputs" / "a" / "a.json"))
+    item = export.export_pair(radar_result, 0, tmp_path / "out", inputs=[source])
+    on_disk = json.loads(pathlib.Path(item.get_self_href()).read_text())
+    hrefs = [link["href"] for link in on_disk["links"] if link["rel"] == "derived_from"]
+    assert hrefs == ["../../inputs/a/a.json"]
+    assert [link.href for link in item.links if link.rel == "derived_from"] == [source.get_self_href()]
