@@ -22,10 +22,12 @@ ellipsoid-normal incidence differs by 0.02-0.04 deg). So ``incidence_angle_geoce
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal, cast
 
+import numba
 import numpy as np
 import numpy.typing as npt
 import xarray as xr
@@ -108,6 +110,26 @@ LookSide = Literal["right", "left"]
 ArrayOrDA = npt.ArrayLike | xr.DataArray
 
 
+#: Inputs up to this many points run the parallel kernels on the calling thread only: the kernels
+#: work in chunks of 512, so more threads cannot help, and waking them costs more than the work
+#: (~10 ms per call on a loaded machine, against ~0.03 ms; the baselines of a 166-date stack make
+#: ~700 such calls).
+_SERIAL_POINTS = 512
+
+
+@contextlib.contextmanager
+def _threads_for(points: int) -> Iterator[None]:
+    if points > _SERIAL_POINTS:
+        yield
+        return
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(threads)
+
+
 # ----------------------------------------------------------------------------------------------
 # ellipsoid
 def llh_to_ecef(
@@ -128,7 +150,8 @@ def ecef_to_llh(
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """ECEF x, y, z (m) to WGS84 latitude, longitude (deg) and ellipsoidal height (m)."""
     xb, yb, zb = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (x, y, z)))
-    out = ecef_to_llh_kernel(*(np.ascontiguousarray(v.ravel()) for v in (xb, yb, zb)))
+    with _threads_for(xb.size):
+        out = ecef_to_llh_kernel(*(np.ascontiguousarray(v.ravel()) for v in (xb, yb, zb)))
     return out[0].reshape(xb.shape), out[1].reshape(xb.shape), out[2].reshape(xb.shape)
 
 
@@ -253,7 +276,8 @@ def zero_doppler(
     if not np.all(np.isfinite(targets), axis=1).any():
         return np.full(targets.shape[0], np.nan), np.full((targets.shape[0], 6), np.nan)
     t0, warm = _start_times(orbit, targets, azimuth_time_guess, look_side)
-    return zero_doppler_kernel(*orbit.kernel_args, targets, t0, tolerance, max_iter, warm)
+    with _threads_for(targets.shape[0]):
+        return zero_doppler_kernel(*orbit.kernel_args, targets, t0, tolerance, max_iter, warm)
 
 
 def _as_dataarrays(
@@ -300,7 +324,8 @@ def look_geometry(
     else:
         probe = np.zeros((flat[0].size, 3))
         t0, warm = _start_times(orbit, probe, azimuth_time_guess, look_side)
-    t, rng, out = look_kernel(*orbit.kernel_args, flat[0], flat[1], flat[2], t0, 1e-6, 50, warm)
+    with _threads_for(flat[0].size):
+        t, rng, out = look_kernel(*orbit.kernel_args, flat[0], flat[1], flat[2], t0, 1e-6, 50, warm)
     names = ("look_x", "look_y", "look_z", "los_east", "los_north", "los_up")
     results = dict(zip(names, out[:6], strict=True))
     incidence, inc_geocentric, elevation = out[6], out[7], out[8]
@@ -388,34 +413,35 @@ def geolocate(
     if np.isfinite(t_f).any():
         ends = np.array([np.nanmin(t_f), np.nanmax(t_f)])
         orbit.check_span(orbit.datetimes(ends), what="azimuth time")
-    args = orbit.kernel_args
-    llh = geolocate_kernel(*args, t_f, r_f, h_default, side)
-    lat, lon, h = llh[0], llh[1], llh[2]
-    if dem is not None:
-        sample = dem_sampler(dem)
-        h_cur = h_default
-        if isinstance(dem, xr.DataArray):
-            # start from the DEM's median height so the first solution lands near the terrain
-            h_cur = np.full_like(h_default, dem_median(dem))
-            llh = geolocate_kernel(*args, t_f, r_f, h_cur, side)
-            lat, lon, h = llh[0], llh[1], llh[2]
-        clamped = dem_sampler(dem, clamp=True)
-        for _ in range(max_dem_iterations):
-            # edge heights extrapolated while iterating: a first guess may land outside the DEM
-            h_new = clamped(lat, lon)
-            h_new = np.where(np.isfinite(h_new), h_new, h_default)
-            change = np.nanmax(np.abs(h_new - h_cur), initial=0.0)
-            h_cur = np.ascontiguousarray(h_new)
-            llh = geolocate_kernel(*args, t_f, r_f, h_cur, side)
-            lat, lon, h = llh[0], llh[1], llh[2]
-            if change < dem_tolerance:
-                break
-        outside = ~np.isfinite(sample(lat, lon))
-        if outside.any():
-            llh[:, outside] = geolocate_kernel(
-                *args, t_f[outside], r_f[outside], h_default[outside], side
-            )
-            lat, lon, h = llh[0], llh[1], llh[2]
+    with _threads_for(t_f.size):
+        args = orbit.kernel_args
+        llh = geolocate_kernel(*args, t_f, r_f, h_default, side)
+        lat, lon, h = llh[0], llh[1], llh[2]
+        if dem is not None:
+            sample = dem_sampler(dem)
+            h_cur = h_default
+            if isinstance(dem, xr.DataArray):
+                # start from the DEM's median height so the first solution lands near the terrain
+                h_cur = np.full_like(h_default, dem_median(dem))
+                llh = geolocate_kernel(*args, t_f, r_f, h_cur, side)
+                lat, lon, h = llh[0], llh[1], llh[2]
+            clamped = dem_sampler(dem, clamp=True)
+            for _ in range(max_dem_iterations):
+                # edge heights extrapolated while iterating: a first guess may land outside the DEM
+                h_new = clamped(lat, lon)
+                h_new = np.where(np.isfinite(h_new), h_new, h_default)
+                change = np.nanmax(np.abs(h_new - h_cur), initial=0.0)
+                h_cur = np.ascontiguousarray(h_new)
+                llh = geolocate_kernel(*args, t_f, r_f, h_cur, side)
+                lat, lon, h = llh[0], llh[1], llh[2]
+                if change < dem_tolerance:
+                    break
+            outside = ~np.isfinite(sample(lat, lon))
+            if outside.any():
+                llh[:, outside] = geolocate_kernel(
+                    *args, t_f[outside], r_f[outside], h_default[outside], side
+                )
+                lat, lon, h = llh[0], llh[1], llh[2]
     return lat.reshape(shape), lon.reshape(shape), h.reshape(shape)
 
 
@@ -434,21 +460,21 @@ def _check_convention(convention: str) -> None:
         )
 
 
-def _require_seen(
-    orbit: Orbit, name: str, t: FloatArray, targets: FloatArray, look_side: str
-) -> None:
-    """Raise :class:`GeometryError` naming why finite targets got no zero-Doppler solution."""
-    failed = np.flatnonzero(np.all(np.isfinite(targets), axis=1) & ~np.isfinite(t))
-    if failed.size == 0:
-        return
+def _seen_state(orbit: Orbit, name: str, targets: FloatArray, look_side: LookSide) -> FloatArray:
+    """Zero-Doppler sensor states (M, 6) of targets; a finite target the orbit does not see
+    raises :class:`GeometryError` naming the orbit (``name``) and why."""
     try:
-        _initial_time(orbit, targets[failed[0]], look_side)
+        t, state = zero_doppler(orbit, targets, look_side=look_side)
+        failed = np.flatnonzero(np.all(np.isfinite(targets), axis=1) & ~np.isfinite(t))
+        if failed.size:
+            _initial_time(orbit, targets[failed[0]], look_side)  # raises with the reason
+            raise GeometryError(
+                f"no zero-Doppler solution for {failed.size} of {targets.shape[0]} ground points "
+                f"(the iteration left the span or did not converge) with {orbit!r}"
+            )
     except GeometryError as err:
         raise GeometryError(f"{name} orbit: {err}") from None
-    raise GeometryError(
-        f"{name} orbit {orbit!r}: no zero-Doppler solution for {failed.size} of "
-        f"{targets.shape[0]} ground points (Newton left the span or did not converge)"
-    )
+    return state
 
 
 def baselines(
@@ -498,10 +524,8 @@ def baselines(
     lat, lon, h = _as_dataarrays(latitude, longitude, height)
     x, y, z = llh_to_ecef(lat.values, lon.values, h.values)
     targets = np.stack([x.ravel(), y.ravel(), z.ravel()], axis=-1)
-    t_ref, s_ref = zero_doppler(reference_orbit, targets, look_side=look_side)
-    _require_seen(reference_orbit, "reference", t_ref, targets, look_side)
-    t_sec, s_sec = zero_doppler(secondary_orbit, targets, look_side=look_side)
-    _require_seen(secondary_orbit, "secondary", t_sec, targets, look_side)
+    s_ref = _seen_state(reference_orbit, "reference", targets, look_side)
+    s_sec = _seen_state(secondary_orbit, "secondary", targets, look_side)
     b = s_sec[:, :3] - s_ref[:, :3]
     los = targets - s_ref[:, :3]
     los /= np.linalg.norm(los, axis=1)[:, None]

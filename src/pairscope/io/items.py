@@ -19,6 +19,7 @@ import pystac
 import pystac.stac_io
 
 from pairscope.errors import (
+    AssetError,
     CatalogError,
 )
 
@@ -602,3 +603,185 @@ def product_from_item(item: pystac.Item) -> PairProduct | None:
     )
 
 
+# ------------------------------------------------------------------------ state vectors in metadata
+#: The generic pairscope property: a list of ``{"time": ISO UTC, "position": [x, y, z] (m, ECEF),
+#: "velocity": [vx, vy, vz] (m/s)}`` (what :func:`state_vectors_property` writes).
+STATE_VECTORS_PROPERTY = "pairscope:state_vectors"
+
+#: ASF / CMR burst and SLC records: ``"x,y,z,YYYY-MM-DDTHH:MM:SS.ffffff"`` (ECEF m or m/s, UTC).
+ASF_STATE_VECTOR_FIELDS = (
+    "SV_POSITION_PRE",
+    "SV_VELOCITY_PRE",
+    "SV_POSITION_POST",
+    "SV_VELOCITY_POST",
+)
+
+
+@dataclass(frozen=True)
+class StateVectors:
+    """Orbit state vectors found in an item's metadata (build a ``geometry.Orbit`` from them).
+
+    ``times`` (N,) datetime64[ns] UTC, increasing; ``positions`` / ``velocities`` (N, 3) ECEF m and
+    m/s; ``source`` names the properties they were read from (for messages)."""
+
+    times: np.ndarray[Any, np.dtype[np.datetime64]] = field(repr=False)
+    positions: np.ndarray[Any, np.dtype[np.float64]] = field(repr=False)
+    velocities: np.ndarray[Any, np.dtype[np.float64]] = field(repr=False)
+    source: str
+
+    def __len__(self) -> int:
+        return int(self.times.shape[0])
+
+
+def _bad_vectors(item_id: str, source: str, why: str) -> AssetError:
+    return AssetError(f"item {item_id!r}: cannot read the state vectors in {source}: {why}")
+
+
+def _utc64(value: Any, item_id: str, source: str) -> np.datetime64:
+    try:
+        d = parse_instant(value, end=False)
+    except (ValueError, TypeError):
+        d = None
+    if d is None:
+        raise _bad_vectors(item_id, source, f"{value!r} is not a UTC time")
+    t: np.datetime64 = np.datetime64(d.replace(tzinfo=None), "ns")
+    return t
+
+
+def _triple(value: Any, item_id: str, source: str) -> list[float]:
+    try:
+        out = [float(v) for v in value]
+    except (TypeError, ValueError):
+        out = []
+    if len(out) != 3 or not all(np.isfinite(out)):
+        raise _bad_vectors(item_id, source, f"{value!r} is not three finite numbers")
+    return out
+
+
+def _asf_value(value: Any, name: str, item_id: str) -> tuple[list[float], np.datetime64]:
+    """``"x,y,z,time"`` (also as a one-string list, as in CMR ``Values``, or a 4-list)."""
+    if isinstance(value, list | tuple) and len(value) == 1:
+        value = value[0]
+    parts = [p.strip() for p in value.split(",")] if isinstance(value, str) else value
+    if not isinstance(parts, list | tuple) or len(parts) != 4:
+        raise _bad_vectors(item_id, name, f"expected 'x,y,z,time', got {value!r}")
+    return _triple(parts[:3], item_id, name), _utc64(parts[3], item_id, name)
+
+
+def _asf_fields(props: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``SV_*`` fields at the top level, in CMR ``AdditionalAttributes`` (also under
+    ``umm``), or asf_search's ``baseline.stateVectors`` record, by ASF field name."""
+    found: dict[str, Any] = {}
+    attrs = props.get("AdditionalAttributes")
+    umm = props.get("umm")
+    if attrs is None and isinstance(umm, Mapping):
+        attrs = umm.get("AdditionalAttributes")
+    if isinstance(attrs, list):
+        for a in attrs:
+            if isinstance(a, Mapping) and a.get("Name") in ASF_STATE_VECTOR_FIELDS:
+                found[str(a["Name"])] = a.get("Values")
+    baseline = props.get("baseline")
+    sv = baseline.get("stateVectors") if isinstance(baseline, Mapping) else None
+    if isinstance(sv, Mapping):
+        pos, vel = sv.get("positions") or {}, sv.get("velocities") or {}
+        for when in ("pre", "post"):
+            key = when.upper()
+            p, pt = pos.get(f"{when}Position"), pos.get(f"{when}PositionTime")
+            v, vt = vel.get(f"{when}Velocity"), vel.get(f"{when}VelocityTime")
+            if p is not None and pt is not None:
+                found.setdefault(f"SV_POSITION_{key}", [*p, pt])
+            if v is not None and vt is not None:
+                found.setdefault(f"SV_VELOCITY_{key}", [*v, vt])
+    for name in ASF_STATE_VECTOR_FIELDS:
+        for key in (name, name.lower(), f"asf:{name.lower()}"):
+            if props.get(key) is not None:
+                found[name] = props[key]
+                break
+    return found
+
+
+def item_state_vectors(item: pystac.Item | Mapping[str, Any]) -> StateVectors | None:
+    """Orbit state vectors carried in an item's properties, or None when it carries none.
+
+    Reads ``pairscope:state_vectors`` (:data:`STATE_VECTORS_PROPERTY`) or ASF / CMR records'
+    ``SV_POSITION_PRE``, ``SV_VELOCITY_PRE``, ``SV_POSITION_POST``, ``SV_VELOCITY_POST``
+    (``"x,y,z,2014-10-17T15:16:14.000000"``, UTC, ECEF; at the top level, lower case, ``asf:``
+    prefixed, in CMR ``AdditionalAttributes`` or asf_search's ``baseline.stateVectors``). A
+    position and its velocity must share their time. Malformed values raise :class:`AssetError`
+    naming the item and the field. ``item`` may also be a plain properties mapping.
+    """
+    props = item.properties if isinstance(item, pystac.Item) else item
+    item_id = item.id if isinstance(item, pystac.Item) else str(props.get("id", "<properties>"))
+    listed = props.get(STATE_VECTORS_PROPERTY)
+    if listed is not None:
+        source = STATE_VECTORS_PROPERTY
+        if not isinstance(listed, list) or not listed:
+            raise _bad_vectors(item_id, source, "expected a list of {time, position, velocity}")
+        rows = []
+        for k, sv in enumerate(listed):
+            if not isinstance(sv, Mapping) or not {"time", "position", "velocity"} <= set(sv):
+                raise _bad_vectors(
+                    item_id, source, f"entry {k} is not a {{time, position, velocity}} object"
+                )
+            rows.append(
+                (
+                    _utc64(sv["time"], item_id, source),
+                    _triple(sv["position"], item_id, source),
+                    _triple(sv["velocity"], item_id, source),
+                )
+            )
+        rows.sort(key=lambda r: r[0])
+        if any(a[0] == b[0] for a, b in zip(rows[:-1], rows[1:], strict=True)):
+            raise _bad_vectors(item_id, source, "two state vectors have the same time")
+        return StateVectors(
+            np.array([r[0] for r in rows], dtype="datetime64[ns]"),
+            np.array([r[1] for r in rows], dtype=np.float64),
+            np.array([r[2] for r in rows], dtype=np.float64),
+            source,
+        )
+    fields = _asf_fields(props)
+    if not fields:
+        return None
+    missing = [n for n in ASF_STATE_VECTOR_FIELDS if fields.get(n) is None]
+    if missing:
+        raise _bad_vectors(item_id, "the ASF SV_* fields", f"{', '.join(missing)} missing")
+    parsed = {n: _asf_value(fields[n], n, item_id) for n in ASF_STATE_VECTOR_FIELDS}
+    for when in ("PRE", "POST"):
+        (_, tp), (_, tv) = parsed[f"SV_POSITION_{when}"], parsed[f"SV_VELOCITY_{when}"]
+        if abs(int((tp - tv).astype("timedelta64[ns]").astype(np.int64))) > 1000:
+            raise _bad_vectors(
+                item_id,
+                "the ASF SV_* fields",
+                f"SV_POSITION_{when} is at {tp} but SV_VELOCITY_{when} at {tv}",
+            )
+    t_pre, t_post = parsed["SV_POSITION_PRE"][1], parsed["SV_POSITION_POST"][1]
+    if not t_pre < t_post:
+        raise _bad_vectors(
+            item_id, "the ASF SV_* fields", f"SV_*_PRE ({t_pre}) is not before SV_*_POST ({t_post})"
+        )
+    return StateVectors(
+        np.array([t_pre, t_post], dtype="datetime64[ns]"),
+        np.array([parsed["SV_POSITION_PRE"][0], parsed["SV_POSITION_POST"][0]]),
+        np.array([parsed["SV_VELOCITY_PRE"][0], parsed["SV_VELOCITY_POST"][0]]),
+        "the ASF SV_* fields",
+    )
+
+
+def state_vectors_property(times: Any, positions: Any, velocities: Any) -> list[dict[str, Any]]:
+    """The JSON value of :data:`STATE_VECTORS_PROPERTY` for these vectors (UTC times to the
+    microsecond, positions to the millimetre, velocities to the micrometre per second)."""
+    t = np.asarray(times, dtype="datetime64[ns]").ravel()
+    p = np.asarray(positions, dtype=np.float64).reshape(-1, 3)
+    v = np.asarray(velocities, dtype=np.float64).reshape(-1, 3)
+    if not (t.shape[0] == p.shape[0] == v.shape[0]):
+        raise ValueError(
+            f"times {t.shape}, positions {p.shape} and velocities {v.shape} differ in length"
+        )
+    return [
+        {
+            "time": str(ti.astype("datetime64[us]")) + "Z",
+            "position": [round(float(x), 3) for x in pi],
+            "velocity": [round(float(x), 6) for x in vi],
+        }
+        for ti, pi, vi in zip(t, p, v, strict=True)
+    ]
