@@ -540,3 +540,20 @@ def test_item_documents_follow_their_links_through_the_policy(
         assert root is None or root.id != "outside"
     assert [b.burst_id for b in C.search_bursts(cat)] == [BURST]
     assert crafted_http.outside == []
+
+
+def test_http_send_is_checked_for_range_readers(
+    crafted_http: CraftedHTTP, served: Settings, slc_tif: pathlib.Path
+) -> None:
+    """``Http.send`` (for readers that need the response itself, e.g. HDF5 byte ranges) applies
+    the policy to the location and to every redirect, like ``Http.request``."""
+    data = slc_tif.read_bytes()
+    good = crafted_http.put("/stac/files/slc.tif", data, content_type="image/tiff")
+    away = crafted_http.redirect("/stac/files/away.tif", crafted_http.outside_url + "/slc.tif")
+    cat = open_served(served, crafted_http.put("/stac/files/catalog.json", catalog_doc("f")))
+    with cat.http.send(good, headers={"Range": "bytes=0-15"}) as resp:
+        assert resp.status_code == 206 and resp.content == data[:16]
+    for bad in (away, crafted_http.outside_url + "/slc.tif", f"{crafted_http.url}/stac/../x"):
+        with pytest.raises(E.LocationRefusedError):
+            cat.http.send(bad, headers={"Range": "bytes=0-15"})
+    assert crafted_http.outside == []

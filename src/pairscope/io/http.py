@@ -678,6 +678,51 @@ class Http:
         """``href`` through the policy (unchanged without one)."""
         return href if self.policy is None else self.policy.resolve(href, base)
 
+    def send(
+        self,
+        href: str,
+        method: str = "GET",
+        *,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """One request (streamed) to ``href`` with the token where it may go: refused when the
+        URL carries a user or password, or (with a policy) when ``href`` or any redirect leads
+        outside the policy; redirects are then followed here, at most :data:`MAX_REDIRECTS`.
+        ``resp.url`` is the final URL; requests' exceptions pass through. For readers that need
+        the response itself (byte ranges); :meth:`request` is the usual way."""
+        method = method.upper()
+        if has_userinfo(href):
+            raise _refuse(
+                href,
+                "URLs with a user name or password are not accepted (they would be sent as Basic "
+                f"auth instead of the token): remove 'user:password@' and use token= or {TOKEN_ENV}",
+            )
+        url = self.resolve(href)
+        for _hop in range(MAX_REDIRECTS + 1):
+            log.debug("%s %s", method, redact_url(url))
+            resp = self.session.request(
+                method,
+                url,
+                headers={**self.auth_headers(url), **(headers or {})},
+                timeout=self.timeout,
+                allow_redirects=self.policy is None,
+                stream=True,
+                **kwargs,
+            )
+            if self.policy is None or not resp.is_redirect:
+                return resp
+            target = resp.headers.get("location", "")
+            resp.close()
+            url = self.policy.resolve(target, base=url)
+            if resp.status_code == 303 or (resp.status_code in (301, 302) and method == "POST"):
+                method = "GET"
+                kwargs = {k: v for k, v in kwargs.items() if k not in ("json", "data")}
+        safe = redact_url(url)
+        raise CatalogHTTPError(
+            f"{method} {safe}: more than {MAX_REDIRECTS} redirects", url=safe, status=310
+        )
+
     def request(
         self,
         href: str,
@@ -686,43 +731,24 @@ class Http:
         parameters: dict[str, Any] | None = None,
     ) -> str:
         method = (method or "GET").upper()
-        if has_userinfo(href):
-            raise _refuse(
-                href,
-                "URLs with a user name or password are not accepted (they would be sent as Basic "
-                f"auth instead of the token): remove 'user:password@' and use token= or {TOKEN_ENV}",
-            )
-        url = self.resolve(href)
-        safe = redact_url(url)
+        safe = redact_url(href)
         kwargs: dict[str, Any] = {}
         if method in _BODY_METHODS:
             kwargs["json"] = parameters
         elif parameters:
             kwargs["params"] = parameters
         try:
-            for _hop in range(MAX_REDIRECTS + 1):
-                log.debug("%s %s", method, safe)
-                resp = self.session.request(
-                    method,
-                    url,
-                    headers={**self.auth_headers(url), **(headers or {})},
-                    timeout=self.timeout,
-                    allow_redirects=self.policy is None,
-                    stream=True,
-                    **kwargs,
-                )
-                if self.policy is None or not resp.is_redirect:
-                    break
-                target = resp.headers.get("location", "")
-                resp.close()
-                url = self.policy.resolve(target, base=url)
-                safe = redact_url(url)
-                if resp.status_code == 303 or (resp.status_code in (301, 302) and method == "POST"):
-                    method, kwargs = "GET", {}
-            else:
-                raise CatalogHTTPError(
-                    f"{method} {safe}: more than {MAX_REDIRECTS} redirects", url=safe, status=310
-                )
+            resp = self.send(href, method, headers=headers, **kwargs)
+            url = href
+            final = urlsplit(resp.url or href)
+            if (final.path.rstrip("/"), _host(resp.url or href)) != (
+                urlsplit(href).path.rstrip("/"),
+                _host(href),
+            ):
+                url = urlunsplit(
+                    (*final[:3], "", "")
+                )  # redirected: name where the answer came from
+            safe = redact_url(url)
             status = resp.status_code
             if 200 <= status < 300:
                 return self._read_body(resp, safe, MAX_DOCUMENT_BYTES)
