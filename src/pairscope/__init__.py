@@ -41,23 +41,37 @@ from pairscope.errors import (
     WindowError,
 )
 
-if TYPE_CHECKING:
-    from pairscope.coherence import (
-        bias_corrected_coherence,
-        estimate,
-        estimate_amplitude,
-        estimate_pairs,
-        expected_sample_coherence,
-        phase_std,
-    )
-    from pairscope.compute import parse_window
-    from pairscope.geometry import Orbit, geocode, look_geometry, perpendicular_baseline
-    from pairscope.io.catalog import list_acquisitions, list_products, open_catalog, search_bursts
-    from pairscope.io.export import export_geometry, export_pair, export_pairs, export_png, validate_item
-    from pairscope.io.orbits import open_orbit
-    from pairscope.io.rasters import open_product, open_slc_stack
-    from pairscope.pairs import Pair, PairRule, parse_pair_rule, select_pairs
-    from pairscope.pipeline import Recipe, compute_pairs, run_pairs
+if TYPE_CHECKING:  # the lazily loaded names, for type checkers and IDEs
+    from pairscope.coherence import bias_corrected_coherence as bias_corrected_coherence
+    from pairscope.coherence import estimate as estimate
+    from pairscope.coherence import estimate_amplitude as estimate_amplitude
+    from pairscope.coherence import estimate_pairs as estimate_pairs
+    from pairscope.coherence import expected_sample_coherence as expected_sample_coherence
+    from pairscope.coherence import phase_std as phase_std
+    from pairscope.compute import parse_window as parse_window
+    from pairscope.geometry import Orbit as Orbit
+    from pairscope.geometry import geocode as geocode
+    from pairscope.geometry import look_geometry as look_geometry
+    from pairscope.geometry import perpendicular_baseline as perpendicular_baseline
+    from pairscope.io.catalog import list_acquisitions as list_acquisitions
+    from pairscope.io.catalog import list_products as list_products
+    from pairscope.io.catalog import open_catalog as open_catalog
+    from pairscope.io.catalog import search_bursts as search_bursts
+    from pairscope.io.export import export_geometry as export_geometry
+    from pairscope.io.export import export_pair as export_pair
+    from pairscope.io.export import export_pairs as export_pairs
+    from pairscope.io.export import export_png as export_png
+    from pairscope.io.export import validate_item as validate_item
+    from pairscope.io.orbits import open_orbit as open_orbit
+    from pairscope.io.rasters import open_product as open_product
+    from pairscope.io.rasters import open_slc_stack as open_slc_stack
+    from pairscope.pairs import Pair as Pair
+    from pairscope.pairs import PairRule as PairRule
+    from pairscope.pairs import parse_pair_rule as parse_pair_rule
+    from pairscope.pairs import select_pairs as select_pairs
+    from pairscope.pipeline import Recipe as Recipe
+    from pairscope.pipeline import compute_pairs as compute_pairs
+    from pairscope.pipeline import run_pairs as run_pairs
 
 #: public name -> module that defines it
 _LAZY = {

@@ -322,68 +322,12 @@ def compute_pair(
     }
 
 
-def _band_names(asset: Any) -> list[str]:
-    fields = asset.extra_fields
-    for key in ("bands", "eo:bands", "raster:bands"):
-        names = [str(b.get("name") or "") for b in fields.get(key) or []]
-        if any(names):
-            return names
-    return []
-
-
-def _catalog_geometry(cat: Any, acquisition: Any, shape: tuple[int, int]) -> tuple[Any, str] | None:
-    """Look-vector layers from a collection-level asset (e.g. the demo's ``geometry``) whose bands
-    are named ``look_x, look_y, look_z, ...`` and whose grid is the stack's."""
-    import warnings
-
-    import rasterio
-    import xarray as xr
-    from rasterio.errors import NotGeoreferencedWarning
-
-    collection = cat.get_collection(acquisition.collection) if acquisition.collection else None
-    if collection is None:
-        return None
-    wanted = ("look_x", "look_y", "look_z", "los_east", "los_north", "los_up", "incidence_angle")
-    for key, asset in collection.assets.items():
-        names = _band_names(asset)
-        if not {"look_x", "look_y", "look_z"} <= set(names):
-            continue
-        href = asset.get_absolute_href() or asset.href
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(href) as src:
-                if (src.height, src.width) != shape or src.count != len(names):
-                    continue
-                layers = {n: (("azimuth", "range"), src.read(names.index(n) + 1))
-                          for n in wanted if n in names}
-        return xr.Dataset(layers), f"collection {collection.id} asset {key!r}"
-    return None
-
-
-def _orbit_geometry(cat: Any, acquisition: Any, stack: Any) -> tuple[Any, str] | None:
-    """Look vectors from the acquisition's orbit (with its look side) over the stack's lat/lon (and
-    height) grid: :func:`pairscope.pipeline.look_layers`, as in the app."""
-    from pairscope.io.orbits import open_orbit
-
-    orbit = open_orbit(acquisition, catalog=cat)
-    if orbit is None or "latitude" not in stack.coords:
-        return None
-    side = str(acquisition.item.properties.get("sar:observation_direction", "right")).lower()
-    geo = pipeline.look_layers(stack["latitude"].isel(date=0, drop=True) if "date" in stack["latitude"].dims
-                               else stack["latitude"],
-                               stack["longitude"].isel(date=0, drop=True) if "date" in stack["longitude"].dims
-                               else stack["longitude"],
-                               stack["height"] if "height" in stack.coords else None,
-                               orbit, look_side=side)  # fmt: skip
-    geo = geo.rename({"incidence": "incidence_angle"}).drop_vars(["latitude", "longitude"])
-    how = "the stack's heights" if "height" in stack.coords else "the WGS84 ellipsoid (height 0)"
-    return geo, f"{side}-looking orbit of {acquisition.item.id} over {how}"
-
-
 def compute_geometry(job: GeometryJob, hook: export.StageHook | None = None) -> dict[str, Any]:
-    """Write the burst's look-vector / incidence layers (runs on a worker): from a catalog
-    geometry asset on the stack's grid when there is one, else from the first date's orbit."""
+    """Write the burst's look-vector / incidence layers (runs on a worker), by the pipeline's one
+    rule (:func:`pairscope.pipeline.burst_look_layers`): the catalog's published layers on the
+    stack's grid when there are some, else from the first date's orbit with its look side."""
     from pairscope.io.catalog import list_acquisitions
+    from pairscope.io.orbits import open_orbit
     from pairscope.io.rasters import open_slc_stack
 
     start = time.perf_counter()
@@ -392,14 +336,12 @@ def compute_geometry(job: GeometryJob, hook: export.StageHook | None = None) -> 
                           key=lambda a: a.date)
     first = acquisitions[0]
     stack = open_slc_stack(cat, job.burst_id, [_day(first.date)], job.polarization)
-    shape = (stack.sizes[stack.dims[1]], stack.sizes[stack.dims[2]])
-    found = _catalog_geometry(cat, first, shape) or _orbit_geometry(cat, first, stack)
+    found = pipeline.burst_look_layers(cat, first, stack, open_orbit(first, catalog=cat))
     if found is None:
         return {"item": None, "seconds": time.perf_counter() - start,
                 "note": f"{job.burst_id}: no look geometry (no geometry asset, no orbit)"}
     layers, source = found
-    coords = {c: stack.coords[c] for c in ("latitude", "longitude") if c in stack.coords}
-    layers = layers.assign_coords({k: (("azimuth", "range"), v.values) for k, v in coords.items()})
+    layers = layers.rename({"incidence": "incidence_angle"})
     if job.geometry == "map":
         layers = pipeline.geocode_result(layers, spacing=job.spacing)
     export.export_geometry(layers, job.directory, inputs=[first.item], burst_id=job.burst_id,

@@ -47,11 +47,13 @@ __all__ = [
     "Cancelled",
     "Recipe",
     "baseline_point",
+    "burst_look_layers",
     "compute_amplitude",
     "compare_representations",
     "compute_pairs",
     "date_baselines",
     "look_layers",
+    "look_side_of",
     "pair_baselines",
     "run_pairs",
 ]
@@ -233,6 +235,59 @@ def look_layers(
     return xr.Dataset(layers, coords=coords, attrs={"look_side": look_side})
 
 
+def burst_look_layers(
+    catalog: Any,
+    acquisition: Any,
+    stack: xr.DataArray,
+    orbit: Any,
+    *,
+    max_samples: tuple[int, int] | None = None,
+) -> tuple[xr.Dataset, str] | None:
+    """The look layers of a burst, by one rule for the app and ``pairscope compute``: the layers
+    the catalog publishes on the stack's grid when it has them
+    (:func:`pairscope.io.layers.open_look_layers`), else computed from ``orbit`` (the
+    acquisition's) with the acquisition's look side (``sar:observation_direction``) over the
+    stack's latitude / longitude / height. Returns the layers with 2-D ``latitude`` /
+    ``longitude`` coords and a note of their source, or None without either."""
+    from pairscope.io.layers import open_look_layers
+
+    rows, cols = stack.shape[-2:]
+    lat = stack["latitude"] if "latitude" in stack.coords else None
+    lon = stack["longitude"] if "longitude" in stack.coords else None
+    published = open_look_layers(catalog, acquisition, (rows, cols))
+    if published is not None:
+        layers, source = published
+        if lat is not None and lon is not None:
+            layers = layers.assign_coords(latitude=(("azimuth", "range"), np.asarray(lat.values)),
+                                          longitude=(("azimuth", "range"), np.asarray(lon.values)))
+        if max_samples is not None:
+            step = (max(1, -(-rows // max_samples[0])), max(1, -(-cols // max_samples[1])))
+            layers = layers.isel(azimuth=slice(None, None, step[0]), range=slice(None, None, step[1]))
+            layers = layers.assign_coords(azimuth=np.arange(0, rows, step[0]),
+                                          range=np.arange(0, cols, step[1]))
+        layers.attrs["look_side"] = look_side_of(acquisition)
+        return layers, source
+    if orbit is None or lat is None or lon is None:
+        return None
+    side = look_side_of(acquisition)
+    height = stack["height"] if "height" in stack.coords else None
+    layers = look_layers(lat, lon, height, orbit, look_side=side, max_samples=max_samples)
+    how = "the stack's heights" if height is not None else "the WGS84 ellipsoid (height 0)"
+    return layers, f"{side}-looking orbit of {acquisition.item.id} over {how}"
+
+
+def look_side_of(acquisition: Any) -> str:
+    """The look side of an acquisition's orbit: its item's ``sar:observation_direction``
+    (``right`` when absent, as for every Sentinel-1 product)."""
+    item = getattr(acquisition, "item", None)
+    props = getattr(item, "properties", None) or {}
+    side = str(props.get("sar:observation_direction", "right")).lower()
+    if side not in ("right", "left"):
+        raise InputError(f"sar:observation_direction of {getattr(item, 'id', '?')} is {side!r}: "
+                         "expected right or left")  # fmt: skip
+    return side
+
+
 def _as_grid(values: Any) -> xr.DataArray:
     if isinstance(values, xr.DataArray):
         return values
@@ -371,6 +426,8 @@ def geocode_result(ds: xr.Dataset, *, spacing: float = 20.0, crs: Any = None) ->
         )
     lat, lon = ds["latitude"], ds["longitude"]
     data = ds.drop_vars(["latitude", "longitude", "height"], errors="ignore")
+    if "valid_count" in data:  # counts as float so empty map cells are NaN, not the int minimum
+        data["valid_count"] = data["valid_count"].astype(np.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         out: xr.Dataset = geometry.geocode(data, lat, lon, crs=crs, resolution=spacing)

@@ -13,6 +13,9 @@
   Fails loudly when PostgreSQL / PostGIS are missing: ``scripts/system-deps.sh`` installs them.
 - ``fault_server``: a loopback http.server that times out, answers 500, broken JSON, 401 without the
   right token, and serves an item whose asset is missing.
+- ``protected_products``: the demo catalog's published coherence products behind a loopback file
+  server that answers 401 without the right bearer token; their items (collection
+  ``protected-coherence``, ids ending ``-protected``) are loaded into ``stac_api`` too.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ MISMATCH_BURST = "T117_249434_IW3"
 MISMATCH_DATES = ["2024-08-09", "2024-08-21"]
 SHAPE = (24, 40)
 FAULT_TOKEN = "s3cr3t-t0ken-" + "x" * 8
+PROTECTED_TOKEN = "pr0tected-" + "y" * 10
+PROTECTED_COLLECTION = "protected-coherence"
 PG_ROLE = "pairscope_test"
 
 
@@ -385,13 +390,15 @@ def stac_api(
     static_catalog: pathlib.Path,
     demo_catalog: pathlib.Path,
     test_data: pathlib.Path,
+    protected_products: dict[str, Any],
 ) -> str:
     """Base URL (``http://127.0.0.1:PORT``) of a stac-fastapi-pgstac server on loopback, in a fresh
     database (own role) dropped at the end of the session, loaded with the test catalog, the real
     S1 items and the demo catalog. Fails (never skips) when PostgreSQL or PostGIS are missing."""
     tools = _pgstac_starting["tools"]
     colls, items = tools.catalog_documents(static_catalog)
-    for more in (shared_stac_documents(test_data), tools.catalog_documents(demo_catalog)):
+    for more in (shared_stac_documents(test_data), tools.catalog_documents(demo_catalog),
+                 (protected_products["collections"], protected_products["items"])):  # fmt: skip
         colls += more[0]
         items += more[1]
     _pgstac_starting["thread"].join()
@@ -633,3 +640,69 @@ def iso_dates(values: Any) -> list[str]:
     return [
         str(np.datetime64(v, "D")) if not isinstance(v, dt.date) else v.isoformat() for v in values
     ]
+
+
+class _ProtectedFiles(_FaultHandler):
+    """Files under ``static_root``, only with ``Authorization: Bearer PROTECTED_TOKEN``."""
+
+    def do_GET(self) -> None:
+        self.server.seen_headers.append(dict(self.headers))  # type: ignore[attr-defined]
+        if self.headers.get("Authorization") != f"Bearer {PROTECTED_TOKEN}":
+            self._send(401, b'{"detail": "Not authenticated"}')
+            return
+        f = (self.static_root / self.path.split("?")[0].lstrip("/")).resolve()
+        if self.static_root in f.parents and f.is_file():
+            self._send_file(f.read_bytes())
+        else:
+            self._send(404, b'{"detail": "not found"}')
+
+
+@pytest.fixture(scope="session")
+def protected_products(
+    tmp_path_factory: pytest.TempPathFactory, demo_catalog: pathlib.Path
+) -> Iterator[dict[str, Any]]:
+    """The demo's coherence products behind a token (see the module docstring). Keys: ``url``,
+    ``host`` (``127.0.0.1:PORT``), ``token``, ``collections``, ``items`` (STAC dicts with the
+    protected hrefs), ``seen_headers``."""
+    from pairscope.sim.demo import COHERENCE_COLLECTION
+
+    root = tmp_path_factory.mktemp("protected").resolve()
+    handler = type("Protected", (_ProtectedFiles,), {"static_root": root})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    server.seen_headers = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host = f"127.0.0.1:{server.server_address[1]}"
+    colls, items = _pgstac_tools().catalog_documents(demo_catalog)
+    out_colls = []
+    for c in colls:
+        if c["id"] == COHERENCE_COLLECTION:
+            c = json.loads(json.dumps(c))
+            c["id"] = PROTECTED_COLLECTION
+            c["title"] = "demo coherence products behind a bearer token"
+            out_colls.append(c)
+    out_items = []
+    for it in items:
+        if it.get("collection") != COHERENCE_COLLECTION:
+            continue
+        it = json.loads(json.dumps(it))
+        it["id"] = f"{it['id']}-protected"
+        it["collection"] = PROTECTED_COLLECTION
+        (root / it["id"]).mkdir()
+        for key, asset in it["assets"].items():
+            src = pathlib.Path(asset["href"])
+            if not src.is_file():
+                continue
+            shutil.copy(src, root / it["id"] / src.name)
+            it["assets"][key]["href"] = f"http://{host}/{it['id']}/{src.name}"
+        out_items.append(it)
+    try:
+        yield {
+            "url": f"http://{host}", "host": host, "token": PROTECTED_TOKEN,
+            "collections": out_colls, "items": out_items,
+            "seen_headers": server.seen_headers,  # type: ignore[attr-defined]
+        }  # fmt: skip
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -489,29 +489,29 @@ class CoreBackend:
         if hit is not None:
             return hit  # type: ignore[no-any-return]
         acqs = self.acquisitions(catalog, burst_id, polarization)
-        orbits = self.orbits(catalog, acqs[:1])
-        if orbits is None:
-            raise UserError(
-                "This catalog has no orbit for the reference date, so look vectors cannot be "
-                "computed.",
-                "Pick coherence, phase or amplitude, or use a catalog with orbit assets.",
-            )
         slc = self.stack(catalog, burst_id, polarization)
-        if "latitude" not in slc.coords or "longitude" not in slc.coords:
-            raise UserError(
-                "This stack has no latitude/longitude grid, so look vectors cannot be computed.",
-                "Pick coherence, phase or amplitude.",
-            )
-        side = look_side(acqs[0])
+        orbits = self.orbits(catalog, acqs[:1])
         try:
-            ds = pipeline.look_layers(
-                slc["latitude"], slc["longitude"], slc["height"] if "height" in slc.coords else None,
-                orbits[0], look_side=side, max_samples=GEOMETRY_MAX_SAMPLES,
+            found = pipeline.burst_look_layers(
+                self.catalog(catalog), acqs[0], slc, orbits[0] if orbits else None,
+                max_samples=GEOMETRY_MAX_SAMPLES,
             )  # fmt: skip
-            if geometry == "map":
-                ds = pipeline.geocode_result(ds, spacing=self.resolution)
         except Exception as exc:
             raise explain(exc, "Could not compute the look geometry") from exc
+        if found is None:
+            missing = "an orbit for the reference date" if orbits is None else "a latitude/longitude grid"
+            raise UserError(
+                f"This catalog publishes no look vectors and has no {missing}, so look vectors "
+                "cannot be computed.",
+                "Pick coherence, phase or amplitude, or use a catalog with orbit assets.",
+            )
+        ds, source = found
+        ds.attrs["source"] = source
+        if geometry == "map":
+            try:
+                ds = pipeline.geocode_result(ds, spacing=self.resolution)
+            except Exception as exc:
+                raise explain(exc, "Could not geocode the look geometry") from exc
         self.cache.put(key, ds)
         return ds
 
@@ -540,13 +540,6 @@ class CoreBackend:
         if self.truth is None:
             raise FileNotFoundError("this server has no simulated truth")
         return self.truth(catalog, reference, secondary, polarization)
-
-
-def look_side(acquisition: Any) -> str:
-    """The orbit's look side of an acquisition (``sar:observation_direction``, default right)."""
-    item = getattr(acquisition, "item", None)
-    props = getattr(item, "properties", None) or {}
-    return str(props.get("sar:observation_direction", "right")).lower()
 
 
 class _Small:
