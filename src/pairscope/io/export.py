@@ -9,10 +9,13 @@ look-vector / incidence layers) and a STAC item that says everything needed to r
   (no CRS) get ``proj:code: null``, ``pairscope:geometry: "radar"`` and a ``geolocation`` asset with
   the per-pixel latitude / longitude grid (bands ``grid_lat``, ``grid_lon``, the openEO names);
 - georeferencing GIS tools understand in radar geometry (``georeference=``): ground control points
-  taken from the lat/lon grid in every layer (``"gcps"``, the default: QGIS, ``gdalwarp -tps``,
-  rasterio and titiler place the file), or GDAL geolocation arrays (``"geolocation"``: a
-  ``<layer>.tif.aux.xml`` beside each layer points at the geolocation asset by a relative path;
-  ``gdalwarp -geoloc`` places every pixel exactly);
+  taken from the lat/lon grid in every layer (``"gcps"``, the default; up to `MAX_GCPS` spread
+  evenly on the ground: QGIS, gdalwarp, rasterio and titiler place the file; with terrain use the
+  thin-plate spline, ``gdalwarp -tps`` / ``SRC_METHOD=GCP_TPS``, within ~1 m of the grid on the
+  demo, where GDAL's default polynomial is off by up to ~100 m and rio-tiler's affine fit by
+  ~60-140 m), or GDAL geolocation arrays (``"geolocation"``: a ``<layer>.tif.aux.xml`` beside each
+  layer names the geolocation asset by a relative path; ``gdalwarp -geoloc`` places every pixel
+  exactly; rasterio still warns ``NotGeoreferencedWarning`` on open and titiler cannot use it);
 - ``raster:bands`` with data type, unit, nodata, scale/offset and statistics of the stored values
   (nodata excluded);
 - ``renders`` for every layer, taken from ``pairscope.render.DEFAULT_RENDERS`` with ``rescale`` in
