@@ -6,8 +6,9 @@ Pure numerics (no file or network I/O beyond parsing orbit documents handed in):
   cubic Hermite below 8 vectors; bounded extrapolation with a stated error), EOF and annotation
   parsing, EOF writing;
 - :mod:`pairscope.geometry.look`: zero-Doppler solution, look vectors, incidence, geolocation,
-  baselines in the ``"isce"`` or ``"vertex"`` sign convention, the one point a burst's baselines
-  are evaluated at (``baseline_point``), the critical baseline;
+  baselines (of pairs, or of a whole stack at one point) in the ``"isce"`` or ``"vertex"`` sign
+  convention, the one point a burst's baselines are evaluated at (``baseline_point``), the
+  critical baseline;
 - :mod:`pairscope.geometry.terrain`: DEM slopes, local incidence, layover/shadow;
 - :mod:`pairscope.geometry.geocoding`: radar grid -> snapped UTM map grid;
 - ``_kernels``: the numba kernels behind them.

@@ -84,6 +84,7 @@ __all__ = [
     "perpendicular_baseline",
     "parallel_baseline",
     "baselines",
+    "stack_baselines",
     "BASELINE_CONVENTIONS",
     "BaselineConvention",
     "baseline_point",
@@ -460,6 +461,31 @@ def _check_convention(convention: str) -> None:
         )
 
 
+_POSITIVE = {
+    "isce": "secondary further from the scene (larger look angle)",
+    "vertex": "secondary towards the scene (smaller look angle)",
+}
+
+
+def _components(
+    s_ref: FloatArray, s_sec: FloatArray, targets: FloatArray, convention: str
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """(perpendicular, parallel, along-track) baselines of sensor states (M, 6) at targets."""
+    b = s_sec[:, :3] - s_ref[:, :3]
+    los = targets - s_ref[:, :3]
+    los /= np.linalg.norm(los, axis=1)[:, None]
+    across = np.cross(s_ref[:, 3:], los)
+    across /= np.linalg.norm(across, axis=1)[:, None]
+    along = np.cross(los, across)
+    b_across = np.einsum("ij,ij->i", b, across)
+    b_along = np.einsum("ij,ij->i", b, along)
+    if convention == "isce":
+        b_perp = np.sign(b_across) * np.hypot(b_across, b_along)
+    else:
+        b_perp = -b_across
+    return b_perp, np.einsum("ij,ij->i", b, los), b_along
+
+
 def _seen_state(orbit: Orbit, name: str, targets: FloatArray, look_side: LookSide) -> FloatArray:
     """Zero-Doppler sensor states (M, 6) of targets; a finite target the orbit does not see
     raises :class:`GeometryError` naming the orbit (``name``) and why."""
@@ -526,12 +552,7 @@ def baselines(
     targets = np.stack([x.ravel(), y.ravel(), z.ravel()], axis=-1)
     s_ref = _seen_state(reference_orbit, "reference", targets, look_side)
     s_sec = _seen_state(secondary_orbit, "secondary", targets, look_side)
-    b = s_sec[:, :3] - s_ref[:, :3]
-    los = targets - s_ref[:, :3]
-    los /= np.linalg.norm(los, axis=1)[:, None]
-    across = np.cross(s_ref[:, 3:], los)
-    across /= np.linalg.norm(across, axis=1)[:, None]
-    along = np.cross(los, across)
+    b_perp, b_par, b_along = _components(s_ref, s_sec, targets, convention)
     dims, coords, shape = lat.dims, lat.coords, lat.shape
 
     def var(values: FloatArray, long_name: str, **attrs: str) -> xr.DataArray:
@@ -542,24 +563,16 @@ def baselines(
             attrs={"units": "m", "long_name": long_name, **attrs},
         )
 
-    b_across = np.einsum("ij,ij->i", b, across)
-    b_along = np.einsum("ij,ij->i", b, along)
-    if convention == "isce":
-        b_perp = np.sign(b_across) * np.hypot(b_across, b_along)
-        positive = "secondary further from the scene (larger look angle)"
-    else:
-        b_perp = -b_across
-        positive = "secondary towards the scene (smaller look angle)"
     ds = xr.Dataset(
         {
             "perpendicular_baseline": var(
                 b_perp,
                 "perpendicular baseline (secondary - reference)",
                 convention=convention,
-                positive=positive,
+                positive=_POSITIVE[convention],
             ),
             "parallel_baseline": var(
-                np.einsum("ij,ij->i", b, los),
+                b_par,
                 "parallel baseline, along the reference line of sight",
                 positive="secondary closer to the target",
             ),
@@ -570,6 +583,81 @@ def baselines(
         }
     )
     ds.attrs["convention"] = convention
+    return ds
+
+
+def stack_baselines(
+    orbits: Sequence[Orbit],
+    latitude: float,
+    longitude: float,
+    height: float = 0.0,
+    *,
+    reference: int = 0,
+    look_side: LookSide = "right",
+    convention: BaselineConvention = "isce",
+) -> xr.Dataset:
+    """The baselines of every date of a stack against one of them, at one ground point: what a
+    pair-network plot draws (time against perpendicular baseline).
+
+    ``orbits`` one per date, ``reference`` the index of the reference date; the point is
+    typically :func:`baseline_point` of the burst's footprint. Returns ``perpendicular_baseline``,
+    ``parallel_baseline`` and ``along_track_baseline`` (m) along a ``date`` dimension (0 at the
+    reference), exactly as :func:`baselines` computes them pair by pair, with the reference's
+    zero-Doppler solution computed once. A date whose orbit does not see the point raises
+    :class:`GeometryError` naming the date's index.
+    """
+    _check_convention(convention)
+    if not orbits:
+        raise InputError("stack_baselines needs at least one orbit")
+    if not -len(orbits) <= reference < len(orbits):
+        raise InputError(f"reference index {reference} is outside the {len(orbits)} orbits")
+    ref = reference % len(orbits)
+    target = np.array(llh_to_ecef(latitude, longitude, height), dtype=np.float64).reshape(1, 3)
+    if not np.all(np.isfinite(target)):
+        raise InputError(f"the ground point ({latitude}, {longitude}, {height}) is not finite")
+    states = np.concatenate(
+        [
+            _seen_state(o, f"{'reference ' if k == ref else ''}date {k}", target, look_side)
+            for k, o in enumerate(orbits)
+        ]
+    )
+    b_perp, b_par, b_along = _components(
+        np.repeat(states[ref : ref + 1], len(orbits), axis=0),
+        states,
+        np.repeat(target, len(orbits), axis=0),
+        convention,
+    )
+
+    def var(values: FloatArray, long_name: str, **attrs: str) -> xr.DataArray:
+        return xr.DataArray(
+            values, dims=("date",), attrs={"units": "m", "long_name": long_name, **attrs}
+        )
+
+    ds = xr.Dataset(
+        {
+            "perpendicular_baseline": var(
+                b_perp,
+                "perpendicular baseline (date - reference)",
+                convention=convention,
+                positive=_POSITIVE[convention],
+            ),
+            "parallel_baseline": var(
+                b_par,
+                "parallel baseline, along the reference line of sight",
+                positive="date closer to the target",
+            ),
+            "along_track_baseline": var(
+                b_along, "along-track separation of the zero-Doppler positions"
+            ),
+        }
+    )
+    ds.attrs.update(
+        convention=convention,
+        reference=ref,
+        latitude=float(latitude),
+        longitude=float(longitude),
+        height=float(height),
+    )
     return ds
 
 

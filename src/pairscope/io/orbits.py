@@ -152,7 +152,7 @@ class HttpRangeFile(io.RawIOBase):
         url: str,
         http: Http,
         *,
-        block_size: int = 16384,
+        block_size: int = 8192,
         max_blocks: int = 256,
         what: str | None = None,
     ) -> None:
