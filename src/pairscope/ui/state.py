@@ -94,13 +94,40 @@ def format_pairs(pairs: Sequence[tuple[np.datetime64, np.datetime64]]) -> str:
 
 
 def parse_window(text: str) -> tuple[int, int]:
-    """``5x21`` (azimuth x range looks) to ``(5, 21)``."""
-    m = re.fullmatch(r"\s*(\d+)\s*[xX*,]\s*(\d+)\s*", text)
-    if not m or int(m[1]) < 1 or int(m[2]) < 1:
+    """``5x21`` (azimuth x range looks) to ``(5, 21)``: the core's one window parser
+    (:func:`pairscope.compute.parse_window`), with the app's wording on failure."""
+    from pairscope.compute import parse_window as core_parse_window
+
+    try:
+        return core_parse_window(text.strip().replace("X", "x"))
+    except (ValueError, TypeError):
         raise UserError(
             f"Window {text!r} is not azimuth x range looks.", "Write it like 5x21 (both >= 1)."
-        )
-    return int(m[1]), int(m[2])
+        ) from None
+
+
+def rule_from_text(text: str) -> tuple[str, str, str | None, str]:
+    """A pair rule of the one grammar (``all``, ``max:24``, ``exact:12,24``, ``seq:2``,
+    ``ref:YYYYMMDD`` or explicit pairs; :func:`pairscope.pairs.parse_pair_rule`) as the sidebar's
+    ``(rule, rule_value, reference, manual_pairs)``."""
+    from pairscope.errors import PairRuleError
+    from pairscope.pairs import parse_pair_rule
+
+    try:
+        rule = parse_pair_rule(text)
+    except PairRuleError as exc:
+        raise UserError(str(exc), "") from None
+    if rule.kind == "all":
+        return "all", "", None, ""
+    if rule.kind == "max":
+        return "max", f"{rule.days[0]:g}", None, ""
+    if rule.kind == "exact":
+        return "exact", ",".join(f"{d:g}" for d in rule.days), None, ""
+    if rule.kind == "seq":
+        return "sequential", str(rule.neighbours), None, ""
+    if rule.kind == "ref":
+        return "reference", "", _iso(as_date(rule.reference)), ""
+    return "manual", "", None, ",".join(p.label for p in rule.pairs)
 
 
 def _iso(date: np.datetime64) -> str:
@@ -247,7 +274,14 @@ class ExplorerState(param.Parameterized):
         if "pairs" in query:
 
             def _pairs() -> None:
-                pairs = parse_pairs(query["pairs"])
+                text = query["pairs"].strip()
+                if ":" in text or text.lower() == "all":  # a rule of the one grammar
+                    rule, value, reference, manual = rule_from_text(text)
+                    updates.update(rule=rule, rule_value=value or self.rule_value)
+                    if reference is not None:
+                        updates["reference"] = reference
+                    return
+                pairs = parse_pairs(text)
                 if pairs:
                     updates.update(rule="manual", manual_pairs=format_pairs(pairs))
                     lo = min(p[0] for p in pairs)
@@ -347,11 +381,11 @@ class ExplorerState(param.Parameterized):
                 raise UserError(f"{what} must be at least 1 (got {n}).", "")
             return n
 
-        kwargs: dict[str, Any] = {}
+        text: str
         if rule == "all":
-            kwargs["network"] = "all"
+            text = "all"
         elif rule == "max":
-            kwargs["max_temporal_baseline"] = number("Maximum temporal baseline")
+            text = f"max:{number('Maximum temporal baseline')}"
         elif rule == "exact":
             try:
                 days = [int(v) for v in re.split(r"[,;\s]+", str(value).strip()) if v]
@@ -361,12 +395,12 @@ class ExplorerState(param.Parameterized):
                 ) from None
             if not days:
                 raise UserError("No temporal baseline given.", "Type e.g. 12,24.")
-            kwargs["temporal_baselines"] = days
+            text = "exact:" + ",".join(str(d) for d in days)
         elif rule == "sequential":
-            kwargs.update(network="sequential", neighbours=number("N"))
+            text = f"seq:{number('N')}"
         elif rule == "reference":
             ref = parse_date(reference) if reference else dates[0]
-            kwargs.update(network="single-reference", reference=as_date(ref))
+            text = f"ref:{day(ref)}"
         elif rule == "manual":
             pairs = parse_pairs(manual)
             if not pairs:
@@ -380,11 +414,11 @@ class ExplorerState(param.Parameterized):
                             "this burst in the date range.",
                             "Pick dates from the date lists.",
                         )
-            kwargs["pairs"] = [(as_date(a), as_date(b)) for a, b in pairs]
+            text = format_pairs(pairs)
         else:
             raise UserError(f"Unknown pair rule {rule!r}.", "")
         try:
-            pairs_out = select_pairs(list(dates), **kwargs)
+            pairs_out = select_pairs(list(dates), rule=text)
         except (ValueError, TypeError) as exc:
             raise UserError(f"Could not form pairs: {exc}", "Change the pair rule.") from exc
         out = [
