@@ -465,3 +465,49 @@ def test_dem_errors_say_what_is_wrong(rome: tuple[g.Orbit, xr.DataArray, xr.Data
         )
     with pytest.raises(ValueError, match="no latitude/longitude"):
         g.local_incidence_angle(geo, dem.rename(y="row", x="col"))
+
+
+def test_extrapolation_range_leaves_the_interpolant_unchanged(s1reader_eof: pathlib.Path) -> None:
+    """The kernel's extra nodes at both ends lie on the end windows' polynomials: within the span
+    the orbit interpolates exactly as without them; beyond, up to max_extrapolation s only."""
+    full = g.Orbit.from_eof(s1reader_eof)
+    bare = g.Orbit(full.times, full.positions, full.velocities, max_extrapolation=0.0)
+    span = float(full.seconds(full.times[-1]))
+    t = full.times[0] + (np.linspace(0.0, span, 2001) * 1e9).astype("timedelta64[ns]")
+    (p, v), (p0, v0) = full.state(t), bare.state(t)
+    np.testing.assert_allclose(p, p0, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(v, v0, rtol=0, atol=1e-9)
+    after = full.times[-1] + np.timedelta64(5, "s")
+    full.position(after)  # extrapolated, within a stated bound far below a millimetre
+    assert float(full.error_bound(after)) < 1e-6
+    with pytest.raises(ValueError, match="outside the orbit"):
+        bare.position(after)
+    from pairscope.errors import GeometryError
+
+    with pytest.raises(GeometryError, match=r"7\.0 s after the last state vector"):
+        full.position(after + np.timedelta64(2, "s"))
+
+
+@pytest.mark.parametrize("count", [2, 3, 5, 7])
+def test_few_state_vectors_interpolate_by_cubic_hermite(
+    s1reader_eof: pathlib.Path, count: int
+) -> None:
+    full = g.Orbit.from_eof(s1reader_eof)
+    few = g.Orbit(*(a[60 : 60 + count] for a in (full.times, full.positions, full.velocities)))
+    assert few.interpolation == "hermite" and len(few) == count
+    s = np.linspace(-5.0, 10.0 * (count - 1) + 5.0, 301)
+    t = few.times[0] + (s * 1e9).astype("timedelta64[ns]")
+    err = np.linalg.norm(few.position(t) - full.position(t), axis=-1)
+    # within the stated bound (+ the precise orbit's own ~1e-7 m next to the vectors)
+    assert np.all(err <= few.error_bound(t) + 1e-6) and err.max() < 3e-3  # m, 5 s extrapolated
+    inside = (s >= 0) & (s <= 10.0 * (count - 1))
+    assert err[inside].max() < 5e-4
+    # look geometry from a few vectors equals that from the whole orbit
+    geo = g.look_geometry(full, 19.6, -154.0)
+    mid = full.seconds(geo.azimuth_time.values)
+    k = int(np.searchsorted(full.seconds(full.times), mid)) - 1
+    part = g.Orbit(*(a[k : k + count] for a in (full.times, full.positions, full.velocities)))
+    geo_part = g.look_geometry(part, 19.6, -154.0)
+    assert abs(float(geo_part.slant_range - geo.slant_range)) < 1e-3
+    dt = (geo_part.azimuth_time.values - geo.azimuth_time.values).astype(np.int64)
+    assert abs(int(dt)) < 1000  # ns
