@@ -18,6 +18,12 @@ radial at the target and ``elevationAngle`` from the geocentric nadir at the sen
 by point on real products in ``tests/test_30_geometry.py``: they match to < 1e-4 deg, while the
 ellipsoid-normal incidence differs by 0.02-0.04 deg). So ``incidence_angle_geocentric`` and
 ``elevation_angle`` reproduce the annotation, and ``incidence_angle`` is the CEOS-ARD quantity.
+
+Baselines (:func:`baselines`, :func:`stack_baselines`): each orbit at its own zero-Doppler time of
+the ground point; ``convention="isce"`` (default, ISCE2 / dolphin: positive = larger look angle)
+or ``"vertex"`` (ASF Vertex / asf_search: positive = towards the scene, along-track part excluded),
+evaluated for a burst at :func:`baseline_point` (its footprint's centroid, ASF's centre point).
+:func:`critical_baseline` gives the bound beyond which a pair shares no range spectrum.
 """
 
 from __future__ import annotations
