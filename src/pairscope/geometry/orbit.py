@@ -278,7 +278,7 @@ class Orbit:
         self._rate = math.sqrt(_GM / radius_mean**3) + _OMEGA_EARTH
         self._radius = radius_mean
         self._kernel = self._kernel_nodes()
-        if self.interpolation == "hermite" and len(t) > 1:
+        if self.interpolation == "hermite":
             mid = 0.5 * (self._ts[1:] + self._ts[:-1])
             worst = float(np.max(self._error_bound_seconds(mid)))
             if worst > 1.0:
@@ -296,14 +296,16 @@ class Orbit:
             # the cubic pieces sampled HERMITE_SAMPLES times per interval (and as densely over the
             # extrapolation range): 8-point Lagrange reproduces a cubic exactly, so the kernel
             # interpolant is the piecewise cubic up to ~1e-6 m at the joins
-            edges = np.concatenate([[ts[0] - ext], ts, [ts[-1] + ext]]) if ext else ts
-            step = float(np.min(np.diff(ts))) / HERMITE_SAMPLES
+            h = np.diff(ts)
             pieces = [
-                np.linspace(a, b, max(1, math.ceil((b - a) / step - 1e-9)) + 1)[:-1]
-                for a, b in zip(edges[:-1], edges[1:], strict=True)
-                if b > a
+                np.linspace(a, a + d, HERMITE_SAMPLES + 1)[:-1]
+                for a, d in zip(ts[:-1], h, strict=True)
             ]
-            nodes = np.concatenate([*pieces, edges[-1:]])
+            if ext:
+                n0, n1 = (min(64, math.ceil(ext * HERMITE_SAMPLES / d - 1e-9)) for d in h[[0, -1]])
+                pieces = [np.linspace(ts[0] - ext, ts[0], n0 + 1)[:-1], *pieces]
+                pieces.append(np.linspace(ts[-1], ts[-1] + ext, n1 + 1)[:-1])
+            nodes = np.concatenate([*pieces, [ts[-1] + ext]])
             kpos, kvel = _cubic_hermite(ts, pos, vel, nodes)
             # the vectors themselves exactly
             at = np.searchsorted(nodes, ts)
