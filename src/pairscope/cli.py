@@ -67,7 +67,9 @@ def make_parser() -> argparse.ArgumentParser:
         "bursts (the app's recipe, pairscope.pipeline) on dask.distributed, writing COGs and STAC "
         "items under --out as pairs finish; rerunning resumes.",
         epilog="example: pairscope compute --catalog demo/catalog.json --burst T117_249435_IW2 "
-        "--pairs seq:2 --window 5x21 --geometry map --out results/",
+        "--pairs seq:2 --window 5x21 --out results/\n"
+        "the output folder is a static STAC catalog (results/catalog.json) that GIS tools, "
+        "pystac-client and titiler open.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     compute.add_argument("--catalog", required=True, metavar="URL_OR_PATH",
@@ -88,9 +90,18 @@ def make_parser() -> argparse.ArgumentParser:
         help="apply the Touzi et al. (1999) bias correction to the coherence, with each pixel's "
         "number of valid samples as its looks",
     )
-    compute.add_argument("--geometry", choices=("radar", "map"), default="radar",
-                         help="output geometry: radar (the SLC grid, default) or map (geocoded to "
-                         "the snapped UTM grid of --spacing), e.g. --geometry map")
+    compute.add_argument("--geometry", choices=("map", "radar"), default="map",
+                         help="output geometry: map (geocoded to the snapped UTM grid of --spacing, "
+                         "default) or radar (the SLC grid, georeferenced for GIS tools with GCPs or "
+                         "geolocation arrays), e.g. --geometry radar")
+    compute.add_argument("--encoding", choices=("compact", "float32"), default="compact",
+                         help="compact (default: coherence uint8 x 1/250, phase int16 in radians, "
+                         "counts in the smallest unsigned type, all with nodata and raster:scale) "
+                         "or float32, e.g. --encoding float32")
+    compute.add_argument("--georeference", choices=("gcps", "geolocation"), default="gcps",
+                         help="how radar-geometry output is placed: gcps (ground control points in "
+                         "each file, default) or geolocation (GDAL geolocation arrays; warp with "
+                         "gdalwarp -geoloc), e.g. --georeference geolocation")
     compute.add_argument("--spacing", type=float, default=20.0, metavar="METRES",
                          help="map cell size in metres for --geometry map (default 20), e.g. 30")
     compute.add_argument("--out", required=True, metavar="DIR",

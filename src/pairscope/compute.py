@@ -1,27 +1,37 @@
 """``pairscope compute``: many bursts and pairs on dask.distributed, streamed to COG + STAC items.
 
-One task per (burst, pair): it opens the catalog, reads only the two dates of that pair (whole when
-they fit in ``max_block_bytes``, else in row blocks with a halo through dask), and runs the one pair
-recipe of the app, :func:`pairscope.pipeline.compute_pairs` (estimate, optional bias correction with
-per-pixel looks, perpendicular baseline by the pipeline's one definition, optional geocoding), then
-writes the pair with `pairscope.io.export.export_pair` (each file written to a temporary name and
-renamed; the item JSON last). Results stream to ``--out`` as tasks finish. This module plans and
-runs; argument parsing lives in :mod:`pairscope.cli`.
+Planning: :func:`plan_jobs` lists one :class:`PairJob` per (burst, pair) from the catalog and the pair
+rule (the grammar of :func:`pairscope.pairs.parse_pair_rule`). :func:`plan_batches` groups the pairs
+of a burst that still need computing into :class:`Batch` es by reference date, each reading its dates
+ONCE: every pair of a batch is computed from memory by the one pair recipe of the app,
+:func:`pairscope.pipeline.compute_pairs` (per-date power sums shared between pairs), and written with
+`pairscope.io.export.export_pair` on a writer thread while the next pairs compute. A batch holds at
+most ``batch_pairs`` pairs and ``memory_budget`` bytes of input (the dates it reads, complex64); a
+pair whose two dates alone exceed ``max_block_bytes`` runs on its own in row blocks with a halo
+(dask). Memory per worker stays below about ``memory_budget`` + two pairs of outputs. The grouping
+depends only on the jobs, never on the worker count, and a pair's numbers do not depend on its batch,
+so results are bit-identical in-process, on one worker or on many.
 
-Resume: a pair whose item JSON exists with all its assets (`pairscope.io.export.is_complete`) is
-skipped, so rerunning after a crash or a killed worker does only what is missing. A worker killed
-mid-task leaves at most a temporary file (removed on the next run); the scheduler retries the task
-on another worker.
+Resume: a pair whose item exists with all its assets (`pairscope.io.export.is_complete`) and whose
+recorded settings digest (``pairscope:settings_digest``: window, bias correction, encoding, geometry,
+spacing, polarization, georeference, baseline convention, catalog) matches is skipped; a complete item
+made with other settings is recomputed and the run says so. A worker killed mid-task leaves at most a
+temporary file (removed on the next run); pairs of its batch already written count as written. A lock
+file (``.pairscope-compute.lock``) refuses a second concurrent run on the same output folder.
 
-Layout of ``--out``: ``<burst id>/<item id>/<item id>.json`` + ``<item id>_<layer>.tif``, and a
-``pairs.csv`` per burst (dates, baselines, mean coherence) rewritten at the end of each run.
+Output: ``<out>/catalog.json`` (a static STAC catalog), ``<out>/<burst>/collection.json``,
+``<out>/<burst>/<item id>/<item id>.json`` + ``<item id>_<layer>.tif``, and a ``pairs.csv`` per
+burst (dates, baselines, mean coherence, item ids), rebuilt at the end of each run. This module plans
+and runs; argument parsing lives in :mod:`pairscope.cli`.
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import contextlib
 import dataclasses
+import hashlib
 import json
 import os
 import pathlib
@@ -34,24 +44,33 @@ from typing import IO, Any
 import numpy as np
 
 from pairscope import pipeline
-from pairscope.errors import WindowError
+from pairscope.errors import InputError, OutputLockedError, WindowError
 from pairscope.io import export
 
 __all__ = [
+    "Batch",
     "GeometryJob",
     "PairJob",
     "RunReport",
+    "compute_batch",
     "compute_geometry",
     "compute_pair",
     "main",
     "parse_pair_rule",
     "parse_window",
+    "plan_batches",
     "plan_jobs",
     "run",
+    "settings_digest",
 ]
 
-#: Input bytes (two complex64 dates) above which a pair is processed in row blocks.
+#: Input bytes (two complex64 dates) above which a pair is processed alone in row blocks.
 DEFAULT_MAX_BLOCK_BYTES = 256 * 2**20
+#: Input bytes (dates read, complex64) one batch may hold in memory.
+DEFAULT_MEMORY_BUDGET = 1024 * 2**20
+#: Pairs per batch at most (smaller batches spread over more workers).
+DEFAULT_BATCH_PAIRS = 8
+LOCK_NAME = ".pairscope-compute.lock"
 
 #: LocalCluster keywords: no dashboard, and the scheduler's HTTP endpoint on a free port (its
 #: default 8787 may be taken, which distributed reports with a warning).
@@ -60,8 +79,9 @@ LOCAL_CLUSTER_OPTIONS: dict[str, Any] = {
     "scheduler_kwargs": {"dashboard": False},
 }
 
+
 def parse_window(text: str | Sequence[int]) -> tuple[int, int]:
-    """``"5x21"`` or ``(5, 21)`` (azimuth x range looks): :func:`pairscope.coherence.parse_window`."""
+    """``"5x21"`` or ``(5, 21)`` (azimuth x range looks) -> ``(5, 21)``; WindowError otherwise."""
     from pairscope.coherence import check_window
 
     if isinstance(text, str):
@@ -90,7 +110,7 @@ def _day(value: Any) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class PairJob:
-    """One unit of work: one pair of one burst, and where its outputs go."""
+    """One pair of one burst, its settings, and where its outputs go."""
 
     catalog: str
     burst_id: str
@@ -102,6 +122,8 @@ class PairJob:
     bias_corrected: bool = False
     geometry: str = "radar"
     spacing: float = 20.0
+    encoding: str = "compact"
+    georeference: str = "gcps"
 
     @property
     def recipe(self) -> pipeline.Recipe:
@@ -127,6 +149,26 @@ class PairJob:
     def label(self) -> str:
         return f"{self.burst_id} {self.reference.replace('-', '')}_{self.secondary.replace('-', '')}"
 
+    @property
+    def digest(self) -> str:
+        return settings_digest(self)
+
+
+def settings_digest(job: PairJob | GeometryJob) -> str:
+    """A short digest of every setting that changes a written result (recorded in the item and
+    checked on resume)."""
+    from pairscope.io.http import redact_url
+
+    fields = {
+        "catalog": redact_url(str(job.catalog)), "burst": job.burst_id,
+        "polarization": job.polarization, "geometry": job.geometry, "spacing": job.spacing,
+        "encoding": job.encoding, "georeference": job.georeference, "convention": "vertex",
+    }  # fmt: skip
+    if isinstance(job, PairJob):
+        fields.update(window=list(job.window), bias_corrected=job.bias_corrected)
+    text = json.dumps(fields, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
 
 @dataclasses.dataclass(frozen=True)
 class GeometryJob:
@@ -138,6 +180,8 @@ class GeometryJob:
     out: str
     geometry: str = "radar"
     spacing: float = 20.0
+    encoding: str = "compact"
+    georeference: str = "gcps"
 
     @property
     def item_id(self) -> str:
@@ -155,18 +199,48 @@ class GeometryJob:
     def label(self) -> str:
         return f"{self.burst_id} look geometry"
 
+    @property
+    def digest(self) -> str:
+        return settings_digest(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class Batch:
+    """Pairs of one burst computed from one read of their dates (see the module docstring)."""
+
+    jobs: tuple[PairJob, ...]
+    max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTES
+    memory_budget: int = DEFAULT_MEMORY_BUDGET
+
+    @property
+    def dates(self) -> list[str]:
+        return sorted({d for j in self.jobs for d in (j.reference, j.secondary)})
+
+    @property
+    def label(self) -> str:
+        first = self.jobs[0]
+        if len(self.jobs) == 1:
+            return first.label
+        return f"{first.burst_id} {len(self.jobs)} pairs from {self.dates[0]} to {self.dates[-1]}"
+
+    @property
+    def item_id(self) -> str:
+        return self.jobs[0].item_id
+
 
 @dataclasses.dataclass
 class RunReport:
     """What a run did: pair items written, pairs skipped (already complete), burst geometry items
-    written or found, notes, failures."""
+    written or found, pairs recomputed because their settings changed, notes, failures."""
 
     written: list[pathlib.Path] = dataclasses.field(default_factory=list)
     skipped: list[pathlib.Path] = dataclasses.field(default_factory=list)
     geometry: list[pathlib.Path] = dataclasses.field(default_factory=list)
+    recomputed: list[pathlib.Path] = dataclasses.field(default_factory=list)
     notes: list[str] = dataclasses.field(default_factory=list)
     failed: list[tuple[PairJob | GeometryJob, str]] = dataclasses.field(default_factory=list)
     seconds: float = 0.0
+    catalog: pathlib.Path | None = None
 
     @property
     def ok(self) -> bool:
@@ -195,17 +269,26 @@ def plan_jobs(
     bias_corrected: bool = False,
     geometry: str = "radar",
     spacing: float = 20.0,
+    encoding: str = "compact",
+    georeference: str = "gcps",
 ) -> list[PairJob]:
-    """All (burst, pair) jobs of a run, from the catalog's acquisitions and the pair rule."""
+    """All (burst, pair) jobs of a run, from the catalog's acquisitions and the pair rule.
+
+    ``geometry="map"`` needs the stack's latitude/longitude grid (the SLC assets' lat/lon bands):
+    a catalog without it is refused here, naming what is missing."""
     from pairscope.io.catalog import list_acquisitions, open_catalog
     from pairscope.pairs import select_pairs
 
     if not bursts:
-        raise ValueError("give at least one --burst")
+        raise InputError("give at least one --burst")
     size = parse_window(window)
     kwargs = parse_pair_rule(rule)
     pipeline.Recipe(window=size, bias_corrected=bias_corrected, geometry=geometry,  # type: ignore[arg-type]
                     spacing=spacing)  # checks the settings before any catalog is opened
+    if encoding not in export.ENCODINGS:
+        raise InputError(f"encoding must be one of {', '.join(export.ENCODINGS)}, got {encoding!r}")
+    if georeference not in ("gcps", "geolocation"):
+        raise InputError(f"georeference must be gcps or geolocation, got {georeference!r}")
     pol = polarization.upper()
     cat = open_catalog(catalog)
     jobs: list[PairJob] = []
@@ -213,17 +296,78 @@ def plan_jobs(
         acquisitions = list_acquisitions(cat, burst, polarization=pol)
         dates = sorted({a.date for a in acquisitions})
         if len(dates) < 2:
-            raise ValueError(
+            raise InputError(
                 f"burst {burst} has {len(dates)} {pol} acquisition(s) in {catalog}: need two or more"
             )
+        if geometry == "map":
+            _check_map_geometry(cat, burst, acquisitions, pol)
         for pair in select_pairs(dates, **kwargs):
             jobs.append(PairJob(
                 catalog=str(catalog), burst_id=burst, reference=_day(pair.reference),
                 secondary=_day(pair.secondary), window=size, polarization=pol,
                 out=str(pathlib.Path(out).resolve()), bias_corrected=bias_corrected,
-                geometry=geometry, spacing=float(spacing),
+                geometry=geometry, spacing=float(spacing), encoding=encoding,
+                georeference=georeference,
             ))
     return jobs
+
+
+def _check_map_geometry(cat: Any, burst: str, acquisitions: Sequence[Any], pol: str) -> None:
+    from pairscope.io.orbits import open_orbit
+    from pairscope.io.rasters import open_slc_stack
+
+    first = sorted(acquisitions, key=lambda a: a.date)[0]
+    stack = open_slc_stack(cat, burst, [_day(first.date)], pol)
+    if "latitude" in stack.coords and "longitude" in stack.coords:
+        return
+    orbit = open_orbit(first, catalog=cat)
+    missing = "latitude/longitude grids (lat/lon bands in the SLC assets)"
+    missing += " and orbits" if orbit is None else ""
+    raise InputError(
+        f"--geometry map needs the burst's {missing}: burst {burst} has "
+        f"{'neither' if orbit is None else 'an orbit but no lat/lon grid'}; pairscope geocodes "
+        "from the lat/lon grid. Use --geometry radar, or a catalog whose SLC assets carry "
+        "grid_lat/grid_lon bands"
+    )
+
+
+def plan_batches(
+    jobs: Sequence[PairJob],
+    *,
+    batch_pairs: int = DEFAULT_BATCH_PAIRS,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    date_bytes: int | None = None,
+    max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTES,
+) -> list[Batch]:
+    """Group ``jobs`` into batches: per burst and settings, pairs in reference-date order, at most
+    ``batch_pairs`` pairs and ``memory_budget`` bytes of dates (``date_bytes`` each, when known)
+    per batch. Deterministic: the same jobs always give the same batches."""
+    if batch_pairs < 1:
+        raise InputError(f"batch_pairs must be >= 1, got {batch_pairs}")
+    groups: dict[tuple[Any, ...], list[PairJob]] = {}
+    for job in jobs:
+        key = (job.catalog, job.burst_id, job.polarization, job.out, job.window,
+               job.bias_corrected, job.geometry, job.spacing, job.encoding, job.georeference)
+        groups.setdefault(key, []).append(job)
+    batches: list[Batch] = []
+    for key in sorted(groups, key=str):
+        members = sorted(groups[key], key=lambda j: (j.reference, j.secondary))
+        if date_bytes is not None and 2 * date_bytes > max_block_bytes:
+            batches += [Batch((j,), max_block_bytes, memory_budget) for j in members]  # row blocks
+            continue
+        max_dates = max(2, memory_budget // date_bytes) if date_bytes else None
+        current: list[PairJob] = []
+        for job in members:
+            trial = current + [job]
+            n_dates = len({d for j in trial for d in (j.reference, j.secondary)})
+            if current and (len(trial) > batch_pairs or (max_dates is not None and n_dates > max_dates)):
+                batches.append(Batch(tuple(current), max_block_bytes, memory_budget))
+                current = [job]
+            else:
+                current = trial
+        if current:
+            batches.append(Batch(tuple(current), max_block_bytes, memory_budget))
+    return batches
 
 
 _CATALOGS: dict[str, Any] = {}
@@ -249,7 +393,7 @@ def _burst_baselines(cat: Any, acquisitions: Sequence[Any], wanted: Sequence[Any
     if any(o is None for o in orbits):
         return None
     point = pipeline.baseline_point(first.item.geometry or first.item.bbox)
-    values = pipeline.date_baselines(orbits, point, convention)
+    values = pipeline.date_baselines(orbits, point, convention, look_side=pipeline.look_side_of(first))
     return {_day(a.date): float(v) for a, v in zip(wanted, values[1:], strict=True)}
 
 
@@ -274,45 +418,69 @@ def _kernel_threads() -> Iterator[None]:
         numba.set_num_threads(before)
 
 
-def compute_pair(
-    job: PairJob,
+def compute_batch(
+    batch: Batch,
     hook: export.StageHook | None = None,
-    max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTES,
-) -> dict[str, Any]:
-    """Compute and write one pair (runs on a worker). Returns the item path and a summary."""
+) -> list[dict[str, Any]]:
+    """Compute and write every pair of ``batch`` (runs on a worker): its dates read once, all pairs
+    estimated together by the pipeline, each pair written on a writer thread while the next ones
+    are estimated. Returns one summary per pair (item path, mean coherence, seconds)."""
     import dask
 
     from pairscope.io.catalog import list_acquisitions
     from pairscope.io.rasters import open_slc_stack
 
     start = time.perf_counter()
-    cat = _open_cached(job.catalog)
-    all_acquisitions = sorted(list_acquisitions(cat, job.burst_id, polarization=job.polarization),
+    first = batch.jobs[0]
+    cat = _open_cached(first.catalog)
+    all_acquisitions = sorted(list_acquisitions(cat, first.burst_id, polarization=first.polarization),
                               key=lambda a: a.date)  # fmt: skip
-    wanted = {job.reference, job.secondary}
-    acquisitions = {_day(a.date): a for a in all_acquisitions if _day(a.date) in wanted}
-    missing = sorted(wanted - set(acquisitions))
+    wanted = batch.dates
+    by_day = {_day(a.date): a for a in all_acquisitions if _day(a.date) in wanted}
+    missing = sorted(set(wanted) - set(by_day))
     if missing:
-        raise ValueError(f"{job.label}: no {job.polarization} acquisition on {', '.join(missing)}")
-    pair_acqs = [acquisitions[job.reference], acquisitions[job.secondary]]
-    stack = open_slc_stack(cat, job.burst_id, [job.reference, job.secondary], job.polarization)
-    pair = [(np.datetime64(job.reference, "ns"), np.datetime64(job.secondary, "ns"))]
-    rows = stack.sizes[stack.dims[1]]
-    nbytes = 2 * rows * stack.sizes[stack.dims[2]] * 8
-    recipe = job.recipe
-    baselines = _burst_baselines(cat, all_acquisitions, pair_acqs, recipe.convention)
-    with dask.config.set(scheduler="synchronous"), _kernel_threads():
-        if nbytes <= max_block_bytes:
-            stack = stack.load()  # the two dates whole: the exact in-process path
-        else:
-            block = max(2 * job.window[0], int(rows * max_block_bytes / nbytes))
+        raise InputError(f"{batch.label}: no {first.polarization} acquisition on {', '.join(missing)}")
+    stack = open_slc_stack(cat, first.burst_id, wanted, first.polarization)
+    rows, cols = stack.sizes[stack.dims[1]], stack.sizes[stack.dims[2]]
+    nbytes = len(wanted) * rows * cols * 8
+    if len(batch.jobs) > 1 and nbytes > batch.memory_budget:  # more dates than the budget holds
+        half = len(batch.jobs) // 2
+        parts = (batch.jobs[:half], batch.jobs[half:])
+        return [s for part in parts for s in compute_batch(dataclasses.replace(batch, jobs=part), hook)]
+    recipe = first.recipe
+    baselines = _burst_baselines(cat, all_acquisitions, [by_day[d] for d in wanted], recipe.convention)
+    summaries: list[dict[str, Any]] = []
+    with (dask.config.set(scheduler="synchronous"), _kernel_threads(),
+          concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="pairscope-write") as writer):
+        if nbytes <= batch.max_block_bytes or len(batch.jobs) > 1:
+            stack = stack.load()  # the dates whole: the exact in-process path
+            step = 2  # estimate two pairs, hand them to the writer, estimate the next two
+        else:  # one pair above the block budget: row blocks with a halo (dask)
+            block = max(2 * first.window[0], int(rows * batch.max_block_bytes / nbytes))
             stack = stack.chunk({stack.dims[0]: -1, stack.dims[1]: block, stack.dims[2]: -1})
-        result = pipeline.compute_pairs(stack, pair, recipe, baselines=baselines)
-        result = result.compute()
+            step = 1
+        pending: list[concurrent.futures.Future[dict[str, Any]]] = []
+        for k in range(0, len(batch.jobs), step):
+            chunk = batch.jobs[k : k + step]
+            pairs = [(np.datetime64(j.reference, "ns"), np.datetime64(j.secondary, "ns")) for j in chunk]
+            result = pipeline.compute_pairs(stack, pairs, recipe, baselines=baselines).compute()
+            for n, job in enumerate(chunk):
+                one = result.isel(pair=[n])
+                inputs = [by_day[job.reference].item, by_day[job.secondary].item]
+                pending.append(writer.submit(_write_pair, job, one, inputs, hook, start))
+        for future in pending:
+            summaries.append(future.result())
+    return summaries
+
+
+def _write_pair(job: PairJob, result: Any, inputs: Sequence[Any],
+                hook: export.StageHook | None, start: float) -> dict[str, Any]:
     item = export.export_pair(
-        result, 0, job.directory, inputs=[a.item for a in pair_acqs], burst_id=job.burst_id,
+        result, 0, job.directory, inputs=inputs, burst_id=job.burst_id,
         polarization=job.polarization, window=job.window, bias_corrected=job.bias_corrected,
-        item_id=job.item_id, hook=hook,
+        item_id=job.item_id, hook=hook, encoding=job.encoding,  # type: ignore[arg-type]
+        georeference=job.georeference if job.geometry == "radar" else None,  # type: ignore[arg-type]
+        extra_properties={"pairscope:settings_digest": job.digest},
     )
     return {
         "item": str(job.item_path),
@@ -320,6 +488,15 @@ def compute_pair(
         "seconds": time.perf_counter() - start,
         "worker": f"{socket.gethostname()}:{os.getpid()}",
     }
+
+
+def compute_pair(
+    job: PairJob,
+    hook: export.StageHook | None = None,
+    max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTES,
+) -> dict[str, Any]:
+    """Compute and write one pair (a batch of one). Returns the item path and a summary."""
+    return compute_batch(Batch((job,), max_block_bytes), hook)[0]
 
 
 def compute_geometry(job: GeometryJob, hook: export.StageHook | None = None) -> dict[str, Any]:
@@ -345,16 +522,83 @@ def compute_geometry(job: GeometryJob, hook: export.StageHook | None = None) -> 
     if job.geometry == "map":
         layers = pipeline.geocode_result(layers, spacing=job.spacing)
     export.export_geometry(layers, job.directory, inputs=[first.item], burst_id=job.burst_id,
-                           item_id=job.item_id, source=source, hook=hook)
+                           item_id=job.item_id, source=source, hook=hook,
+                           encoding=job.encoding,  # type: ignore[arg-type]
+                           georeference=job.georeference if job.geometry == "radar" else None)  # type: ignore[arg-type]
+    _record_digest(job.item_path, job.digest)
     return {"item": str(job.item_path), "seconds": time.perf_counter() - start,
             "note": f"look geometry from {source}"}
 
 
-def _progress_line(done: int, total: int, job: PairJob | GeometryJob, note: str, started: float) -> str:
+def _record_digest(item_path: pathlib.Path, digest: str) -> None:
+    data = json.loads(item_path.read_text(encoding="utf-8"))
+    data.setdefault("properties", {})["pairscope:settings_digest"] = digest
+    tmp = item_path.with_name(f".{item_path.name}.{os.getpid()}.digest.tmp")
+    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    os.replace(tmp, item_path)
+
+
+def _recorded_digest(item_path: pathlib.Path) -> str | None:
+    try:
+        data = json.loads(item_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    value = data.get("properties", {}).get("pairscope:settings_digest")
+    return str(value) if value is not None else None
+
+
+def _progress_line(done: int, total: int, label: str, note: str, started: float) -> str:
     elapsed = max(time.perf_counter() - started, 1e-9)
     rate = 60.0 * done / elapsed
     width = len(str(total))
-    return f"[{done:>{width}}/{total}] {100 * done / total:5.1f}%  {job.label}  {note}  ({rate:.1f} tasks/min)"
+    return f"[{done:>{width}}/{total}] {100 * done / total:5.1f}%  {label}  {note}  ({rate:.1f} tasks/min)"
+
+
+@contextlib.contextmanager
+def output_lock(root: pathlib.Path) -> Iterator[None]:
+    """Hold ``root/.pairscope-compute.lock`` for the run: a second run on the same folder is
+    refused (OutputLockedError) while the first one's process lives; a lock left by a dead
+    process on this host is taken over."""
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / LOCK_NAME
+    me = f"{socket.gethostname()} {os.getpid()}"
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                host, pid = path.read_text(encoding="utf-8").split()
+            except (OSError, ValueError):
+                host, pid = "", "0"
+            if host == socket.gethostname() and not _alive(int(pid)):
+                path.unlink(missing_ok=True)  # a dead run's lock
+                continue
+            raise OutputLockedError(
+                f"{root} is being written by another pairscope compute run ({host} pid {pid}); "
+                f"wait for it to finish, or use another --out (remove {path} only if that run "
+                "is certainly gone)"
+            ) from None
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(me)
+        break
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            if path.read_text(encoding="utf-8") == me:
+                path.unlink()
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def run(
@@ -366,15 +610,18 @@ def run(
     geometry: bool = True,
     hook: export.StageHook | None = None,
     max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTES,
+    batch_pairs: int = DEFAULT_BATCH_PAIRS,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
     progress: IO[str] | None | str = "stderr",
 ) -> RunReport:
-    """Run ``jobs`` on dask.distributed, skipping pairs already complete in their ``out``.
+    """Run ``jobs`` on dask.distributed, skipping pairs already complete with the same settings.
 
     With ``geometry`` each burst's look-vector / incidence layers are written once as well
     (`compute_geometry`), unless already there. ``client``: an existing ``distributed.Client``;
     else ``scheduler`` (an address such as ``tcp://host:8786``); else a ``LocalCluster`` of
     ``workers`` processes (default: CPU count), one thread each, closed at the end. Progress lines
-    go to ``progress`` (a text stream; default ``sys.stderr`` at call time; None: silent).
+    go to ``progress`` (a text stream; default ``sys.stderr`` at call time; None: silent). The
+    output folders are locked for the run and end as a static STAC catalog.
     """
     report = RunReport()
     started = time.perf_counter()
@@ -384,61 +631,76 @@ def run(
         if stream is not None and not isinstance(stream, str):
             print(text, file=stream, flush=True)
 
-    for root in sorted({pathlib.Path(j.out) for j in jobs}):
-        if root.is_dir():
+    roots = sorted({pathlib.Path(j.out) for j in jobs})
+    with contextlib.ExitStack() as locks:
+        for root in roots:
+            locks.enter_context(output_lock(root))
             stale = export.remove_stale_temporaries(root)
             if stale:
                 say(f"removed {len(stale)} temporary file(s) left by an interrupted run")
-    todo: list[PairJob | GeometryJob] = []
-    for job in jobs:
-        if export.is_complete(job.item_path):
-            report.skipped.append(job.item_path)
-        else:
-            todo.append(job)
-    n_pairs = len(todo)
-    if geometry:
-        for key in sorted({(j.catalog, j.burst_id, j.polarization, j.out, j.geometry, j.spacing)
-                           for j in jobs}):  # fmt: skip
-            geo = GeometryJob(*key)
-            if export.is_complete(geo.item_path):
-                report.geometry.append(geo.item_path)
-            else:
-                todo.append(geo)
-    say(f"{len(jobs)} pair(s): {len(report.skipped)} already complete, {n_pairs} to compute"
-        + (f"; {len(todo) - n_pairs} burst geometry item(s)" if len(todo) > n_pairs else ""))
-    if todo:
-        _run_on_cluster(todo, report, client, scheduler, workers, hook, max_block_bytes, say,
-                        started)
-    for directory in sorted({j.directory for j in jobs}):
-        rows = []
-        for path in sorted(directory.glob("*/*.json")):
-            if path.parent.name != path.stem or not export.is_complete(path):
-                continue
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if "pairscope:reference_date" in data.get("properties", {}):
-                rows.append(data)
-        if rows:
-            export.write_pairs_csv(export.pairs_table_from_items(rows), directory / "pairs.csv")
+        todo_pairs: list[PairJob] = []
+        for job in jobs:
+            if export.is_complete(job.item_path):
+                if _recorded_digest(job.item_path) == job.digest:
+                    report.skipped.append(job.item_path)
+                    continue
+                report.recomputed.append(job.item_path)
+            todo_pairs.append(job)
+        if report.recomputed:
+            note = (f"{len(report.recomputed)} complete pair(s) were made with other settings "
+                    "(window, bias correction, encoding, geometry, spacing, ...): recomputing them")
+            report.notes.append(note)
+            say(note)
+        todo: list[Batch | GeometryJob] = list(plan_batches(
+            todo_pairs, batch_pairs=batch_pairs, memory_budget=memory_budget,
+            date_bytes=None, max_block_bytes=max_block_bytes,
+        ))  # fmt: skip
+        n_batches = len(todo)
+        if geometry:
+            for key in sorted({(j.catalog, j.burst_id, j.polarization, j.out, j.geometry, j.spacing,
+                                j.encoding, j.georeference) for j in jobs}):  # fmt: skip
+                geo = GeometryJob(*key)
+                if export.is_complete(geo.item_path) and _recorded_digest(geo.item_path) == geo.digest:
+                    report.geometry.append(geo.item_path)
+                else:
+                    todo.append(geo)
+        say(f"{len(jobs)} pair(s): {len(report.skipped)} already complete, {len(todo_pairs)} to "
+            f"compute in {n_batches} batch(es)"
+            + (f"; {len(todo) - n_batches} burst geometry item(s)" if len(todo) > n_batches else ""))
+        if todo:
+            _run_on_cluster(todo, report, client, scheduler, workers, hook, say, started)
+        for directory in sorted({j.directory for j in jobs}):
+            rows = []
+            for path in sorted(directory.glob("*/*.json")):
+                if path.parent.name != path.stem or not export.is_complete(path):
+                    continue
+                data = json.loads(path.read_text(encoding="utf-8"))
+                if "pairscope:reference_date" in data.get("properties", {}):
+                    rows.append(data)
+            if rows:
+                export.write_pairs_csv(export.pairs_table_from_items(rows), directory / "pairs.csv")
+        for root in roots:
+            if root.is_dir() and any(export.is_complete(j.item_path) for j in jobs
+                                     if pathlib.Path(j.out) == root):  # fmt: skip
+                report.catalog = export.write_output_catalog(root)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _submit(client: Any, job: PairJob | GeometryJob, hook: export.StageHook | None,
-            max_block_bytes: int) -> Any:
-    key = f"pairscope-{job.item_id}-{os.urandom(4).hex()}"
-    if isinstance(job, GeometryJob):
-        return client.submit(compute_geometry, job, hook, pure=False, key=key)
-    return client.submit(compute_pair, job, hook, max_block_bytes, pure=False, key=key)
+def _submit(client: Any, task: Batch | GeometryJob, hook: export.StageHook | None) -> Any:
+    key = f"pairscope-{task.item_id}-{os.urandom(4).hex()}"
+    if isinstance(task, GeometryJob):
+        return client.submit(compute_geometry, task, hook, pure=False, key=key)
+    return client.submit(compute_batch, task, hook, pure=False, key=key)
 
 
 def _run_on_cluster(
-    todo: Sequence[PairJob | GeometryJob],
+    todo: Sequence[Batch | GeometryJob],
     report: RunReport,
     client: Any,
     scheduler: str | None,
     workers: int | None,
     hook: export.StageHook | None,
-    max_block_bytes: int,
     say: Callable[[str], None],
     started: float,
 ) -> None:
@@ -452,37 +714,51 @@ def _run_on_cluster(
         else:
             n = workers or os.cpu_count() or 1
             if n < 1:
-                raise ValueError(f"--workers must be >= 1, got {n}")
+                raise InputError(f"--workers must be >= 1, got {n}")
             cluster = LocalCluster(  # type: ignore[no-untyped-call]
                 n_workers=n, threads_per_worker=1, processes=True, **LOCAL_CLUSTER_OPTIONS
             )
             client = Client(cluster)  # type: ignore[no-untyped-call]
+    total = sum(len(t.jobs) if isinstance(t, Batch) else 1 for t in todo)
     try:
-        futures = {_submit(client, job, hook, max_block_bytes): job for job in todo}
+        futures = {_submit(client, task, hook): task for task in todo}
         done = 0
         for future in as_completed(futures):  # type: ignore[no-untyped-call]
-            job = futures[future]
-            done += 1
+            task = futures[future]
             try:
                 summary = future.result()
             except Exception as err:  # a failed task must not stop the others
                 message = f"{type(err).__name__}: {err}"
-                report.failed.append((job, message))
-                say(_progress_line(done, len(todo), job, f"FAILED {message}", started))
                 future.release()
+                if isinstance(task, GeometryJob):
+                    done += 1
+                    report.failed.append((task, message))
+                    say(_progress_line(done, total, task.label, f"FAILED {message}", started))
+                    continue
+                for job in task.jobs:  # what the batch wrote before it failed is kept
+                    done += 1
+                    if export.is_complete(job.item_path) and _recorded_digest(job.item_path) == job.digest:
+                        report.written.append(job.item_path)
+                        say(_progress_line(done, total, job.label, "written before the failure", started))
+                    else:
+                        report.failed.append((job, message))
+                        say(_progress_line(done, total, job.label, f"FAILED {message}", started))
                 continue
             future.release()
-            seconds = f"{summary['seconds']:.1f} s"
-            if isinstance(job, GeometryJob):
+            if isinstance(task, GeometryJob):
+                done += 1
+                seconds = f"{summary['seconds']:.1f} s"
                 if summary["item"]:
                     report.geometry.append(pathlib.Path(summary["item"]))
                 report.notes.append(summary["note"])
-                say(_progress_line(done, len(todo), job, f"{summary['note']}  {seconds}", started))
+                say(_progress_line(done, total, task.label, f"{summary['note']}  {seconds}", started))
                 continue
-            report.written.append(pathlib.Path(summary["item"]))
-            coh = summary["mean_coherence"]
-            note = f"mean coherence {coh:.3f}" if coh is not None else "no valid pixel"
-            say(_progress_line(done, len(todo), job, f"{note}  {seconds}", started))
+            for job, one in zip(task.jobs, summary, strict=True):
+                done += 1
+                report.written.append(pathlib.Path(one["item"]))
+                coh = one["mean_coherence"]
+                note = f"mean coherence {coh:.3f}" if coh is not None else "no valid pixel"
+                say(_progress_line(done, total, job.label, f"{note}  {one['seconds']:.1f} s", started))
     finally:
         if own_client:
             client.close()
@@ -498,8 +774,10 @@ def main(args: argparse.Namespace) -> int:
             args.catalog, list(args.burst or []), args.pairs, args.window,
             getattr(args, "polarization", "VV") or "VV", args.out,
             bias_corrected=bool(getattr(args, "bias_corrected", False)),
-            geometry=getattr(args, "geometry", "radar") or "radar",
+            geometry=getattr(args, "geometry", "map") or "map",
             spacing=float(getattr(args, "spacing", 20.0) or 20.0),
+            encoding=getattr(args, "encoding", "compact") or "compact",
+            georeference=getattr(args, "georeference", "gcps") or "gcps",
         )
     except (ValueError, LookupError, OSError) as e:
         print(f"pairscope compute: error: {e}", file=err)
@@ -517,6 +795,9 @@ def main(args: argparse.Namespace) -> int:
         return 2
     try:
         report = run(jobs, scheduler=args.scheduler, workers=args.workers)
+    except OutputLockedError as e:
+        print(f"pairscope compute: error: {e}", file=err)
+        return 2
     except (OSError, TimeoutError) as e:
         where = f"the scheduler at {args.scheduler}" if args.scheduler else "a local cluster"
         print(f"pairscope compute: error: cannot run on {where}: {e}", file=err)
@@ -526,6 +807,8 @@ def main(args: argparse.Namespace) -> int:
         f"{len(report.failed)} failed in {report.seconds:.1f} s -> {pathlib.Path(args.out).resolve()}",
         file=err,
     )
+    if report.catalog is not None:
+        print(f"  STAC catalog: {report.catalog}", file=err)
     for note in report.notes:
         print(f"  {note}", file=err)
     for job, message in report.failed:

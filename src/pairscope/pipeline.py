@@ -119,59 +119,39 @@ class Recipe:
 
 # ------------------------------------------------------------------------------------- baselines
 def baseline_point(footprint: Any, height: float = 0.0) -> tuple[float, float, float]:
-    """The point where a burst's perpendicular baselines are evaluated: the centre of its footprint
-    (a GeoJSON Polygon / MultiPolygon, a ring of ``(lon, lat)`` or a ``[w, s, e, n]`` bbox) on the
-    WGS84 ellipsoid (``height`` 0) or at a known DEM height. Returns ``(lat, lon, height)``."""
-    ring = _ring(footprint)
-    if ring is None or len(ring) == 0:
+    """The point where a burst's perpendicular baselines are evaluated: the area centroid of its
+    footprint (GeoJSON geometry, ring of ``(lon, lat)`` or ``[w, s, e, n]`` bbox; the point ASF
+    calls the burst centre) on the WGS84 ellipsoid, or at a known DEM height. ``(lat, lon, h)``;
+    :func:`pairscope.geometry.baseline_point`."""
+    if footprint is None:
         raise InputError(
             "the burst has no footprint to place its baselines: its items need a geometry or a bbox"
         )
-    pts = np.asarray(ring, dtype=np.float64)
-    if len(pts) > 1 and np.allclose(pts[0], pts[-1]):
-        pts = pts[:-1]
-    return float(pts[:, 1].mean()), float(pts[:, 0].mean()), float(height)
-
-
-def _ring(geom: Any) -> Sequence[Sequence[float]] | None:
-    if geom is None:
-        return None
-    if hasattr(geom, "exterior"):
-        return [tuple(c) for c in geom.exterior.coords]
-    if isinstance(geom, Mapping):
-        coords = geom.get("coordinates")
-        if geom.get("type") == "Polygon" and coords:
-            return list(coords[0])
-        if geom.get("type") == "MultiPolygon" and coords:
-            return [p for poly in coords for p in poly[0]]
-        return None
-    values = list(geom)
-    if len(values) == 4 and all(isinstance(v, int | float) for v in values):
-        w, s, e, n = (float(v) for v in values)
-        return [(w, s), (e, s), (e, n), (w, n)]
-    return values or None
-
-
-def _perpendicular(reference: Any, secondary: Any, point: tuple[float, float, float],
-                   convention: str) -> float:
-    lat, lon, h = point
-    baseline: Any = geometry.perpendicular_baseline
+    values = list(footprint) if isinstance(footprint, list | tuple) else None
+    if values is not None and len(values) == 4 and all(isinstance(v, int | float) for v in values):
+        w, s_, e, n = (float(v) for v in values)
+        footprint = {"type": "Polygon",
+                     "coordinates": [[[w, s_], [e, s_], [e, n], [w, n], [w, s_]]]}  # fmt: skip
     try:
-        value = baseline(reference, secondary, lat, lon, h, convention=convention)
-    except TypeError:  # a geometry without conventions: ISCE sign
-        value = baseline(reference, secondary, lat, lon, h)
-        if convention == "vertex":
-            value = -np.asarray(value)
-    return float(np.asarray(value).ravel()[0])
+        return geometry.baseline_point(footprint, height)
+    except (TypeError, ValueError, KeyError) as err:
+        raise InputError(f"cannot place the burst's baselines on its footprint: {err}") from None
 
 
 def date_baselines(
-    orbits: Sequence[Any], point: tuple[float, float, float], convention: str = "vertex"
+    orbits: Sequence[Any], point: tuple[float, float, float], convention: str = "vertex",
+    *, look_side: str = "right",
 ) -> np.ndarray:
-    """Perpendicular baseline (m) of each date against the first, at ``point`` (lat, lon, h)."""
+    """Perpendicular baseline (m) of each date against the first, at ``point`` (lat, lon, h), in
+    ``convention`` (``vertex``: positive towards the scene, as ASF Vertex; ``isce``: positive for a
+    larger look angle, as ISCE2 / dolphin): :func:`pairscope.geometry.stack_baselines`."""
     if not orbits:
         return np.zeros(0)
-    return np.array([_perpendicular(orbits[0], o, point, convention) for o in orbits])
+    lat, lon, h = point
+    ds = geometry.stack_baselines(list(orbits), lat, lon, h, reference=0,
+                                  look_side="left" if look_side == "left" else "right",
+                                  convention="isce" if convention == "isce" else "vertex")  # fmt: skip
+    return np.asarray(ds["perpendicular_baseline"].values, dtype=np.float64)
 
 
 def pair_baselines(
@@ -471,7 +451,8 @@ def run_pairs(
     orbits = [open_orbit(a, catalog=catalog) for a in acquisitions]
     if all(o is not None for o in orbits) and acquisitions:
         point = baseline_point(acquisitions[0].item.geometry or acquisitions[0].item.bbox)
-        values = date_baselines(orbits, point, recipe.convention)
+        values = date_baselines(orbits, point, recipe.convention,
+                                look_side=look_side_of(acquisitions[0]))
         baselines = {format_day(d): float(b) for d, b in zip(dates, values, strict=True)}
     first_ref = min(p.reference for p in chosen)
     ref_acq = next(a for a, d in zip(acquisitions, dates, strict=True) if d == first_ref)

@@ -689,6 +689,7 @@ def export_pair(
     hook: StageHook | None = None,
     encoding: Encoding = "compact",
     georeference: Georeference = "gcps",
+    extra_properties: Mapping[str, Any] | None = None,
 ) -> pystac.Item:
     """Write one pair of ``result`` as COGs + a STAC item in ``directory/<item id>/``.
 
@@ -738,6 +739,7 @@ def export_pair(
         mean_coherence=mean_coh,
     ))
     props["pairscope:valid_pixels"] = int(finite.sum())
+    props.update(extra_properties or {})
     return _write_item(item_id, pathlib.Path(directory), ds, coherence, sources, props,
                        input_dicts, None, hook, encoding=encoding, georeference=georeference,
                        max_count=int(window[0]) * int(window[1]))

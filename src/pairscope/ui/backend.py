@@ -348,7 +348,9 @@ class CoreBackend:
         point = pipeline.baseline_point(
             getattr(first, "geometry", None) or getattr(first, "bbox", None)
         )
-        return tuple(float(b) for b in pipeline.date_baselines(orbits, point, "vertex"))
+        side = pipeline.look_side_of(acqs[0])
+        return tuple(float(b) for b in pipeline.date_baselines(orbits, point, "vertex",
+                                                                look_side=side))
 
     def baseline_map(self, catalog: str, burst_id: str, polarization: str) -> dict[str, float] | None:
         """``{YYYYMMDD: metres}`` of every date of the burst, or None without orbits."""
