@@ -23,6 +23,7 @@ import xarray as xr
 
 from pairscope import geometry as core_geometry
 from pairscope import pipeline
+from pairscope.io.http import redact_url
 from pairscope.pairs import as_date as _as_date_ns
 from pairscope.pairs import format_day
 from pairscope.ui.messages import UserError, explain
@@ -194,10 +195,14 @@ class CoreBackend:
         resolution: float = 20.0,
         *,
         truth: Callable[[str, Any, Any, str], xr.DataArray] | None = None,
+        policy: Any = None,
     ) -> None:
         self.cache = ResultCache(cache_bytes)
         self.resolution = resolution
         self.truth = truth
+        #: The server's location resolver (``Settings.location_policy``): every catalog, link and
+        #: asset this backend opens goes through it. None (library use, tests): no allow-list.
+        self.policy = policy
         self._catalogs: dict[str, Any] = {}
         self._lock = threading.RLock()
 
@@ -210,9 +215,9 @@ class CoreBackend:
             cat = self._catalogs.get(location)
         if cat is None:
             try:
-                cat = core_catalog.open_catalog(location)
+                cat = core_catalog.open_catalog(location, policy=self.policy)
             except Exception as exc:
-                raise explain(exc, f"Could not open catalog {location!r}") from exc
+                raise explain(exc, f"Could not open catalog {redact_url(location)!r}") from exc
             with self._lock:
                 self._catalogs[location] = cat
         return cat
