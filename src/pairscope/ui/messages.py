@@ -13,7 +13,23 @@ from dataclasses import dataclass
 from pairscope import errors
 from pairscope.io.http import TOKEN_ENV
 
-__all__ = ["MESSAGES", "UserError", "explain"]
+__all__ = ["MESSAGES", "UserError", "as_text", "explain"]
+
+#: Characters that Markdown (and the HTML it may carry) would interpret.
+_MARKDOWN_SPECIALS = "\\`*_{}[]()<>#+-.!|~"
+
+
+def as_text(value: object) -> str:
+    """``value`` safe to place in a Markdown / Alert pane: HTML escaped (``<img ...>`` shows as
+    typed) and Markdown specials backslash-escaped (no links, images or emphasis from a visitor's
+    or a server's text). Use it for anything that comes from a URL, a visitor or a remote server."""
+    import html
+
+    text = html.escape(str(value), quote=True)
+    out = []
+    for ch in text:
+        out.append("\\" + ch if ch in _MARKDOWN_SPECIALS else ch)
+    return "".join(out)
 
 
 class UserError(errors.PairscopeError):

@@ -23,6 +23,7 @@ from holoviews.operation.datashader import rasterize
 
 from pairscope import geometry, render
 from pairscope.ui.backend import UserError
+from pairscope.ui.messages import as_text, explain
 from pairscope.ui.services import LEARN_HIST_BINS as HIST_BINS
 from pairscope.ui.services import (
     PHASE_STD_NOISE,
@@ -257,7 +258,8 @@ class LearnView(pn.viewable.Viewer):
         return az * rg
 
     def say(self, text: str, kind: str = "info") -> None:
-        self.message.param.update(object=text, alert_type=kind)
+        """Show ``text`` as text (never as HTML / Markdown: it may carry a visitor's input)."""
+        self.message.param.update(object=as_text(text), alert_type=kind)
 
     def activate(self) -> None:
         """Called when the tab is shown: recompute for the current pair and pixel."""
@@ -285,8 +287,7 @@ class LearnView(pn.viewable.Viewer):
             self.recompute()
 
     def _failed(self, exc: BaseException) -> None:
-        self.say(str(exc) if isinstance(exc, UserError | ValueError) else
-                 f"{type(exc).__name__}: {exc}", "danger")  # fmt: skip
+        self.say(explain(exc, "The Learn tab could not compute this pair").__str__(), "danger")
 
     # -- the window, the curves and the truth -----------------------------------------------------
     def recompute(self) -> None:
@@ -377,7 +378,7 @@ class LearnView(pn.viewable.Viewer):
 
         def failed(exc: BaseException) -> None:
             self.diagram.object = None
-            self.look_text.object = f"Look geometry unavailable: {exc}"
+            self.look_text.object = as_text(f"Look geometry unavailable: {explain(exc, 'pixel')}")
 
         self.pixel_runner.submit(work, done, failed)
 
