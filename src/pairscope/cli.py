@@ -14,7 +14,18 @@ from pairscope._version import __version__
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import logging
+
     from pairscope.ui.app import serve
+
+    # the server's own log: jobs and their catalogs (locations redacted, tokens never), one line each
+    ui_log = logging.getLogger("pairscope.ui")
+    if not ui_log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("pairscope: %(asctime)s %(message)s"))
+        ui_log.addHandler(handler)
+        ui_log.setLevel(logging.INFO)
+        ui_log.propagate = False
 
     return serve(
         catalog=args.catalog,

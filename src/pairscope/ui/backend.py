@@ -11,6 +11,7 @@ Failures become :class:`~pairscope.ui.messages.UserError` through the one table 
 
 from __future__ import annotations
 
+import logging
 import threading
 import warnings
 from collections import OrderedDict
@@ -38,6 +39,8 @@ __all__ = [
 PAIR_LAYERS = ("coherence", "phase", "amplitude")
 GEOMETRY_LAYERS = core_geometry.LAYERS
 LAYERS = PAIR_LAYERS + GEOMETRY_LAYERS
+
+log = logging.getLogger(__name__)
 
 #: Largest geometry grid computed (look vectors are smooth: a decimated grid is exact enough).
 GEOMETRY_MAX_SAMPLES = (192, 768)
@@ -291,6 +294,7 @@ class CoreBackend:
         hit = self.cache.get(key)
         if hit is not None:
             return hit  # type: ignore[no-any-return]
+        log.info("listing the dates of %s %s", burst_id, polarization)
         acqs = self.acquisitions(catalog, burst_id, polarization)
         dates = tuple(_acq_date(a) for a in acqs)
         pols: set[str] = set()
@@ -457,6 +461,8 @@ class CoreBackend:
         hit = self.cache.get(key)
         if hit is not None and (not amplitude or "amplitude" in hit):
             return hit  # type: ignore[no-any-return]
+        log.info("computing %s %s %s_%s window %dx%d", burst_id, polarization, day(reference),
+                 day(secondary), window[0], window[1])
         recipe = self.recipe(tuple(window), bias_corrected, geometry, amplitude and hit is None)  # type: ignore[arg-type]
         stack = self.pair_stack(catalog, burst_id, polarization, [reference, secondary])
         naz, nrg = stack.shape[1:]
