@@ -15,7 +15,15 @@ import param
 from pairscope.ui.backend import Backend, CoreBackend
 from pairscope.ui.settings import Settings
 from pairscope.ui.state import ExplorerState
-from pairscope.ui.views import MapsView, MatrixView, NetworkView, PixelView, Sidebar, StatusView
+from pairscope.ui.views import (
+    DownloadsView,
+    MapsView,
+    MatrixView,
+    NetworkView,
+    PixelView,
+    Sidebar,
+    StatusView,
+)
 from pairscope.ui.views.learn import LearnView
 from pairscope.ui.views.qa import QAView
 
@@ -213,6 +221,7 @@ class Explorer(pn.viewable.Viewer):
         self.network = NetworkView(state=self.state)
         self.matrix = MatrixView(state=self.state)
         self.maps = MapsView(state=self.state)
+        self.downloads = DownloadsView(state=self.state, maps=self.maps)
         self.pixel = PixelView(state=self.state)
         self.qa = QAView(state=self.state)
         self.learn = LearnView(state=self.state)
@@ -235,7 +244,7 @@ class Explorer(pn.viewable.Viewer):
         """Explore (maps, network, matrix, pixel), QA and Learn; only the shown tab is drawn,
         and QA / Learn start their work when first shown."""
         explore = pn.Column(
-            self.maps,
+            pn.Row(self.maps, self.downloads, sizing_mode="stretch_width"),
             pn.Row(self.network, self.matrix, self.pixel, sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )

@@ -2,6 +2,7 @@
 
 import holoviews.plotting.bokeh  # noqa: F401  (registers plot options, also outside a server)
 
+from pairscope.ui.views.downloads import DownloadsView, QADownloads
 from pairscope.ui.views.maps import MapsView
 from pairscope.ui.views.matrix import MatrixView
 from pairscope.ui.views.network import NetworkView
@@ -9,4 +10,6 @@ from pairscope.ui.views.pixel import PixelView
 from pairscope.ui.views.sidebar import Sidebar
 from pairscope.ui.views.status import StatusView
 
-__all__ = ["MapsView", "MatrixView", "NetworkView", "PixelView", "Sidebar", "StatusView"]
+__all__ = [
+    "DownloadsView", "MapsView", "MatrixView", "NetworkView", "PixelView", "Sidebar", "QADownloads", "StatusView",
+]  # fmt: skip

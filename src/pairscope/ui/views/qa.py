@@ -40,6 +40,7 @@ from pairscope.ui.services import (
     view_statistics,
 )
 from pairscope.ui.state import ExplorerState
+from pairscope.ui.views.downloads import QADownloads
 
 MAP_HEIGHT = 330
 MAP_WIDTH = 400
@@ -202,6 +203,8 @@ class QAView(pn.viewable.Viewer):
         self.windows = pn.pane.DataFrame(None, index=False, float_format="{:.4f}".format,
                                          css_classes=["ps-qa-windows"], max_height=300,
                                          sizing_mode="stretch_width")  # fmt: skip
+        self.downloads = QADownloads(lambda: self.comparison, lambda: self._range, self.say,
+                                     estimator=ESTIMATOR, difference_limit=DIFF_LIMIT)  # fmt: skip
         self.compare_button.on_click(lambda _e: self.compare())
         self.search_button.on_click(lambda _e: self.search_window())
         self.use_button.on_click(lambda _e: self.use_best())
@@ -397,7 +400,8 @@ class QAView(pn.viewable.Viewer):
             self.message,
             self.estimators,
             pn.Row(*self.map_panes, sizing_mode="stretch_width"),
-            pn.Row(self.histogram, self.stats, sizing_mode="stretch_width"),
+            pn.Row(self.histogram, pn.Column(self.stats, self.downloads),
+                   sizing_mode="stretch_width"),  # fmt: skip
             self.windows,
             sizing_mode="stretch_width",
             css_classes=["ps-qa"],
