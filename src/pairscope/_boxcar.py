@@ -2,9 +2,12 @@
 
 One pass over the data computes, for every output pixel, the window sums of the cross product
 ``s1 * conj(s2)``, of the two powers ``|s1|^2``, ``|s2|^2`` and of the number of valid samples, and
-turns them into coherence and phase. The window sums are separable: each image row is summed along
-range with a prefix sum (float64), and a running sum down the rows (float64) adds the newest row and
-drops the oldest. Rows are processed in independent blocks, one per thread (``numba.prange``).
+turns them into coherence and phase. The window sums are separable and built from running sums
+(float64) that restart at every block of ``w`` samples, blocks counted from a tile's first row and
+column: a window ending in block ``n`` is (running sum of block ``n`` up to its end) + (total of block
+``n - 1`` minus its running sum up to the window's start). Down the rows, each row's running sums
+are summed along range, and an output row combines three such rows. Tiles of rows x columns run in
+parallel (``numba.prange``).
 
 A sample is valid when both images are finite and non-zero there (``0 + 0j`` is the no-data value of
 SLC products and of openEO's zero-filled borders). Sums run over valid samples only, so a window that
@@ -13,11 +16,15 @@ reaches over the border or into no-data is simply a smaller window, and ``valid_
 Window convention for a window of ``w`` samples: ``w // 2`` samples before the centre and
 ``w - 1 - w // 2`` after it (so an even window reaches one further back than forward).
 
-Accuracy: all sums are float64. Running sums carry an absolute error of about 1e-16 times the
-largest power that passed through the window nearby, i.e. a relative error below 1e-6 for anything
-within ten orders of magnitude of its neighbours (SLC amplitudes span far less).
+Accuracy (local): only the samples of an output's window and of at most one window length before
+it (``wa`` rows up, ``wr`` columns left) enter its arithmetic; nothing further away does, however
+bright. Each sum carries an absolute error of a few 1e-16 times the power in that region, so
+coherence and phase match direct window sums to ~1e-16 times (power within one window length) /
+(power in the window): 1e-5 unless a neighbour within one window length is ~1e10 times brighter than
+the window itself (a window at a no-data edge counts only its valid samples).
 
-When numba is not importable a pure-numpy implementation with the same semantics is used.
+When numba is not importable a pure-numpy implementation with the same semantics and the same
+block-restarted sums is used.
 """
 
 from __future__ import annotations
@@ -37,9 +44,11 @@ except ImportError:  # pragma: no cover - numba is a declared dependency
 __all__ = ["HAVE_NUMBA", "half_widths", "coherence_sums", "power_sums", "fast_atan2"]
 
 
-# Rows per parallel block: large enough that the rows re-summed at block edges (window - 1 per
-# block) are cheap, small enough that both cores get several blocks.
-_BLOCK_ROWS = 64
+# A parallel work item is a tile of _TILE_ROWS x _TILE_COLS output pixels: large enough that the
+# rows and columns re-read at its edges (window - 1 of each) are cheap, small enough that its
+# float64 running sums stay in the core's cache and both cores get many tiles.
+_TILE_ROWS = 128
+_TILE_COLS = 512
 
 
 def half_widths(window: int) -> tuple[int, int]:
@@ -98,24 +107,27 @@ if HAVE_NUMBA:
         a = a + swap * (1.5707963267948966 - 2.0 * a)
         a = a + np.float64(x < 0.0) * (3.141592653589793 - 2.0 * a)
         return a - np.float64(y < 0.0) * 2.0 * a
+    def _make_row(with_power: bool):  # type: ignore[no-untyped-def]
+        def row(ref, sec, prev, p, first):  # type: ignore[no-untyped-def]
+            """p[k, :] = prev[k, :] + quantity k of one image row (``prev`` ignored on the first
+            row of a block): the azimuth running sum from the block's first row.
 
-    def _make_vertical(with_power: bool):  # type: ignore[no-untyped-def]
-        def vertical(ref, sec, acc, sign):  # type: ignore[no-untyped-def]
-            """acc[q, :] += sign * quantity q of one row (column sums of the azimuth window).
-
-            Quantities: 0 cross real, 1 cross imaginary (of ref * conj(sec)), 2 power ref,
-            3 power sec, 4 valid count. Invalid samples contribute exactly zero, selected without
-            branches so the loop vectorises; a dropped row is recomputed bit for bit, so add and
-            drop cancel exactly.
+            ``ref``, ``sec``: float32 views of the row's complex64 columns, (re, im) interleaved,
+            which LLVM vectorises (complex element access does not). Quantities: 0 cross real,
+            1 cross imaginary (of ref * conj(sec)), 2 power ref, 3 power sec, 4 valid count.
+            Invalid samples contribute exactly zero, selected without branches.
             """
-            a0 = acc[0]
-            a1 = acc[1]
-            a2 = acc[2]
-            a3 = acc[3]
-            a4 = acc[4]
-            # ref and sec are float32 views of complex64 rows: (re, im) interleaved, which
-            # LLVM vectorises (complex element access does not).
-            for j in range(ref.shape[0] // 2):
+            p0 = p[0]
+            p1 = p[1]
+            p2 = p[2]
+            p3 = p[3]
+            p4 = p[4]
+            q0 = prev[0]
+            q1 = prev[1]
+            q2 = prev[2]
+            q3 = prev[3]
+            q4 = prev[4]
+            for j in range(p.shape[1]):
                 ar = np.float64(ref[2 * j])
                 ai = np.float64(ref[2 * j + 1])
                 br = np.float64(sec[2 * j])
@@ -128,123 +140,188 @@ if HAVE_NUMBA:
                     & ((ar != 0.0) | (ai != 0.0))
                     & ((br != 0.0) | (bi != 0.0))
                 )
-                a0[j] += sign * (ar * br + ai * bi) if ok else 0.0
-                a1[j] += sign * (ai * br - ar * bi) if ok else 0.0
+                p0[j] = ((ar * br + ai * bi) if ok else 0.0) + (0.0 if first else q0[j])
+                p1[j] = ((ai * br - ar * bi) if ok else 0.0) + (0.0 if first else q1[j])
+                p4[j] = (1.0 if ok else 0.0) + (0.0 if first else q4[j])
                 if with_power:  # a compile-time constant: the branch is folded away
-                    a2[j] += sign * (ar * ar + ai * ai) if ok else 0.0
-                    a3[j] += sign * (br * br + bi * bi) if ok else 0.0
-                a4[j] += sign if ok else 0.0
+                    p2[j] = ((ar * ar + ai * ai) if ok else 0.0) + (0.0 if first else q2[j])
+                    p3[j] = ((br * br + bi * bi) if ok else 0.0) + (0.0 if first else q3[j])
 
         # Closures from one factory share a qualified name, and numba's disk cache keys on it:
         # give each variant its own name so that they do not overwrite each other's entries.
-        vertical.__qualname__ = f"_vertical_power{int(with_power)}"
-        return numba.njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")(vertical)
+        row.__qualname__ = f"_row_power{int(with_power)}"
+        return numba.njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")(row)
+
+    def _make_horizontal(with_power: bool):  # type: ignore[no-untyped-def]
+        def horizontal(v, out, wr, o1):  # type: ignore[no-untyped-def]
+            """out[k, j] = sum of v[k, j - rlo : j + rhi + 1] (truncated to the row) for the
+            quantities, on columns j < max(o1, m - rhi).
+
+            Blocks of ``wr`` columns from column 0. The window ending at column b of block n is
+            x + r: x the running sum of block n up to b, r the total of block n - 1 minus its
+            running sum up to b - wr. Both restart at every block start (r from x's final
+            value, x from zero), so only the window and at most ``wr`` samples before it enter
+            a sum. The quantities' ten chains run interleaved in one loop so that their add
+            latencies overlap; unsigned indices need no wraparound test for negative indices.
+            """
+            m = v.shape[1]
+            rhi = wr - 1 - wr // 2
+            w = np.uint64(wr)
+            h = np.uint64(rhi)
+            v0 = v[0]
+            v1 = v[1]
+            v2 = v[2]
+            v3 = v[3]
+            v4 = v[4]
+            s0 = out[0]
+            s1 = out[1]
+            s2 = out[2]
+            s3 = out[3]
+            s4 = out[4]
+            x0 = 0.0
+            x1 = 0.0
+            x2 = 0.0
+            x3 = 0.0
+            x4 = 0.0
+            r0 = 0.0
+            r1 = 0.0
+            r2 = 0.0
+            r3 = 0.0
+            r4 = 0.0
+            # Block 0: the windows ending here start at column 0 (r = 0).
+            for j in range(np.uint64(min(wr, m))):
+                x0 += v0[j]
+                x1 += v1[j]
+                x4 += v4[j]
+                if with_power:  # a compile-time constant: the branch is folded away
+                    x2 += v2[j]
+                    x3 += v3[j]
+                if j >= h:
+                    s0[j - h] = x0
+                    s1[j - h] = x1
+                    s4[j - h] = x4
+                    if with_power:
+                        s2[j - h] = x2
+                        s3[j - h] = x3
+            for blk in range(1, (m + wr - 1) // wr):
+                r0 = x0
+                r1 = x1
+                r2 = x2
+                r3 = x3
+                r4 = x4
+                x0 = 0.0
+                x1 = 0.0
+                x2 = 0.0
+                x3 = 0.0
+                x4 = 0.0
+                for j in range(np.uint64(blk * wr), np.uint64(min(blk * wr + wr, m))):
+                    d = j - w
+                    x0 += v0[j]
+                    x1 += v1[j]
+                    x4 += v4[j]
+                    r0 -= v0[d]
+                    r1 -= v1[d]
+                    r4 -= v4[d]
+                    s0[j - h] = x0 + r0
+                    s1[j - h] = x1 + r1
+                    s4[j - h] = x4 + r4
+                    if with_power:
+                        x2 += v2[j]
+                        x3 += v3[j]
+                        r2 -= v2[d]
+                        r3 -= v3[d]
+                        s2[j - h] = x2 + r2
+                        s3[j - h] = x3 + r3
+            # Windows cut by the right edge: go on as if v were 0 beyond the row.
+            for j in range(m, min(m + rhi, o1 + rhi)):
+                if j % wr == 0:
+                    r0 = x0
+                    r1 = x1
+                    r2 = x2
+                    r3 = x3
+                    r4 = x4
+                    x0 = 0.0
+                    x1 = 0.0
+                    x2 = 0.0
+                    x3 = 0.0
+                    x4 = 0.0
+                d = j - wr
+                if d >= 0:
+                    r0 -= v0[d]
+                    r1 -= v1[d]
+                    r4 -= v4[d]
+                    if with_power:
+                        r2 -= v2[d]
+                        r3 -= v3[d]
+                if j >= rhi:
+                    s0[j - rhi] = x0 + r0
+                    s1[j - rhi] = x1 + r1
+                    s4[j - rhi] = x4 + r4
+                    if with_power:
+                        s2[j - rhi] = x2 + r2
+                        s3[j - rhi] = x3 + r3
+
+        horizontal.__qualname__ = f"_horizontal_power{int(with_power)}"
+        return numba.njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")(horizontal)
+
+    def _make_finish(given_power: bool):  # type: ignore[no-untyped-def]
+        def finish(ring, sb, st, sa, o0, pow1, pow2, coh, pha, count):  # type: ignore[no-untyped-def]
+            """Coherence, phase and count of one output row (vectorised). Its window sums are
+            ``ring[sb] + (ring[st] - ring[sa])`` on columns ``o0 ..``: the range window sums of
+            the azimuth running sums at the window's last row, plus (the total of the block of
+            rows before) minus (its running sum before the window's first row). Cross product:
+            sums 0 and 1; valid count: sum 4; powers: ``pow1``, ``pow2`` (``given_power``) or
+            sums 2 and 3."""
+            nan = np.float32(np.nan)
+            for jj in range(coh.shape[0]):
+                j = np.uint64(o0) + np.uint64(jj)
+                n = ring[sb, 4, j] + (ring[st, 4, j] - ring[sa, 4, j])
+                cr = ring[sb, 0, j] + (ring[st, 0, j] - ring[sa, 0, j])
+                ci = ring[sb, 1, j] + (ring[st, 1, j] - ring[sa, 1, j])
+                if given_power:  # a compile-time constant: the branch is folded away
+                    p = np.float64(pow1[jj]) * np.float64(pow2[jj])
+                else:
+                    p1 = ring[sb, 2, j] + (ring[st, 2, j] - ring[sa, 2, j])
+                    p2 = ring[sb, 3, j] + (ring[st, 3, j] - ring[sa, 3, j])
+                    p = p1 * p2
+                count[jj] = np.int32(n + 0.5)
+                bad = (n < 0.5) | (p <= 0.0)
+                g = np.sqrt((cr * cr + ci * ci) / p)
+                g = g if g < 1.0 else 1.0
+                coh[jj] = nan if bad else np.float32(g)
+                pha[jj] = nan if bad else np.float32(fast_atan2(ci, cr))
+
+        finish.__qualname__ = f"_finish_given{int(given_power)}"
+        return numba.njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")(finish)
 
     @numba.njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
-    def _horizontal(acc, sums, rlo, rhi):  # type: ignore[no-untyped-def]
-        """sums[q, j] = sum of acc[q, j - rlo : j + rhi + 1] (truncated), for the five quantities.
-
-        Running sums in float64, the five chains interleaved in one loop so that their add
-        latencies overlap; the interior loop has no bounds tests.
-        """
-        n = acc.shape[1]
-        a0 = acc[0]
-        a1 = acc[1]
-        a2 = acc[2]
-        a3 = acc[3]
-        a4 = acc[4]
-        s0 = sums[0]
-        s1 = sums[1]
-        s2 = sums[2]
-        s3 = sums[3]
-        s4 = sums[4]
-        r0 = 0.0
-        r1 = 0.0
-        r2 = 0.0
-        r3 = 0.0
-        r4 = 0.0
-        for k in range(min(rhi, n)):
-            r0 += a0[k]
-            r1 += a1[k]
-            r2 += a2[k]
-            r3 += a3[k]
-            r4 += a4[k]
-        j_mid = min(rlo + 1, n)  # from here on the dropped column exists
-        j_end = max(n - rhi, j_mid)  # up to here the added column exists
-        for j in range(j_mid):
-            k = j + rhi
-            if k < n:
-                r0 += a0[k]
-                r1 += a1[k]
-                r2 += a2[k]
-                r3 += a3[k]
-                r4 += a4[k]
-            s0[j] = r0
-            s1[j] = r1
-            s2[j] = r2
-            s3[j] = r3
-            s4[j] = r4
-        for j in range(j_mid, j_end):
-            k = j + rhi
-            d = j - rlo - 1
-            r0 += a0[k] - a0[d]
-            r1 += a1[k] - a1[d]
-            r2 += a2[k] - a2[d]
-            r3 += a3[k] - a3[d]
-            r4 += a4[k] - a4[d]
-            s0[j] = r0
-            s1[j] = r1
-            s2[j] = r2
-            s3[j] = r3
-            s4[j] = r4
-        for j in range(j_end, n):
-            k = j + rhi
-            if k < n:
-                r0 += a0[k]
-                r1 += a1[k]
-                r2 += a2[k]
-                r3 += a3[k]
-                r4 += a4[k]
-            d = j - rlo - 1
-            if d >= 0:
-                r0 -= a0[d]
-                r1 -= a1[d]
-                r2 -= a2[d]
-                r3 -= a3[d]
-                r4 -= a4[d]
-            s0[j] = r0
-            s1[j] = r1
-            s2[j] = r2
-            s3[j] = r3
-            s4[j] = r4
-
-    @numba.njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
-    def _finish(s0, s1, s4, p1, p2, coh, pha, count):  # type: ignore[no-untyped-def]
-        """Coherence, phase and count of one output row from its window sums (vectorised):
-        cross product ``s0 + i s1``, powers ``p1``, ``p2``, valid count ``s4``."""
-        nan = np.float32(np.nan)
-        for j in range(s0.shape[0]):
-            n = s4[j]
-            count[j] = np.int32(n + 0.5)
-            p = np.float64(p1[j]) * np.float64(p2[j])
-            cr = s0[j]
-            ci = s1[j]
-            bad = (n < 0.5) | (p <= 0.0)
-            g = np.sqrt((cr * cr + ci * ci) / p)
-            g = g if g < 1.0 else 1.0
-            coh[j] = nan if bad else np.float32(g)
-            pha[j] = nan if bad else np.float32(fast_atan2(ci, cr))
+    def _power_out(pb, pt, pa, o0, out):  # type: ignore[no-untyped-def]
+        """out = pb + (pt - pa) on columns o0 .. (vectorised), as float32."""
+        for jj in range(out.shape[0]):
+            j = np.uint64(o0) + np.uint64(jj)
+            out[jj] = np.float32(pb[j] + (pt[j] - pa[j]))
 
     # Module-level dispatchers (not closures) so that the parallel kernel caches on disk.
-    _vertical_all = _make_vertical(True)
-    _vertical_cross = _make_vertical(False)
+    _row_all = _make_row(True)
+    _row_cross = _make_row(False)
+    _horizontal_all = _make_horizontal(True)
+    _horizontal_cross = _make_horizontal(False)
+    _finish_own = _make_finish(False)
+    _finish_shared = _make_finish(True)
 
     @numba.njit(cache=True, nogil=True, error_model="numpy")
-    def _vertical(ref, sec, acc, sign, with_power):  # type: ignore[no-untyped-def]
+    def _row(ref, sec, prev, p, first, with_power):  # type: ignore[no-untyped-def]
         if with_power:
-            _vertical_all(ref, sec, acc, sign)
+            _row_all(ref, sec, prev, p, first)
         else:
-            _vertical_cross(ref, sec, acc, sign)
+            _row_cross(ref, sec, prev, p, first)
+
+    @numba.njit(cache=True, nogil=True, error_model="numpy")
+    def _horizontal(v, out, wr, o1, with_power):  # type: ignore[no-untyped-def]
+        if with_power:
+            _horizontal_all(v, out, wr, o1)
+        else:
+            _horizontal_cross(v, out, wr, o1)
 
     @numba.njit(cache=True, parallel=True, nogil=True, fastmath=_FAST, error_model="numpy")
     def _kernel(  # type: ignore[no-untyped-def]
@@ -252,38 +329,68 @@ if HAVE_NUMBA:
     ):
         """mode 0: coherence with its own power sums; 1: with given ``pow1``/``pow2`` (shared
         per-date sums, powers not summed again); 2: power sums of ``ref`` over samples valid in
-        both, written to ``coh``. ``ref``/``sec`` are float32 views of complex64 rows."""
+        both, written to ``coh``. ``ref``/``sec`` are float32 views of complex64 rows.
+
+        Work items are tiles of output pixels, whole blocks of ``wa`` rows by ``wr`` columns
+        (blocks counted from row and column 0); a tile reads one block before it and the half
+        window after it. Azimuth: ``ring`` holds the running sums of the current and the
+        previous block of rows, one row per image row; an output row's column sums follow from
+        the row holding its window's end and the row before its window's start (``_one_sum``,
+        vectorised over columns). Range: the same along each output row (``_horizontal``).
+        """
         nrows = ref.shape[0]
         ncols = ref.shape[1] // 2
         alo = wa // 2
         ahi = wa - 1 - alo
-        rlo = wr // 2
-        rhi = wr - 1 - rlo
         with_power = mode != 1
-        nblocks = (nrows + _BLOCK_ROWS - 1) // _BLOCK_ROWS
-        for blk in numba.prange(nblocks):
-            r0 = blk * _BLOCK_ROWS
-            r1 = min(r0 + _BLOCK_ROWS, nrows)
-            acc = np.zeros((5, ncols), dtype=np.float64)
-            sums = np.empty((5, ncols), dtype=np.float64)
-            for r in range(max(r0 - alo, 0), min(r0 + ahi, nrows - 1) + 1):
-                _vertical(ref[r], sec[r], acc, 1.0, with_power)
-            for i in range(r0, r1):
-                if i > r0:
-                    drop = i - alo - 1
-                    if drop >= 0:
-                        _vertical(ref[drop], sec[drop], acc, -1.0, with_power)
-                    add = i + ahi
-                    if add < nrows:
-                        _vertical(ref[add], sec[add], acc, 1.0, with_power)
-                _horizontal(acc, sums, rlo, rhi)
-                if mode == 2:
-                    for j in range(ncols):
-                        coh[i, j] = sums[2, j]
-                elif mode == 1:
-                    _finish(sums[0], sums[1], sums[4], pow1[i], pow2[i], coh[i], pha[i], count[i])
-                else:
-                    _finish(sums[0], sums[1], sums[4], sums[2], sums[3], coh[i], pha[i], count[i])
+        n_row_tiles = (nrows + _TILE_ROWS - 1) // _TILE_ROWS
+        n_col_tiles = (ncols + _TILE_COLS - 1) // _TILE_COLS
+        for item in numba.prange(n_row_tiles * n_col_tiles):
+            r0 = (item // n_col_tiles) * _TILE_ROWS
+            r1 = min(r0 + _TILE_ROWS, nrows)
+            c0 = (item % n_col_tiles) * _TILE_COLS
+            c1 = min(c0 + _TILE_COLS, ncols)
+            # The tile reads columns e0 .. e0 + m (its outputs' windows), and its blocks of wr
+            # columns start at e0: the first output's window starts a block, so nothing before
+            # it is needed. Likewise for rows, from x_start.
+            e0 = max(c0 - wr // 2, 0)
+            m = min(c1 + (wr - 1 - wr // 2), ncols) - e0
+            o0 = c0 - e0  # the tile's output columns, in tile coordinates
+            o1 = c1 - e0
+            # Azimuth running sums of the last two rows; range window sums of those of the last
+            # wa + 1 rows (slots 0 .. wa), and a slot of zeros (wa + 1).
+            pv = np.zeros((2, 5, m), dtype=np.float64)
+            ring = np.zeros((wa + 2, 5, m), dtype=np.float64)
+            nothing = np.zeros(0, dtype=np.float32)
+            x_start = max(r0 - alo, 0)
+            x_end = min(r1 - 1 + ahi, nrows - 1)
+            for x in range(x_start, x_end + 1):
+                _row(ref[x, 2 * e0 : 2 * (e0 + m)], sec[x, 2 * e0 : 2 * (e0 + m)],
+                     pv[(x - 1) % 2], pv[x % 2], (x - x_start) % wa == 0, with_power)
+                sb = x % (wa + 1)
+                _horizontal(pv[x % 2], ring[sb], wr, o1, with_power)
+                # Output rows whose window (rows a .. x) ends at row x: their sums are
+                # ring[sb] + (ring[st] - ring[sa]), st the end of the block holding a - 1 and
+                # sa the row a - 1 (the zero slot when a starts a block or is in x's block).
+                i_lo = max(x - ahi, r0)
+                i_hi = min(x - ahi if x < nrows - 1 else nrows - 1, r1 - 1)
+                for i in range(i_lo, i_hi + 1):
+                    a = max(i - alo, 0)
+                    sa = wa + 1
+                    st = wa + 1
+                    if a > x_start:
+                        sa = (a - 1) % (wa + 1)
+                        blk = (a - 1 - x_start) // wa
+                        if blk != (x - x_start) // wa:
+                            st = (x_start + blk * wa + wa - 1) % (wa + 1)
+                    if mode == 2:
+                        _power_out(ring[sb, 2], ring[st, 2], ring[sa, 2], o0, coh[i, c0:c1])
+                    elif mode == 1:
+                        _finish_shared(ring, sb, st, sa, o0, pow1[i, c0:c1], pow2[i, c0:c1],
+                                coh[i, c0:c1], pha[i, c0:c1], count[i, c0:c1])
+                    else:
+                        _finish_own(ring, sb, st, sa, o0, nothing, nothing, coh[i, c0:c1],
+                                pha[i, c0:c1], count[i, c0:c1])
 
 
 def _valid(img: ComplexArray) -> npt.NDArray[np.bool_]:
@@ -291,19 +398,36 @@ def _valid(img: ComplexArray) -> npt.NDArray[np.bool_]:
     return valid
 
 
+def _box_sum_axis(values: npt.NDArray[np.float64], w: int, axis: int) -> npt.NDArray[np.float64]:
+    """Truncated boxcar sums of ``w`` samples along ``axis``, from running sums restarted every
+    ``w`` samples (blocks from index 0), as the kernels do: a window (samples a .. b) is
+    ``p[b]`` (a = 0), ``p[b] - p[a - 1]`` (a - 1 in b's block) or
+    ``p[b] + (total of a - 1's block - p[a - 1])``."""
+    x = np.moveaxis(values, axis, -1)
+    n = x.shape[-1]
+    lo, hi = half_widths(w)
+    nb = -(-n // w)
+    padded = np.zeros(x.shape[:-1] + (nb * w,), dtype=np.float64)
+    padded[..., :n] = x
+    blocks = padded.reshape(x.shape[:-1] + (nb, w))
+    run = np.cumsum(blocks, axis=-1)
+    total = np.broadcast_to(run[..., -1:], run.shape).reshape(padded.shape)
+    run = run.reshape(padded.shape)
+    idx = np.arange(n)
+    a = np.clip(idx - lo, 0, n - 1)
+    b = np.clip(idx + hi, 0, n - 1)
+    before = np.maximum(a - 1, 0)
+    same = (a > 0) & (before // w == b // w)
+    other = (a > 0) & ~same
+    out = run[..., b] + np.where(
+        other, total[..., before] - run[..., before], np.where(same, -run[..., before], 0.0)
+    )
+    return np.moveaxis(out, -1, axis)
+
+
 def _box_sum_numpy(values: npt.NDArray[np.float64], wa: int, wr: int) -> npt.NDArray[np.float64]:
-    """Truncated boxcar window sums with cumulative sums along both axes (numpy fallback)."""
-    out = values
-    for axis, w in ((0, wa), (1, wr)):
-        lo, hi = half_widths(w)
-        n = out.shape[axis]
-        c = np.cumsum(out, axis=axis)
-        c = np.concatenate([np.zeros_like(np.take(c, [0], axis=axis)), c], axis=axis)
-        idx = np.arange(n)
-        a = np.clip(idx - lo, 0, n)
-        b = np.clip(idx + hi + 1, 0, n)
-        out = np.take(c, b, axis=axis) - np.take(c, a, axis=axis)
-    return out
+    """Truncated boxcar window sums (numpy fallback): along azimuth, then along range."""
+    return _box_sum_axis(_box_sum_axis(values, wa, 0), wr, 1)
 
 
 def _coherence_numpy(
