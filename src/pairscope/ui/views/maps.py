@@ -2,23 +2,33 @@
 """Linked maps of the selected pair: the chosen layer beside a companion layer.
 
 Datashader rasterizes on every pan/zoom (so a full burst stays smooth); wrapped phase is
-resampled with ``first`` (never a mean of angles); colours come from render definitions.
+resampled with ``first`` (never a mean of angles) and drawn with its cyclic colormap unless the
+person picks another; colours come from render definitions. Map grids are titled with their CRS
+(``easting [m], EPSG:32632``) with plain tick labels; hover gives the grid coordinates, latitude
+and longitude and the value. The view (pan/zoom) is the state's ``view``, so the statistics of
+the other views follow it and a shared URL keeps it; the clicked pixel is marked on both maps
+(with its estimation window in radar geometry).
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 import holoviews as hv
 import numpy as np
 import panel as pn
 import xarray as xr
+from bokeh.models import ColumnDataSource, NumeralTickFormatter
 from holoviews.operation.datashader import rasterize
 
 from pairscope.ui.state import ExplorerState
-from pairscope.ui.views.style import layer_style
+from pairscope.ui.views.style import layer_style, map_axis_labels
 
 MAP_HEIGHT = 330
+#: A range within this fraction of the data extent on every side counts as "the whole map".
+WHOLE_TOLERANCE = 0.02
+_LATLON_CACHE = 8
 
 
 def companion(layer: str) -> str:
@@ -26,32 +36,71 @@ def companion(layer: str) -> str:
     return "phase" if layer == "coherence" else "coherence"
 
 
-def image(da: xr.DataArray, layer: str) -> hv.Image:
-    """An :class:`hv.Image` of a 2-D DataArray with ascending coordinates."""
+def _axes(da: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
     ydim, xdim = str(da.dims[-2]), str(da.dims[-1])
     xs = da[xdim].values if xdim in da.coords else np.arange(da.sizes[xdim])
     ys = da[ydim].values if ydim in da.coords else np.arange(da.sizes[ydim])
-    values = np.asarray(da.values, dtype=np.float32)
+    return np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+
+
+def latlon_grids(da: xr.DataArray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Latitude and longitude of every cell of a 2-D result: its 2-D coordinates in radar
+    geometry, its CRS (pyproj) on a map grid; None when neither is known."""
+    if "latitude" in da.coords and "longitude" in da.coords and da["latitude"].ndim == 2:
+        return (np.asarray(da["latitude"].values, dtype=np.float32),
+                np.asarray(da["longitude"].values, dtype=np.float32))  # fmt: skip
+    crs = da.rio.crs if hasattr(da, "rio") else None
+    if crs is None:
+        return None
+    from pyproj import Transformer
+
+    xs, ys = _axes(da)
+    gx, gy = np.meshgrid(xs, ys)
+    lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(gx, gy)
+    return np.asarray(lat, dtype=np.float32), np.asarray(lon, dtype=np.float32)
+
+
+def image(da: xr.DataArray, layer: str, latlon: tuple[np.ndarray, np.ndarray] | None = None
+          ) -> hv.Image:  # fmt: skip
+    """An :class:`hv.Image` of a 2-D DataArray with ascending coordinates; with ``latlon`` the
+    latitude and longitude ride along as extra value dimensions (shown on hover)."""
+    ydim, xdim = str(da.dims[-2]), str(da.dims[-1])
+    xs, ys = _axes(da)
+    planes = [np.asarray(da.values, dtype=np.float32)]
+    if latlon is not None:
+        planes += [latlon[0], latlon[1]]
     if xs.size > 1 and xs[0] > xs[-1]:
-        xs, values = xs[::-1], values[:, ::-1]
+        xs, planes = xs[::-1], [p[:, ::-1] for p in planes]
     if ys.size > 1 and ys[0] > ys[-1]:
-        ys, values = ys[::-1], values[::-1, :]
+        ys, planes = ys[::-1], [p[::-1, :] for p in planes]
     style = layer_style(layer)
-    vdim = hv.Dimension(layer, label=style.label, unit=style.unit or None)
-    return hv.Image(
-        (np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64), values),
-        kdims=[xdim, ydim],
-        vdims=[vdim],
-    )
+    vdims = [hv.Dimension(layer, label=style.label, unit=style.unit or None)]
+    if latlon is not None:
+        vdims += [hv.Dimension("latitude", unit="deg"), hv.Dimension("longitude", unit="deg")]
+    return hv.Image((xs, ys, *planes), kdims=[xdim, ydim], vdims=vdims)
+
+
+def is_whole(view: tuple[float, float, float, float], extent: tuple[float, float, float, float],
+             tolerance: float = WHOLE_TOLERANCE) -> bool:  # fmt: skip
+    """True when ``view`` (x0, x1, y0, y1) shows all of ``extent``."""
+    x0, x1, y0, y1 = view
+    e0, e1, f0, f1 = extent
+    tx, ty = tolerance * abs(e1 - e0), tolerance * abs(f1 - f0)
+    return (min(x0, x1) <= min(e0, e1) + tx and max(x0, x1) >= max(e0, e1) - tx
+            and min(y0, y1) <= min(f0, f1) + ty and max(y0, y1) >= max(f0, f1) - ty)  # fmt: skip
 
 
 class MapsView(pn.viewable.Viewer):
-    """Two linked, rasterized maps; a click on either sets ``state.pixel``."""
-
+    """Two linked, rasterized maps; a click on either sets ``state.pixel``, pan/zoom sets
+    ``state.view``."""
 
     def __init__(self, state: ExplorerState, **params: Any) -> None:
         super().__init__(**params)
         self.state = state
+        self._latlon: OrderedDict[tuple[Any, ...], tuple[np.ndarray, np.ndarray] | None] = (
+            OrderedDict())  # fmt: skip
+        self._markers: list[ColumnDataSource] = []
+        self._extent: tuple[float, float, float, float] | None = None
         # two panes (not one HoloViews Layout/GridPlot, which does not lay out inside Tabs);
         # Panel links the axes of HoloViews panes that share dimension names (linked_axes)
         first, second = self._plots()
@@ -61,12 +110,79 @@ class MapsView(pn.viewable.Viewer):
             for i, plot in enumerate((first, second))
         ]  # fmt: skip
         self.state.param.watch(
-            self._refresh, ["version", "pair", "layer", "colormap", "geometry_layers"]
+            self._refresh, ["version", "pair", "layer", "colormap", "geometry_layers", "stale"]
         )
+        self.state.param.watch(self._pixel_moved, ["pixel"])
 
     def _refresh(self, *_: Any) -> None:
         for pane, plot in zip(self._panes, self._plots(), strict=True):
             pane.object = plot
+
+    # -- the clicked pixel ------------------------------------------------------------------------
+    def _marker_data(self, radar: bool) -> dict[str, list[float]]:
+        px = self.state.pixel
+        if px is None:
+            return {"x": [], "y": [], "w": [], "h": []}
+        az, rg = (self.state.window_azimuth, self.state.window_range) if radar else (0, 0)
+        return {"x": [float(px[0])], "y": [float(px[1])], "w": [float(rg)], "h": [float(az)]}
+
+    def _marker_hook(self, radar: bool) -> Any:
+        def hook(plot: Any, element: Any) -> None:
+            fig = plot.state
+            data = self._marker_data(radar)
+            for r in fig.renderers:
+                if getattr(r, "name", None) == "ps-pixel":
+                    r.data_source.data = data
+                    return
+            source = ColumnDataSource(data=data)
+            if radar:
+                fig.rect(x="x", y="y", width="w", height="h", source=source, fill_alpha=0,
+                         line_color="#ff2a2a", line_width=1.5, name="ps-pixel-window")  # fmt: skip
+            fig.scatter(x="x", y="y", source=source, size=16, marker="circle_cross",
+                        fill_alpha=0, line_color="#ff2a2a", line_width=2.5, name="ps-pixel")  # fmt: skip
+            self._markers.append(source)
+
+        return hook
+
+    def _pixel_moved(self, *_: Any) -> None:
+        radar = self._radar()
+        for source in self._markers:
+            source.data = self._marker_data(radar)
+
+    def _radar(self) -> bool:
+        da = self.state.layer_data(self.state.layer)
+        if da is None:
+            da = self.state.layer_data("coherence")
+        return da is None or da.dims[-1] == "range"
+
+    # -- the view -------------------------------------------------------------------------------
+    def _ranged(self, x_range: Any = None, y_range: Any = None, **_: Any) -> None:
+        if x_range is None or y_range is None or self._extent is None:
+            return
+        try:
+            view = (float(x_range[0]), float(x_range[1]), float(y_range[0]), float(y_range[1]))
+        except (TypeError, ValueError):
+            return
+        if not all(np.isfinite(view)):
+            return
+        view = (min(view[:2]), max(view[:2]), min(view[2:]), max(view[2:]))
+        self.state.view = None if is_whole(view, self._extent) else view
+
+    def _latlon_of(self, da: xr.DataArray) -> tuple[np.ndarray, np.ndarray] | None:
+        xs, ys = _axes(da)
+        key = (self.state.pair, self.state.geometry, da.shape, float(xs[0]), float(ys[0]),
+               self.state.version)  # fmt: skip
+        if key not in self._latlon:
+            try:
+                self._latlon[key] = latlon_grids(da)
+            except Exception:  # noqa: BLE001 - hover extras only
+                self._latlon[key] = None
+            while len(self._latlon) > _LATLON_CACHE:
+                self._latlon.popitem(last=False)
+        found = self._latlon[key]
+        if found is not None and found[0].shape != da.shape[-2:]:
+            return None
+        return found
 
     def _one(self, layer: str) -> Any:
         state = self.state
@@ -80,40 +196,60 @@ class MapsView(pn.viewable.Viewer):
             )
         colormap = state.colormap if layer == state.layer else "render"
         style = layer_style(layer, colormap, np.asarray(da.values))
-        img = image(da, layer)
+        latlon = self._latlon_of(da)
+        img = image(da, layer, latlon)
         radar = da.dims[-1] == "range"
+        xs, ys = _axes(da)
+        self._extent = (float(xs.min()), float(xs.max()), float(ys.min()), float(ys.max()))
         raster = rasterize(
             img,
             aggregator="first" if layer == "phase" else "mean",
             interpolation=None if layer == "phase" else "linear",
             dynamic=True,
         )
-        clabel = style.axis_label
         pair = state.pair or ""
         title = f"{layer} {pair.replace('_', ' / ')}" if layer in ("coherence", "phase",
                                                                    "amplitude") else layer
+        if state.stale:
+            title += " (outdated: press Compute)"
+        crs = da.rio.crs if (not radar and hasattr(da, "rio")) else None
+        xlabel, ylabel = map_axis_labels(radar, crs)
+        xname, yname = (("range sample", "azimuth line") if radar else ("easting [m]",
+                                                                        "northing [m]"))  # fmt: skip
+        tips = [(xname, "$x{0.0}"), (yname, "$y{0.0}"), (style.axis_label, "@image{0.000}")]
+        if latlon is not None:
+            tips += [("latitude", "@{latitude}{0.00000}"), ("longitude", "@{longitude}{0.00000}")]
         opts: dict[str, Any] = dict(
             cmap=list(style.cmap),
             colorbar=True,
-            clabel=clabel,
+            clabel=style.axis_label,
             tools=["hover", "tap"],
+            hover_tooltips=tips,
             responsive=True,
             height=MAP_HEIGHT,
             title=title,
             invert_yaxis=radar,
             active_tools=["wheel_zoom"],
             default_tools=["pan", "wheel_zoom", "box_zoom", "reset", "save"],
+            xlabel=xlabel,
+            ylabel=ylabel,
+            xformatter=NumeralTickFormatter(format="0"),
+            yformatter=NumeralTickFormatter(format="0"),
+            hooks=[self._marker_hook(radar)],
         )
         if style.clim is not None:
             opts["clim"] = style.clim
         if not radar:
             opts["data_aspect"] = 1
-            opts["xlabel"], opts["ylabel"] = "easting [m]", "northing [m]"
-        else:
-            opts["xlabel"], opts["ylabel"] = "range [sample]", "azimuth [line]"
+        view = state.view
+        if view is not None:
+            opts["xlim"], opts["ylim"] = (view[0], view[1]), (view[2], view[3])
         raster = raster.opts(**opts)
         tap = hv.streams.Tap(source=raster, x=None, y=None)
         tap.add_subscriber(self._tapped)
+        for stream in raster.streams:
+            if isinstance(stream, hv.streams.RangeXY):
+                stream.add_subscriber(self._ranged)
         return raster
 
     def _tapped(self, x: float | None, y: float | None) -> None:
@@ -122,6 +258,7 @@ class MapsView(pn.viewable.Viewer):
         self.state.pixel = (float(x), float(y))
 
     def _plots(self) -> tuple[Any, Any]:
+        self._markers = []
         layer = self.state.layer
         return self._one(layer), self._one(companion(layer))
 

@@ -1,5 +1,12 @@
 # mypy: disable-error-code="no-untyped-call"
-"""Coherence matrix: mean coherence over the burst for each (reference, secondary) date pair."""
+"""Coherence matrix and pairs table: the mean coherence of each computed pair of the network over
+the map view (the whole burst when the maps are not zoomed).
+
+The matrix has the dates in order on both axes (reference across, secondary up); the table beside
+it lists the same pairs with their temporal and perpendicular baselines, mean coherence and place
+in the network, lowest coherence first, and sorts on any column. Clicking a cell or a row opens
+that pair; the chosen cell is outlined, the others keep their colour.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +22,14 @@ from pairscope.ui.state import ExplorerState, pair_key
 from pairscope.ui.views.style import layer_style
 
 HEIGHT = 300
+TABLE_HEIGHT = 230
+TABLE_COLUMNS = {
+    "pair": "pair",
+    "temporal_baseline": "days",
+    "perpendicular_baseline": "B_perp [m]",
+    "coherence": "mean coherence",
+    "network": "in network",
+}
 
 
 def matrix_frame(
@@ -31,36 +46,110 @@ def matrix_frame(
     return pd.DataFrame(rows, columns=["reference", "secondary", "coherence", "pair"])
 
 
+def pairs_table(state: ExplorerState) -> pd.DataFrame:
+    """The shown pairs with their baselines, mean coherence over the view and place in the
+    network (``kept``, ``pruned``, ``kept to connect``), lowest coherence first."""
+    bd = state.burst_dates
+    baselines: dict[str, float] = {}
+    if bd is not None and bd.perpendicular_baselines is not None:
+        baselines = {day(d): b for d, b in zip(bd.dates, bd.perpendicular_baselines,
+                                               strict=True)}  # fmt: skip
+    net = state.network
+    pruned = {p.label for p in net.pruned} if net is not None else set()
+    rescued = {p.label for p in net.rescued} if net is not None else set()
+    rows = []
+    for a, b in state.shown_pairs():
+        key = pair_key(a, b)
+        ra, rb = day(a), day(b)
+        bperp = baselines[rb] - baselines[ra] if ra in baselines and rb in baselines else np.nan
+        rows.append({
+            "pair": key,
+            "temporal_baseline": int((b - a) / np.timedelta64(1, "D")),
+            "perpendicular_baseline": round(float(bperp), 1),
+            "coherence": round(float(state.view_means.get(key, np.nan)), 3),
+            "network": "pruned" if key in pruned else "kept to connect" if key in rescued
+            else "kept",
+        })  # fmt: skip
+    df = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+    return df.sort_values(["coherence", "pair"], na_position="last").reset_index(drop=True)
+
+
+def where_text(state: ExplorerState) -> str:
+    return "current view" if state.view is not None else "whole burst"
+
+
 class MatrixView(pn.viewable.Viewer):
 
     def __init__(self, state: ExplorerState, **params: Any) -> None:
         super().__init__(**params)
         self.state = state
+        self._rows: list[str] = []
+        self._syncing = False
         self._pane = pn.pane.HoloViews(self._plot(), sizing_mode="stretch_width")
-        self.state.param.watch(self._refresh, ["version"])
+        self.table = pn.widgets.DataFrame(
+            self._table(), show_index=False, sortable=True, disabled=True, selection=[],
+            height=TABLE_HEIGHT, sizing_mode="stretch_width", css_classes=["ps-pairs-table"],
+            titles=TABLE_COLUMNS,  # (autosize_mode="fit_columns" breaks bokeh-tables 3.9)
+        )  # fmt: skip
+        self.table.param.watch(self._row_picked, "selection")
+        self.state.param.watch(self._refresh, ["version", "view_means", "network", "pair",
+                                               "stale"])  # fmt: skip
+
+    def _table(self) -> pd.DataFrame:
+        df = pairs_table(self.state)
+        self._rows = list(df["pair"])
+        return df
 
     def _refresh(self, *_: Any) -> None:
         self._pane.object = self._plot()
+        self._syncing = True
+        try:
+            self.table.selection = []
+            self.table.value = self._table()
+            self.table.selection = self._selected_rows()
+        finally:
+            self._syncing = False
+
+    def _selected_rows(self) -> list[int]:
+        pair = self.state.pair
+        return [self._rows.index(pair)] if pair in self._rows else []
+
+    def _row_picked(self, event: Any) -> None:
+        if self._syncing or not event.new:
+            return
+        key = self._rows[event.new[0]] if event.new[0] < len(self._rows) else None
+        if key and key in self.state.results and key != self.state.pair:
+            self.state.pair = key
 
     def _plot(self) -> Any:
         state = self.state
         bd = state.burst_dates
-        df = matrix_frame(list(bd.dates) if bd else [], state.pair_list, state.pair_means)
+        df = matrix_frame(list(bd.dates) if bd else [], state.shown_pairs(), state.view_means)
         if bd is None or df.empty:
             return hv.Div("<p class='ps-empty'>Coherence matrix: compute some pairs.</p>").opts(
                 height=80
             )
-        labels = [day(d) for d in bd.dates]
+        labels = sorted(day(d) for d in bd.dates)
         style = layer_style("coherence")
+        title = f"Mean coherence per pair ({where_text(state)})"
+        if state.stale:
+            title += " (outdated: press Compute)"
         heat = hv.HeatMap(df, kdims=["reference", "secondary"], vdims=["coherence", "pair"])
         heat = heat.redim.values(reference=labels, secondary=labels).opts(
             cmap=list(style.cmap), clim=(0.0, 1.0), colorbar=True, clabel="mean coherence [0-1]",
             tools=["hover", "tap"], responsive=True, height=HEIGHT, xrotation=45,
-            title="Mean coherence per pair", toolbar="above",
+            title=title, toolbar="above", selection_alpha=1.0, nonselection_alpha=1.0,
+            selection_line_color=None, nonselection_line_color=None,
+            xlabel="reference date", ylabel="secondary date",
+        )  # fmt: skip
+        chosen = df[df["pair"] == (state.pair or "")]
+        outline = hv.HeatMap(chosen, kdims=["reference", "secondary"], vdims=["coherence", "pair"])
+        outline = outline.redim.values(reference=labels, secondary=labels).opts(
+            fill_alpha=0.0, line_color="#d62728", line_width=3, colorbar=False, tools=[],
         )  # fmt: skip
         tap = hv.streams.Tap(source=heat, x=None, y=None)
         tap.add_subscriber(self._tapped)
-        return heat
+        return (heat * outline).opts(responsive=True, height=HEIGHT)
 
     def _tapped(self, x: Any, y: Any) -> None:
         if x is None or y is None:
@@ -70,4 +159,4 @@ class MatrixView(pn.viewable.Viewer):
             self.state.pair = key
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return self._pane
+        return pn.Column(self._pane, self.table, sizing_mode="stretch_width")

@@ -1,13 +1,25 @@
 # mypy: disable-error-code="no-untyped-call"
 """Pair network: acquisition dates against perpendicular baseline, pairs as edges.
 
-Edges are coloured by the mean coherence of each computed pair; a click on (or next to) an edge
-opens that pair; hover gives dates, baselines and mean coherence.
+Edges of computed pairs are coloured by their mean coherence over the map view; pairs of the
+network not computed yet are thin grey, pairs pruned by the minimum coherence dotted grey, pairs
+kept only to hold the network together (under the minimum) dashed. Dates taken out (excluded by a
+click, or outside the kept months) are hollow; dates outside the date range small and grey. When
+the network falls apart into groups, the nodes take one colour per group and a warning names the
+groups (an SBAS inversion cannot tie them together).
+
+What a click does depends on the mode above the plot: open the pair of the nearest edge; exclude
+or bring back the nearest date; or drop the nearest pair / add a pair by clicking its two dates.
+
+:func:`network_frames` (what to draw, from the state) and :func:`network_elements` (the plot
+elements) are plain functions; a new layer (e.g. the critical-baseline band,
+:func:`pairscope.geometry.critical_baseline`) is one more element in :func:`network_elements`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import html
 from typing import Any
 
 import holoviews as hv
@@ -22,6 +34,13 @@ from pairscope.ui.views.style import layer_style
 HEIGHT = 300
 #: A click selects the nearest edge within this fraction of the plot's diagonal.
 TAP_TOLERANCE = 0.08
+#: A click selects the nearest node within this fraction (nodes win over edges when this close).
+NODE_TOLERANCE = 0.04
+MODES = {"open": "Open a pair", "exclude": "Exclude a date", "edit": "Add / drop a pair"}
+GROUP_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+EDGE_COLUMNS = ["x0", "y0", "x1", "y1", "pair", "temporal_baseline", "perpendicular_baseline",
+                "coherence", "status"]  # fmt: skip
+NODE_COLUMNS = ["date", "baseline", "day", "status", "group"]
 
 
 def to_ms(value: Any) -> float:
@@ -49,6 +68,163 @@ def nearest_segment(
     return i, float(d[i])
 
 
+def nearest_point(points: np.ndarray, x: float, y: float, spans: tuple[float, float]
+                  ) -> tuple[int, float]:  # fmt: skip
+    """Index of the point (rows x, y) closest to (x, y), and its normalised distance."""
+    sx, sy = (s if s > 0 else 1.0 for s in spans)
+    d = np.hypot((points[:, 0] - x) / sx, (points[:, 1] - y) / sy)
+    i = int(np.argmin(d))
+    return i, float(d[i])
+
+
+def network_frames(state: ExplorerState) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """(nodes, edges, y-axis label) of the state's network.
+
+    nodes: ``date, baseline, day, status`` (``used``, ``excluded``, ``out of range``),
+    ``group`` (connected group, -1 when not in the network); edges: ``x0 y0 x1 y1 pair
+    temporal_baseline perpendicular_baseline coherence status`` with status ``computed``,
+    ``not computed``, ``rescued`` (kept under the minimum coherence to stay connected) or
+    ``pruned``.
+    """
+    bd = state.burst_dates
+    if bd is None:
+        return pd.DataFrame(columns=NODE_COLUMNS), pd.DataFrame(columns=EDGE_COLUMNS), ""
+    dates = np.asarray(bd.dates, dtype="datetime64[ns]")
+    if bd.perpendicular_baselines is not None:
+        ys = np.asarray(bd.perpendicular_baselines, dtype=float)
+        ylabel = "perpendicular baseline [m]"
+    else:
+        ys = np.arange(dates.size, dtype=float)
+        ylabel = "date index (no orbits)"
+    net = state.network
+    used = {day(d) for d in net.dates} if net is not None else {day(d) for d in dates}
+    left_out = {day(d) for d in net.left_out} if net is not None else set()
+    group = {}
+    if net is not None:
+        for g, members in enumerate(net.components):
+            for d in members:
+                group[day(d)] = g
+    nodes = pd.DataFrame({
+        "date": dates, "baseline": ys, "day": [day(d) for d in dates],
+        "status": ["used" if day(d) in used else "excluded" if day(d) in left_out
+                   else "out of range" for d in dates],
+        "group": [group.get(day(d), -1) for d in dates],
+    }, columns=NODE_COLUMNS)  # fmt: skip
+    where = {day(d): (d, y) for d, y in zip(dates, ys, strict=True)}
+    if net is not None:
+        pairs = [(p.reference, p.secondary) for p in net.candidates]
+        pruned = {p.label for p in net.pruned}
+        rescued = {p.label for p in net.rescued}
+    else:  # no network (the rule cannot be read): what was computed
+        pairs, pruned, rescued = list(state.pair_list), set(), set()
+    rows = []
+    for a, b in pairs:
+        key = pair_key(a, b)
+        if day(a) not in where or day(b) not in where:
+            continue
+        (xa, ya), (xb, yb) = where[day(a)], where[day(b)]
+        if key in pruned:
+            status = "pruned"
+        elif key in rescued:
+            status = "rescued"
+        elif key in state.results:
+            status = "computed"
+        else:
+            status = "not computed"
+        rows.append({
+            "x0": xa, "y0": ya, "x1": xb, "y1": yb, "pair": key,
+            "temporal_baseline": int((np.datetime64(b) - np.datetime64(a)) / np.timedelta64(1, "D")),
+            "perpendicular_baseline": float(yb - ya) if bd.perpendicular_baselines is not None
+            else float("nan"),
+            "coherence": float(state.view_means.get(key, np.nan)),
+            "status": status,
+        })  # fmt: skip
+    return nodes, pd.DataFrame(rows, columns=EDGE_COLUMNS), ylabel
+
+
+def network_elements(
+    nodes: pd.DataFrame, edges: pd.DataFrame, selected: str | None = None,
+    pending: str | None = None, disconnected: bool = False,
+) -> list[Any]:  # fmt: skip
+    """The plot elements, bottom to top: selected-pair highlight, edges by status, nodes by
+    status, the first date of a pair being added. (The place for more layers, e.g. a
+    critical-baseline band behind the edges.)"""
+    style = layer_style("coherence")
+    vdims = ["coherence", "pair", "temporal_baseline", "perpendicular_baseline", "status"]
+    kdims = ["x0", "y0", "x1", "y1"]
+    tips = [("pair", "@pair"), ("temporal baseline [d]", "@temporal_baseline"),
+            ("perpendicular baseline [m]", "@perpendicular_baseline{0.0}"),
+            ("mean coherence", "@coherence{0.000}"), ("status", "@status")]  # fmt: skip
+
+    def part(status: str) -> pd.DataFrame:
+        return edges[edges["status"] == status]
+
+    out: list[Any] = [
+        # the highlight carries coordinates only (readers of the plot find the pairs below)
+        hv.Segments(edges.loc[edges["pair"] == (selected or ""), kdims], kdims=kdims).opts(
+            color="#d62728", line_width=11, alpha=0.6),
+        hv.Segments(part("not computed"), kdims=kdims, vdims=vdims).opts(
+            color="#9a9a9a", line_width=2, line_dash="dashed", tools=["hover"],
+            hover_tooltips=tips),
+        hv.Segments(part("pruned"), kdims=kdims, vdims=vdims).opts(
+            color="#b0b0b0", line_width=2, line_dash="dotted", tools=["hover"],
+            hover_tooltips=tips),
+        hv.Segments(part("rescued"), kdims=kdims, vdims=vdims).opts(
+            color="coherence", cmap=list(style.cmap), clim=(0.0, 1.0), line_width=4,
+            line_dash="dashed", tools=["hover"], hover_tooltips=tips),
+        # the computed edges, coloured by mean coherence (and carrying the colour bar)
+        hv.Segments(part("computed"), kdims=kdims, vdims=vdims).opts(
+            color="coherence", cmap=list(style.cmap), clim=(0.0, 1.0), colorbar=True,
+            clabel="mean coherence [0-1]", line_width=5, tools=["hover", "tap"],
+            hover_tooltips=tips, nonselection_alpha=1.0, selection_alpha=1.0),
+    ]  # fmt: skip
+    node_tips = [("date", "@day"), ("baseline [m]", "@baseline{0.0}"), ("status", "@status")]
+    used = nodes[nodes["status"] == "used"]
+    colours = ([GROUP_COLOURS[g % len(GROUP_COLOURS)] for g in used["group"]]
+               if disconnected else ["#222222"] * len(used))  # fmt: skip
+    out += [
+        hv.Points(used.assign(colour=colours), kdims=["date", "baseline"],
+                  vdims=["day", "status", "colour"]).opts(
+            size=10, color="colour", line_color="#222222", tools=["hover"],
+            hover_tooltips=node_tips),
+        hv.Points(nodes[nodes["status"] == "excluded"], kdims=["date", "baseline"],
+                  vdims=["day", "status"]).opts(
+            size=10, fill_alpha=0.0, fill_color="white", line_color="#222222", line_width=2,
+            tools=["hover"], hover_tooltips=node_tips),
+        hv.Points(nodes[nodes["status"] == "out of range"], kdims=["date", "baseline"],
+                  vdims=["day", "status"]).opts(
+            size=6, color="#c8c8c8", tools=["hover"], hover_tooltips=node_tips),
+    ]  # fmt: skip
+    if pending:
+        out.append(hv.Points(nodes[nodes["day"] == pending], kdims=["date", "baseline"],
+                             vdims=["day"]).opts(size=20, fill_alpha=0.0, line_color="#d62728",
+                                                 line_width=3))  # fmt: skip
+    return out
+
+
+def network_note(state: ExplorerState) -> tuple[str, str]:
+    """(kind, plain text) said under the plot: why there is no network, limits not applied, a
+    disconnected network; ("", "") when all is well."""
+    if state.network_error:
+        return "danger", f"No network: {state.network_error}"
+    lines = list(state.network_notes)
+    kind = "info" if lines else ""
+    net = state.network
+    if net is not None and not net.connected:
+        kind = "warning"
+        lines.insert(0, (
+            f"Warning: the network is disconnected: {len(net.components)} groups of dates with no "
+            f"pair between them ({net.gaps()}). A time series cannot tie the groups together; "
+            "relax the limits, keep the network connected, or add a pair between the groups."))  # fmt: skip
+    if net is not None and (net.pruned or net.rescued):
+        kept = len(net.kept)
+        lines.append(f"{len(net.pruned)} pair(s) pruned under the minimum coherence, {kept} kept"
+                     + (f" ({len(net.rescued)} under it, kept to stay connected)."
+                        if net.rescued else "."))  # fmt: skip
+        kind = kind or "info"
+    return kind, " ".join(lines)
+
+
 class NetworkView(pn.viewable.Viewer):
 
     def __init__(self, state: ExplorerState, **params: Any) -> None:
@@ -56,91 +232,121 @@ class NetworkView(pn.viewable.Viewer):
         self.state = state
         self._segments = np.zeros((0, 4))
         self._keys: list[str] = []
+        self._nodes = np.zeros((0, 2))
+        self._days: list[str] = []
         self._spans = (1.0, 1.0)
+        self._pending: str | None = None
+        self.mode = pn.widgets.RadioButtonGroup(
+            options={label: key for key, label in MODES.items()}, value="open",
+            css_classes=["ps-network-mode"], button_type="default", sizing_mode="stretch_width",
+        )  # fmt: skip
+        self.mode.param.watch(self._mode_changed, "value")
+        self._note = pn.pane.HTML("", css_classes=["ps-network-note"],
+                                  sizing_mode="stretch_width", margin=(0, 5))  # fmt: skip
         self._pane = pn.pane.HoloViews(self._plot(), sizing_mode="stretch_width")
-        self.state.param.watch(self._refresh, ["version", "pair", "burst_dates"])
+        self.state.param.watch(self._refresh, ["version", "pair", "burst_dates", "network",
+                                               "network_error", "view_means", "stale"])  # fmt: skip
+
+    def _mode_changed(self, *_: Any) -> None:
+        self._pending = None
+        hints = {
+            "open": "Click an edge of the network to open that pair.",
+            "exclude": "Click a date to exclude it from the network; click it again to bring "
+                       "it back.",
+            "edit": "Click an edge to drop that pair, or click two dates to add the pair "
+                    "between them.",
+        }  # fmt: skip
+        self.state.say(hints[self.mode.value], "info")
+        self._refresh()
 
     def _refresh(self, *_: Any) -> None:
         self._pane.object = self._plot()
 
+    def _update_note(self) -> None:
+        kind, text = network_note(self.state)
+        if not text:
+            self._note.object = ""
+            return
+        colours = {"danger": "#842029", "warning": "#664d03", "info": "#084298"}
+        self._note.object = (f'<div class="ps-note-{kind}" style="color:{colours[kind]};'
+                             f'font-size:0.9em">{html.escape(text)}</div>')  # fmt: skip
+
     def _plot(self) -> Any:
         state = self.state
-        bd = state.burst_dates
-        if bd is None:
+        self._update_note()
+        nodes, edges, ylabel = network_frames(state)
+        if state.burst_dates is None:
             return hv.Div("<p class='ps-empty'>Pair network: open a burst.</p>").opts(height=80)
-        dates = np.asarray(bd.dates, dtype="datetime64[ns]")
-        if bd.perpendicular_baselines is not None:
-            ys = np.asarray(bd.perpendicular_baselines, dtype=float)
-            ylabel = "perpendicular baseline [m]"
-        else:
-            ys = np.arange(dates.size, dtype=float)
-            ylabel = "date index (no orbits)"
-        where = {day(d): (d, y) for d, y in zip(dates, ys, strict=True)}
-        points = hv.Points(
-            pd.DataFrame({"date": dates, "baseline": ys, "day": [day(d) for d in dates]}),
-            kdims=["date", "baseline"],
-            vdims=["day"],
-        ).opts(size=9, color="#222222", tools=["hover"])
-        rows = []
-        for a, b in state.pair_list:
-            key = pair_key(a, b)
-            if day(a) not in where or day(b) not in where:
-                continue
-            (xa, ya), (xb, yb) = where[day(a)], where[day(b)]
-            rows.append(
-                {
-                    "x0": xa, "y0": ya, "x1": xb, "y1": yb, "pair": key,
-                    "temporal_baseline": int((b - a) / np.timedelta64(1, "D")),
-                    "perpendicular_baseline": float(yb - ya) if bd.perpendicular_baselines
-                    is not None else float("nan"),
-                    "coherence": float(state.pair_means.get(key, np.nan)),
-                }
-            )  # fmt: skip
-        df = pd.DataFrame(
-            rows,
-            columns=["x0", "y0", "x1", "y1", "pair", "temporal_baseline",
-                     "perpendicular_baseline", "coherence"],
-        )  # fmt: skip
-        vdims = ["coherence", "pair", "temporal_baseline", "perpendicular_baseline"]
-        style = layer_style("coherence")
-        segments = hv.Segments(df, kdims=["x0", "y0", "x1", "y1"], vdims=vdims).opts(
-            color="coherence", cmap=list(style.cmap), clim=(0.0, 1.0), colorbar=True,
-            clabel="mean coherence [0-1]", line_width=5, tools=["hover", "tap"],
-            hover_tooltips=[
-                ("pair", "@pair"), ("temporal baseline [d]", "@temporal_baseline"),
-                ("perpendicular baseline [m]", "@perpendicular_baseline{0.0}"),
-                ("mean coherence", "@coherence{0.000}"),
-            ],
-        )  # fmt: skip
-        chosen = df[df["pair"] == (state.pair or "")]
-        highlight = hv.Segments(chosen, kdims=["x0", "y0", "x1", "y1"], vdims=vdims).opts(
-            color="#d62728", line_width=11, alpha=0.6
-        )
-        # remember the geometry (in plot units) for click -> nearest edge
-        if len(df):
-            xs0 = df["x0"].to_numpy("datetime64[ns]").astype(np.int64) / 1e6
-            xs1 = df["x1"].to_numpy("datetime64[ns]").astype(np.int64) / 1e6
-            self._segments = np.column_stack([xs0, df["y0"], xs1, df["y1"]]).astype(float)
+        net = state.network
+        disconnected = net is not None and not net.connected
+        elements = network_elements(nodes, edges, state.pair, self._pending, disconnected)
+        # remember the geometry (in plot units) for click -> nearest edge or node
+        if len(edges):
+            xs0 = edges["x0"].to_numpy("datetime64[ns]").astype(np.int64) / 1e6
+            xs1 = edges["x1"].to_numpy("datetime64[ns]").astype(np.int64) / 1e6
+            self._segments = np.column_stack([xs0, edges["y0"], xs1, edges["y1"]]).astype(float)
         else:
             self._segments = np.zeros((0, 4))
-        self._keys = list(df["pair"])
-        xms = dates.astype(np.int64) / 1e6
+        self._keys = list(edges["pair"])
+        xms = nodes["date"].to_numpy("datetime64[ns]").astype(np.int64) / 1e6
+        ys = nodes["baseline"].to_numpy(float)
+        self._nodes = np.column_stack([xms, ys]) if len(nodes) else np.zeros((0, 2))
+        self._days = list(nodes["day"])
         self._spans = (float(np.ptp(xms)) or 1.0, float(np.ptp(ys)) or 1.0)
-        overlay = (highlight * segments * points).opts(
+        title = "Pair network (" + {
+            "open": "click an edge to open it", "exclude": "click a date to exclude it",
+            "edit": "click an edge to drop it, two dates to add one"}[self.mode.value] + ")"  # fmt: skip
+        if disconnected:
+            title = f"Pair network: disconnected, {len(net.components)} groups"
+        if state.stale:
+            title += " (outdated: press Compute)"
+        overlay = hv.Overlay(elements).opts(
             responsive=True, height=HEIGHT, xlabel="acquisition date", ylabel=ylabel,
-            title="Pair network (click an edge)", padding=0.08, xrotation=30,
-            toolbar="above",
+            title=title, padding=0.08, xrotation=30, toolbar="above", show_legend=False,
         )  # fmt: skip
-        tap = hv.streams.Tap(source=segments, x=None, y=None)
+        tap = hv.streams.Tap(source=overlay, x=None, y=None)
         tap.add_subscriber(self._tapped)
         return overlay
 
     def _tapped(self, x: Any, y: Any) -> None:
-        if x is None or y is None or not len(self._segments):
+        if x is None or y is None:
             return
-        i, dist = nearest_segment(self._segments, to_ms(x), float(y), self._spans)
-        if dist <= TAP_TOLERANCE:
-            self.state.pair = self._keys[i]
+        xm, ym = to_ms(x), float(y)
+        node, node_d = (nearest_point(self._nodes, xm, ym, self._spans) if len(self._nodes)
+                        else (-1, np.inf))  # fmt: skip
+        edge, edge_d = (nearest_segment(self._segments, xm, ym, self._spans)
+                        if len(self._segments) else (-1, np.inf))  # fmt: skip
+        mode = self.mode.value
+        state = self.state
+        if mode == "exclude":
+            if node_d <= TAP_TOLERANCE:
+                state.toggle_date(self._days[node])
+            return
+        if mode == "edit":
+            if node_d <= NODE_TOLERANCE or (node_d <= TAP_TOLERANCE and edge_d > NODE_TOLERANCE):
+                here = self._days[node]
+                if self._pending is None:
+                    self._pending = here
+                    state.say(f"Date {here} picked: click the other date of the pair.", "info")
+                    self._refresh()
+                elif self._pending == here:
+                    self._pending = None
+                    state.say("No pair added.", "info")
+                    self._refresh()
+                else:
+                    first, self._pending = self._pending, None
+                    a, b = sorted((first, here))
+                    state.toggle_pair(f"{a}_{b}")
+            elif edge_d <= TAP_TOLERANCE:
+                self._pending = None
+                state.toggle_pair(self._keys[edge])
+            return
+        if edge_d <= TAP_TOLERANCE:
+            key = self._keys[edge]
+            if key in state.results:
+                state.pair = key
+            else:
+                state.say(f"Pair {key} is not computed yet: press Compute.", "info")
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return self._pane
+        return pn.Column(self.mode, self._pane, self._note, sizing_mode="stretch_width")

@@ -1,9 +1,15 @@
 # mypy: disable-error-code="no-untyped-call"
 """Sidebar: catalog, burst (typed in any spelling or picked on a footprint map), polarization,
-dates, pair rule, window, bias correction, output geometry, layer and colormap, Compute."""
+dates, pair rule, network limits (maximum temporal and perpendicular baselines, excluded dates,
+months to keep, hand edits, minimum coherence keeping the network connected), window, bias
+correction, output geometry, layer and colormap (cyclic ones marked), Compute.
+
+Text that comes from a catalog (its notes) is shown escaped, as text.
+"""
 
 from __future__ import annotations
 
+import html
 import math
 from functools import partial
 from typing import Any
@@ -12,10 +18,34 @@ import numpy as np
 import panel as pn
 import param
 
-from pairscope.ui.state import RULES, ExplorerState
+from pairscope.ui.backend import day
+from pairscope.ui.state import COLORMAPS, MONTH_NAMES, RULES, ExplorerState
+from pairscope.ui.views.style import colormap_options
 
 FOOTPRINT_HEIGHT = 220
 HALF = 145
+#: Catalog notes in plain words (the core's wording on the left, what a visitor reads on the right).
+PLAIN_NOTES = {
+    "static catalog: every filter was applied here after reading all items":
+        "This is a static catalog (files, no search server), so pairscope reads every item and "
+        "picks the burst's dates itself.",
+    "This catalog cannot filter on the server: filtered here after reading.":
+        "This catalog cannot search on its server, so pairscope reads the items and picks the "
+        "burst's dates itself.",
+    "relative orbit and orbit state were filtered here after reading the items":
+        "The catalog cannot search by orbit, so pairscope picks the orbit itself after reading "
+        "the items.",
+}  # fmt: skip
+WINDOW_LIMITS = {"window_azimuth": ("Azimuth looks", 501), "window_range": ("Range looks", 2001)}
+
+
+def plain_note(note: str) -> str:
+    """A catalog note in plain words (known wordings rephrased, others as they are)."""
+    text = note.strip()
+    found = PLAIN_NOTES.get(text) or PLAIN_NOTES.get(text.rstrip("."))
+    if found:
+        return found
+    return text if text.endswith(".") else text + "."
 
 
 def _link(widget: pn.widgets.Widget, state: param.Parameterized, name: str) -> None:
@@ -87,12 +117,58 @@ class Sidebar(pn.viewable.Viewer):
             s.param.manual_pairs, name="Pairs (YYYYMMDD_YYYYMMDD, ...)", css_classes=["ps-manual"],
             sizing_mode="stretch_width",
         )  # fmt: skip
-        self.window_azimuth = pn.widgets.IntInput.from_param(
-            s.param.window_azimuth, name="Azimuth looks", css_classes=["ps-win-az"], width=HALF
+        # window sizes: the widgets take any number, so a 0 or a too large size is corrected
+        # here with a message (a bounded widget would change it silently in the browser)
+        self.window_azimuth = pn.widgets.IntInput(
+            name="Azimuth looks", value=s.window_azimuth, css_classes=["ps-win-az"], width=HALF
         )
-        self.window_range = pn.widgets.IntInput.from_param(
-            s.param.window_range, name="Range looks", css_classes=["ps-win-rg"], width=HALF
+        self.window_range = pn.widgets.IntInput(
+            name="Range looks", value=s.window_range, css_classes=["ps-win-rg"], width=HALF
         )
+        windows: tuple[tuple[pn.widgets.IntInput, str], ...] = (
+            (self.window_azimuth, "window_azimuth"), (self.window_range, "window_range"))
+        for box, name in windows:
+            box.param.watch(partial(self._window_typed, box, name), "value")
+            s.param.watch(partial(self._window_changed, box), name)
+        # network limits and edits
+        self.max_days = pn.widgets.FloatInput(
+            name="Max temporal baseline [days]", value=s.max_days, start=0, placeholder="none",
+            css_classes=["ps-max-days"], width=HALF,
+        )  # fmt: skip
+        self.max_bperp = pn.widgets.FloatInput(
+            name="Max perp. baseline [m]", value=s.max_bperp, start=0, placeholder="none",
+            css_classes=["ps-max-bperp"], width=HALF,
+        )  # fmt: skip
+        _link(self.max_days, s, "max_days")
+        _link(self.max_bperp, s, "max_bperp")
+        self.months = pn.widgets.MultiChoice(
+            name="Months to keep (empty: every month)",
+            options={n: i for i, n in enumerate(MONTH_NAMES, start=1)}, value=list(s.months),
+            css_classes=["ps-months"], sizing_mode="stretch_width",
+        )  # fmt: skip
+        _link(self.months, s, "months")
+        self.excluded = pn.widgets.MultiChoice(
+            name="Excluded dates (or click a date in the network)", options=self._days(),
+            value=list(s.excluded), css_classes=["ps-excluded"], sizing_mode="stretch_width",
+        )  # fmt: skip
+        _link(self.excluded, s, "excluded")
+        self.edits = pn.pane.HTML(self._edits_text(), css_classes=["ps-edits"],
+                                  sizing_mode="stretch_width", margin=(0, 10))  # fmt: skip
+        self.reset_edits = pn.widgets.Button(
+            name="Undo hand edits", css_classes=["ps-reset-edits"], width=HALF,
+            disabled=not (s.added or s.dropped or s.excluded),
+        )  # fmt: skip
+        self.reset_edits.on_click(self._undo_edits)
+        s.param.watch(self._edits_changed, ["added", "dropped", "excluded"])
+        self.min_coherence = pn.widgets.FloatInput(
+            name="Min. mean coherence", value=s.min_coherence, start=0, end=1, step=0.05,
+            placeholder="none", css_classes=["ps-min-coherence"], width=HALF,
+        )  # fmt: skip
+        _link(self.min_coherence, s, "min_coherence")
+        self.keep_connected = pn.widgets.Checkbox.from_param(
+            s.param.keep_connected, name="Keep the network connected (MintPy's spanning tree)",
+            css_classes=["ps-keep-connected"],
+        )  # fmt: skip
         self.bias = pn.widgets.Checkbox.from_param(
             s.param.bias_corrected, name="Bias-corrected coherence", css_classes=["ps-bias"]
         )
@@ -112,17 +188,22 @@ class Sidebar(pn.viewable.Viewer):
         self.layer = pn.widgets.Select.from_param(
             s.param.layer, name="Layer", css_classes=["ps-layer"], width=HALF
         )
-        self.colormap = pn.widgets.Select.from_param(
-            s.param.colormap, name="Colormap", css_classes=["ps-colormap"], width=HALF
-        )
+        self.colormap = pn.widgets.Select(
+            name="Colormap", options=colormap_options(COLORMAPS, s.layer), value=s.colormap,
+            css_classes=["ps-colormap"], width=HALF,
+        )  # fmt: skip
+        _link(self.colormap, s, "colormap")
+        s.param.watch(self._layer_changed, ["layer"])
         self._dates_changed()
         self._rule_visibility()
         s.param.watch(lambda _e: self._rule_visibility(), ["rule"])
         s.param.watch(self._catalog_changed, ["catalog_info"])
-        self.catalog_notes = pn.pane.Markdown(
-            self._notes_text(), css_classes=["ps-catalog-notes"], sizing_mode="stretch_width",
+        self.catalog_notes = pn.pane.HTML(
+            self._notes_html(), css_classes=["ps-catalog-notes"], sizing_mode="stretch_width",
             styles={"font-size": "0.85em", "color": "#555"}, margin=(0, 10),
         )  # fmt: skip
+        s.param.watch(lambda _e: self.excluded.param.update(options=self._days()),
+                      ["burst_dates"])  # fmt: skip
         self._footprints = pn.pane.HoloViews(
             self._footprint_map(), sizing_mode="stretch_width", css_classes=["ps-footprints"]
         )
@@ -149,19 +230,77 @@ class Sidebar(pn.viewable.Viewer):
         return [b.burst_id for b in info.bursts] if info is not None else []
 
     def _notes_text(self) -> str:
+        """The catalog's notes in plain words, one per line (plain text)."""
         info = self.state.catalog_info
         if info is None:
             return ""
         n = len(info.bursts)
         lines = [f"{n} burst{'s' if n != 1 else ''} in this catalog."]
-        lines += [f"Note: {note}." if not note.endswith(".") else f"Note: {note}"
-                  for note in info.notes]  # fmt: skip
-        return "  \n".join(lines)
+        lines += [plain_note(str(note)) for note in info.notes]
+        return "\n".join(lines)
+
+    def _notes_html(self) -> str:
+        text = self._notes_text()
+        return "<br>".join(html.escape(line) for line in text.split("\n")) if text else ""
 
     def _catalog_changed(self, *_: Any) -> None:
-        self.catalog_notes.object = self._notes_text()
+        self.catalog_notes.object = self._notes_html()
         self.burst.options = self._burst_options()
         self._footprints.object = self._footprint_map()
+
+    def _days(self) -> list[str]:
+        bd = self.state.burst_dates
+        return [day(d) for d in bd.dates] if bd is not None else list(self.state.excluded)
+
+    def _edits_text(self) -> str:
+        s = self.state
+        parts = []
+        if s.added:
+            parts.append("added by hand: " + ", ".join(s.added))
+        if s.dropped:
+            parts.append("dropped by hand: " + ", ".join(s.dropped))
+        if not parts:
+            return ""
+        return f"<div>{html.escape('Pairs ' + '; '.join(parts) + '.')}</div>"
+
+    def _undo_edits(self, *_: Any) -> None:
+        self.state.param.update(added=[], dropped=[], excluded=[])
+        self.state.say("Hand edits undone: the network is the rule's again.", "info")
+
+    def _edits_changed(self, *_: Any) -> None:
+        s = self.state
+        self.edits.object = self._edits_text()
+        self.reset_edits.disabled = not (s.added or s.dropped or s.excluded)
+
+    def _window_typed(self, widget: pn.widgets.IntInput, name: str,
+                      event: param.parameterized.Event) -> None:  # fmt: skip
+        label, largest = WINDOW_LIMITS[name]
+        value = event.new
+        if value is None or value < 1:
+            shown = "empty" if value is None else str(value)
+            widget.value = 1
+            self.state.say(
+                f"{label} {shown} changed to 1: a window needs at least one sample in each "
+                "direction. Note that a 1x1 window gives coherence 1 everywhere; 5x21 is usual.",
+                "warning",
+            )
+            return
+        if value > largest:
+            widget.value = largest
+            self.state.say(f"{label} {value} changed to {largest}, the largest this app takes.",
+                           "warning")  # fmt: skip
+            return
+        setattr(self.state, name, int(value))
+
+    @staticmethod
+    def _window_changed(widget: pn.widgets.IntInput, event: param.parameterized.Event) -> None:
+        if widget.value != event.new:
+            widget.value = event.new
+
+    def _layer_changed(self, *_: Any) -> None:
+        """The "layer default" entry names the layer's own colormap (cyclic for phase)."""
+        self.colormap.param.update(options=colormap_options(COLORMAPS, self.state.layer),
+                                   value=self.state.colormap)  # fmt: skip
 
     def _rule_visibility(self) -> None:
         rule = self.state.rule
@@ -222,6 +361,14 @@ class Sidebar(pn.viewable.Viewer):
             self.rule_value,
             self.reference,
             self.manual,
+            "### Network limits",
+            pn.Row(self.max_days, self.max_bperp),
+            self.months,
+            self.excluded,
+            pn.Row(self.min_coherence, self.reset_edits),
+            self.keep_connected,
+            self.edits,
+            "### Estimate",
             pn.Row(self.window_azimuth, self.window_range),
             self.bias,
             self.geometry,

@@ -1,4 +1,5 @@
-"""Colour, limits and labels of each layer, taken from :mod:`pairscope.render` definitions."""
+"""Colour, limits and labels of each layer, taken from :mod:`pairscope.render` definitions; which
+colormaps are cyclic (the only honest ones for wrapped phase); map axis labels with the CRS."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from functools import lru_cache
 import numpy as np
 
 from pairscope import render
+from pairscope.ui.state import CYCLIC_COLORMAPS
 
 #: Layers whose stored values are not calibrated: colour limits come from the data (2-98 %).
 DATA_LIMITS = ("amplitude",)
@@ -62,3 +64,45 @@ def layer_style(layer: str, colormap: str = "render", data: np.ndarray | None = 
     unit = "" if unit == "1" else unit
     title = str(definition.get("title") or layer)
     return LayerStyle(_palette(name), clim, title, unit, name)
+
+
+def is_cyclic(name: str, layer: str | None = None) -> bool:
+    """True for a colormap whose ends meet (``"render"``: the layer's definition's colormap)."""
+    if name == "render" and layer is not None:
+        name = str(render_definition(layer).get("colormap_name") or "")
+    return name in CYCLIC_COLORMAPS
+
+
+def colormap_label(name: str, layer: str | None = None) -> str:
+    """What the colormap list shows: the name, the render definition's colormap for
+    ``"render"``, and whether it is cyclic (e.g. ``"twilight (cyclic)"``)."""
+    if name == "render":
+        own = str(render_definition(layer).get("colormap_name") or "viridis") if layer else ""
+        base = f"layer default ({own})" if own else "layer default"
+    else:
+        base = name
+    return f"{base} (cyclic)" if is_cyclic(name, layer) else base
+
+
+def colormap_options(names: tuple[str, ...] | list[str], layer: str) -> dict[str, str]:
+    """``{label: name}`` for a select widget (labels say which colormaps are cyclic)."""
+    return {colormap_label(n, layer): n for n in names}
+
+
+def crs_name(crs: object) -> str:
+    """``EPSG:32632`` for a CRS with an EPSG code, else its short string ('' for None)."""
+    if crs is None:
+        return ""
+    to_epsg = getattr(crs, "to_epsg", None)
+    code = to_epsg() if callable(to_epsg) else None
+    return f"EPSG:{code}" if code else str(crs)[:40]
+
+
+def map_axis_labels(radar: bool, crs: object = None) -> tuple[str, str]:
+    """Axis titles of a map: sample/line in radar geometry, easting/northing with the CRS on a
+    map grid (``easting [m], EPSG:32632``)."""
+    if radar:
+        return "range [sample]", "azimuth [line]"
+    name = crs_name(crs)
+    suffix = f", {name}" if name else ""
+    return f"easting [m]{suffix}", f"northing [m]{suffix}"
