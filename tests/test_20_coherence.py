@@ -376,3 +376,194 @@ def test_amplitude_against_window_loops() -> None:
                 continue
             want = 10 * np.log10(np.sqrt(np.mean(np.abs(sa[ok]) ** 2) * np.mean(np.abs(sb[ok]) ** 2)))
             assert abs(amp[i, j] - want) < 1e-4, (i, j)
+
+
+# ---------------------------------------------------------------------------------------------
+# What the estimator cannot do right is refused, with a PairscopeError that is a ValueError.
+
+from pairscope.errors import InputError, PairscopeError, WindowError  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "given, want",
+    [
+        ("5x21", (5, 21)),
+        (" 3 X 9 ", (3, 9)),
+        ((5, 21), (5, 21)),
+        ([5, 21], (5, 21)),
+        (np.array([4, 6]), (4, 6)),
+        ((np.int64(2), np.int32(7)), (2, 7)),
+        ((5.0, 21.0), (5, 21)),  # exactly integral floats are taken
+    ],
+)
+def test_parse_window_accepts_the_usual_spellings(given, want):
+    got = coherence.parse_window(given)
+    assert got == want and all(type(w) is int for w in got)
+    assert coherence.check_window is coherence.parse_window
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ((5.7, 21), "whole"),  # never truncated to 5
+        ((5, 20.5), "whole"),
+        ((0, 3), ">= 1"),
+        ((-1, 3), ">= 1"),
+        ((3,), "two positive integers"),
+        ((1, 2, 3), "two positive integers"),
+        ("5x", "look like '5x21'"),
+        ("5*21", "look like '5x21'"),
+        (5, "two positive integers"),
+        ((True, 3), "two positive integers"),
+        (("5", 21), "two positive integers"),
+        (None, "two positive integers"),
+        ([[5], [21]], "two positive integers"),
+    ],
+)
+def test_parse_window_refuses_with_a_window_error(bad, message):
+    with pytest.raises(WindowError, match=message) as err:
+        coherence.parse_window(bad)
+    assert isinstance(err.value, InputError) and isinstance(err.value, PairscopeError)
+    assert isinstance(err.value, ValueError)
+
+
+def test_window_larger_than_the_image_names_the_largest_allowed():
+    with pytest.raises(WindowError, match=r"at most 20 x 21"):
+        coherence.parse_window((50, 21), shape=(3, 20, 30))
+    with pytest.raises(WindowError, match=r"at most 5 x 30"):
+        coherence.parse_window("5x31", shape=(20, 30))
+    assert coherence.parse_window("20x30", shape=(20, 30)) == (20, 30)
+
+
+def test_estimators_refuse_non_integer_windows():
+    a, b = circular_pair(np.random.default_rng(1), (20, 40), 0.5)
+    with pytest.raises(WindowError, match="whole"):
+        coherence.estimate(a, b, (5.7, 21))
+    with pytest.raises(WindowError, match="whole"):
+        coherence.estimate_amplitude(a, b, (5, 2.5))
+    c1, _ = coherence.estimate(a, b, (5.0, 21.0))
+    c2, _ = coherence.estimate(a, b, "5x21")
+    np.testing.assert_array_equal(c1, c2)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda a: a.real,  # float32: phase would be 0 or pi
+        lambda a: np.abs(a).astype(np.float64),
+        lambda a: np.round(a.real * 100).astype(np.int16),
+        lambda a: np.ones(a.shape, dtype=bool),
+    ],
+    ids=["float32", "float64", "int16", "bool"],
+)
+def test_non_complex_samples_are_refused(make):
+    a, b = circular_pair(np.random.default_rng(2), (20, 40), 0.5)
+    with pytest.raises(InputError, match="complex"):
+        coherence.estimate(make(a), b)
+    with pytest.raises(InputError, match="complex"):
+        coherence.estimate(a, make(b))
+    with pytest.raises(InputError, match="complex"):
+        coherence.estimate_amplitude(make(a), b)
+
+
+def test_masked_arrays_are_refused():
+    a, b = circular_pair(np.random.default_rng(3), (20, 40), 0.5)
+    masked = np.ma.masked_array(a, mask=np.abs(a) < 0.1)
+    with pytest.raises(InputError, match="masked array.*filled"):
+        coherence.estimate(masked, b)
+    with pytest.raises(InputError, match="masked"):
+        coherence.estimate(a, np.ma.masked_array(b))
+    # the advice works: masked samples as 0 are no-data
+    coh, _ = coherence.estimate(masked.filled(0), b, (3, 3))
+    assert np.isfinite(coh).all()
+
+
+def test_stacks_of_real_numbers_are_refused(stack):
+    pairs = [(stack.date.values[0], stack.date.values[1])]
+    with pytest.raises(InputError, match="complex"):
+        coherence.estimate_pairs(abs(stack), pairs)
+    with pytest.raises(InputError, match="complex"):
+        coherence.estimate_pairs(abs(stack).chunk({"azimuth": 20}), pairs)
+    with pytest.raises(InputError, match="complex"):
+        coherence.estimate_pairs_overview(abs(stack), pairs)
+    with pytest.raises(WindowError, match="whole"):
+        coherence.estimate_pairs(stack, pairs, (5.5, 21))
+
+
+def test_phase_std_refuses_coherence_outside_0_1():
+    for bad in (-0.1, 1.0001, [0.5, 2.0], [-1e-9, 0.5]):
+        with pytest.raises(InputError, match=r"\[0, 1\]"):
+            coherence.phase_std(bad, 10)
+    out = coherence.phase_std([np.nan, 0.5, 1.0], 10)
+    assert np.isnan(out[0]) and out[2] == 0.0
+    assert out[1] == pytest.approx(np.sqrt(0.75) / (0.5 * np.sqrt(20)))
+    with pytest.raises(InputError, match="looks"):
+        coherence.phase_std(0.5, 0)
+
+
+@pytest.mark.parametrize("bad", [0, -3, 10.5, np.nan, "9", True])
+def test_theory_refuses_bad_look_counts(bad):
+    with pytest.raises(InputError, match="looks"):
+        coherence.expected_sample_coherence(0.5, bad)
+    with pytest.raises(InputError, match="looks"):
+        coherence.bias_corrected_coherence(0.5, bad)
+
+
+def test_expected_coherence_refuses_truth_outside_0_1():
+    with pytest.raises(InputError, match=r"\[0, 1\]"):
+        coherence.expected_sample_coherence([0.2, 1.5], 9)
+    assert np.isnan(coherence.expected_sample_coherence(np.nan, 9))
+
+
+# ---------------------------------------------------------------------------------------------
+# Theory for any look count: bounded time, the mixture form against Touzi's series.
+
+
+@pytest.mark.parametrize("looks", [65, 105, 300, 1000, 2500])
+def test_mixture_form_equals_touzis_series(looks):
+    """Where both apply the bounded-cost form (negative binomial mixture, its integral where
+    that is wide) and the exact 3F2 series agree to 1e-4 (in fact ~1e-9)."""
+    g = np.array([0.0, 0.01, 0.03, 0.1, 0.2, 0.4, 0.6, 0.8, 0.9, 0.97, 0.99, 0.995])
+    series = np.array([coherence._expected_scalar(float(x), looks) for x in g])
+    mixture = coherence._expected_mixture(g, looks)
+    np.testing.assert_allclose(mixture, series, atol=1e-4, rtol=0)
+    assert np.max(np.abs(mixture - series)) < 1e-8
+
+
+@pytest.mark.parametrize("looks", [257, 300, 1500, 7777, 100_003, 10**9 + 7])
+def test_curves_between_cached_look_counts(looks):
+    """Beyond 256 looks curves are interpolated between look counts 2^(1/16) apart: within 1e-5
+    of the curve computed for the look count itself."""
+    direct = coherence._expected_mixture(coherence._GRID, looks)
+    np.testing.assert_allclose(
+        coherence.expected_sample_coherence(coherence._GRID, looks), direct, atol=1e-5, rtol=0
+    )
+
+
+def test_huge_look_counts_take_well_under_a_second():
+    import time
+
+    g = np.array([0.0, 0.1, 0.3, 0.6, 0.9])
+    for looks in (150 * 600, 10**9):
+        coherence._curve_exact.cache_clear()
+        coherence._curve_on_grid.cache_clear()
+        start = time.perf_counter()
+        e = coherence.expected_sample_coherence(g, looks)
+        back = coherence.bias_corrected_coherence(e, looks)
+        assert time.perf_counter() - start < 5.0  # a generous bound; it takes ~0.1 s
+        # Large-L limits: sqrt(pi / 4L) at g = 0, g + (1 - g^2)^2 / (4 L g) above
+        assert e[0] == pytest.approx(np.sqrt(np.pi / (4 * looks)), rel=1e-3)
+        bias = (1 - g[1:] ** 2) ** 2 / (4 * looks * g[1:])
+        np.testing.assert_allclose(e[1:] - g[1:], bias, rtol=0.02, atol=1e-12)
+        np.testing.assert_allclose(back[1:], g[1:], atol=1e-4)
+
+
+def test_curve_cache_is_bounded():
+    for cached in (coherence._curve_exact, coherence._curve_on_grid):
+        assert cached.cache_info().maxsize is not None and cached.cache_info().maxsize <= 512
+    # look counts beyond 256 share grid curves (16 per doubling): 300 .. 319 looks need the
+    # curves at 256 * 2^(j/16) for j = 3 .. 6 only
+    coherence._curve_on_grid.cache_clear()
+    for looks in range(300, 320):
+        coherence.expected_sample_coherence(0.5, looks)
+    assert coherence._curve_on_grid.cache_info().currsize == 4

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from pairscope._types import ComplexArray, Float32Array
+from pairscope._types import ComplexArray, Float32Array, FloatArray
 
 try:  # pragma: no cover - exercised by the import itself
     import numba
@@ -41,7 +41,14 @@ try:  # pragma: no cover - exercised by the import itself
 except ImportError:  # pragma: no cover - numba is a declared dependency
     HAVE_NUMBA = False
 
-__all__ = ["HAVE_NUMBA", "half_widths", "coherence_sums", "power_sums", "fast_atan2"]
+__all__ = [
+    "HAVE_NUMBA",
+    "half_widths",
+    "block_sums",
+    "coherence_sums",
+    "power_sums",
+    "fast_atan2",
+]
 
 
 # A parallel work item is a tile of _TILE_ROWS x _TILE_COLS output pixels: large enough that the
@@ -393,6 +400,26 @@ if HAVE_NUMBA:
                                 pha[i, c0:c1], count[i, c0:c1])
 
 
+    @numba.njit(cache=True, parallel=True, nogil=True, fastmath=_FAST, error_model="numpy")
+    def _block_kernel(ref, sec, wa, wr, with_power, out):  # type: ignore[no-untyped-def]
+        """out[k, p, q] = sum of quantity k over rows p*wa .. and columns q*wr .. (a window of
+        ``wa`` x ``wr`` samples, cut by the image's far edges): column sums over the window's
+        rows (vectorised), then each window's columns summed directly. Without ``with_power``
+        the powers (k = 2, 3) are left at zero."""
+        nrows = ref.shape[0]
+        ncols = ref.shape[1] // 2
+        for p in numba.prange(out.shape[1]):
+            acc = np.zeros((5, ncols), dtype=np.float64)
+            for r in range(p * wa, min(p * wa + wa, nrows)):
+                _row(ref[r], sec[r], acc, acc, False, with_power)
+            for k in range(5):
+                for q in range(out.shape[2]):
+                    total = 0.0
+                    for j in range(q * wr, min(q * wr + wr, ncols)):
+                        total += acc[k, j]
+                    out[k, p, q] = total
+
+
 def _valid(img: ComplexArray) -> npt.NDArray[np.bool_]:
     valid: npt.NDArray[np.bool_] = np.isfinite(img) & (img != 0)
     return valid
@@ -519,4 +546,38 @@ def power_sums(img: ComplexArray, mask_from: ComplexArray, window: tuple[int, in
         img.view(np.float32), mask_from.view(np.float32), wa, wr, dummy_f, dummy_f, 2, out, dummy_f,
         dummy_i,
     )
+    return out
+
+
+def block_sums(
+    ref: ComplexArray, sec: ComplexArray, window: tuple[int, int], with_power: bool = True
+) -> FloatArray:
+    """Sums over non-overlapping windows (multilooking), as a (5, ceil(rows / wa),
+    ceil(cols / wr)) float64 array: Re and Im of ``ref * conj(sec)``, ``|ref|^2``, ``|sec|^2`` and
+    the number of samples, over the samples valid in both (the powers are zero without
+    ``with_power``). Windows start at row and column 0; those at the far edges hold what remains
+    of the image. Each window is summed directly."""
+    wa, wr = window
+    ref = np.ascontiguousarray(ref, dtype=np.complex64)
+    sec = np.ascontiguousarray(sec, dtype=np.complex64)
+    rows, cols = ref.shape
+    shape = (5, -(-rows // wa), -(-cols // wr))
+    if not HAVE_NUMBA:  # pragma: no cover - numba is a declared dependency
+        ok = _valid(ref) & _valid(sec)
+        r = np.where(ok, ref, 0).astype(np.complex128)
+        s = np.where(ok, sec, 0).astype(np.complex128)
+        cross = r * np.conj(s)
+        power = 1.0 if with_power else 0.0
+        planes = [
+            cross.real, cross.imag, power * np.abs(r) ** 2, power * np.abs(s) ** 2,
+            ok.astype(np.float64),
+        ]
+        out = np.zeros(shape, dtype=np.float64)
+        for k, plane in enumerate(planes):
+            padded = np.zeros((shape[1] * wa, shape[2] * wr), dtype=np.float64)
+            padded[:rows, :cols] = plane
+            out[k] = padded.reshape(shape[1], wa, shape[2], wr).sum(axis=(1, 3))
+        return out
+    out = np.empty(shape, dtype=np.float64)
+    _block_kernel(ref.view(np.float32), sec.view(np.float32), wa, wr, with_power, out)
     return out

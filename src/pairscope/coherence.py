@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterable, Sequence
+import math
+import re
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -31,49 +33,116 @@ from scipy.special import gammaln
 
 from pairscope import _boxcar
 from pairscope._types import FloatArray, Window
+from pairscope.errors import InputError, WindowError
 from pairscope.pairs import Pair, as_date
 
 __all__ = [
     "estimate",
     "estimate_amplitude",
     "estimate_pairs",
+    "estimate_pairs_overview",
     "expected_sample_coherence",
     "bias_corrected_coherence",
     "phase_std",
+    "parse_window",
     "check_window",
 ]
 
+#: What a window may be given as: ``"5x21"``, ``(5, 21)``, ``[5, 21]`` (azimuth, range).
+WindowLike = str | Sequence[int] | Sequence[float] | npt.NDArray[Any]
+
+_WINDOW_TEXT = re.compile(r"^\s*(\d+)\s*[xX]\s*(\d+)\s*$")
 
 
-def check_window(window: Sequence[int], shape: tuple[int, ...] | None = None) -> Window:
-    """Validate ``(azimuth_looks, range_looks)``; say what is wrong and how to fix it."""
-    try:
-        wa, wr = (int(w) for w in window)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"window must be two positive integers (azimuth_looks, range_looks), e.g. (5, 21); "
-            f"got {window!r}"
-        ) from None
+def _window_size(value: Any, name: str, given: Any) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise WindowError(
+            f"window must be two positive integers (azimuth_looks, range_looks), e.g. (5, 21) "
+            f"or '5x21'; got {given!r}"
+        )
+    if isinstance(value, (float, np.floating)) and not float(value).is_integer():
+        raise WindowError(
+            f"window sizes are numbers of samples and must be whole; got {name}={value!r} in "
+            f"{given!r}: choose e.g. {name}={math.floor(value)} or {math.ceil(value)}"
+        )
+    return int(value)
+
+
+def parse_window(value: WindowLike, shape: tuple[int, ...] | None = None) -> Window:
+    """The one boxcar window parser: ``"5x21"``, ``(5, 21)`` or ``[5, 21]`` -> ``(5, 21)``
+    (azimuth samples, range samples).
+
+    Sizes must be whole numbers >= 1 (a float that is exactly integral, like ``5.0``, is taken;
+    ``5.7`` is refused, never truncated). With ``shape`` (``(..., rows, cols)``) the window must
+    fit the image. Raises :class:`pairscope.errors.WindowError` (a ``ValueError``) that says what
+    is wrong and what to use instead, with the largest allowed size when the window is too large.
+    """
+    items: list[Any]
+    if isinstance(value, str):
+        match = _WINDOW_TEXT.match(value)
+        if match is None:
+            raise WindowError(
+                f"window text must look like '5x21' (azimuth x range samples); got {value!r}"
+            )
+        items = [int(match.group(1)), int(match.group(2))]
+    else:
+        try:
+            items = list(np.asarray(value, dtype=object).reshape(-1)) if np.ndim(value) else []
+        except (TypeError, ValueError):
+            items = []
+        if np.ndim(value) != 1 or len(items) != 2:
+            raise WindowError(
+                f"window must be two positive integers (azimuth_looks, range_looks), e.g. (5, 21) "
+                f"or '5x21'; got {value!r}"
+            )
+    wa = _window_size(items[0], "azimuth", value)
+    wr = _window_size(items[1], "range", value)
     if wa < 1 or wr < 1:
-        raise ValueError(f"window sizes must be >= 1, got azimuth={wa}, range={wr}")
+        raise WindowError(
+            f"window sizes must be >= 1, got azimuth={wa}, range={wr}; e.g. (5, 21)"
+        )
     if shape is not None and (wa > shape[-2] or wr > shape[-1]):
-        raise ValueError(
+        raise WindowError(
             f"window {wa} x {wr} (azimuth x range) is larger than the image "
-            f"{shape[-2]} x {shape[-1]}; choose a smaller window"
+            f"{shape[-2]} x {shape[-1]}; choose a smaller window: at most "
+            f"{min(wa, shape[-2])} x {min(wr, shape[-1])}"
         )
     return wa, wr
 
 
+#: The window check used elsewhere in pairscope: the same function as :func:`parse_window`.
+check_window = parse_window
+
+
+def _check_samples(name: str, data: Any) -> None:
+    """Refuse what the estimator would silently get wrong: masked arrays and non-complex samples."""
+    meta = getattr(data, "_meta", None)  # a dask array's chunk type
+    if isinstance(data, np.ma.MaskedArray) or isinstance(meta, np.ma.MaskedArray):
+        raise InputError(
+            f"{name} is a numpy masked array: pairscope would drop its mask. Mark no-data "
+            f"samples as 0 (or NaN) instead and pass a plain array, e.g. {name}.filled(0)"
+        )
+    dtype = np.dtype(getattr(data, "dtype", np.asarray(data).dtype))
+    if not np.issubdtype(dtype, np.complexfloating):
+        raise InputError(
+            f"{name} must hold complex SLC samples, got dtype {dtype}: real or integer values "
+            f"would be taken as complex numbers with zero imaginary part (phase 0 or pi). Build "
+            f"complex samples first, e.g. i + 1j * q or amplitude * np.exp(1j * phase)"
+        )
+
+
 def _check_pair_arrays(reference: Any, secondary: Any) -> tuple[Any, Any]:
+    _check_samples("reference", reference)
+    _check_samples("secondary", secondary)
     ref = np.asarray(reference)
     sec = np.asarray(secondary)
     if ref.ndim != 2 or sec.ndim != 2:
-        raise ValueError(
+        raise InputError(
             f"reference and secondary must be 2-D (azimuth, range) arrays; got shapes "
             f"{ref.shape} and {sec.shape}"
         )
     if ref.shape != sec.shape:
-        raise ValueError(
+        raise InputError(
             f"reference and secondary differ in shape: {ref.shape} vs {sec.shape}; "
             "coregister them onto one grid first"
         )
@@ -83,13 +152,13 @@ def _check_pair_arrays(reference: Any, secondary: Any) -> tuple[Any, Any]:
 def estimate_amplitude(
     reference: npt.ArrayLike,
     secondary: npt.ArrayLike,
-    window: Sequence[int] = (5, 21),
+    window: WindowLike = (5, 21),
 ) -> npt.NDArray[np.float32]:
     """Multilooked amplitude of one pair, in dB (uncalibrated): ``10 log10 sqrt(I1 I2)`` with ``Ik``
     the mean intensity ``|sk|^2`` over the window's samples valid in both images (the samples the
     coherence uses). float32 of the input shape; NaN where the window holds no valid sample."""
     ref, sec = _check_pair_arrays(reference, secondary)
-    wa, wr = check_window(window, ref.shape)
+    wa, wr = parse_window(window, ref.shape)
     p1 = _boxcar.power_sums(ref, sec, (wa, wr)).astype(np.float64)
     p2 = _boxcar.power_sums(sec, ref, (wa, wr)).astype(np.float64)
     _, _, count = _boxcar.coherence_sums(ref, sec, (wa, wr))
@@ -102,14 +171,14 @@ def estimate_amplitude(
 def estimate(
     reference: npt.ArrayLike,
     secondary: npt.ArrayLike,
-    window: Sequence[int] = (5, 21),
+    window: WindowLike = (5, 21),
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
     """Coherence and phase of one pair of 2-D complex images (azimuth, range).
 
     Returns float32 arrays of the input shape; NaN where the window holds no valid sample.
     """
     ref, sec = _check_pair_arrays(reference, secondary)
-    wa, wr = check_window(window, ref.shape)
+    wa, wr = parse_window(window, ref.shape)
     coh, pha, _ = _boxcar.coherence_sums(ref, sec, (wa, wr))
     return coh, pha
 
@@ -188,26 +257,18 @@ def _block_pairs(
     return out.reshape((3 * n_pairs,) + shape)
 
 
-def estimate_pairs(
-    stack: xr.DataArray,
-    pairs: Iterable[Any],
-    window: Sequence[int] = (5, 21),
-    *,
-    bias_corrected: bool = False,
-) -> xr.Dataset:
-    """Coherence and phase for every pair of a stack, as one Dataset with a ``pair`` dimension.
-
-    ``stack`` has dims ``("date", A, B)`` with ``A, B`` either ``azimuth, range`` or ``y, x``;
-    numpy- or dask-backed (a dask stack stays lazy: halo overlap of ``window // 2``).
-    ``pairs`` are ``(reference_date, secondary_date)`` tuples or :class:`pairscope.pairs.Pair`.
-    """
+def _stack_pairs(
+    stack: xr.DataArray, pairs: Iterable[Any], window: WindowLike
+) -> tuple[Window, list[tuple[np.datetime64, np.datetime64]], list[int], npt.NDArray[np.int64]]:
+    """Check a stack and its pairs: the window, the pairs' dates, the stack dates they use and
+    each pair's (reference, secondary) index among those used dates."""
     if not isinstance(stack, xr.DataArray) or stack.ndim != 3 or stack.dims[0] != "date":
         dims = getattr(stack, "dims", None)
-        raise ValueError(
+        raise InputError(
             f"stack must be an xarray.DataArray with dims ('date', azimuth, range); got dims {dims}"
         )
-    wa, wr = check_window(window, stack.shape)
-    dim_a, dim_b = stack.dims[1], stack.dims[2]
+    _check_samples("stack", stack.data)
+    wa, wr = parse_window(window, stack.shape)
     pair_dates = _pair_dates(pairs)
     stack_dates = stack["date"].values.astype("datetime64[ns]")
     lookup = {d: k for k, d in enumerate(stack_dates)}
@@ -216,12 +277,68 @@ def estimate_pairs(
         missing = [str(d)[:10] for d in (ref, sec) if d not in lookup]
         if missing:
             have = ", ".join(str(d)[:10] for d in stack_dates)
-            raise ValueError(f"pair date(s) {', '.join(missing)} not in the stack (dates: {have})")
+            raise InputError(f"pair date(s) {', '.join(missing)} not in the stack (dates: {have})")
         index.append((lookup[ref], lookup[sec]))
     used = sorted({d for pair in index for d in pair})
     remap = {d: k for k, d in enumerate(used)}
     local_index = np.array([(remap[i], remap[j]) for i, j in index], dtype=np.int64)
-    n_pairs = len(index)
+    return (wa, wr), pair_dates, used, local_index
+
+
+def _pair_coords(pair_dates: list[tuple[np.datetime64, np.datetime64]]) -> dict[str, Any]:
+    refs = np.array([r for r, _ in pair_dates], dtype="datetime64[ns]")
+    secs = np.array([s for _, s in pair_dates], dtype="datetime64[ns]")
+    dt_days = ((secs - refs) / np.timedelta64(1, "D")).astype(np.float64)
+    labels = [f"{str(r)[:10].replace('-', '')}_{str(s)[:10].replace('-', '')}" for r, s in pair_dates]
+    return {
+        "pair": ("pair", labels),
+        "reference": ("pair", refs),
+        "secondary": ("pair", secs),
+        "temporal_baseline": ("pair", np.rint(dt_days).astype(np.int64), {"units": "days"}),
+    }
+
+
+def _result(
+    dims: tuple[Hashable, ...],
+    coherence: Any,
+    phase: Any,
+    valid_count: Any,
+    coords: dict[str, Any],
+    attrs: dict[str, Any],
+) -> xr.Dataset:
+    return xr.Dataset(
+        {
+            "coherence": (dims, coherence, {"long_name": "coherence", "units": "1"}),
+            "phase": (dims, phase, {"long_name": "differential phase", "units": "rad"}),
+            "valid_count": (
+                dims,
+                valid_count,
+                {"long_name": "valid samples in the window", "units": "1"},
+            ),
+        },
+        coords=coords,
+        attrs=attrs,
+    )
+
+
+def estimate_pairs(
+    stack: xr.DataArray,
+    pairs: Iterable[Any],
+    window: WindowLike = (5, 21),
+    *,
+    bias_corrected: bool = False,
+) -> xr.Dataset:
+    """Coherence and phase for every pair of a stack, as one Dataset with a ``pair`` dimension.
+
+    ``stack`` has dims ``("date", A, B)`` with ``A, B`` either ``azimuth, range`` or ``y, x``;
+    complex samples, numpy- or dask-backed (a dask stack stays lazy: halo overlap of
+    ``window // 2``). ``pairs`` are ``(reference_date, secondary_date)`` tuples or
+    :class:`pairscope.pairs.Pair`. For a fast decimated look at many pairs see
+    :func:`estimate_pairs_overview`.
+    """
+    (wa, wr), pair_dates, used, local_index = _stack_pairs(stack, pairs, window)
+    dim_a, dim_b = stack.dims[1], stack.dims[2]
+    n_pairs = len(pair_dates)
 
     data = stack.isel(date=used).data
     depth = {0: 0, 1: wa // 2, 2: wr // 2}
@@ -257,17 +374,7 @@ def estimate_pairs(
         else:
             coherence = _bias_correct_block(coherence, valid_count)
 
-    dims = ("pair", dim_a, dim_b)
-    refs = np.array([r for r, _ in pair_dates], dtype="datetime64[ns]")
-    secs = np.array([s for _, s in pair_dates], dtype="datetime64[ns]")
-    dt_days = ((secs - refs) / np.timedelta64(1, "D")).astype(np.float64)
-    labels = [f"{str(r)[:10].replace('-', '')}_{str(s)[:10].replace('-', '')}" for r, s in pair_dates]
-    coords: dict[str, Any] = {
-        "pair": ("pair", labels),
-        "reference": ("pair", refs),
-        "secondary": ("pair", secs),
-        "temporal_baseline": ("pair", np.rint(dt_days).astype(np.int64), {"units": "days"}),
-    }
+    coords = _pair_coords(pair_dates)
     for name, coord in stack.coords.items():
         if name == "date" or "date" in coord.dims:
             continue
@@ -286,20 +393,161 @@ def estimate_pairs(
             "bias_corrected": int(bias_corrected),
         }
     )
-    ds = xr.Dataset(
-        {
-            "coherence": (dims, coherence, {"long_name": "coherence", "units": "1"}),
-            "phase": (dims, phase, {"long_name": "differential phase", "units": "rad"}),
-            "valid_count": (
-                dims,
-                valid_count,
-                {"long_name": "valid samples in the window", "units": "1"},
+    return _result(("pair", dim_a, dim_b), coherence, phase, valid_count, coords, attrs)
+
+
+# --------------------------------------------------------------------------------------------
+# Overview: non-overlapping windows, straight from the sums
+
+
+def _ratio(sums: FloatArray, p1: FloatArray, p2: FloatArray) -> tuple[
+    npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.int32]
+]:
+    """Coherence, phase (in (-pi, pi]) and count from window sums; NaN where no valid sample."""
+    cross = sums[0] + 1j * sums[1]
+    n = sums[4]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g = np.minimum(np.abs(cross) / np.sqrt(p1 * p2), 1.0)
+    ph = np.angle(cross)
+    ph[ph <= -np.pi] = np.pi
+    bad = (n < 0.5) | ~(p1 * p2 > 0)
+    g[bad] = np.nan
+    ph[bad] = np.nan
+    return g.astype(np.float32), ph.astype(np.float32), np.rint(n).astype(np.int32)
+
+
+def _overview_block(
+    block: npt.NDArray[np.complex64], index: npt.NDArray[np.int64], window: Window
+) -> npt.NDArray[np.float32]:
+    """All pairs of one block on the decimated grid, as one (3 * n_pairs, rows, cols) float32
+    array (coherence of every pair, then phase, then valid count). Each date's power sums are
+    computed once and shared by the pairs whose two dates have the same no-data mask (as in
+    :func:`_pairs_into`); other pairs get power sums over the samples valid in both."""
+    block = np.ascontiguousarray(block, dtype=np.complex64)
+    n_pairs = index.shape[0]
+    mask_key = {}
+    for d in np.unique(index):
+        valid = np.isfinite(block[d]) & (block[d] != 0)
+        mask_key[int(d)] = hashlib.blake2b(np.packbits(valid).tobytes(), digest_size=16).digest()
+    powers: dict[int, FloatArray] = {}
+    out: npt.NDArray[np.float32] | None = None
+    for p, (i, j) in enumerate(index):
+        i, j = int(i), int(j)
+        shared = mask_key[i] == mask_key[j]
+        sums = _boxcar.block_sums(block[i], block[j], window, with_power=not shared)
+        if shared:
+            for d in (i, j):
+                if d not in powers:  # |s|^2 is the cross product of a date with itself
+                    powers[d] = _boxcar.block_sums(block[d], block[d], window, False)[0]
+            p1, p2 = powers[i], powers[j]
+        else:
+            p1, p2 = sums[2], sums[3]
+        coh, pha, count = _ratio(sums, p1, p2)
+        if out is None:
+            out = np.empty((3, n_pairs) + coh.shape, dtype=np.float32)
+        out[0, p], out[1, p], out[2, p] = coh, pha, count
+    assert out is not None  # _pair_dates refuses an empty pair list
+    return out.reshape((3 * n_pairs,) + out.shape[2:])
+
+
+def _centre_coord(coord: xr.DataArray, dims: tuple[Hashable, Hashable], window: Window) -> Any:
+    """A coordinate on the decimated grid: its value at each window's centre (the mean of the
+    two or four central samples when the window or a cut window has an even size; the lower
+    centre for coordinates that cannot be averaged, e.g. times)."""
+    values = np.asarray(coord.values)
+    numeric = np.issubdtype(values.dtype, np.number)
+    for dim, w in zip(dims, window, strict=True):
+        if dim not in coord.dims:
+            continue
+        axis = coord.dims.index(dim)
+        n = values.shape[axis]
+        start = np.arange(0, n, w)
+        stop = np.minimum(start + w, n)
+        lo = (start + stop - 1) // 2
+        hi = (start + stop) // 2
+        a = np.take(values, lo, axis=axis)
+        if numeric:
+            values = (a + np.take(values, hi, axis=axis)) / 2 if np.any(hi != lo) else a
+        else:
+            values = a
+    return (coord.dims, values, coord.attrs)
+
+
+def estimate_pairs_overview(
+    stack: xr.DataArray,
+    pairs: Iterable[Any],
+    window: WindowLike = (5, 21),
+) -> xr.Dataset:
+    """Coherence and phase of every pair on a decimated grid: one value per non-overlapping
+    window (multilooking), computed straight from the window sums, for a fast overview (network,
+    coherence matrix) of a whole stack.
+
+    Output pixel ``(p, q)`` is the sample coherence of the ``wa x wr`` window of rows
+    ``p * wa ..`` and columns ``q * wr ..`` (over the samples valid in both dates; windows at
+    the far edges hold what remains of the image, ``valid_count`` says how much): the same
+    estimator as :func:`estimate_pairs`, so each value has the same statistics (and bias) as a
+    full-resolution one, and the pair's mean coherence agrees with the full-resolution mean up to
+    sampling noise. ``stack``, ``pairs`` and ``window`` as for :func:`estimate_pairs`; numpy or
+    dask (lazy; chunks are aligned to whole windows, no halo is needed). Returns a Dataset like
+    :func:`estimate_pairs` (``coherence``, ``phase``, ``valid_count`` on ``("pair", A, B)``) on
+    the decimated grid, with coordinates on ``A``/``B`` (1-D or 2-D, e.g. ``latitude``) taken at
+    the window centres, and ``attrs["overview"] = 1``.
+    """
+    (wa, wr), pair_dates, used, local_index = _stack_pairs(stack, pairs, window)
+    dim_a, dim_b = stack.dims[1], stack.dims[2]
+    n_pairs = len(pair_dates)
+    rows, cols = stack.shape[1], stack.shape[2]
+    out_rows, out_cols = -(-rows // wa), -(-cols // wr)
+
+    data = stack.isel(date=used).data
+    if _is_dask(data):
+        def aligned(chunks: tuple[int, ...], w: int) -> tuple[int, ...]:
+            size = max(w, w * round(max(chunks) / w))
+            n = sum(chunks)
+            return tuple(min(size, n - k) for k in range(0, n, size))
+
+        data = data.astype(np.complex64).rechunk(
+            {0: -1, 1: aligned(data.chunks[1], wa), 2: aligned(data.chunks[2], wr)}
+        )
+        res = data.map_blocks(
+            _overview_block,
+            local_index,
+            (wa, wr),
+            chunks=(
+                (3 * n_pairs,),
+                tuple(-(-c // wa) for c in data.chunks[1]),
+                tuple(-(-c // wr) for c in data.chunks[2]),
             ),
-        },
-        coords=coords,
-        attrs=attrs,
+            dtype=np.float32,
+            meta=np.empty((0, 0, 0), dtype=np.float32),
+        )
+        res = res.reshape((3, n_pairs, out_rows, out_cols))
+        coherence, phase, valid_count = res[0], res[1], res[2].astype(np.int32)
+    else:
+        res = _overview_block(np.asarray(data), local_index, (wa, wr))
+        res = res.reshape((3, n_pairs, out_rows, out_cols))
+        coherence, phase, valid_count = res[0], res[1], res[2].astype(np.int32)
+
+    coords = _pair_coords(pair_dates)
+    for name, coord in stack.coords.items():
+        if name == "date" or "date" in coord.dims:
+            continue
+        coords[str(name)] = _centre_coord(coord, (dim_a, dim_b), (wa, wr))
+    attrs = dict(stack.attrs)
+    attrs.update(
+        {
+            "estimator": "boxcar sample coherence (CEOS-ARD GSLC eq. 18-19), valid samples "
+            "only, on non-overlapping windows (decimated overview)",
+            "overview": 1,
+            "window": f"{wa}x{wr}",
+            "window_azimuth": wa,
+            "window_range": wr,
+            "looks": wa * wr,
+            "decimation": f"{wa}x{wr}",
+            "bias_corrected": 0,
+        }
     )
-    return ds
+    return _result(("pair", dim_a, dim_b), coherence, phase, valid_count, coords, attrs)
 
 
 def _is_dask(data: Any) -> bool:
@@ -357,6 +605,7 @@ def _log_hyp3f2_series(g: float, looks: int) -> float:
 
 
 def _expected_scalar(g: float, looks: int) -> float:
+    """E|gamma_hat| by Touzi's series (exact; its term count grows like L / (1 - g^2))."""
     if g >= 1.0:
         return 1.0
     L = float(looks)
@@ -364,36 +613,170 @@ def _expected_scalar(g: float, looks: int) -> float:
     return float(np.exp(log_front + _log_hyp3f2_series(g, looks) + L * np.log1p(-g * g)))
 
 
+def _lgamma_diff(x: npt.ArrayLike, d: npt.ArrayLike) -> FloatArray:
+    """log Gamma(x + d) - log Gamma(x) for x > 0, x + d > 0, accurate for huge x too: where both
+    arguments are >= 1e4, Stirling's series to 1/x^3 (error < 1e-22) in a form without the
+    cancellation of a plain gammaln difference."""
+    x = np.asarray(x, dtype=np.float64)
+    d = np.asarray(d, dtype=np.float64)
+    x, d = np.broadcast_arrays(x, d)
+    out = np.empty(x.shape, dtype=np.float64)
+    big = (x >= 1e4) & (x + d >= 1e4)
+    xs, ds = x[~big], d[~big]
+    out[~big] = gammaln(xs + ds) - gammaln(xs)
+    xb, db = x[big], d[big]
+    yb = xb + db
+    out[big] = (
+        (xb - 0.5) * np.log1p(db / xb)
+        + db * np.log(yb)
+        - db
+        + (1.0 / yb - 1.0 / xb) / 12.0
+        - (1.0 / yb**3 - 1.0 / xb**3) / 360.0
+    )
+    return out
+
+
+def _expected_mixture(g: npt.ArrayLike, looks: float) -> FloatArray:
+    """E|gamma_hat| for L looks at each g, with a cost that does not grow with L.
+
+    Touzi's density of the sample coherence, ``2 (L-1) (1-g^2)^L x (1-x^2)^(L-2)
+    2F1(L, L; 1; g^2 x^2)``, expanded term by term, is a mixture: ``x^2 ~ Beta(K + 1, L - 1)``
+    with ``K`` negative binomial, ``P(K = k) = (L)_k / k! g^(2k) (1 - g^2)^L``. Hence (exactly)
+    ``E|gamma_hat| = E h(K)`` with ``h(k) = E sqrt(Beta(k + 1, L - 1)) = Gamma(k + 3/2)
+    Gamma(k + L) / (Gamma(k + 1) Gamma(k + L + 1/2))``. K has mean ``mu = L g^2 / (1 - g^2)``
+    and standard deviation ``sigma = sqrt(L) g / (1 - g^2)``.
+
+    Where K is spread wide (``sigma >= 3``) and keeps away from 0 (``P(K = 0)`` below 1e-20 of
+    ``P(K = mode)``), the sum over k is replaced by its integral over k, the large-L asymptotic
+    form: by Poisson summation the two differ by O(exp(-2 pi^2 sigma^2)), below 1e-70. The
+    integral is taken with the trapezoid rule on 241 points over ``mu - 16 sigma .. mu +
+    32 sigma`` (steps of sigma / 5; the tails beyond hold less than 1e-50). Elsewhere the terms
+    are summed (K is then small: at most a few thousand terms for L > 64). Logs of Gamma ratios
+    come from :func:`_lgamma_diff`. Agrees with the series to ~1e-10 (see the tests).
+    """
+    g = np.atleast_1d(np.asarray(g, dtype=np.float64))
+    L = float(looks)
+    out = np.empty(g.shape, dtype=np.float64)
+    out[g >= 1.0] = 1.0
+    out[g <= 0.0] = np.exp(_lgamma_diff(1.0, 0.5) - _lgamma_diff(L, 0.5))
+    inside = (g > 0.0) & (g < 1.0)
+    z = g[inside] ** 2
+    eps = 1.0 - z
+    mu = L * z / eps
+    sigma = np.sqrt(L * z) / eps
+    mode = np.floor(max(L - 1.0, 0.0) * z / eps)
+
+    def log_weight(k: FloatArray, mode: FloatArray, log_z: FloatArray) -> FloatArray:
+        dk = k - mode  # log P(K = k) - log P(K = mode)
+        return _lgamma_diff(L + mode, dk) - _lgamma_diff(mode + 1.0, dk) + dk * log_z
+
+    def mean_h(k: FloatArray, logw: FloatArray) -> FloatArray:
+        w = np.exp(logw - logw.max(axis=-1, keepdims=True))
+        h = np.exp(_lgamma_diff(k + 1.0, 0.5) - _lgamma_diff(k + L, 0.5))
+        return np.asarray(np.sum(w * h, axis=-1) / np.sum(w, axis=-1))
+
+    log_z = np.log(z)
+    edge = log_weight(np.zeros_like(z), mode, log_z)
+    wide = (sigma >= 3.0) & (edge < -46.0)
+    values = np.empty(z.shape, dtype=np.float64)
+    if wide.any():
+        t = np.linspace(0.0, 1.0, 241)
+        lo = np.maximum(mu[wide] - 16.0 * sigma[wide], 0.0)
+        hi = mu[wide] + 32.0 * sigma[wide]
+        k = lo[:, None] + (hi - lo)[:, None] * t[None, :]
+        values[wide] = mean_h(k, log_weight(k, mode[wide, None], log_z[wide, None]))
+    for n in np.flatnonzero(~wide):
+        k = np.arange(0.0, math.ceil(mu[n] + 40.0 * sigma[n] + 40.0) + 1.0)
+        values[n] = mean_h(k, log_weight(k, mode[n], log_z[n]))
+    out[inside] = values
+    return out
+
+
+#: Up to this many looks the expectation is Touzi's series itself; beyond, the mixture form of
+#: :func:`_expected_mixture` (same values, cost independent of L).
+_SERIES_LOOKS = 64
+#: Curves for up to this many looks are computed for each look count; beyond, they are
+#: interpolated (in 1 / sqrt(L)) between curves on a geometric grid of look counts, 16 per
+#: doubling, so that memory and time stay bounded whatever the look counts asked for.
+_EXACT_CURVE_LOOKS = 256
+_PER_DOUBLING = 16
+
 # Grid for the expectation curve: dense near 1 where it bends.
 _GRID = np.unique(
     np.concatenate([np.linspace(0.0, 0.98, 491), 1.0 - np.geomspace(0.02, 1e-3, 60)])
 )
 
 
-@functools.lru_cache(maxsize=512)
-def _curve(looks: int) -> FloatArray:
-    values = np.array([_expected_scalar(float(g), looks) for g in _GRID])
+def _curve_values(looks: float) -> FloatArray:
+    if looks <= _SERIES_LOOKS and float(looks).is_integer():
+        values = np.array([_expected_scalar(float(g), int(looks)) for g in _GRID])
+    else:
+        values = _expected_mixture(_GRID, looks)
     values = np.append(values, 1.0)
     return np.maximum.accumulate(values)
+
+
+@functools.lru_cache(maxsize=256)
+def _curve_exact(looks: int) -> FloatArray:
+    return _curve_values(looks)
+
+
+@functools.lru_cache(maxsize=256)
+def _curve_on_grid(step: int) -> FloatArray:
+    return _curve_values(_EXACT_CURVE_LOOKS * 2.0 ** (step / _PER_DOUBLING))
+
+
+def _curve(looks: int) -> FloatArray:
+    """E|gamma_hat| on :func:`_grid` for ``looks`` looks (at most 512 cached curves of 4 kB)."""
+    if looks <= _EXACT_CURVE_LOOKS:
+        return _curve_exact(looks)
+    x = _PER_DOUBLING * math.log2(looks / _EXACT_CURVE_LOOKS)
+    step = math.floor(x)
+    if x == step:
+        return _curve_on_grid(step)
+    u = looks**-0.5
+    u0 = (_EXACT_CURVE_LOOKS * 2.0 ** (step / _PER_DOUBLING)) ** -0.5
+    u1 = (_EXACT_CURVE_LOOKS * 2.0 ** ((step + 1) / _PER_DOUBLING)) ** -0.5
+    t = (u0 - u) / (u0 - u1)
+    return np.maximum.accumulate((1.0 - t) * _curve_on_grid(step) + t * _curve_on_grid(step + 1))
 
 
 def _grid() -> FloatArray:
     return np.append(_GRID, 1.0)
 
 
+def _check_looks(looks: Any) -> int:
+    if (
+        isinstance(looks, (bool, np.bool_))
+        or not isinstance(looks, (int, float, np.integer, np.floating))
+        or not float(looks).is_integer()
+        or looks < 1
+    ):
+        raise InputError(
+            f"looks must be a whole number >= 1 (samples per window, e.g. 5 * 21 = 105); "
+            f"got {looks!r}"
+        )
+    return int(looks)
+
+
 def expected_sample_coherence(true_coherence: npt.ArrayLike, looks: int) -> FloatArray:
     """E|gamma_hat| for ``looks`` independent looks (Touzi et al. 1999, eq. 11).
 
     ``Gamma(L) Gamma(3/2) / Gamma(L + 1/2) * 3F2(3/2, L, L; L + 1/2, 1; g^2) * (1 - g^2)^L``,
-    evaluated exactly (log-space series) for g up to 0.999 and interpolated to 1 above (where
-    the bias is below 1e-6).
+    evaluated exactly on a grid of g (by the series up to 64 looks, by its negative binomial
+    mixture form beyond, see :func:`_expected_mixture`), interpolated linearly in g (dense near
+    1; above 0.999 the bias is below 1e-6) and, beyond 256 looks, in 1 / sqrt(L) between look
+    counts 2^(1/16) apart (error below 1e-5). Any look count takes well under a second; curves
+    are cached. NaN stays NaN.
     """
-    if looks < 1:
-        raise ValueError(f"looks must be >= 1, got {looks}")
+    L = _check_looks(looks)
     g = np.asarray(true_coherence, dtype=np.float64)
     if np.any((g < 0) | (g > 1)):
-        raise ValueError("true coherence must lie in [0, 1]")
-    return np.asarray(np.interp(g, _grid(), _curve(int(looks))), dtype=np.float64)
+        raise InputError(
+            f"true coherence must lie in [0, 1]; got values from {np.nanmin(g):.6g} to "
+            f"{np.nanmax(g):.6g}"
+        )
+    return np.asarray(np.interp(g, _grid(), _curve(L)), dtype=np.float64)
 
 
 def bias_corrected_coherence(sample_coherence: npt.ArrayLike, looks: int) -> FloatArray:
@@ -401,24 +784,34 @@ def bias_corrected_coherence(sample_coherence: npt.ArrayLike, looks: int) -> Flo
 
     Values below the expectation at zero coherence (pure noise) map to 0; NaN stays NaN.
     """
-    if looks < 1:
-        raise ValueError(f"looks must be >= 1, got {looks}")
+    L = _check_looks(looks)
     s = np.asarray(sample_coherence, dtype=np.float64)
-    curve = _curve(int(looks))
+    curve = _curve(L)
     grid = _grid()
     # Make the curve strictly increasing for the inverse interpolation.
     keep = np.concatenate([[True], np.diff(curve) > 0])
     return np.asarray(np.interp(s, curve[keep], grid[keep], left=0.0, right=1.0))
 
 
-def phase_std(coherence: npt.ArrayLike, looks: int) -> FloatArray:
+def phase_std(coherence: npt.ArrayLike, looks: float) -> FloatArray:
     """Cramer-Rao bound of the interferometric phase: sqrt(1 - g^2) / (g sqrt(2 L)) radians.
 
     Tight at high coherence and many looks; at low coherence the real spread is larger and
-    saturates at pi / sqrt(3) (uniform phase), which this bound does not show.
+    saturates at pi / sqrt(3) (uniform phase), which this bound does not show. ``coherence``
+    must lie in [0, 1] (NaN stays NaN; 0 gives infinity); ``looks`` >= 1.
     """
-    if looks < 1:
-        raise ValueError(f"looks must be >= 1, got {looks}")
+    if (
+        isinstance(looks, (bool, np.bool_))
+        or not isinstance(looks, (int, float, np.integer, np.floating))
+        or not looks >= 1
+        or not math.isfinite(looks)
+    ):
+        raise InputError(f"looks must be a number >= 1, got {looks!r}")
     g = np.asarray(coherence, dtype=np.float64)
+    if np.any((g < 0) | (g > 1)):
+        raise InputError(
+            f"coherence must lie in [0, 1] for the phase standard deviation; got values from "
+            f"{np.nanmin(g):.6g} to {np.nanmax(g):.6g}"
+        )
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.asarray(np.sqrt(1.0 - g * g) / (g * np.sqrt(2.0 * looks)))
