@@ -273,8 +273,9 @@ def test_network_table_baselines_ids_and_computed_pairs() -> None:
     rows = bundle.network_table(
         pairs, dates=dates, item_ids=["A", "B", "C"], perpendicular_baselines=[0.0, 40.0, -10.5],
         convention="vertex",
-        computed={"20240809_20240821": bundle.ComputedPair(0.61234567, "3x9", True)},
+        computed={"20240809_20240821": bundle.ComputedPair(0.61234567, "3x9", True, 0.7)},
         rule="seq:1", window="5x21", burst_id="T117_249435_IW2", polarization="VV",
+        membership={"20240809_20240902": "pruned"},
     )  # fmt: skip
     assert [(r["reference"], r["secondary"]) for r in rows] == [
         ("20240809", "20240821"), ("20240821", "20240902"), ("20240809", "20240902")]
@@ -283,7 +284,9 @@ def test_network_table_baselines_ids_and_computed_pairs() -> None:
     assert [r["perpendicular_baseline_m"] for r in rows] == [40.0, -50.5, -10.5]
     assert rows[0]["mean_coherence"] == 0.612346 and rows[0]["computed"] is True
     assert rows[0]["window"] == "3x9" and rows[0]["bias_corrected"] is True
+    assert rows[0]["mean_coherence_view"] == 0.7 and rows[1]["mean_coherence_view"] is None
     assert rows[1]["mean_coherence"] is None and rows[1]["window"] == "5x21"
+    assert [r["network"] for r in rows] == ["kept", "kept", "pruned"]
     assert (rows[2]["reference_item"], rows[2]["secondary_item"]) == ("A", "C")
     assert rows[0]["baseline_convention"].startswith("vertex")
     text = bundle.csv_bytes(rows, bundle.PAIRS_COLUMNS).decode()

@@ -54,8 +54,9 @@ TEMP_PREFIX = "pairscope-bundle-"
 #: Columns of the network table (:func:`network_table`), in order.
 PAIRS_COLUMNS = (
     "reference", "secondary", "temporal_baseline_days", "perpendicular_baseline_m",
-    "mean_coherence", "computed", "rule", "window", "bias_corrected", "reference_item",
-    "secondary_item", "burst_id", "polarization", "baseline_convention",
+    "mean_coherence", "mean_coherence_view", "computed", "network", "rule", "window",
+    "bias_corrected", "reference_item", "secondary_item", "burst_id", "polarization",
+    "baseline_convention",
 )  # fmt: skip
 
 Range = tuple[float, float]
@@ -73,11 +74,13 @@ class Bundle:
 
 @dataclasses.dataclass(frozen=True)
 class ComputedPair:
-    """What was computed for one pair: its mean coherence and the settings used."""
+    """What was computed for one pair: its mean coherence (over the whole grid and, when the
+    person looks at part of it, over that view) and the settings used."""
 
     mean_coherence: float
     window: str
     bias_corrected: bool
+    mean_coherence_view: float | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -121,6 +124,7 @@ def network_table(
     bias_corrected: bool = False,
     burst_id: str = "",
     polarization: str = "",
+    membership: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per pair of a network (columns `PAIRS_COLUMNS`).
 
@@ -129,6 +133,8 @@ def network_table(
     baseline is B(secondary) - B(reference). ``computed`` maps a pair key ``YYYYMMDD_YYYYMMDD``
     to what was computed for it: its mean coherence and the window / bias correction it was
     computed with; other pairs get an empty mean coherence and the current ``window``.
+    ``membership`` says, per pair key, how the pair stands in the network (``kept``,
+    ``pruned``...); default ``kept``.
     """
     days = [format_day(d) for d in dates]
     ids = dict(zip(days, item_ids, strict=False)) if item_ids else {}
@@ -145,13 +151,17 @@ def network_table(
             round(bperp[sec] - bperp[ref], 3) if ref in bperp and sec in bperp else None
         )
         hit = done.get(key)
-        mean = None
+        mean = view_mean = None
         if hit is not None and math.isfinite(hit.mean_coherence):
             mean = round(float(hit.mean_coherence), 6)
+        if hit is not None and hit.mean_coherence_view is not None and math.isfinite(
+                hit.mean_coherence_view):  # fmt: skip
+            view_mean = round(float(hit.mean_coherence_view), 6)
         rows.append({
             "reference": ref, "secondary": sec, "temporal_baseline_days": dt_days,
             "perpendicular_baseline_m": baseline, "mean_coherence": mean,
-            "computed": hit is not None, "rule": rule,
+            "mean_coherence_view": view_mean, "computed": hit is not None,
+            "network": (membership or {}).get(key, "kept"), "rule": rule,
             "window": hit.window if hit is not None else window,
             "bias_corrected": hit.bias_corrected if hit is not None else bias_corrected,
             "reference_item": ids.get(ref, ""), "secondary_item": ids.get(sec, ""),

@@ -37,7 +37,8 @@ from pairscope.ui.views.style import layer_style
 
 __all__ = [
     "DownloadsView", "Job", "OnDemandDownload", "QADownloads", "Unavailable", "current_view",
-    "map_job", "pair_zip_job", "pairs_job", "qa_figure_job", "qa_statistics_job",
+    "map_job", "network_pairs", "pair_zip_job", "pairs_job", "qa_figure_job",
+    "qa_statistics_job",
 ]  # fmt: skip
 
 LABELS = {
@@ -89,7 +90,7 @@ def download_button(
     request or raises :class:`Unavailable`; its ``work`` runs on a worker thread."""
     button = OnDemandDownload(
         label=LABELS[name], filename=f"{name}.bin", button_type="primary", button_style="outline",
-        width=width, css_classes=[f"ps-dl-{name.replace('_', '-')}"], icon="download",
+        width=width, css_classes=[f"ps-dl-{name.replace('_', '-')}"],
     )  # fmt: skip
 
     async def callback() -> io.BytesIO | None:
@@ -121,20 +122,25 @@ def download_button(
 
 
 # -- reading the state ------------------------------------------------------------------------------
-def current_view(maps: Any) -> tuple[Range, Range]:
+def current_view(maps: Any, state: ExplorerState | None = None) -> tuple[Range, Range]:
     """The (x_range, y_range) shown by the first map of a :class:`~pairscope.ui.views.maps.
     MapsView` (the state's layer): the ``RangeXY`` stream Datashader's rasterize keeps up to date
-    on pan / zoom; (None, None) before any (the whole extent)."""
-    if maps is None:
-        return None, None
+    on pan / zoom; before the browser reported one, the state's ``view`` (a shared URL's);
+    (None, None) for the whole extent."""
+    found: tuple[Range, Range] = (None, None)
     try:
-        pane = maps.__panel__().objects[0]
+        pane = maps.__panel__().objects[0] if maps is not None else None
     except (AttributeError, IndexError):
-        return None, None
-    for stream in getattr(pane.object, "streams", []) or []:
+        pane = None
+    for stream in getattr(getattr(pane, "object", None), "streams", []) or []:
         if isinstance(stream, hv.streams.RangeXY):
-            return _range(stream.x_range), _range(stream.y_range)
-    return None, None
+            found = (_range(stream.x_range), _range(stream.y_range))
+            break
+    view = getattr(state, "view", None)
+    if found == (None, None) and view:
+        x0, x1, y0, y1 = view
+        found = (_range((x0, x1)), _range((y0, y1)))
+    return found
 
 
 def _range(value: Any) -> Range:
@@ -145,17 +151,26 @@ def _range(value: Any) -> Range:
 
 
 def rule_text(state: ExplorerState) -> str:
-    """The pair rule of the selection in the one grammar (``seq:1``, ``max:24``...), with its
-    date range."""
-    value = str(state.rule_value).strip()
-    text: str = {
-        "sequential": f"seq:{value}", "max": f"max:{value}", "exact": f"exact:{value}",
-        "all": "all", "manual": "hand-picked",
-        "reference": f"ref:{str(state.reference or '').replace('-', '')}",
-    }.get(state.rule, state.rule)  # fmt: skip
+    """The network's recipe: the pair rule in the one grammar (``seq:1``, ``max:24``...), the
+    date range, and the limits and hand edits when any."""
+    try:
+        text = str(state.rule_text())
+    except (UserError, AttributeError):
+        text = str(state.rule)
     if state.start and state.end:
         text += f" over {state.start}..{state.end}"
-    return text
+    limits = []
+    for name, label in (("max_days", "max days"), ("max_bperp", "max |Bperp| m"),
+                        ("min_coherence", "min coherence")):  # fmt: skip
+        value = getattr(state, name, None)
+        if value is not None:
+            limits.append(f"{label} {value:g}")
+    for name, label in (("excluded", "excluded"), ("months", "months"), ("added", "added"),
+                        ("dropped", "dropped")):  # fmt: skip
+        values = getattr(state, name, None)
+        if values:
+            limits.append(f"{label} {','.join(str(v) for v in values)}")
+    return "; ".join([text, *limits])
 
 
 def _window_text(state: ExplorerState) -> str:
@@ -166,19 +181,26 @@ def _pair_dates(key: str) -> tuple[np.datetime64, np.datetime64]:
     return parse_pairs(key)[0]
 
 
+def network_pairs(state: ExplorerState) -> tuple[list[tuple[Any, Any]], dict[str, str]]:
+    """The pairs of the current network (its candidates: what Compute computes) and how each
+    stands in it (``kept``, ``pruned``, ``rescued``); without a network, the computed pairs."""
+    network = getattr(state, "network", None)
+    if network is None:
+        return list(state.pair_list), {}
+    status = {p.label: "kept" for p in network.kept}
+    status.update({p.label: "pruned (mean coherence below the minimum)" for p in network.pruned})
+    status.update({p.label: "rescued (kept to stay connected)" for p in network.rescued})
+    pairs = [(p.reference, p.secondary) for p in network.candidates]
+    return pairs, {k: status.get(k, "kept") for k in (pair_key(a, b) for a, b in pairs)}
+
+
 def pairs_job(state: ExplorerState) -> Job:
-    """Every pair of the current network (the rule's pairs over the selected dates, plus the
-    computed ones) with the mean coherence of those computed."""
+    """Every pair of the current network with the mean coherence of those computed."""
     bd = state.burst_dates
     if bd is None or not state.results:
         raise Unavailable(NOTHING_COMPUTED)
-    try:
-        planned = state.form_pairs(state.selected_dates(bd, state.start, state.end), state.rule,
-                                   state.rule_value, state.reference, state.manual_pairs)  # fmt: skip
-    except UserError:
-        planned = []
-    by_key = {pair_key(a, b): (a, b) for a, b in [*planned, *state.pair_list]}
-    pairs = [by_key[k] for k in sorted(by_key)]
+    pairs, membership = network_pairs(state)
+    view_means = getattr(state, "view_means", {}) if getattr(state, "view", None) else {}
     computed = {}
     for key, ds in state.results.items():
         mean = state.pair_means.get(key)
@@ -186,15 +208,16 @@ def pairs_job(state: ExplorerState) -> Job:
             mean_coherence=float("nan") if mean is None else float(mean),
             window=str(ds.attrs.get("window") or _window_text(state)),
             bias_corrected=bool(ds.attrs.get("bias_corrected", state.bias_corrected)),
+            mean_coherence_view=view_means.get(key),
         )
     rule = rule_text(state)
     rows = bundle.network_table(
         pairs, dates=bd.dates, item_ids=bd.item_ids, perpendicular_baselines=bd.perpendicular_baselines,
         convention=bd.convention, computed=computed, rule=rule, window=_window_text(state),
         bias_corrected=bool(state.bias_corrected), burst_id=bd.burst_id,
-        polarization=state.polarization,
+        polarization=state.polarization, membership=membership,
     )  # fmt: skip
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", rule.split(" over ")[0]).strip("-")
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", rule.split(" over ")[0])[:40].strip("-")
     filename = f"pairs_{bd.burst_id}_{state.polarization}_{slug}.csv"
     return Job("pairs table", lambda: bundle.Bundle(filename, bundle.csv_bytes(rows,
                                                                                 bundle.PAIRS_COLUMNS)))
@@ -323,6 +346,8 @@ def pair_zip_job(state: ExplorerState) -> Job:
 
 # -- QA ---------------------------------------------------------------------------------------------
 def _finite(value: Any) -> Any:
+    if isinstance(value, int | np.integer):
+        return int(value)
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -429,7 +454,7 @@ class DownloadsView(pn.viewable.Viewer):
         say = self.state.say
         self.pairs_button = download_button("pairs", lambda: pairs_job(self.state), say)
         self.map_button = download_button(
-            "map", lambda: map_job(self.state, current_view(self.maps)), say
+            "map", lambda: map_job(self.state, current_view(self.maps, self.state)), say
         )
         self.pair_button = download_button("pair", lambda: pair_zip_job(self.state), say)
 
