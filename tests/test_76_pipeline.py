@@ -105,6 +105,10 @@ def test_one_pair_three_ways(
     assert float(app["perpendicular_baseline"]) == pytest.approx(network, abs=1e-9)
     assert item["properties"]["pairscope:perpendicular_baseline"] == pytest.approx(network, abs=1e-3)
     assert table["perpendicular_baseline_m"] == pytest.approx(network, abs=1e-3)
+    # the sign convention is stated where the number is (ASF Vertex's: positive towards the scene)
+    assert info.convention == "vertex" == one["perpendicular_baseline"].attrs["convention"]
+    assert item["properties"]["pairscope:perpendicular_baseline_convention"] == "vertex"
+    assert table["perpendicular_baseline_convention"] == "vertex"
     assert abs(network) > 1.0  # a real baseline, not a zero that would hide a sign or point error
 
 

@@ -1057,6 +1057,9 @@ def _processing_fields(
         value = float(ds["perpendicular_baseline"].values)
         if math.isfinite(value):
             fields["pairscope:perpendicular_baseline"] = round(value, 3)
+            fields["pairscope:perpendicular_baseline_convention"] = str(
+                ds["perpendicular_baseline"].attrs.get("convention", "isce")
+            )
     return fields
 
 
@@ -1151,7 +1154,7 @@ def export_pairs(
 
 _CSV_COLUMNS = (
     "reference", "secondary", "temporal_baseline_days", "perpendicular_baseline_m",
-    "mean_coherence", "valid_pixels", "item",
+    "perpendicular_baseline_convention", "mean_coherence", "valid_pixels", "item",
 )
 
 
@@ -1174,6 +1177,8 @@ def pairs_table(
             "reference": _day(ref), "secondary": _day(sec),
             "temporal_baseline_days": _baseline_days(ds, ref, sec),
             "perpendicular_baseline_m": None if math.isnan(bperp) else round(bperp, 3),
+            "perpendicular_baseline_convention": None if math.isnan(bperp) else str(
+                ds["perpendicular_baseline"].attrs.get("convention", "isce")),
             "mean_coherence": round(float(coh[valid].mean()), 6) if valid.any() else None,
             "valid_pixels": int(valid.sum()), "item": ids[i] if ids else None,
         })
@@ -1192,6 +1197,7 @@ def pairs_table_from_items(items: Sequence[pystac.Item | Mapping[str, Any]]) -> 
             "reference": p["pairscope:reference_date"], "secondary": p["pairscope:secondary_date"],
             "temporal_baseline_days": p.get("pairscope:temporal_baseline"),
             "perpendicular_baseline_m": p.get("pairscope:perpendicular_baseline"),
+            "perpendicular_baseline_convention": p.get("pairscope:perpendicular_baseline_convention"),
             "mean_coherence": p.get("pairscope:mean_coherence"),
             "valid_pixels": int(p["pairscope:valid_pixels"]) if "pairscope:valid_pixels" in p
             else int(round(stats.get("valid_percent", 0.0) / 100 * shape[0] * shape[1])),
