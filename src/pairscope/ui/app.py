@@ -38,7 +38,7 @@ CSS = """
 .ps-title { margin: 0; }
 """
 
-_backends: dict[int, CoreBackend] = {}
+_backends: dict[tuple[Any, ...], CoreBackend] = {}
 _demo_lock = threading.Lock()
 
 
@@ -63,17 +63,21 @@ class DemoTruth:
         return true_pair_coherence(truth, reference, secondary, polarization)
 
 
-def make_backend(cache_bytes: int = 768 * 2**20, resolution: float = 20.0) -> CoreBackend:
-    """The real backend with the demo's truth wired in."""
-    return CoreBackend(cache_bytes, resolution, truth=DemoTruth())
+def make_backend(
+    cache_bytes: int = 768 * 2**20, resolution: float = 20.0, *, policy: Any = None
+) -> CoreBackend:
+    """The real backend with the demo's truth wired in (and the server's location resolver)."""
+    return CoreBackend(cache_bytes, resolution, truth=DemoTruth(), policy=policy)
 
 
 def shared_backend(settings: Settings) -> CoreBackend:
     """One real backend per process (its cache is shared by every session: keys are plain)."""
+    key = (settings.cache_bytes, settings.catalog, settings.allowed_catalogs, settings.demo_dir)
     with _demo_lock:
-        backend = _backends.get(settings.cache_bytes)
+        backend = _backends.get(key)
         if backend is None:
-            backend = _backends[settings.cache_bytes] = make_backend(settings.cache_bytes)
+            backend = _backends[key] = make_backend(settings.cache_bytes,
+                                                    policy=settings.location_policy)
         return backend
 
 
@@ -289,9 +293,12 @@ def create_app(
         if settings.url_sync:
             _sync_url(state)
         pn.state.on_session_destroyed(lambda _ctx: state.cancel())
-    # the job starts now on a worker thread (not at page load): it runs while the browser loads
-    # the page, and its results reach the document through the session's event loop
-    state.load(compute=auto)
+    if served:
+        # no work for a plain HTTP GET: the first job starts when the browser has connected
+        # (its websocket is open and the page is drawn), never on the request alone
+        pn.state.onload(lambda: state.load(compute=auto))
+    else:
+        state.load(compute=auto)
     return app
 
 

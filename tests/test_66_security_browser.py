@@ -1,0 +1,237 @@
+"""The served explorer is safe to put on a network (real browser, loopback only).
+
+- Script and HTML from every URL parameter and from a catalog server's error body stay text: no
+  dialog opens, no script runs, no element is injected.
+- A catalog URL with a user name and password is refused without showing them.
+- A plain HTTP GET of a shared URL starts no work; the first job starts when a browser connects.
+"""
+
+from __future__ import annotations
+
+import http.server
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.plugins.browser import REPO, ServedExplorer, _free_port, _wait_ready
+
+pytestmark = pytest.mark.browser
+
+MARK = "__pairscope_pwned"
+PAYLOADS = (
+    f'<img src=x onerror="window.{MARK}=1">',
+    f'"><script>window.{MARK}=2</script>',
+    f'<svg onload="window.{MARK}=3"><b id="{MARK}">x</b>',
+    f"[link](javascript:window.{MARK}=4) **bold** `code`",
+)
+PARAMS = ("burst", "layer", "catalog", "pol", "pairs", "pair", "window", "geometry", "bias",
+          "colormap", "tab", "pixel", "view", "product")  # fmt: skip
+
+
+class _EvilCatalog(http.server.BaseHTTPRequestHandler):
+    """A catalog server whose every answer is an HTML error page carrying scripts."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        body = ("<html><body><h1>Oops</h1>" + "".join(PAYLOADS) + "</body></html>").encode()
+        self.send_response(500)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture(scope="module")
+def evil_catalog() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _EvilCatalog)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/stac"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def guarded_server(
+    demo_catalog: pathlib.Path, evil_catalog: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServedExplorer]:
+    """``pairscope serve`` on the demo, with the evil catalog allowed by the operator."""
+    tmp = tmp_path_factory.mktemp("guarded")
+    port = _free_port()
+    env = dict(os.environ, PAIRSCOPE_TILES="none", PAIRSCOPE_ALLOWED_CATALOGS=evil_catalog,
+               PAIRSCOPE_CACHE=str(tmp / "cache"), PYTHONUNBUFFERED="1")  # fmt: skip
+    log = tmp / "serve.log"
+    cmd = [sys.executable, "-m", "pairscope.cli", "serve", "--catalog", str(demo_catalog),
+           "--port", str(port)]  # fmt: skip
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+    try:
+        _wait_ready(f"http://127.0.0.1:{port}/explorer", proc, log)
+        yield ServedExplorer(f"http://127.0.0.1:{port}/explorer", port, demo_catalog,
+                             evil_catalog, log)  # fmt: skip
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def _page(chromium: Any) -> tuple[Any, Any, list[str], list[str]]:
+    context = chromium.new_context(viewport={"width": 1400, "height": 900})
+    blocked: list[str] = []
+    dialogs: list[str] = []
+
+    def route(r: Any) -> None:
+        url = r.request.url
+        if re.match(r"^(https?|wss?)://(127\.0\.0\.1|localhost)(:\d+)?(/|$)", url) or url.startswith(
+            ("data:", "blob:", "about:")
+        ):
+            r.continue_()
+        else:
+            blocked.append(url)
+            r.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    return context, page, blocked, dialogs
+
+
+#: Every element of the page, through open shadow roots (Panel draws inside them), that a payload
+#: would have created.
+_JS_INJECTED = """
+(mark) => {
+  const found = [];
+  const walk = (root) => {
+    for (const el of root.querySelectorAll('*')) {
+      const tag = el.tagName.toLowerCase();
+      if (el.id === mark
+          || (tag === 'img' && el.getAttribute('src') === 'x')
+          || (tag === 'svg' && el.hasAttribute('onload'))
+          || (tag === 'a' && (el.getAttribute('href') || '').startsWith('javascript:'))
+          || (tag === 'script' && (el.textContent || '').includes(mark))) {
+        found.push(tag + (el.id ? '#' + el.id : ''));
+      }
+      if (el.shadowRoot) walk(el.shadowRoot);
+    }
+  };
+  walk(document);
+  return found;
+}
+"""
+
+
+def _assert_not_injected(page: Any, dialogs: list[str]) -> None:
+    assert page.evaluate(f"() => window.{MARK} === undefined"), "a payload script ran"
+    injected = page.evaluate(_JS_INJECTED, MARK)
+    assert not injected, f"payload markup became elements: {injected}"
+    assert not dialogs, dialogs
+
+
+def _status(page: Any) -> str:
+    loc = page.locator(".ps-status div").first
+    return str(loc.inner_text()) if loc.count() else ""
+
+
+def _wait_settled(page: Any, timeout: float = 60.0) -> str:
+    """The status area's text once it stops saying it is working."""
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline:
+        text = _status(page)
+        if text and "..." not in text and text.strip() != "Ready.":
+            return text
+        page.wait_for_timeout(300)
+    return text
+
+
+@pytest.mark.parametrize("payload", PAYLOADS, ids=["img", "script", "svg", "markdown"])
+def test_url_parameters_stay_text(guarded_server: ServedExplorer, chromium: Any, payload: str) -> None:
+    context, page, blocked, dialogs = _page(chromium)
+    try:
+        query = urllib.parse.urlencode({p: payload for p in PARAMS})
+        page.goto(f"{guarded_server.url}?{query}")
+        status = _wait_settled(page)
+        assert status, "the status area says what was wrong with the URL"
+        _assert_not_injected(page, dialogs)
+        assert not blocked, blocked
+    finally:
+        context.close()
+
+
+def test_a_catalog_servers_error_body_stays_text(
+    guarded_server: ServedExplorer, chromium: Any
+) -> None:
+    context, page, blocked, dialogs = _page(chromium)
+    try:
+        page.goto(f"{guarded_server.url}?catalog={urllib.parse.quote(guarded_server.unreachable_catalog)}")
+        status = _wait_settled(page, 90)
+        assert "500" in status or "catalog" in status.lower(), status
+        assert "Oops" not in status, "the server's error page was echoed"
+        _assert_not_injected(page, dialogs)
+        assert not blocked, blocked
+    finally:
+        context.close()
+
+
+def test_credentials_in_a_catalog_url_are_never_shown(
+    guarded_server: ServedExplorer, chromium: Any
+) -> None:
+    context, page, blocked, dialogs = _page(chromium)
+    secret = "hunter2-" + "z" * 6
+    try:
+        parts = urllib.parse.urlsplit(guarded_server.unreachable_catalog)
+        url = parts._replace(netloc=f"alice:{secret}@{parts.netloc}").geturl()
+        page.goto(f"{guarded_server.url}?catalog={urllib.parse.quote(url)}")
+        _wait_settled(page)
+        text = page.evaluate("() => document.body.innerText")
+        values = page.evaluate("() => [...document.querySelectorAll('input')].map(i => i.value)")
+        assert secret not in text and not any(secret in v for v in values)
+        assert secret not in guarded_server.log.read_text()
+        _assert_not_injected(page, dialogs)
+    finally:
+        context.close()
+
+
+def test_no_work_without_a_browser(guarded_server: ServedExplorer, chromium: Any) -> None:
+    """GETs of a shared URL (no websocket) start nothing; a browser's visit does."""
+    log = guarded_server.log
+    shared = f"{guarded_server.url}?burst=T117_249435_IW2&pairs=20250611_20250623&window=2x7"
+    before = len(log.read_text().splitlines())
+    for _ in range(5):
+        with urllib.request.urlopen(shared, timeout=30) as answer:
+            assert answer.status == 200
+            answer.read()
+    time.sleep(3.0)
+    after_get = log.read_text().splitlines()[before:]
+    assert not [line for line in after_get if "computing" in line or "listing" in line], after_get
+    context, page, blocked, dialogs = _page(chromium)
+    try:
+        page.goto(shared)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            lines = log.read_text().splitlines()[before:]
+            if any("computing" in line and "20250611_20250623" in line for line in lines):
+                break
+            page.wait_for_timeout(300)
+        else:
+            raise AssertionError("the browser's visit started no job:\n" + "\n".join(lines[-20:]))
+    finally:
+        context.close()
+
