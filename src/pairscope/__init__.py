@@ -47,8 +47,8 @@ if TYPE_CHECKING:  # the lazily loaded names, for type checkers and IDEs
     from pairscope.coherence import estimate_amplitude as estimate_amplitude
     from pairscope.coherence import estimate_pairs as estimate_pairs
     from pairscope.coherence import expected_sample_coherence as expected_sample_coherence
+    from pairscope.coherence import parse_window as parse_window
     from pairscope.coherence import phase_std as phase_std
-    from pairscope.compute import parse_window as parse_window
     from pairscope.geometry import Orbit as Orbit
     from pairscope.geometry import geocode as geocode
     from pairscope.geometry import look_geometry as look_geometry
@@ -92,7 +92,7 @@ _LAZY = {
     "expected_sample_coherence": "pairscope.coherence",
     "bias_corrected_coherence": "pairscope.coherence",
     "phase_std": "pairscope.coherence",
-    "parse_window": "pairscope.compute",
+    "parse_window": "pairscope.coherence",
     "Orbit": "pairscope.geometry",
     "look_geometry": "pairscope.geometry",
     "perpendicular_baseline": "pairscope.geometry",

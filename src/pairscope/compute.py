@@ -44,7 +44,7 @@ from typing import IO, Any
 import numpy as np
 
 from pairscope import pipeline
-from pairscope.errors import InputError, OutputLockedError, WindowError
+from pairscope.errors import InputError, OutputLockedError
 from pairscope.io import export
 
 __all__ = [
@@ -81,19 +81,11 @@ LOCAL_CLUSTER_OPTIONS: dict[str, Any] = {
 
 
 def parse_window(text: str | Sequence[int]) -> tuple[int, int]:
-    """``"5x21"`` or ``(5, 21)`` (azimuth x range looks) -> ``(5, 21)``; WindowError otherwise."""
-    from pairscope.coherence import check_window
+    """``"5x21"`` or ``(5, 21)`` (azimuth x range looks) -> ``(5, 21)``: the one window parser,
+    :func:`pairscope.coherence.parse_window` (WindowError, a ValueError, otherwise)."""
+    from pairscope.coherence import parse_window as parse
 
-    if isinstance(text, str):
-        parts = text.lower().replace(" ", "").replace("*", "x").split("x")
-        try:
-            az, rg = (int(v) for v in parts)
-        except ValueError:
-            raise WindowError(
-                f"cannot read window {text!r}: write it as AZxRG, e.g. 5x21 (azimuth x range looks)"
-            ) from None
-        return check_window((az, rg))
-    return check_window(text)
+    return parse(text.strip() if isinstance(text, str) else text)
 
 
 def parse_pair_rule(rule: str) -> dict[str, Any]:
