@@ -28,6 +28,8 @@ ENV_ALLOWED = "PAIRSCOPE_ALLOWED_CATALOGS"
 ENV_CACHE = "PAIRSCOPE_CACHE"
 ENV_TILES = "PAIRSCOPE_TILES"
 ENV_DEMO_SIZE = "PAIRSCOPE_DEMO_SIZE"
+ENV_MAX_JOBS = "PAIRSCOPE_MAX_JOBS"
+ENV_MAX_JOBS_PER_CLIENT = "PAIRSCOPE_MAX_JOBS_PER_CLIENT"
 
 DEMO_SEED = 0
 
@@ -76,6 +78,9 @@ class Settings:
     cache_bytes: int = 768 * 2**20
     url_sync: bool = True
     extra: dict[str, str] = field(default_factory=dict)
+    #: Jobs computing at once in this server process, and per client (remote address).
+    max_jobs: int = 2
+    max_jobs_per_client: int = 1
 
     @classmethod
     def from_env(cls, catalog: str | None = None, **overrides: object) -> Settings:
@@ -97,10 +102,21 @@ class Settings:
             "demo_size": size,
             "demo_dir": demo_cache_dir(size),
         }
+        for key, env in (("max_jobs", ENV_MAX_JOBS), ("max_jobs_per_client", ENV_MAX_JOBS_PER_CLIENT)):
+            if os.environ.get(env, "").strip():
+                try:
+                    kwargs[key] = int(os.environ[env])
+                except ValueError:
+                    raise ValueError(f"{env} must be a whole number, got {os.environ[env]!r}") from None
         kwargs.update(overrides)
         return cls(**kwargs)  # type: ignore[arg-type]
 
     def __post_init__(self) -> None:
+        if self.max_jobs < 1 or self.max_jobs_per_client < 1:
+            raise ValueError(
+                f"max_jobs ({self.max_jobs}) and max_jobs_per_client ({self.max_jobs_per_client}) "
+                f"must be >= 1 ({ENV_MAX_JOBS}, {ENV_MAX_JOBS_PER_CLIENT})"
+            )
         for location in (self.catalog, *self.allowed_catalogs):
             if location and has_userinfo(location):
                 raise LocationRefusedError(
