@@ -317,3 +317,19 @@ def test_a_failed_export_says_why_and_the_app_keeps_working(
     made = click(view.pair_button)
     assert made is not None and zipfile.ZipFile(made).testzip() is None
     assert app.state.status_kind == "success" and "nothing is kept on the server" in app.state.status
+
+
+def test_inputs_without_the_backends_acquisitions_are_the_dates_item_ids() -> None:
+    """A backend without ``acquisitions`` (an injected one): the item gets the ids the burst's
+    dates carry, and still validates."""
+    from pairscope.ui.backend import BurstDates
+    from pairscope.ui.views.downloads import _inputs
+    from tests.test_73_bundle import REF, SEC, app_result
+
+    dates = tuple(np.datetime64(d, "ns") for d in (REF, SEC))
+    bd = BurstDates("T117_249435_IW2", dates, ("VV",), item_ids=("A_20240809", "B_20240821"))
+    inputs = _inputs(object(), bd, "catalog", "T117_249435_IW2", "VV", dates)
+    assert [i["id"] for i in inputs] == ["A_20240809", "B_20240821"]
+    made = bundle.pair_zip(app_result("radar"), REF, SEC, inputs=inputs)
+    validate_item(made.item, SCHEMAS)
+    assert made.item["properties"]["pairscope:input_items"] == ["A_20240809", "B_20240821"]

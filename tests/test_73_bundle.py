@@ -234,6 +234,29 @@ def test_map_figure_map_geometry_names_the_crs_and_uses_the_apps_colours() -> No
     assert has_colourbar(rgb, "magma")
 
 
+def test_rasterize_means_blocks_of_finite_samples_and_takes_the_first_phase() -> None:
+    values = np.arange(60, dtype="float64").reshape(6, 10)
+    values[0, 0] = np.nan
+    xs, ys = 100.0 + 10.0 * np.arange(10), np.arange(6, dtype="float64")
+    out, bx, by = bundle.rasterize(values, xs, ys, (3, 4))  # 2 x 2 blocks, the last column padded
+    assert out.shape == (3, 5)
+    assert out[0, 0] == np.mean([1.0, 10.0, 11.0])  # NaN left out, not zero-filled
+    assert out[2, 4] == np.mean(values[4:6, 8:10])
+    np.testing.assert_allclose(bx, 105.0 + 20.0 * np.arange(5))
+    np.testing.assert_allclose(by, [0.5, 2.5, 4.5])
+    first, _, _ = bundle.rasterize(values, xs, ys, (3, 4), first=True)
+    np.testing.assert_array_equal(first[1:], values[2::2, ::2])  # wrapped phase: never a mean
+    same, _, _ = bundle.rasterize(values, xs, ys, (600, 1100))
+    assert same is values
+    # a big burst is drawn from about as many samples as the figure has pixels
+    big = xr.DataArray(np.random.default_rng(0).random((1200, 6000)), dims=("azimuth", "range"))
+    fig = bundle.map_figure(big, colormap="viridis", limits=(0, 1), label="c", title="t",
+                            view=((1000.0, 5000.0), None))  # fmt: skip
+    drawn = fig.axes[0].images[0].get_array()
+    assert drawn.shape[0] <= 2 * bundle.DRAWN[0] and drawn.shape[1] <= 2 * bundle.DRAWN[1]
+    assert fig.axes[0].get_xlim() == (1000.0, 5000.0)
+
+
 def test_map_figure_rejects_more_than_two_dimensions() -> None:
     with pytest.raises(ValueError, match="2-D"):
         bundle.map_figure(xr.DataArray(np.zeros((2, 3, 4))), colormap="viridis", limits=None,

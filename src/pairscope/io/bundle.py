@@ -44,8 +44,8 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
-    "PAIRS_COLUMNS", "TEMP_PREFIX", "Bundle", "ComputedPair", "comparison_figure", "csv_bytes",
-    "figure_png", "map_figure", "network_table", "pair_zip",
+    "DRAWN", "PAIRS_COLUMNS", "TEMP_PREFIX", "Bundle", "ComputedPair", "comparison_figure",
+    "crs_name", "csv_bytes", "figure_png", "map_figure", "network_table", "pair_zip", "rasterize",
 ]  # fmt: skip
 
 #: Prefix of the temporary folder :func:`pair_zip` writes in (removed before it returns).
@@ -230,13 +230,68 @@ def _wrap(text: str, width: int = 118) -> str:
     return "\n".join(textwrap.fill(p, width) for p in text.split("\n"))
 
 
+def _in_view(coords: np.ndarray, bounds: Range | None) -> slice:
+    """The samples of ``coords`` inside ``bounds`` (plus one each side), all when None."""
+    if bounds is None or coords.size < 2:
+        return slice(None)
+    lo, hi = sorted(bounds)
+    step = abs(float(coords[1] - coords[0]))
+    inside = np.flatnonzero((coords >= lo - step) & (coords <= hi + step))
+    return slice(int(inside[0]), int(inside[-1]) + 1) if inside.size else slice(None)
+
+
+def _block_axis(coords: np.ndarray, factor: int, n: int) -> np.ndarray:
+    """Centres of blocks of ``factor`` samples (``n`` blocks, the last padded)."""
+    step = float(coords[1] - coords[0]) if coords.size > 1 else 1.0
+    padded = coords[0] + step * np.arange(n * factor)
+    padded[: coords.size] = coords
+    return np.asarray(padded.reshape(n, factor).mean(axis=1), dtype="float64")
+
+
+def rasterize(
+    values: np.ndarray, xs: np.ndarray, ys: np.ndarray, pixels: tuple[int, int], *,
+    first: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """``values`` (rows ``ys``, columns ``xs``) on at most about ``pixels`` (rows, columns), as
+    the app's Datashader rasterize draws them: blocks of whole samples, the mean of each block's
+    finite values, or (``first``, for wrapped phase, never a mean of angles) its first sample.
+    Returns the values and the block centres."""
+    rows, cols = values.shape
+    fy, fx = max(1, rows // max(1, pixels[0])), max(1, cols // max(1, pixels[1]))
+    if fy == 1 and fx == 1:
+        return values, xs, ys
+    ny, nx = -(-rows // fy), -(-cols // fx)
+    padded = np.full((ny * fy, nx * fx), np.nan)
+    padded[:rows, :cols] = values
+    blocks = padded.reshape(ny, fy, nx, fx)
+    if first:
+        out = blocks[:, 0, :, 0]
+    else:
+        finite = np.isfinite(blocks)
+        total = np.where(finite, blocks, 0.0).sum(axis=(1, 3))
+        count = finite.sum(axis=(1, 3))
+        out = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    return out, _block_axis(xs, fx, nx), _block_axis(ys, fy, ny)
+
+
+#: Samples drawn per map (rows, columns) at most about: the figure's pixels, give or take 2x
+#: (one map; each of the QA figure's three).
+DRAWN = (600, 1100)
+QA_DRAWN = (450, 600)
+
+
 def _draw_map(
     fig: Figure, ax: Axes, da: xr.DataArray, *, colormap: str, limits: Range | None,
     label: str, view: View, crs: str | None, nearest: bool, title: str,
+    pixels: tuple[int, int] = DRAWN,
 ) -> None:  # fmt: skip
     ydim, xdim = str(da.dims[-2]), str(da.dims[-1])
     xs, ys = _axis(da, xdim), _axis(da, ydim)
-    values = np.ma.masked_invalid(np.asarray(da.values, dtype="float64"))
+    cols, rows = _in_view(xs, view[0]), _in_view(ys, view[1])
+    xs, ys = xs[cols], ys[rows]
+    drawn, xs, ys = rasterize(np.asarray(da.values, dtype="float64")[rows, cols], xs, ys, pixels,
+                              first=nearest)  # fmt: skip
+    values = np.ma.masked_invalid(drawn)
     vmin, vmax = limits if limits is not None else (None, None)
     radar = _radar(da)
     image = ax.imshow(
@@ -357,12 +412,13 @@ def comparison_figure(
     axes = fig.subplots(2, 2)
     unit = "coherence [0-1]"
     _draw_map(fig, axes[0, 0], product, colormap=colormap, limits=limits, label=unit, view=view,
-              crs=crs, nearest=False, title=product_title)  # fmt: skip
+              crs=crs, nearest=False, title=product_title, pixels=QA_DRAWN)  # fmt: skip
     _draw_map(fig, axes[0, 1], ours, colormap=colormap, limits=limits, label=unit, view=view,
-              crs=crs, nearest=False, title=ours_title)  # fmt: skip
+              crs=crs, nearest=False, title=ours_title, pixels=QA_DRAWN)  # fmt: skip
     _draw_map(fig, axes[1, 0], difference, colormap="rdbu_r",
               limits=(-difference_limit, difference_limit), label="ours - product [coherence]",
-              view=view, crs=crs, nearest=False, title="Difference (ours - product)")  # fmt: skip
+              view=view, crs=crs, nearest=False, title="Difference (ours - product)",
+              pixels=QA_DRAWN)  # fmt: skip
     ax = axes[1, 1]
     counts = np.asarray(histogram, dtype="float64")
     shown = np.ma.masked_less_equal(counts.T, 0.0)

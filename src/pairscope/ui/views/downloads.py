@@ -298,12 +298,12 @@ def _map_caption(state: ExplorerState, ds: Any, style: Any, view: tuple[Range, R
     return "; ".join(parts) + "."
 
 
-def _inputs(state: ExplorerState, catalog: str, burst: str, polarization: str,
+def _inputs(backend: Any, burst_dates: Any, catalog: str, burst: str, polarization: str,
             dates: tuple[np.datetime64, np.datetime64]) -> list[Any]:  # fmt: skip
     """The pair's input SLC items: from the backend's acquisitions when it has them, else the
     item ids the burst's dates carry (id and datetime only)."""
     wanted = [day(d) for d in dates]
-    acquisitions = getattr(state.backend, "acquisitions", None)
+    acquisitions = getattr(backend, "acquisitions", None)
     if acquisitions is not None:
         try:
             found = {day(a.date): a for a in acquisitions(catalog, burst, polarization)}
@@ -312,7 +312,7 @@ def _inputs(state: ExplorerState, catalog: str, burst: str, polarization: str,
                         for w in wanted]  # fmt: skip
         except Exception:  # noqa: BLE001 - fall back to the ids below
             pass
-    bd = state.burst_dates
+    bd = burst_dates
     ids = dict(zip((day(d) for d in bd.dates), bd.item_ids, strict=False)) if bd else {}
     return [{"type": "Feature", "id": ids[w],
              "properties": {"datetime": f"{w[:4]}-{w[4:6]}-{w[6:]}T00:00:00Z"}}
@@ -335,9 +335,10 @@ def pair_zip_job(state: ExplorerState) -> Job:
     window = (int(az), int(rg))
     bias = bool(ds.attrs.get("bias_corrected", state.bias_corrected))
     geometry = state.geometry_layers
+    backend, burst_dates = state.backend, state.burst_dates
 
     def work() -> bundle.Bundle:
-        inputs = _inputs(state, catalog, burst, polarization, (ref, sec))
+        inputs = _inputs(backend, burst_dates, catalog, burst, polarization, (ref, sec))
         return bundle.pair_zip(ds, ref, sec, inputs=inputs, geometry=geometry, burst_id=burst,
                                polarization=polarization, window=window, bias_corrected=bias)  # fmt: skip
 
