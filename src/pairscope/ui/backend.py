@@ -75,6 +75,11 @@ class BurstDates:
     item_ids: tuple[str, ...] = ()
     #: Sign convention of ``perpendicular_baselines`` ("vertex" or "isce").
     convention: str = "vertex"
+    #: Where the baselines are evaluated: (latitude, longitude, height) of the burst centre.
+    baseline_point: tuple[float, float, float] | None = None
+    #: The critical perpendicular baseline (m) of the burst's geometry (C band, the subswath's
+    #: range bandwidth, flat terrain): pairs beyond it decorrelate completely.
+    critical_baseline: float | None = None
 
 
 ProgressCallback = Callable[[float, str], None]
@@ -302,8 +307,10 @@ class CoreBackend:
             pols.update(str(p) for p in (_field(a, "polarizations") or ()))
         notes: list[str] = []
         baselines = None
+        point: tuple[float, float, float] | None = None
+        critical: float | None = None
         try:
-            baselines = self._baselines(catalog, acqs)
+            baselines, point, critical = self._baselines(catalog, burst_id, acqs)
         except Exception as exc:  # baselines are a nicety: say why they are missing
             notes.append(
                 f"Perpendicular baselines unavailable ({explain(exc, 'orbits').message}); "
@@ -318,6 +325,8 @@ class CoreBackend:
             perpendicular_baselines=baselines,
             notes=tuple(notes),
             item_ids=tuple(str(getattr(getattr(a, "item", None), "id", "")) for a in acqs),
+            baseline_point=point,
+            critical_baseline=critical,
         )
         self.cache.put(key, info)
         return info
@@ -349,17 +358,32 @@ class CoreBackend:
         raise UserError(f"No orbit for {burst_id} on {day(date)} in this catalog.",
                         "Look vectors need an orbit asset (EOF or annotation).")  # fmt: skip
 
-    def _baselines(self, catalog: str, acqs: Sequence[Any]) -> tuple[float, ...] | None:
+    def _baselines(
+        self, catalog: str, burst_id: str, acqs: Sequence[Any]
+    ) -> tuple[tuple[float, ...] | None, tuple[float, float, float] | None, float | None]:
+        """(per-date perpendicular baselines, the point, the critical baseline): from the orbits the
+        catalog carries (EOF, annotation, HDF5 or state vectors in the item metadata) and the
+        burst footprint, before any SLC is opened."""
         orbits = self.orbits(catalog, acqs)
         if orbits is None:
-            return None
+            return None, None, None
         first = getattr(acqs[0], "item", None)
         point = pipeline.baseline_point(
             getattr(first, "geometry", None) or getattr(first, "bbox", None)
         )
         side = pipeline.look_side_of(acqs[0])
-        return tuple(float(b) for b in pipeline.date_baselines(orbits, point, "vertex",
-                                                                look_side=side))
+        values = tuple(float(b) for b in pipeline.date_baselines(orbits, point, "vertex",
+                                                                  look_side=side))  # fmt: skip
+        critical = None
+        try:
+            geo = core_geometry.look_geometry(orbits[0], np.array([point[0]]), np.array([point[1]]),
+                                              np.array([point[2]]), look_side=side)  # type: ignore[arg-type]
+            crit = core_geometry.critical_baseline(geo["incidence_angle"], geo["slant_range"],
+                                                   subswath=burst_id)  # fmt: skip
+            critical = float(np.asarray(crit).ravel()[0])
+        except Exception:  # noqa: BLE001 - the band is a nicety; the baselines stand alone
+            critical = None
+        return values, point, critical
 
     def baseline_map(self, catalog: str, burst_id: str, polarization: str) -> dict[str, float] | None:
         """``{YYYYMMDD: metres}`` of every date of the burst, or None without orbits."""
