@@ -4,10 +4,11 @@ One pass over the data computes, for every output pixel, the window sums of the 
 ``s1 * conj(s2)``, of the two powers ``|s1|^2``, ``|s2|^2`` and of the number of valid samples, and
 turns them into coherence and phase. The window sums are separable and built from running sums
 (float64) that restart at every block of ``w`` samples, blocks counted from a tile's first row and
-column: a window ending in block ``n`` is (running sum of block ``n`` up to its end) + (total of block
-``n - 1`` minus its running sum up to the window's start). Down the rows, each row's running sums
-are summed along range, and an output row combines three such rows. Tiles of rows x columns run in
-parallel (``numba.prange``).
+column: a window ending in block ``n`` is (running sum of block ``n`` up to the window's last
+sample) + (total of block ``n - 1`` minus its running sum up to the sample before the window).
+Down the rows, each row's running sums are summed along range in this way, and an output row
+combines three such rows. The valid count, whole numbers, is summed exactly. Tiles of rows x
+columns run in parallel (``numba.prange``).
 
 A sample is valid when both images are finite and non-zero there (``0 + 0j`` is the no-data value of
 SLC products and of openEO's zero-filled borders). Sums run over valid samples only, so a window that
@@ -54,8 +55,8 @@ __all__ = [
 # A parallel work item is a tile of _TILE_ROWS x _TILE_COLS output pixels: large enough that the
 # rows and columns re-read at its edges (window - 1 of each) are cheap, small enough that its
 # float64 running sums stay in the core's cache and both cores get many tiles.
-_TILE_ROWS = 128
-_TILE_COLS = 512
+_TILE_ROWS = 256
+_TILE_COLS = 1024
 
 
 def half_widths(window: int) -> tuple[int, int]:
@@ -114,6 +115,7 @@ if HAVE_NUMBA:
         a = a + swap * (1.5707963267948966 - 2.0 * a)
         a = a + np.float64(x < 0.0) * (3.141592653589793 - 2.0 * a)
         return a - np.float64(y < 0.0) * 2.0 * a
+
     def _make_row(with_power: bool):  # type: ignore[no-untyped-def]
         def row(ref, sec, prev, p, first):  # type: ignore[no-untyped-def]
             """p[k, :] = prev[k, :] + quantity k of one image row (``prev`` ignored on the first
@@ -168,8 +170,9 @@ if HAVE_NUMBA:
             x + r: x the running sum of block n up to b, r the total of block n - 1 minus its
             running sum up to b - wr. Both restart at every block start (r from x's final
             value, x from zero), so only the window and at most ``wr`` samples before it enter
-            a sum. The quantities' ten chains run interleaved in one loop so that their add
-            latencies overlap; unsigned indices need no wraparound test for negative indices.
+            a sum. The valid count (whole numbers, summed exactly) is one plain running sum.
+            The quantities' chains run interleaved in one loop so that their add latencies
+            overlap; unsigned indices need no wraparound test for negative indices.
             """
             m = v.shape[1]
             rhi = wr - 1 - wr // 2
@@ -194,7 +197,6 @@ if HAVE_NUMBA:
             r1 = 0.0
             r2 = 0.0
             r3 = 0.0
-            r4 = 0.0
             # Block 0: the windows ending here start at column 0 (r = 0).
             for j in range(np.uint64(min(wr, m))):
                 x0 += v0[j]
@@ -215,23 +217,20 @@ if HAVE_NUMBA:
                 r1 = x1
                 r2 = x2
                 r3 = x3
-                r4 = x4
                 x0 = 0.0
                 x1 = 0.0
                 x2 = 0.0
                 x3 = 0.0
-                x4 = 0.0
                 for j in range(np.uint64(blk * wr), np.uint64(min(blk * wr + wr, m))):
                     d = j - w
                     x0 += v0[j]
                     x1 += v1[j]
-                    x4 += v4[j]
+                    x4 += v4[j] - v4[d]
                     r0 -= v0[d]
                     r1 -= v1[d]
-                    r4 -= v4[d]
                     s0[j - h] = x0 + r0
                     s1[j - h] = x1 + r1
-                    s4[j - h] = x4 + r4
+                    s4[j - h] = x4
                     if with_power:
                         x2 += v2[j]
                         x3 += v3[j]
@@ -246,24 +245,22 @@ if HAVE_NUMBA:
                     r1 = x1
                     r2 = x2
                     r3 = x3
-                    r4 = x4
                     x0 = 0.0
                     x1 = 0.0
                     x2 = 0.0
                     x3 = 0.0
-                    x4 = 0.0
                 d = j - wr
                 if d >= 0:
                     r0 -= v0[d]
                     r1 -= v1[d]
-                    r4 -= v4[d]
+                    x4 -= v4[d]
                     if with_power:
                         r2 -= v2[d]
                         r3 -= v3[d]
                 if j >= rhi:
                     s0[j - rhi] = x0 + r0
                     s1[j - rhi] = x1 + r1
-                    s4[j - rhi] = x4 + r4
+                    s4[j - rhi] = x4
                     if with_power:
                         s2[j - rhi] = x2 + r2
                         s3[j - rhi] = x3 + r3
@@ -404,19 +401,24 @@ if HAVE_NUMBA:
     def _block_kernel(ref, sec, wa, wr, with_power, out):  # type: ignore[no-untyped-def]
         """out[k, p, q] = sum of quantity k over rows p*wa .. and columns q*wr .. (a window of
         ``wa`` x ``wr`` samples, cut by the image's far edges): column sums over the window's
-        rows (vectorised), then each window's columns summed directly. Without ``with_power``
-        the powers (k = 2, 3) are left at zero."""
+        rows (vectorised, two buffers in turn), then each window's columns summed directly.
+        Without ``with_power`` the powers (k = 2, 3) are zero."""
         nrows = ref.shape[0]
         ncols = ref.shape[1] // 2
         for p in numba.prange(out.shape[1]):
-            acc = np.zeros((5, ncols), dtype=np.float64)
-            for r in range(p * wa, min(p * wa + wa, nrows)):
-                _row(ref[r], sec[r], acc, acc, False, with_power)
+            buf = np.zeros((2, 5, ncols), dtype=np.float64)
+            start = p * wa
+            stop = min(start + wa, nrows)
+            for r in range(start, stop):
+                t = r - start
+                _row(ref[r], sec[r], buf[(t + 1) % 2], buf[t % 2], t == 0, with_power)
+            acc = buf[(stop - 1 - start) % 2]
             for k in range(5):
+                ak = acc[k]
                 for q in range(out.shape[2]):
                     total = 0.0
-                    for j in range(q * wr, min(q * wr + wr, ncols)):
-                        total += acc[k, j]
+                    for j in range(np.uint64(q * wr), np.uint64(min(q * wr + wr, ncols))):
+                        total += ak[j]
                     out[k, p, q] = total
 
 

@@ -340,7 +340,7 @@ def estimate_pairs(
     dim_a, dim_b = stack.dims[1], stack.dims[2]
     n_pairs = len(pair_dates)
 
-    data = stack.isel(date=used).data
+    data = stack.data if used == list(range(stack.shape[0])) else stack.isel(date=used).data
     depth = {0: 0, 1: wa // 2, 2: wr // 2}
     if _is_dask(data):
         import dask.array as da
@@ -499,7 +499,7 @@ def estimate_pairs_overview(
     rows, cols = stack.shape[1], stack.shape[2]
     out_rows, out_cols = -(-rows // wa), -(-cols // wr)
 
-    data = stack.isel(date=used).data
+    data = stack.data if used == list(range(stack.shape[0])) else stack.isel(date=used).data
     if _is_dask(data):
         def aligned(chunks: tuple[int, ...], w: int) -> tuple[int, ...]:
             size = max(w, w * round(max(chunks) / w))
