@@ -89,19 +89,19 @@ if HAVE_NUMBA:
 
     @numba.njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy", inline="always")
     def fast_atan2(y: float, x: float) -> float:
-        """atan2 to 1e-12 rad without branches (selects written as arithmetic), in (-pi, pi].
+        """atan2 to 1e-12 rad without branches (selects, which vectorise), in (-pi, pi].
 
         ``y == -0.0`` with ``x < 0`` gives +pi, as the phase convention of the estimator asks.
         """
         ax = abs(x)
         ay = abs(y)
-        swap = np.float64(ay > ax)
-        big = ax + swap * (ay - ax)
-        small = ay + swap * (ax - ay)
+        swap = ay > ax
+        big = ay if swap else ax
+        small = ax if swap else ay
         # Reduce t = small / big in [0, 1] to |u| <= tan(pi/8) with one division:
         # atan(t) = pi/4 + atan((t - 1) / (t + 1)) = pi/4 + atan((small - big) / (small + big)).
-        hi = np.float64(small > _TAN_PI_8 * big)
-        u = (small - hi * big) / (big + hi * small + 1e-300)
+        hi = small > _TAN_PI_8 * big
+        u = ((small - big) if hi else small) / (((big + small) if hi else big) + 1e-300)
         u2 = u * u
         poly = _C7
         poly = poly * u2 + _C6
@@ -111,10 +111,10 @@ if HAVE_NUMBA:
         poly = poly * u2 + _C2
         poly = poly * u2 + _C1
         poly = poly * u2 + _C0
-        a = u * poly + hi * 0.7853981633974483
-        a = a + swap * (1.5707963267948966 - 2.0 * a)
-        a = a + np.float64(x < 0.0) * (3.141592653589793 - 2.0 * a)
-        return a - np.float64(y < 0.0) * 2.0 * a
+        a = u * poly + (0.7853981633974483 if hi else 0.0)
+        a = (1.5707963267948966 - a) if swap else a
+        a = (3.141592653589793 - a) if x < 0.0 else a
+        return -a if y < 0.0 else a
 
     def _make_row(with_power: bool):  # type: ignore[no-untyped-def]
         def row(ref, sec, prev, p, first):  # type: ignore[no-untyped-def]
