@@ -46,6 +46,7 @@ __all__ = [
     "HAVE_NUMBA",
     "half_widths",
     "block_sums",
+    "ratio",
     "coherence_sums",
     "power_sums",
     "fast_atan2",
@@ -402,24 +403,47 @@ if HAVE_NUMBA:
         """out[k, p, q] = sum of quantity k over rows p*wa .. and columns q*wr .. (a window of
         ``wa`` x ``wr`` samples, cut by the image's far edges): column sums over the window's
         rows (vectorised, two buffers in turn), then each window's columns summed directly.
-        Without ``with_power`` the powers (k = 2, 3) are zero."""
+        Without ``with_power`` the powers (k = 2, 3) are zero. Eight output rows per work
+        item share the buffers."""
         nrows = ref.shape[0]
         ncols = ref.shape[1] // 2
-        for p in numba.prange(out.shape[1]):
-            buf = np.zeros((2, 5, ncols), dtype=np.float64)
-            start = p * wa
-            stop = min(start + wa, nrows)
-            for r in range(start, stop):
-                t = r - start
-                _row(ref[r], sec[r], buf[(t + 1) % 2], buf[t % 2], t == 0, with_power)
-            acc = buf[(stop - 1 - start) % 2]
-            for k in range(5):
-                ak = acc[k]
-                for q in range(out.shape[2]):
-                    total = 0.0
-                    for j in range(np.uint64(q * wr), np.uint64(min(q * wr + wr, ncols))):
-                        total += ak[j]
-                    out[k, p, q] = total
+        n_out = out.shape[1]
+        for item in numba.prange((n_out + 7) // 8):
+            buf = np.empty((2, 5, ncols), dtype=np.float64)
+            for p in range(item * 8, min(item * 8 + 8, n_out)):
+                start = p * wa
+                stop = min(start + wa, nrows)
+                for r in range(start, stop):
+                    t = r - start
+                    _row(ref[r], sec[r], buf[(t + 1) % 2], buf[t % 2], t == 0, with_power)
+                acc = buf[(stop - 1 - start) % 2]
+                for k in range(5):
+                    if not with_power and (k == 2 or k == 3):
+                        out[k, p, :] = 0.0
+                        continue
+                    ak = acc[k]
+                    for q in range(out.shape[2]):
+                        total = 0.0
+                        for j in range(np.uint64(q * wr), np.uint64(min(q * wr + wr, ncols))):
+                            total += ak[j]
+                        out[k, p, q] = total
+
+    @numba.njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
+    def _ratio_kernel(s0, s1, s4, p1, p2, coh, pha, count):  # type: ignore[no-untyped-def]
+        """Coherence, phase and count from window sums (vectorised): cross product
+        ``s0 + i s1``, powers ``p1``, ``p2``, valid count ``s4``; NaN where no valid sample."""
+        nan = np.float32(np.nan)
+        for j in range(s0.shape[0]):
+            n = s4[j]
+            count[j] = np.int32(n + 0.5)
+            p = p1[j] * p2[j]
+            cr = s0[j]
+            ci = s1[j]
+            bad = (n < 0.5) | (p <= 0.0)
+            g = np.sqrt((cr * cr + ci * ci) / p)
+            g = g if g < 1.0 else 1.0
+            coh[j] = nan if bad else np.float32(g)
+            pha[j] = nan if bad else np.float32(fast_atan2(ci, cr))
 
 
 def _valid(img: ComplexArray) -> npt.NDArray[np.bool_]:
@@ -583,3 +607,31 @@ def block_sums(
     out = np.empty(shape, dtype=np.float64)
     _block_kernel(ref.view(np.float32), sec.view(np.float32), wa, wr, with_power, out)
     return out
+
+
+def ratio(
+    sums: FloatArray, p1: FloatArray, p2: FloatArray
+) -> tuple[Float32Array, Float32Array, npt.NDArray[np.int32]]:
+    """Coherence, phase (in (-pi, pi]) and valid count from window sums as :func:`block_sums`
+    gives them (cross product: sums 0 and 1, count: sum 4) and power sums ``p1``, ``p2``;
+    NaN where a window holds no valid sample."""
+    shape = sums.shape[1:]
+    s0, s1, s4 = (np.ascontiguousarray(sums[k], dtype=np.float64).ravel() for k in (0, 1, 4))
+    q1 = np.ascontiguousarray(p1, dtype=np.float64).ravel()
+    q2 = np.ascontiguousarray(p2, dtype=np.float64).ravel()
+    if not HAVE_NUMBA:  # pragma: no cover - numba is a declared dependency
+        cross = s0 + 1j * s1
+        with np.errstate(invalid="ignore", divide="ignore"):
+            g = np.minimum(np.abs(cross) / np.sqrt(q1 * q2), 1.0)
+        ph = np.angle(cross)
+        ph[ph <= -np.pi] = np.pi
+        bad = (s4 < 0.5) | ~(q1 * q2 > 0)
+        g[bad] = np.nan
+        ph[bad] = np.nan
+        return (g.astype(np.float32).reshape(shape), ph.astype(np.float32).reshape(shape),
+                np.rint(s4).astype(np.int32).reshape(shape))
+    coh = np.empty(s0.shape, dtype=np.float32)
+    pha = np.empty(s0.shape, dtype=np.float32)
+    count = np.empty(s0.shape, dtype=np.int32)
+    _ratio_kernel(s0, s1, s4, q1, q2, coh, pha, count)
+    return coh.reshape(shape), pha.reshape(shape), count.reshape(shape)

@@ -400,49 +400,32 @@ def estimate_pairs(
 # Overview: non-overlapping windows, straight from the sums
 
 
-def _ratio(sums: FloatArray, p1: FloatArray, p2: FloatArray) -> tuple[
-    npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.int32]
-]:
-    """Coherence, phase (in (-pi, pi]) and count from window sums; NaN where no valid sample."""
-    cross = sums[0] + 1j * sums[1]
-    n = sums[4]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        g = np.minimum(np.abs(cross) / np.sqrt(p1 * p2), 1.0)
-    ph = np.angle(cross)
-    ph[ph <= -np.pi] = np.pi
-    bad = (n < 0.5) | ~(p1 * p2 > 0)
-    g[bad] = np.nan
-    ph[bad] = np.nan
-    return g.astype(np.float32), ph.astype(np.float32), np.rint(n).astype(np.int32)
-
-
 def _overview_block(
     block: npt.NDArray[np.complex64], index: npt.NDArray[np.int64], window: Window
 ) -> npt.NDArray[np.float32]:
     """All pairs of one block on the decimated grid, as one (3 * n_pairs, rows, cols) float32
-    array (coherence of every pair, then phase, then valid count). Each date's power sums are
-    computed once and shared by the pairs whose two dates have the same no-data mask (as in
-    :func:`_pairs_into`); other pairs get power sums over the samples valid in both."""
+    array (coherence of every pair, then phase, then valid count).
+
+    Each date's power sums (and valid counts) are computed once. A pair uses them where they
+    are its own: where its valid count equals both dates' counts, the samples valid in both are
+    exactly each date's valid samples. Where not (the dates' no-data differ in a window), the
+    pair gets power sums over the samples valid in both."""
     block = np.ascontiguousarray(block, dtype=np.complex64)
     n_pairs = index.shape[0]
-    mask_key = {}
-    for d in np.unique(index):
-        valid = np.isfinite(block[d]) & (block[d] != 0)
-        mask_key[int(d)] = hashlib.blake2b(np.packbits(valid).tobytes(), digest_size=16).digest()
-    powers: dict[int, FloatArray] = {}
+    # |s|^2 is the cross product of a date with itself: sums 0 = power, 4 = valid count
+    dates = {int(d): _boxcar.block_sums(block[d], block[d], window, False) for d in np.unique(index)}
     out: npt.NDArray[np.float32] | None = None
     for p, (i, j) in enumerate(index):
         i, j = int(i), int(j)
-        shared = mask_key[i] == mask_key[j]
-        sums = _boxcar.block_sums(block[i], block[j], window, with_power=not shared)
-        if shared:
-            for d in (i, j):
-                if d not in powers:  # |s|^2 is the cross product of a date with itself
-                    powers[d] = _boxcar.block_sums(block[d], block[d], window, False)[0]
-            p1, p2 = powers[i], powers[j]
-        else:
-            p1, p2 = sums[2], sums[3]
-        coh, pha, count = _ratio(sums, p1, p2)
+        sums = _boxcar.block_sums(block[i], block[j], window, with_power=False)
+        own = (sums[4] != dates[i][4]) | (sums[4] != dates[j][4])
+        p1 = dates[i][0]
+        p2 = dates[j][0]
+        if own.any():
+            powers = _boxcar.block_sums(block[i], block[j], window, with_power=True)
+            p1 = np.where(own, powers[2], p1)
+            p2 = np.where(own, powers[3], p2)
+        coh, pha, count = _boxcar.ratio(sums, p1, p2)
         if out is None:
             out = np.empty((3, n_pairs) + coh.shape, dtype=np.float32)
         out[0, p], out[1, p], out[2, p] = coh, pha, count
