@@ -15,14 +15,17 @@ from pairscope.io.http import TOKEN_ENV
 
 __all__ = ["MESSAGES", "UserError", "as_text", "explain"]
 
-#: Characters that Markdown (and the HTML it may carry) would interpret.
-_MARKDOWN_SPECIALS = "\\`*_{}[]()<>#+-.!|~"
+#: Markdown characters that could make links, images or code from a visitor's text (HTML is
+#: escaped separately; emphasis creates no link, image or script and is left alone so that plain
+#: sentences read as typed).
+_MARKDOWN_SPECIALS = "\\`[]"
 
 
 def as_text(value: object) -> str:
     """``value`` safe to place in a Markdown / Alert pane: HTML escaped (``<img ...>`` shows as
-    typed) and Markdown specials backslash-escaped (no links, images or emphasis from a visitor's
-    or a server's text). Use it for anything that comes from a URL, a visitor or a remote server."""
+    typed, no element is created) and the Markdown of links, images and code backslash-escaped
+    (``[x](javascript:...)`` stays text). Use it for anything that comes from a URL, a visitor or
+    a remote server."""
     import html
 
     text = html.escape(str(value), quote=True)
