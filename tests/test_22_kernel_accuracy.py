@@ -214,3 +214,48 @@ def test_smooth_power_field_spanning_twelve_decades(seed, window, decades):
     want_c, want_p = direct_sums(a, b, window)
     coh, pha = coherence.estimate(a, b, window)
     assert_matches(coh, pha, want_c, want_p)
+
+
+# ---------------------------------------------------------------------------------------------
+# The numpy fallback (used when numba is missing) has the same semantics.
+
+
+def test_numpy_fallback_matches_the_kernels(monkeypatch):
+    import xarray as xr
+
+    rng = np.random.default_rng(21)
+    a, b = correlated(rng, (41, 97))
+    a = (a * rng.uniform(0.1, 10, a.shape)).astype(np.complex64)
+    b = b.astype(np.complex64)
+    a[:, :4] = 0
+    b[30:35, 40:70] = np.nan
+    window = (5, 21)
+    fast = _boxcar.coherence_sums(a, b, window)
+    fast_power = _boxcar.power_sums(a, b, window)
+    fast_blocks = _boxcar.block_sums(a, b, window)
+    fast_ratio = _boxcar.ratio(fast_blocks, fast_blocks[2], fast_blocks[3])
+    stack = xr.DataArray(np.stack([a, b, a * 0.5j]), dims=("date", "azimuth", "range"),
+                         coords={"date": np.array(["2024-01-01", "2024-01-07", "2024-01-13"],
+                                                  dtype="datetime64[ns]")})
+    pairs = [(stack.date.values[0], stack.date.values[1]), (stack.date.values[1], stack.date.values[2])]
+    fast_pairs = coherence.estimate_pairs(stack, pairs, window)
+    fast_over = coherence.estimate_pairs_overview(stack, pairs, window)
+
+    monkeypatch.setattr(_boxcar, "HAVE_NUMBA", False)
+    slow = _boxcar.coherence_sums(a, b, window)
+    for f, s in zip(fast, slow, strict=True):
+        np.testing.assert_allclose(s, f, atol=1e-6, equal_nan=True)
+    np.testing.assert_array_equal(slow[2], fast[2])
+    # windows with nothing valid: 0 in numpy, a rounding residual (~1e-16 of the block's power)
+    # in the kernel
+    np.testing.assert_allclose(_boxcar.power_sums(a, b, window), fast_power, rtol=1e-6,
+                               atol=1e-12 * fast_power.max())
+    np.testing.assert_allclose(_boxcar.block_sums(a, b, window), fast_blocks, rtol=1e-9, atol=1e-6)
+    blocks = _boxcar.block_sums(a, b, window)
+    for f, s in zip(fast_ratio, _boxcar.ratio(blocks, blocks[2], blocks[3]), strict=True):
+        np.testing.assert_allclose(s, f, atol=1e-6, equal_nan=True)
+    slow_pairs = coherence.estimate_pairs(stack, pairs, window)
+    slow_over = coherence.estimate_pairs_overview(stack, pairs, window)
+    for name in ("coherence", "phase", "valid_count"):
+        np.testing.assert_allclose(slow_pairs[name], fast_pairs[name], atol=1e-5, equal_nan=True)
+        np.testing.assert_allclose(slow_over[name], fast_over[name], atol=1e-5, equal_nan=True)
