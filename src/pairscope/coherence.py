@@ -8,6 +8,13 @@ The estimator is the one of CEOS-ARD (GSLC eq. 18-19) and of the openEO notebook
 The sums run over valid samples only (finite and non-zero in both images). openEO's
 ``apply_kernel`` zero-fills outside the image instead; for the ratio this is the same as a truncated
 window, which is what we compute, and ``valid_count`` records how many samples each estimate used.
+:func:`estimate_pairs_overview` gives the same estimator on non-overlapping windows only (a
+decimated grid), several times faster, for a first look at many pairs.
+
+What the estimator cannot get right is refused with a :class:`pairscope.errors.InputError` (a
+``ValueError``) that says why: real or integer samples (they would give phase 0 or pi), masked
+arrays (the mask would be dropped), and windows that are not whole numbers >= 1 or do not fit the
+image (:func:`parse_window`, the one window parser).
 
 The sample coherence is biased high, most at low coherence and few looks: Touzi et al. (1999)
 give its expectation for ``L`` independent looks, :func:`expected_sample_coherence`.
