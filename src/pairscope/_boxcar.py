@@ -336,12 +336,13 @@ if HAVE_NUMBA:
         per-date sums, powers not summed again); 2: power sums of ``ref`` over samples valid in
         both, written to ``coh``. ``ref``/``sec`` are float32 views of complex64 rows.
 
-        Work items are tiles of output pixels, whole blocks of ``wa`` rows by ``wr`` columns
-        (blocks counted from row and column 0); a tile reads one block before it and the half
-        window after it. Azimuth: ``ring`` holds the running sums of the current and the
-        previous block of rows, one row per image row; an output row's column sums follow from
-        the row holding its window's end and the row before its window's start (``_one_sum``,
-        vectorised over columns). Range: the same along each output row (``_horizontal``).
+        Work items are tiles of output pixels (``_TILE_ROWS`` x ``_TILE_COLS``); a tile reads its
+        outputs' windows and counts its blocks of ``wa`` rows and ``wr`` columns from their
+        first row (``x_start``) and column (``e0``). For each input row x: ``pv`` holds the
+        azimuth running sums of x's block up to x (``_row``), and ``ring`` the range window sums
+        of those for the last wa + 1 rows (``_horizontal``). The output rows whose window ends
+        at row x then combine three rows of ``ring`` (``_finish_*``): the window is (x's block up
+        to x) + (the block before, minus its part above the window).
         """
         nrows = ref.shape[0]
         ncols = ref.shape[1] // 2
@@ -375,8 +376,9 @@ if HAVE_NUMBA:
                 sb = x % (wa + 1)
                 _horizontal(pv[x % 2], ring[sb], wr, o1, with_power)
                 # Output rows whose window (rows a .. x) ends at row x: their sums are
-                # ring[sb] + (ring[st] - ring[sa]), st the end of the block holding a - 1 and
-                # sa the row a - 1 (the zero slot when a starts a block or is in x's block).
+                # ring[sb] + (ring[st] - ring[sa]), with sa the row a - 1 and st the last row of
+                # its block; the zero slot for both when the window starts at x_start, for st
+                # when a - 1 is in x's block (a window cut by the bottom edge).
                 i_lo = max(x - ahi, r0)
                 i_hi = min(x - ahi if x < nrows - 1 else nrows - 1, r1 - 1)
                 for i in range(i_lo, i_hi + 1):
@@ -392,10 +394,10 @@ if HAVE_NUMBA:
                         _power_out(ring[sb, 2], ring[st, 2], ring[sa, 2], o0, coh[i, c0:c1])
                     elif mode == 1:
                         _finish_shared(ring, sb, st, sa, o0, pow1[i, c0:c1], pow2[i, c0:c1],
-                                coh[i, c0:c1], pha[i, c0:c1], count[i, c0:c1])
+                                       coh[i, c0:c1], pha[i, c0:c1], count[i, c0:c1])
                     else:
                         _finish_own(ring, sb, st, sa, o0, nothing, nothing, coh[i, c0:c1],
-                                pha[i, c0:c1], count[i, c0:c1])
+                                    pha[i, c0:c1], count[i, c0:c1])
 
 
     @numba.njit(cache=True, parallel=True, nogil=True, fastmath=_FAST, error_model="numpy")
