@@ -46,6 +46,7 @@ if TYPE_CHECKING:  # the lazily loaded names, for type checkers and IDEs
     from pairscope.coherence import estimate as estimate
     from pairscope.coherence import estimate_amplitude as estimate_amplitude
     from pairscope.coherence import estimate_pairs as estimate_pairs
+    from pairscope.coherence import estimate_pairs_overview as estimate_pairs_overview
     from pairscope.coherence import expected_sample_coherence as expected_sample_coherence
     from pairscope.coherence import parse_window as parse_window
     from pairscope.coherence import phase_std as phase_std
@@ -88,6 +89,7 @@ _LAZY = {
     "PairRule": "pairscope.pairs",
     "estimate": "pairscope.coherence",
     "estimate_pairs": "pairscope.coherence",
+    "estimate_pairs_overview": "pairscope.coherence",
     "estimate_amplitude": "pairscope.coherence",
     "expected_sample_coherence": "pairscope.coherence",
     "bias_corrected_coherence": "pairscope.coherence",
