@@ -32,6 +32,8 @@ import numpy as np
 import param
 import xarray as xr
 
+from pairscope.errors import PairscopeError
+from pairscope.pipeline import Cancelled
 from pairscope.ui.backend import (
     GEOMETRY_LAYERS,
     LAYERS,
@@ -42,6 +44,8 @@ from pairscope.ui.backend import (
     as_date,
     day,
 )
+from pairscope.ui.jobs import JobSlots, shared_slots
+from pairscope.ui.messages import explain
 from pairscope.ui.settings import CatalogRefused, Settings
 
 if TYPE_CHECKING:
@@ -289,12 +293,18 @@ class ExplorerState(param.Parameterized):
         *,
         default_catalog: str,
         schedule: Schedule | None = None,
+        client: str = "local",
+        slots: JobSlots | None = None,
         **params: Any,
     ) -> None:
         super().__init__(**params)
         self.settings = settings
         self.backend = backend
         self.default_catalog = default_catalog
+        #: Who this session's jobs count against (the remote address in a served app), and the
+        #: server's job slots (a cap per server and per client: :mod:`pairscope.ui.jobs`).
+        self.client = client
+        self.slots = slots or shared_slots(settings.max_jobs, settings.max_jobs_per_client)
         self._schedule: Schedule = schedule or (lambda fn: fn())
         self._thread: threading.Thread | None = None
         self._cancel = threading.Event()
@@ -308,9 +318,9 @@ class ExplorerState(param.Parameterized):
         if not self.catalog:
             self.catalog = default_catalog
         # derived values, kept current whoever changes the inputs (the person, the URL, a job)
-        self.param.watch(self._update_view_means, ["version", "view", "results"])
-        self.param.watch(self._update_network, NETWORK_INPUTS)
-        self.param.watch(self._update_stale, [*RECIPE, "network", "version"])
+        # (one watcher and one batched update, so each view redraws once per change)
+        self.param.watch(self._derive, sorted({*NETWORK_INPUTS, *RECIPE, "version", "view",
+                                               "results"} - {"view_means"}))  # fmt: skip
 
     # -- reacting to edits ------------------------------------------------------------------------
     def connect(self) -> None:
@@ -377,13 +387,11 @@ class ExplorerState(param.Parameterized):
         if isinstance(exc, UserError | CatalogRefused):
             link = getattr(exc, "link", None)
             self.say(str(exc), "danger", link=link)
-        else:
+            return
+        if not isinstance(exc, PairscopeError):
             traceback.print_exception(exc)
-            self.say(
-                f"Something went wrong: {type(exc).__name__}: {exc}. The selection is unchanged; "
-                "try another burst, dates or window.",
-                "danger",
-            )
+        # one table from error class to what a visitor reads (pairscope.ui.messages)
+        self.say(str(explain(exc, "The selection is unchanged")), "danger")
 
     # -- URL ------------------------------------------------------------------------------------
     def apply_query(self, query: Mapping[str, str]) -> bool:
@@ -737,16 +745,26 @@ class ExplorerState(param.Parameterized):
             )
         return network, notes
 
-    def _update_network(self, *_: Any) -> None:
-        if self.burst_dates is None:
-            self.param.update(network=None, network_error="", network_notes=[])
-            return
-        try:
-            network, notes = self.build_network(self._selection(), self.view_means)
-        except UserError as exc:
-            self.param.update(network=None, network_error=str(exc), network_notes=[])
-            return
-        self.param.update(network=network, network_error="", network_notes=notes)
+    def _derive(self, *events: param.parameterized.Event) -> None:
+        """Means over the view, the network and the outdated note, in one batched update."""
+        names = {e.name for e in events}
+        updates: dict[str, Any] = {}
+        means = self.view_means
+        if not events or names & {"version", "view", "results"}:
+            means = {key: region_mean(ds["coherence"], self.view)
+                     for key, ds in self.results.items()}  # fmt: skip
+            updates["view_means"] = means
+        network: Network | None = None
+        error, notes = "", list[str]()
+        if self.burst_dates is not None:
+            try:
+                network, notes = self.build_network(self._selection(), means)
+            except UserError as exc:
+                error = str(exc)
+        if network is None or self.network is None or network != self.network:
+            updates["network"] = network  # (equal networks do not redraw the views)
+        updates.update(network_error=error, network_notes=notes, stale=self.outdated(network))
+        self.param.update(**updates)
 
     def network_keys(self) -> list[str] | None:
         """Keys of the network's candidate pairs (what Compute computes), or None."""
@@ -790,16 +808,11 @@ class ExplorerState(param.Parameterized):
                 "." if done else "; press Compute to compute it."), "info")  # fmt: skip
 
     # -- what the views show --------------------------------------------------------------------
-    def _update_view_means(self, *_: Any) -> None:
-        self.view_means = {key: region_mean(ds["coherence"], self.view)
-                           for key, ds in self.results.items()}  # fmt: skip
-
-    def _update_stale(self, *_: Any) -> None:
-        self.stale = self.outdated()
-
-    def outdated(self) -> str:
+    def outdated(self, network: Any = "state") -> str:
         """Why the shown results no longer match the inputs ("" when they do, or when nothing
-        is computed)."""
+        is computed); ``network``: the network to check (default: the state's)."""
+        if isinstance(network, str):
+            network = self.network
         last = self._last_compute
         if not self.results or not last:
             return ""
@@ -813,7 +826,7 @@ class ExplorerState(param.Parameterized):
         new = f"{self.window_azimuth}x{self.window_range}"
         if old != new:
             reasons.append(f"the window changed from {old} to {new}")
-        keys = self.network_keys()
+        keys = None if network is None else [p.label for p in network.candidates]
         if keys is not None and not reasons:
             missing = [k for k in keys if k not in self.results]
             if missing:
@@ -844,11 +857,22 @@ class ExplorerState(param.Parameterized):
         self.param.update(busy=True, progress=0)
         self.say(what + "...", "info")
 
+        def waiting(server: int, mine: int) -> None:
+            text = (f"{what}: waiting for a free slot ({server} job(s) running on this server, "
+                    f"{mine} of yours; at most {self.slots.per_server} and "
+                    f"{self.slots.per_client} per visitor)...")  # fmt: skip
+            self._schedule(lambda: self.say(text, "info"))
+
         def run() -> None:
             if previous is not None:
                 previous.join()
             try:
-                job(cancel)
+                with self.slots.slot(self.client, cancel, waiting):
+                    if cancel.is_set():
+                        return
+                    job(cancel)
+            except Cancelled:
+                pass  # cancelled while waiting: a newer job or the person took over
             except BaseException as exc:  # noqa: BLE001 - every failure goes to the status area
                 err = exc
                 self._schedule(lambda: self._fail(err))

@@ -90,6 +90,16 @@ def is_whole(view: tuple[float, float, float, float], extent: tuple[float, float
             and min(y0, y1) <= min(f0, f1) + ty and max(y0, y1) >= max(f0, f1) - ty)  # fmt: skip
 
 
+def set_data(source: ColumnDataSource, data: dict[str, list[float]]) -> None:
+    """Set a Bokeh data source's columns: on its session's event loop when it is served (a model
+    may only change under the document's lock), at once otherwise."""
+    doc = source.document
+    if doc is not None and getattr(doc, "session_context", None) is not None:
+        doc.add_next_tick_callback(lambda: setattr(source, "data", data))
+    else:
+        source.data = data
+
+
 class MapsView(pn.viewable.Viewer):
     """Two linked, rasterized maps; a click on either sets ``state.pixel``, pan/zoom sets
     ``state.view``."""
@@ -145,9 +155,9 @@ class MapsView(pn.viewable.Viewer):
         return hook
 
     def _pixel_moved(self, *_: Any) -> None:
-        radar = self._radar()
+        data = self._marker_data(self._radar())
         for source in self._markers:
-            source.data = self._marker_data(radar)
+            set_data(source, data)
 
     def _radar(self) -> bool:
         da = self.state.layer_data(self.state.layer)

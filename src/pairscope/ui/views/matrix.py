@@ -92,8 +92,8 @@ class MatrixView(pn.viewable.Viewer):
             titles=TABLE_COLUMNS,  # (autosize_mode="fit_columns" breaks bokeh-tables 3.9)
         )  # fmt: skip
         self.table.param.watch(self._row_picked, "selection")
-        self.state.param.watch(self._refresh, ["version", "view_means", "network", "pair",
-                                               "stale"])  # fmt: skip
+        # (the means and the network follow every result change)
+        self.state.param.watch(self._refresh, ["view_means", "network", "pair", "stale"])
 
     def _table(self) -> pd.DataFrame:
         df = pairs_table(self.state)

@@ -198,7 +198,8 @@ def network_elements(
     if pending:
         out.append(hv.Points(nodes[nodes["day"] == pending], kdims=["date", "baseline"],
                              vdims=["day"]).opts(size=20, fill_alpha=0.0, line_color="#d62728",
-                                                 line_width=3))  # fmt: skip
+                                                 line_width=3, tools=["hover"],
+                                                 hover_tooltips=[("first date", "@day")]))  # fmt: skip
     return out
 
 
@@ -244,8 +245,9 @@ class NetworkView(pn.viewable.Viewer):
         self._note = pn.pane.HTML("", css_classes=["ps-network-note"],
                                   sizing_mode="stretch_width", margin=(0, 5))  # fmt: skip
         self._pane = pn.pane.HoloViews(self._plot(), sizing_mode="stretch_width")
-        self.state.param.watch(self._refresh, ["version", "pair", "burst_dates", "network",
-                                               "network_error", "view_means", "stale"])  # fmt: skip
+        # (the network, the means and the outdated note follow every result change)
+        self.state.param.watch(self._refresh, ["pair", "burst_dates", "network", "network_error",
+                                               "network_notes", "view_means", "stale"])  # fmt: skip
 
     def _mode_changed(self, *_: Any) -> None:
         self._pending = None
