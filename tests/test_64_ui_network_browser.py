@@ -46,7 +46,7 @@ _JS_FIGURE = """
       const d = r.data_source ? r.data_source.data : {};
       const cols = {};
       for (const k of ["pair", "day", "status", "coherence", "x", "y", "date", "baseline", "x0",
-                       "y0", "x1", "y1", "reference", "secondary"]) {
+                       "y0", "x1", "y1", "reference", "secondary", "perpendicular_baseline"]) {
         if (d[k] !== undefined) cols[k] = [...d[k]];
       }
       out.renderers.push({glyph: r.glyph.constructor.__name__, name: r.name, data: cols,
@@ -214,6 +214,20 @@ def test_network_editing(open_session: Any, demo_dates: Any) -> None:
     until(s, lambda: s.query().get("connected") == "0", "connected=0 in the URL")
     until(s, lambda: "disconnected" in text_of(s, "ps-network-note"), "the disconnection warning")
     assert figure(s, "Pair network: disconnected") is not None
+    # back to a connected network without a minimum, then a perpendicular-baseline limit
+    s.page.locator(".ps-keep-connected input").first.click()
+    s.type_into("ps-min-coherence", "")
+    s.type_into("ps-max-bperp", "50")
+    until(s, lambda: s.query().get("max_bperp") == "50" and "min_coherence" not in s.query(),
+          "max_bperp= in the URL")  # fmt: skip
+
+    def limited() -> bool:
+        f = figure(s, "Pair network")
+        found = [b for r in f["renderers"] if r["glyph"] == "Segment"
+                 for b in r["data"].get("perpendicular_baseline", [])]  # fmt: skip
+        return bool(found) and all(abs(b) <= 50 for b in found)
+
+    until(s, limited, "only pairs within 50 m")
     s.assert_clean()
 
 
