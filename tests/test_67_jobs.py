@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pathlib
 import threading
 import time
 
@@ -59,3 +60,34 @@ def test_a_cancelled_job_stops_waiting() -> None:
 def test_limits_are_checked() -> None:
     with pytest.raises(ValueError, match="slots must be >= 1"):
         JobSlots(0, 1)
+
+
+def test_a_session_waiting_for_a_slot_says_so(tmp_path: pathlib.Path) -> None:
+    """Two sessions of one visitor: the second job waits for the first and its status says so."""
+    from pairscope.ui.settings import Settings
+    from pairscope.ui.state import ExplorerState
+    from tests.test_60_ui_state import FakeBackend
+
+    cat = tmp_path / "cat" / "catalog.json"
+    cat.parent.mkdir()
+    cat.write_text("{}")
+    settings = Settings(catalog=str(cat), tiles=None, demo_dir=tmp_path / "demo", url_sync=False)
+    slots = JobSlots(per_server=2, per_client=1)
+    states = []
+    for _ in range(2):
+        s = ExplorerState(settings, FakeBackend(delay=0.4), default_catalog=str(cat),
+                          client="203.0.113.7", slots=slots)  # fmt: skip
+        s.connect()
+        s.load()
+        s.wait()
+        s.param.update(rule="all")
+        states.append(s)
+    seen: list[str] = []
+    states[1].param.watch(lambda e: seen.append(e.new), "status")
+    states[0].compute()
+    time.sleep(0.2)
+    states[1].compute()
+    for s in states:
+        s.wait(60)
+    assert any("waiting for a free slot" in m for m in seen), seen
+    assert all(s.status_kind == "success" for s in states), [s.status for s in states]

@@ -283,7 +283,8 @@ def create_app(
     doc = pn.state.curdoc
     served = doc is not None and getattr(doc, "session_context", None) is not None
     state = ExplorerState(
-        settings, backend, default_catalog=location, schedule=_scheduler(doc) if served else None
+        settings, backend, default_catalog=location, schedule=_scheduler(doc) if served else None,
+        client=_client_of(doc) if served else "local",
     )
     values = dict(query) if query is not None else (_session_query() if served else {})
     auto = state.apply_query(values)
@@ -300,6 +301,14 @@ def create_app(
     else:
         state.load(compute=auto)
     return app
+
+
+def _client_of(doc: Any) -> str:
+    """Who a session's jobs count against: its remote address (the session id when unknown)."""
+    context = getattr(doc, "session_context", None)
+    request = getattr(context, "request", None)
+    address = getattr(request, "remote_ip", None) if request is not None else None
+    return str(address or getattr(context, "id", "session"))
 
 
 def _with_allowed(settings: Settings, catalog: str) -> Settings:
