@@ -92,7 +92,7 @@ def network_frames(state: ExplorerState) -> tuple[pd.DataFrame, pd.DataFrame, st
     dates = np.asarray(bd.dates, dtype="datetime64[ns]")
     if bd.perpendicular_baselines is not None:
         ys = np.asarray(bd.perpendicular_baselines, dtype=float)
-        ylabel = "perpendicular baseline [m]"
+        ylabel = baseline_label(bd)
     else:
         ys = np.arange(dates.size, dtype=float)
         ylabel = "date index (no orbits)"
@@ -140,6 +140,29 @@ def network_frames(state: ExplorerState) -> tuple[pd.DataFrame, pd.DataFrame, st
             "status": status,
         })  # fmt: skip
     return nodes, pd.DataFrame(rows, columns=EDGE_COLUMNS), ylabel
+
+
+def baseline_label(bd: Any) -> str:
+    """The baseline axis says what the numbers are: sign convention and where they are taken."""
+    sign = "ASF Vertex sign" if getattr(bd, "convention", "vertex") == "vertex" else "ISCE sign"
+    point = getattr(bd, "baseline_point", None)
+    where = ("burst centre on the ellipsoid" if point is None or not point[2]
+             else f"burst centre, h {point[2]:.0f} m")  # fmt: skip
+    return f"perpendicular baseline [m] ({sign}, {where})"
+
+
+def critical_band(bd: Any, ys: np.ndarray) -> tuple[list[Any], tuple[float, float] | None]:
+    """The critical baseline as a shaded band around the first date (as ASF Vertex shades it),
+    and the y range to show: the dates' baselines with a margin (the band, usually kilometres
+    wide for Sentinel-1, must not squeeze them)."""
+    crit = getattr(bd, "critical_baseline", None)
+    if crit is None or not np.isfinite(crit) or ys.size == 0:
+        return [], None
+    lo, hi = float(np.nanmin(ys)), float(np.nanmax(ys))
+    pad = 0.12 * (hi - lo) + 10.0
+    band = hv.HSpan(-crit, crit).opts(color="#2ca02c", alpha=0.08, line_alpha=0)
+    return [band], (min(lo - pad, -crit) if lo - pad < -crit else lo - pad,
+                    max(hi + pad, crit) if hi + pad > crit else hi + pad)
 
 
 def network_elements(
@@ -282,6 +305,12 @@ class NetworkView(pn.viewable.Viewer):
         net = state.network
         disconnected = net is not None and not net.connected
         elements = network_elements(nodes, edges, state.pair, self._pending, disconnected)
+        bd = state.burst_dates
+        band: list[Any] = []
+        ylim: tuple[float, float] | None = None
+        if bd.perpendicular_baselines is not None:
+            band, ylim = critical_band(bd, np.asarray(bd.perpendicular_baselines, dtype=float))
+        elements = band + elements
         # remember the geometry (in plot units) for click -> nearest edge or node
         if len(edges):
             xs0 = edges["x0"].to_numpy("datetime64[ns]").astype(np.int64) / 1e6
@@ -302,10 +331,14 @@ class NetworkView(pn.viewable.Viewer):
             title = f"Pair network: disconnected, {len(net.components)} groups"
         if state.stale:
             title += " (outdated: press Compute)"
+        if bd.critical_baseline is not None and band:
+            title += f"; critical baseline +-{bd.critical_baseline / 1000:.1f} km shaded"
         overlay = hv.Overlay(elements).opts(
             responsive=True, height=HEIGHT, xlabel="acquisition date", ylabel=ylabel,
             title=title, padding=0.08, xrotation=30, toolbar="above", show_legend=False,
         )  # fmt: skip
+        if ylim is not None:
+            overlay = overlay.opts(ylim=ylim)
         tap = hv.streams.Tap(source=overlay, x=None, y=None)
         tap.add_subscriber(self._tapped)
         return overlay
