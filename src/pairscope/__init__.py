@@ -20,26 +20,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from pairscope import errors
 from pairscope._version import __version__
-from pairscope.errors import (
-    AssetError,
-    BurstNotFoundError,
-    CatalogAuthError,
-    CatalogError,
-    CatalogFormatError,
-    CatalogHTTPError,
-    CatalogTimeoutError,
-    CatalogUnreachableError,
-    GeometryError,
-    GridMismatchError,
-    InputError,
-    LocationRefusedError,
-    PairRuleError,
-    PairscopeError,
-    RenderError,
-    SchemaNotFoundError,
-    WindowError,
-)
+from pairscope.errors import *  # noqa: F403  (the error tree is part of the API)
 
 if TYPE_CHECKING:  # the lazily loaded names, for type checkers and IDEs
     from pairscope.coherence import bias_corrected_coherence as bias_corrected_coherence
@@ -109,27 +92,7 @@ _LAZY = {
     "validate_item": "pairscope.io.export",
 }
 
-__all__ = [
-    "AssetError",
-    "BurstNotFoundError",
-    "CatalogAuthError",
-    "CatalogError",
-    "CatalogFormatError",
-    "CatalogHTTPError",
-    "CatalogTimeoutError",
-    "CatalogUnreachableError",
-    "GeometryError",
-    "GridMismatchError",
-    "InputError",
-    "LocationRefusedError",
-    "PairRuleError",
-    "PairscopeError",
-    "RenderError",
-    "SchemaNotFoundError",
-    "WindowError",
-    "__version__",
-    *sorted(_LAZY),
-]
+__all__ = [*errors.__all__, "__version__", *sorted(_LAZY)]  # noqa: PLE0604
 
 
 def __getattr__(name: str) -> Any:

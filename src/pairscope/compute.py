@@ -376,17 +376,19 @@ def _open_cached(url: str) -> Any:
 
 def _burst_baselines(cat: Any, acquisitions: Sequence[Any], wanted: Sequence[Any],
                      convention: str) -> dict[str, float] | None:
-    """Per-date perpendicular baselines (``pipeline.date_baselines``: against the burst's first
-    date, at the burst footprint centre) of the ``wanted`` acquisitions, or None without orbits."""
+    """Baselines of the ``wanted`` acquisitions against the burst's first date (only those
+    orbits are read): :func:`pairscope.pipeline.acquisition_baselines`."""
     from pairscope.io.orbits import open_orbit
 
-    first = acquisitions[0]
-    orbits = [open_orbit(a, catalog=cat) for a in [first, *wanted]]
-    if any(o is None for o in orbits):
-        return None
-    point = pipeline.baseline_point(first.item.geometry or first.item.bbox)
-    values = pipeline.date_baselines(orbits, point, convention, look_side=pipeline.look_side_of(first))
-    return {_day(a.date): float(v) for a, v in zip(wanted, values[1:], strict=True)}
+    chosen = [acquisitions[0], *wanted]
+    values = pipeline.acquisition_baselines(
+        chosen, [open_orbit(a, catalog=cat) for a in chosen], convention
+    )
+    return None if values is None else {_day(a.date): values[_key(a.date)] for a in wanted}
+
+
+def _key(value: Any) -> str:
+    return _day(value).replace("-", "")
 
 
 @contextlib.contextmanager

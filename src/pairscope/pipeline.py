@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Cancelled",
     "Recipe",
+    "acquisition_baselines",
     "baseline_point",
     "burst_look_layers",
     "compute_amplitude",
@@ -152,6 +153,21 @@ def date_baselines(
                                   look_side="left" if look_side == "left" else "right",
                                   convention="isce" if convention == "isce" else "vertex")  # fmt: skip
     return np.asarray(ds["perpendicular_baseline"].values, dtype=np.float64)
+
+
+def acquisition_baselines(
+    acquisitions: Sequence[Any], orbits: Sequence[Any], convention: str = "vertex"
+) -> dict[str, float] | None:
+    """``{YYYYMMDD: metres}`` of each acquisition against the first (the burst's reference), at
+    the first one's footprint centre (:func:`baseline_point`) with its look side: the one
+    definition the app's network, ``pairscope compute`` and the tables use. ``orbits`` are the
+    acquisitions' (None where one has none: then None)."""
+    if not acquisitions or any(o is None for o in orbits):
+        return None
+    first = acquisitions[0]
+    point = baseline_point(first.item.geometry or first.item.bbox)
+    values = date_baselines(orbits, point, convention, look_side=look_side_of(first))
+    return {format_day(a.date): float(v) for a, v in zip(acquisitions, values, strict=True)}
 
 
 def pair_baselines(
@@ -447,13 +463,8 @@ def run_pairs(
     used = sorted({format_day(d) for p in chosen for d in (p.reference, p.secondary)})
     _check(cancel, progress, 0.02, f"reading {len(used)} date(s)")
     stack = open_slc_stack(catalog, burst_id, used, polarization)
-    baselines = None
     orbits = [open_orbit(a, catalog=catalog) for a in acquisitions]
-    if all(o is not None for o in orbits) and acquisitions:
-        point = baseline_point(acquisitions[0].item.geometry or acquisitions[0].item.bbox)
-        values = date_baselines(orbits, point, recipe.convention,
-                                look_side=look_side_of(acquisitions[0]))
-        baselines = {format_day(d): float(b) for d, b in zip(dates, values, strict=True)}
+    baselines = acquisition_baselines(acquisitions, orbits, recipe.convention)
     first_ref = min(p.reference for p in chosen)
     ref_acq = next(a for a, d in zip(acquisitions, dates, strict=True) if d == first_ref)
     orbit = orbits[acquisitions.index(ref_acq)]

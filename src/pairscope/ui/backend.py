@@ -367,13 +367,15 @@ class CoreBackend:
         orbits = self.orbits(catalog, acqs)
         if orbits is None:
             return None, None, None
+        by_day = pipeline.acquisition_baselines(acqs, orbits, "vertex")
+        if by_day is None:
+            return None, None, None
+        values = tuple(by_day[day(_acq_date(a))] for a in acqs)
         first = getattr(acqs[0], "item", None)
         point = pipeline.baseline_point(
             getattr(first, "geometry", None) or getattr(first, "bbox", None)
         )
         side = pipeline.look_side_of(acqs[0])
-        values = tuple(float(b) for b in pipeline.date_baselines(orbits, point, "vertex",
-                                                                  look_side=side))  # fmt: skip
         critical = None
         try:
             geo = core_geometry.look_geometry(orbits[0], np.array([point[0]]), np.array([point[1]]),
