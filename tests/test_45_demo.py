@@ -1,5 +1,6 @@
 """The demo STAC catalog: pystac round trip, offline schema validation, every asset as declared,
-EOF orbits, the published-style coherence products, byte-identical rebuilds."""
+EOF orbits, the published-style coherence products, byte-identical rebuilds; three consecutive
+bursts along one pass, each with its own geometry and truth."""
 
 from __future__ import annotations
 
@@ -50,36 +51,52 @@ def catalog(demo_catalog: pathlib.Path) -> pystac.Catalog:
     return pystac.Catalog.from_file(str(demo_catalog))
 
 
+FIRST = "T117_249435_IW2"
+BURSTS = ["T117_249435_IW2", "T117_249436_IW2", "T117_249437_IW2"]
+
+
 @pytest.fixture(scope="module")
-def slc_items(catalog: pystac.Catalog) -> list[pystac.Item]:
+def all_slc_items(catalog: pystac.Catalog) -> list[pystac.Item]:
     child = catalog.get_child(demo.SLC_COLLECTION)
     assert child is not None
-    return sorted(child.get_items(), key=lambda it: str(it.datetime))
+    return sorted(child.get_items(), key=lambda it: (str(it.datetime), it.id))
 
 
 @pytest.fixture(scope="module")
-def product_items(catalog: pystac.Catalog) -> list[pystac.Item]:
+def slc_items(all_slc_items: list[pystac.Item]) -> list[pystac.Item]:
+    """The first burst's items (the one-burst demo's)."""
+    return [it for it in all_slc_items if it.properties["pairscope:burst_id"] == FIRST]
+
+
+@pytest.fixture(scope="module")
+def all_product_items(catalog: pystac.Catalog) -> list[pystac.Item]:
     child = catalog.get_child(demo.COHERENCE_COLLECTION)
     assert child is not None
     return sorted(child.get_items(), key=lambda it: it.id)
 
 
+@pytest.fixture(scope="module")
+def product_items(all_product_items: list[pystac.Item]) -> list[pystac.Item]:
+    return [it for it in all_product_items if it.properties["pairscope:burst_id"] == FIRST]
+
+
 def test_catalog_round_trips_through_pystac(
     demo_catalog: pathlib.Path,
     catalog: pystac.Catalog,
-    slc_items: list[pystac.Item],
-    product_items: list[pystac.Item],
+    all_slc_items: list[pystac.Item],
+    all_product_items: list[pystac.Item],
     tmp_path: pathlib.Path,
 ) -> None:
+    slc_items, product_items = all_slc_items, all_product_items
     assert {c.id for c in catalog.get_children()} == {
         demo.SLC_COLLECTION,
         demo.COHERENCE_COLLECTION,
         demo_ard.GSLC_COLLECTION,
         demo_ard.NRB_COLLECTION,
     }
-    assert len(slc_items) == 6
-    # pairs 6 and 12 days apart among 6 dates at 6-day spacing: 5 + 4
-    assert len(product_items) == 9
+    assert len(slc_items) == 3 * 6
+    # pairs 6 and 12 days apart among 6 dates at 6-day spacing: 5 + 4, for each burst
+    assert len(product_items) == 3 * 9
     # every href is relative and resolves inside the catalog folder
     root = demo_catalog.parent.resolve()
     for path in root.rglob("*.json"):
@@ -361,10 +378,192 @@ def test_rebuild_replaces_an_earlier_demo_and_spares_other_catalogs(tmp_path: pa
     (tmp_path / "demo" / "catalog.json").write_text('{"id": "pairscope-demo"}')
     demo.build_catalog(tmp_path / "demo", size="small")
     assert not stale.exists()
-    assert len(list((tmp_path / "demo" / "pairscope-demo-slc").glob("S1*"))) == 6
+    assert len(list((tmp_path / "demo" / "pairscope-demo-slc").glob("S1*"))) == 3 * 6
     other = tmp_path / "other"
     other.mkdir()
     (other / "catalog.json").write_text('{"id": "my-catalog"}')
     with pytest.raises(FileExistsError, match="not a pairscope demo catalog"):
         demo.build_catalog(other, size="small")
     assert json.loads((other / "catalog.json").read_text())["id"] == "my-catalog"
+
+
+# ----------------------------------------------------------------------------------------------
+# three consecutive bursts along one pass
+def test_three_bursts_with_the_same_dates_and_polarizations(demo_catalog: pathlib.Path) -> None:
+    from pairscope.io.catalog import list_acquisitions, search_bursts
+
+    found = search_bursts(demo_catalog)
+    assert [b.burst_id for b in found] == BURSTS == demo.burst_ids("small")
+    assert found[0].burst_id == FIRST  # the one-burst demo's burst stays first
+    dates = None
+    for b in found:
+        assert b.polarizations == ("VV", "VH") and b.date_count == 6
+        assert b.relative_orbit == 117 and b.orbit_state == "ascending"
+        acqs = list_acquisitions(demo_catalog, b.burst_id)
+        these = [(a.date, a.platform, a.absolute_orbit) for a in acqs]
+        assert dates is None or these == dates
+        dates = these
+        assert all(set(a.assets) == {"VV", "VH"} for a in acqs)
+    assert demo.demo_bursts(demo_catalog) == BURSTS
+
+
+def test_neighbour_bursts_follow_on_the_same_pass(all_slc_items: list[pystac.Item]) -> None:
+    """Same date -> same platform, absolute orbit, ascending node and orbit file; the burst-ID
+    number counts up and the sensing time follows on by one burst cycle per burst."""
+    from pairscope.sim.simulate import BURST_CYCLE
+
+    by_date: dict[str, list[pystac.Item]] = {}
+    for it in all_slc_items:
+        by_date.setdefault(str(it.datetime.date()), []).append(it)
+    assert len(by_date) == 6
+    for items in by_date.values():
+        items.sort(key=lambda it: it.properties["s1:burst_id"])
+        assert [it.properties["pairscope:burst_id"] for it in items] == BURSTS
+        first = items[0].properties
+        t0 = np.datetime64(first["datetime"].rstrip("Z"), "ns")
+        eof = pathlib.Path(items[0].assets["orbit"].get_absolute_href() or "").read_bytes()
+        for k, it in enumerate(items):
+            p = it.properties
+            n = 249435 + k
+            assert p["s1:burst_id"] == n and p["s1:subswath"] == "IW2"
+            assert p["s1:asf_burst_id"] == f"117_{n}_IW2"
+            assert p["s1:opera_burst_id"] == f"T117-{n}-IW2"
+            for key in ("platform", "sat:absolute_orbit", "sat:anx_datetime", "sat:relative_orbit",
+                        "sat:orbit_state", "pairscope:coregistration_reference"):  # fmt: skip
+                assert p[key] == first[key], key
+            dt = (np.datetime64(p["datetime"].rstrip("Z"), "ns") - t0) / np.timedelta64(1, "s")
+            assert abs(dt - k * BURST_CYCLE) < 1e-6
+            # one physical orbit: the bursts of a date carry the very same EOF
+            assert pathlib.Path(it.assets["orbit"].get_absolute_href() or "").read_bytes() == eof
+            assert it.id.endswith(f"_T117_{n}_IW2")
+
+
+def _polygon(it: pystac.Item) -> Any:
+    from shapely.geometry import shape
+
+    return shape(it.geometry)
+
+
+def test_footprints_line_up_along_track(all_slc_items: list[pystac.Item]) -> None:
+    """Footprints of the small demo (150-line crops of each burst) lie one burst cycle apart along
+    the ground track, in the same subswath (same slant ranges, same ground range)."""
+    day = str(all_slc_items[0].datetime.date())
+    items = sorted((it for it in all_slc_items if str(it.datetime.date()) == day),
+                   key=lambda it: it.properties["s1:burst_id"])  # fmt: skip
+    polys = [_polygon(it) for it in items]
+    centres = np.array([[p.centroid.x, p.centroid.y] for p in polys])
+    mlon = 111_320.0 * np.cos(np.radians(46.9))
+    steps = np.diff(centres, axis=0) * [mlon, 110_900.0]
+    distance = np.hypot(*steps.T)
+    # ~6.9 km/s along the ground under S1 at 46.9 N, times 2.758 s
+    assert np.all((17_500 < distance) & (distance < 20_500)), distance
+    heading = np.degrees(np.arctan2(steps[:, 0], steps[:, 1]))
+    assert np.all((-20 < heading) & (heading < -5)), heading  # ascending: north, a little west
+    assert all(polys[k].area == pytest.approx(polys[0].area, rel=0.05) for k in range(3))
+
+
+def test_whole_bursts_adjoin_with_the_real_overlap() -> None:
+    """At the default size a demo burst spans a whole burst in azimuth (1500 lines, 3.08 s):
+    consecutive bursts then overlap by ~0.32 s along track, as real IW bursts do, and the
+    first and third do not touch. Checked on the scenes' geolocated grid corners (no build)."""
+    from shapely.geometry import Polygon
+
+    from pairscope.sim.simulate import AZIMUTH_TIME_INTERVAL, BURST_CYCLE, SIZES
+
+    lines = SIZES["default"][0]
+    overlap = lines * AZIMUTH_TIME_INTERVAL - BURST_CYCLE
+    assert 0.2 < overlap < 0.5
+    polys = []
+    for k in range(3):
+        scene = make_scene("default", seed=0, burst_offset=k)
+        t = scene.azimuth_time[[0, 0, -1, -1]]
+        r = scene.slant_range[[0, -1, -1, 0]]
+        lat, lon, _ = geometry.geolocate(scene.reference_orbit, t, r, dem=scene.dem)
+        polys.append(Polygon(zip(np.ravel(lon), np.ravel(lat), strict=True)))
+    for a, b in zip(polys, polys[1:], strict=False):
+        shared = a.intersection(b).area / a.area
+        assert 0.05 < shared < 0.2, shared  # ~0.32 s of ~3.08 s
+    assert not polys[0].intersects(polys[2])
+
+
+def test_each_burst_has_its_geometry_truth_and_orbit(
+    demo_catalog: pathlib.Path, catalog: pystac.Catalog, all_slc_items: list[pystac.Item]
+) -> None:
+    collection = catalog.get_child(demo.SLC_COLLECTION)
+    assert isinstance(collection, pystac.Collection)
+    for k, burst in enumerate(BURSTS):
+        key = "" if k == 0 else f"_{burst}"
+        geo_asset = collection.assets[f"geometry{key}"]
+        for name in ("geometry", "truth", "truth_map"):
+            assert collection.assets[f"{name}{key}"].extra_fields["pairscope:burst_id"] == burst
+        bands = dict(zip(demo.GEOMETRY_BANDS,
+                         _open(pathlib.Path(geo_asset.get_absolute_href() or "")).values,
+                         strict=True))  # fmt: skip
+        ref = next(it for it in all_slc_items if it.properties["pairscope:burst_id"] == burst
+                   and str(it.datetime.date()) == it.properties["pairscope:coregistration_reference"])  # fmt: skip
+        orbit = geometry.Orbit.from_eof(ref.assets["orbit"].get_absolute_href() or "")
+        slc = _open(pathlib.Path(ref.assets["slc"].get_absolute_href() or ""))
+        # the footprint's centre pixel: the orbit puts it at zero Doppler at the item's time,
+        # at the slant range the geometry asset lists, under an IW2 incidence
+        i, j = slc.shape[1] // 2, slc.shape[2] // 2
+        g = geometry.look_geometry(orbit, float(slc.values[4][i, j]), float(slc.values[5][i, j]),
+                                   float(bands["height"][i, j]))  # fmt: skip
+        t = np.datetime64(ref.properties["datetime"].rstrip("Z"), "ns")
+        dt = (g["azimuth_time"].values - t) / np.timedelta64(1, "s")
+        assert abs(dt) < 2 * 2.055556e-3
+        assert float(g["slant_range"]) == pytest.approx(float(bands["slant_range"][i, j]), abs=1.0)
+        assert float(g["incidence_angle"]) == pytest.approx(float(bands["incidence_angle"][i, j]), abs=0.01)
+        assert 36.0 < float(g["incidence_angle"]) < 42.0
+        centre = _polygon(ref).centroid
+        assert abs(centre.x - slc.values[5][i, j]) < 0.01 and abs(centre.y - slc.values[4][i, j]) < 0.01
+        # the truth of the burst, read back by burst id
+        truth = demo.open_truth(demo_catalog, burst_id=burst)
+        assert truth.attrs["truth"]["burst_id"] == burst
+        assert truth["land_cover"].shape == slc.shape[1:]
+        assert [str(d)[:10] for d in truth["date"].values] == truth.attrs["truth"]["dates"]
+    first = demo.open_truth(demo_catalog)
+    assert first.attrs["truth"]["burst_id"] == FIRST
+    same = demo.open_truth(demo_catalog.parent, burst_id="117_249435_IW2")
+    np.testing.assert_array_equal(first["phase"].values, same["phase"].values)
+    other = demo.open_truth(demo_catalog, burst_id=BURSTS[1])
+    assert not np.array_equal(first["land_cover"].values, other["land_cover"].values)
+    assert not np.allclose(first["phase"].values, other["phase"].values)
+    with pytest.raises(KeyError, match="no burst T117_249440_IW2"):
+        demo.open_truth(demo_catalog, burst_id="T117_249440_IW2")
+
+
+def test_neighbour_truth_is_its_scene(demo_catalog: pathlib.Path) -> None:
+    truth = demo.open_truth(demo_catalog, burst_id=BURSTS[2])
+    stack = make_scene("small", seed=0, burst_offset=2).simulate()
+    np.testing.assert_array_equal(truth["land_cover"].values, stack["land_cover"].values)
+    np.testing.assert_allclose(truth["deformation_phase"].values, stack["deformation_phase"].values)
+
+
+def test_published_look_layers_are_the_bursts_own(demo_catalog: pathlib.Path) -> None:
+    """The reader of published look layers takes each burst's own geometry asset."""
+    from pairscope.io.catalog import as_catalog, list_acquisitions
+    from pairscope.io.layers import open_look_layers
+
+    cat = as_catalog(demo_catalog)
+    for k, burst in enumerate(BURSTS):
+        acq = list_acquisitions(cat, burst)[0]
+        found = open_look_layers(cat, acq, (150, 600))
+        assert found is not None
+        layers, note = found
+        key = "geometry" if k == 0 else f"geometry_{burst}"
+        assert note == f"collection {demo.SLC_COLLECTION} asset {key!r}"
+        name = "geometry.tif" if k == 0 else f"geometry_{burst}.tif"
+        stored = _open(demo_catalog.parent / demo.SLC_COLLECTION / name)
+        np.testing.assert_array_equal(layers["look_x"].values, stored.values[2])
+
+
+def test_products_for_every_burst(all_product_items: list[pystac.Item]) -> None:
+    per_burst: dict[str, list[str]] = {}
+    for it in all_product_items:
+        p = it.properties
+        per_burst.setdefault(p["pairscope:burst_id"], []).append(
+            f"{p['pairscope:reference_date']}_{p['pairscope:secondary_date']}"
+        )
+        assert all(i.endswith(p["pairscope:burst_id"]) for i in p["pairscope:inputs"])
+    assert sorted(per_burst) == BURSTS
+    assert per_burst[BURSTS[0]] == per_burst[BURSTS[1]] == per_burst[BURSTS[2]]

@@ -1,6 +1,7 @@
 """Per-pixel layers a catalog publishes beside its SLCs: look vectors and incidence on the SLC grid.
 
-A collection-level asset (the demo's ``geometry``) or an item asset whose bands are named
+A collection-level asset (the demo's ``geometry``, ``geometry_<burst>``; an asset naming its
+burst in ``pairscope:burst_id`` serves that burst only) or an item asset whose bands are named
 ``look_x, look_y, look_z`` (and optionally ``los_east, los_north, los_up, incidence_angle``) on the
 stack's grid holds the look geometry the catalog's producer computed; :mod:`pairscope.pipeline`
 prefers it to recomputing from the orbit.
@@ -44,6 +45,9 @@ def open_look_layers(
     if collection is not None:
         candidates += list(collection.assets.items())
     for key, asset in candidates:
+        burst = asset.extra_fields.get("pairscope:burst_id")
+        if burst is not None and str(burst) != acquisition.burst_id:
+            continue  # another burst's layers (the demo publishes one asset per burst)
         names = _band_names(asset)
         if not {"look_x", "look_y", "look_z"} <= set(names):
             continue

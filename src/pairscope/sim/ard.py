@@ -179,7 +179,14 @@ def geocode_scene(
     coords = {"y": yc, "x": xc}
     lat_da = xr.DataArray(lat, dims=dims, coords=coords)
     lon_da = xr.DataArray(lon, dims=dims, coords=coords)
-    height = scene.dem.astype(np.float64).interp(latitude=lat_da, longitude=lon_da, method="linear")
+    # the DEM cut to the map grid (+2 nodes): the same bilinear values, far less to interpolate on
+    dem_lat, dem_lon = scene.dem["latitude"].values, scene.dem["longitude"].values
+    rows = np.flatnonzero((dem_lat >= lat.min()) & (dem_lat <= lat.max()))
+    cols = np.flatnonzero((dem_lon >= lon.min()) & (dem_lon <= lon.max()))
+    rows = slice(max(0, rows.min() - 2), rows.max() + 3) if rows.size else slice(None)
+    cols = slice(max(0, cols.min() - 2), cols.max() + 3) if cols.size else slice(None)
+    dem_cut = scene.dem.isel(latitude=rows, longitude=cols).astype(np.float64)
+    height = dem_cut.interp(latitude=lat_da, longitude=lon_da, method="linear")
     height = height.drop_vars(["latitude", "longitude"], errors="ignore")
     h = np.asarray(height.values)
     inside_dem = np.isfinite(h)
@@ -318,7 +325,7 @@ def _read_json(path: pathlib.Path) -> dict[str, Any]:
     return data
 
 
-def _slc_items(root: pathlib.Path) -> list[tuple[pathlib.Path, dict[str, Any]]]:
+def _slc_items(root: pathlib.Path, burst: str | None = None) -> list[tuple[pathlib.Path, dict[str, Any]]]:
     coll_path = root / SLC_COLLECTION / "collection.json"
     if not coll_path.is_file():
         raise FileNotFoundError(
@@ -330,9 +337,11 @@ def _slc_items(root: pathlib.Path) -> list[tuple[pathlib.Path, dict[str, Any]]]:
     for link in coll.get("links", []):
         if link.get("rel") == "item":
             path = (coll_path.parent / link["href"]).resolve()
-            out.append((path, _read_json(path)))
+            item = _read_json(path)
+            if burst is None or item["properties"].get("pairscope:burst_id") == burst:
+                out.append((path, item))
     if not out:
-        raise ValueError(f"{coll_path} links no item")
+        raise ValueError(f"{coll_path} links no item" + (f" of burst {burst}" if burst else ""))
     out.sort(key=lambda t: t[1]["properties"]["datetime"])
     return out
 
@@ -508,9 +517,9 @@ def write_ard_collections(
     unknown = [p for p in pols if p not in POLARIZATIONS]
     if unknown:
         raise ValueError(f"the demo has polarizations {POLARIZATIONS}, not {unknown}")
-    slc = _slc_items(root)
     if scene is None:
         scene = _scene_from_truth(root)
+    slc = _slc_items(root, scene.burst)
     dates = [str(np.datetime64(p["properties"]["datetime"][:10], "D")) for _, p in slc]
     scene_dates = [str(d) for d in scene.dates]
     if dates != scene_dates:

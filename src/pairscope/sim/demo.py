@@ -49,7 +49,13 @@ from rasterio.errors import NotGeoreferencedWarning
 from rasterio.windows import Window
 
 from pairscope import geometry
-from pairscope.sim.simulate import POLARIZATIONS, SIZES, BurstScene, make_scene
+from pairscope.sim.simulate import (
+    AZIMUTH_TIME_INTERVAL,
+    POLARIZATIONS,
+    SIZES,
+    BurstScene,
+    make_scene,
+)
 
 __all__ = [
     "SLC_COLLECTION",
@@ -60,8 +66,11 @@ __all__ = [
     "PRODUCT_SCALE",
     "PRODUCT_NODATA",
     "PRODUCT_TEMPORAL_BASELINES",
+    "BURSTS",
     "build_catalog",
+    "burst_ids",
     "open_truth",
+    "demo_bursts",
     "true_pair_coherence",
     "slc_item_id",
     "coherence_item_id",
@@ -89,6 +98,8 @@ PRODUCT_RESOLUTION = 20.0
 PRODUCT_CRS = "EPSG:32632"
 #: Pairs published as coherence products: every pair 6 or 12 days apart (the S1A+S1C revisits).
 PRODUCT_TEMPORAL_BASELINES = (6, 12)
+#: Bursts per demo size: consecutive bursts of IW2 along one pass, 249435 first.
+BURSTS = {"small": 3, "default": 3, "full": 1}
 
 STAC_VERSION = "1.1.0"
 EXT = {
@@ -269,6 +280,21 @@ def _sar_fields(product_type: str) -> dict[str, Any]:
     }
 
 
+def burst_ids(size: str = "default") -> list[str]:
+    """The burst ids a demo of ``size`` holds, first burst first (``T117_249435_IW2``, ...)."""
+    if size not in SIZES:
+        raise ValueError(f"unknown demo size {size!r}; choose one of {', '.join(SIZES)}")
+    return [f"T117_{249435 + k:06d}_IW2" for k in range(BURSTS[size])]
+
+
+def _burst_file(stem: str, scene: BurstScene, suffix: str) -> str:
+    """``geometry.tif`` for the first burst (the one-burst demo's names), ``geometry_<burst>.tif``
+    for the others."""
+    if scene.config.burst_offset == 0:
+        return f"{stem}{suffix}"
+    return f"{stem}_{scene.burst}{suffix}"
+
+
 def _write_rasters(scene: BurstScene, root: pathlib.Path, ids: Sequence[str]) -> dict[str, Any]:
     """SLC per date, geometry and truth rasters, block by block. Returns the grid corners etc."""
     c = scene.config
@@ -279,7 +305,7 @@ def _write_rasters(scene: BurstScene, root: pathlib.Path, ids: Sequence[str]) ->
         for item_id in ids
     ]
     geo = _BandWriter(
-        root / SLC_COLLECTION / "geometry.tif",
+        root / SLC_COLLECTION / _burst_file("geometry", scene, ".tif"),
         GEOMETRY_BANDS,
         shape,
         ["m", "deg", "1", "1", "1", "1", "1", "1", "m"],
@@ -291,7 +317,7 @@ def _write_rasters(scene: BurstScene, root: pathlib.Path, ids: Sequence[str]) ->
         + [f"deformation_phase_{d}" for d in days]
     )
     truth = _BandWriter(
-        root / SLC_COLLECTION / "truth.tif",
+        root / SLC_COLLECTION / _burst_file("truth", scene, ".tif"),
         truth_names,
         shape,
         ["1", "m"] + ["rad"] * (2 * len(days)),
@@ -400,7 +426,7 @@ def _slc_items(
     scene: BurstScene, root: pathlib.Path, ids: Sequence[str], footprint: dict[str, Any]
 ) -> list[dict[str, Any]]:
     c = scene.config
-    half = np.timedelta64(int(round(c.lines * 2.055556e-3 / 2 * 1e9)), "ns")
+    half = np.timedelta64(int(round(c.lines * AZIMUTH_TIME_INTERVAL / 2 * 1e9)), "ns")
     bperp = scene.perpendicular_baseline([c.lines // 2], [c.samples // 2])[:, 0, 0]
     items = []
     for k, item_id in enumerate(ids):
@@ -414,7 +440,7 @@ def _slc_items(
             absolute_orbit=c.absolute_orbits[k],
         )
         t = scene.centre_times[k]
-        anx = t - np.timedelta64(int(round(scene.time_since_node * 1e9)), "ns")
+        anx = scene.anx_times[k]  # the pass's ascending node: the same for every burst
         props: dict[str, Any] = {
             "datetime": _iso(t),
             "start_datetime": _iso(t - half),
@@ -497,35 +523,83 @@ def _item_links(items: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
     ]
 
 
-def _slc_collection(
-    scene: BurstScene,
-    root: pathlib.Path,
-    items: Sequence[Mapping[str, Any]],
-    truth_bands: Sequence[str],
-) -> None:
+def _burst_assets(
+    scene: BurstScene, root: pathlib.Path, truth_bands: Sequence[str]
+) -> dict[str, Any]:
+    """Write the burst's ``truth.json``; its collection assets: ``geometry``, ``truth`` and
+    ``truth_map`` for the first burst, ``geometry_<burst>`` etc. for the others, each naming its
+    burst in ``pairscope:burst_id``."""
     c = scene.config
+    truth_tif = _burst_file("truth", scene, ".tif")
     truth = scene.truth() | {
-        "raster": "./truth.tif",
+        "raster": f"./{truth_tif}",
         "raster_bands": list(truth_bands),
         "phase_bands": "phase_YYYYMMDD = deformation + atmosphere + residual topography phase psi",
         "true_coherence": "per pixel from land_cover and the class model (pairscope.sim.simulate.true_coherence)",
         "size": {"lines": c.lines, "samples": c.samples, "dates": len(scene.dates)},
     }
-    _write_json(root / SLC_COLLECTION / "truth.json", truth)
+    truth_json = _burst_file("truth", scene, ".json")
+    _write_json(root / SLC_COLLECTION / truth_json, truth)
     units = ["1", "m"] + ["rad"] * (len(truth_bands) - 2)
+    key = "" if c.burst_offset == 0 else f"_{scene.burst}"
+    burst = {"pairscope:burst_id": scene.burst}
+    return {
+        f"geometry{key}": {
+            "href": "./" + _burst_file("geometry", scene, ".tif"),
+            "type": COG,
+            "title": f"look geometry of {scene.burst} on the reference date (radar geometry, no CRS)",
+            "roles": ["metadata", "geometry"],
+            **burst,
+            **_raster_bands(GEOMETRY_BANDS, GEOMETRY_UNITS, GEOMETRY_DESCRIPTIONS),
+        },
+        f"truth{key}": {
+            "href": f"./{truth_json}",
+            "type": "application/json",
+            "title": f"simulation truth of {scene.burst}: model parameters",
+            "roles": ["metadata", "truth"],
+            **burst,
+        },
+        f"truth_map{key}": {
+            "href": f"./{truth_tif}",
+            "type": COG,
+            "title": (
+                f"simulation truth of {scene.burst}: class map, DEM error, true phase per date "
+                "(radar geometry)"
+            ),
+            "roles": ["metadata", "truth"],
+            **burst,
+            **_raster_bands(truth_bands, units, {"land_cover": "land-cover class code"}),
+        },
+    }
+
+
+def _slc_collection(
+    scenes: Sequence[BurstScene],
+    root: pathlib.Path,
+    items: Sequence[Mapping[str, Any]],
+    assets: Mapping[str, Any],
+) -> None:
+    c = scenes[0].config
+    bursts = [s.burst for s in scenes]
     collection = {
         "type": "Collection",
         "stac_version": STAC_VERSION,
         "stac_extensions": [EXT["sar"], EXT["sat"], EXT["eo"], EXT["raster"]],
         "id": SLC_COLLECTION,
-        "title": "pairscope demo: simulated Sentinel-1 IW SLC burst stack (T117_249435_IW2)",
+        "title": (
+            "pairscope demo: simulated Sentinel-1 IW SLC burst stack "
+            f"({', '.join(bursts)})"
+        ),
         "description": (
-            "A physically based simulation (pairscope.sim.simulate) of a coregistered, flattened "
-            "Sentinel-1 IW2 burst stack over a synthetic alpine valley at the real location of "
-            "burst 249435 (relative orbit 117, ascending): land-cover speckle with known temporal "
-            "coherence, a Mogi deformation source, atmospheric delay, DEM error. One item per "
-            "date in the openEO insar_preprocessing layout; orbits as ESA EOF files; geometry and "
-            "truth as collection assets."
+            "A physically based simulation (pairscope.sim.simulate) of coregistered, flattened "
+            f"Sentinel-1 IW2 burst stacks of {len(bursts)} consecutive burst(s) along one pass of "
+            "relative orbit 117 (ascending) over synthetic alpine valleys, starting at the real "
+            "location of burst 249435: land-cover speckle with known temporal coherence, a Mogi "
+            "deformation source, atmospheric delay, DEM error. One item per burst and date in the "
+            "openEO insar_preprocessing layout; orbits as ESA EOF files (the bursts of a date "
+            "share one orbit); geometry and truth per burst as collection assets (geometry, truth, "
+            "truth_map for the first burst; geometry_<burst>, truth_<burst>, truth_map_<burst> for "
+            "the others; each names its burst in pairscope:burst_id)."
         ),
         "license": "CC-BY-4.0",
         "keywords": ["sentinel-1", "insar", "slc", "simulation", "pairscope"],
@@ -544,28 +618,7 @@ def _slc_collection(
             "sat:relative_orbit": [c.relative_orbit],
             "sat:orbit_state": [c.orbit_state],
         },
-        "assets": {
-            "geometry": {
-                "href": "./geometry.tif",
-                "type": COG,
-                "title": "look geometry of the reference date in radar geometry (no CRS)",
-                "roles": ["metadata", "geometry"],
-                **_raster_bands(GEOMETRY_BANDS, GEOMETRY_UNITS, GEOMETRY_DESCRIPTIONS),
-            },
-            "truth": {
-                "href": "./truth.json",
-                "type": "application/json",
-                "title": "simulation truth: model parameters",
-                "roles": ["metadata", "truth"],
-            },
-            "truth_map": {
-                "href": "./truth.tif",
-                "type": COG,
-                "title": "simulation truth: class map, DEM error, true phase per date (radar geometry)",
-                "roles": ["metadata", "truth"],
-                **_raster_bands(truth_bands, units, {"land_cover": "land-cover class code"}),
-            },
-        },
+        "assets": dict(assets),
         "links": _links("../catalog.json", "../catalog.json") + _item_links(items),
     }
     _write_json(root / SLC_COLLECTION / "collection.json", collection)
@@ -868,6 +921,24 @@ def _remove_previous_demo(root: pathlib.Path) -> None:
             shutil.rmtree(folder)
 
 
+_WORKERS = 2
+
+
+def _write_burst(
+    root: pathlib.Path, size: str, seed: int, offset: int
+) -> tuple[BurstScene, list[dict[str, Any]], dict[str, Any], list[dict[str, Any]]]:
+    """Simulate one burst and write its SLC items, geometry, truth and coherence products."""
+    scene = make_scene(size, seed=seed, burst_offset=offset)
+    c = scene.config
+    ids = [slc_item_id(p, d, scene.burst) for p, d in zip(c.platforms, scene.dates, strict=True)]
+    grid = _write_rasters(scene, root, ids)
+    footprint = _footprint(grid["latitude"], grid["longitude"])
+    items = _slc_items(scene, root, ids, footprint)
+    assets = _burst_assets(scene, root, grid["truth_bands"])
+    products = _write_products(scene, root, ids, grid, items)
+    return scene, items, assets, products
+
+
 def build_catalog(
     directory: str | os.PathLike[str], *, seed: int = 0, size: str = "default"
 ) -> pathlib.Path:
@@ -883,24 +954,30 @@ def build_catalog(
     root = pathlib.Path(directory)
     root.mkdir(parents=True, exist_ok=True)
     _remove_previous_demo(root)
-    scene = make_scene(size, seed=int(seed))
-    c = scene.config
-    burst = _burst_fields(scene)["pairscope:burst_id"]
-    ids = [slc_item_id(p, d, burst) for p, d in zip(c.platforms, scene.dates, strict=True)]
-    grid = _write_rasters(scene, root, ids)
-    footprint = _footprint(grid["latitude"], grid["longitude"])
-    slc_items = _slc_items(scene, root, ids, footprint)
-    _slc_collection(scene, root, slc_items, grid["truth_bands"])
-    products = _write_products(scene, root, ids, grid, slc_items)
-    _coherence_collection(scene, root, products)
+    # The first burst alone (it solves the pass's orbit, shared by the others), then the others
+    # two at a time: numpy, numba and GDAL release the GIL, and every burst writes its own files
+    # (same bytes in any order).
+    first = _write_burst(root, size, int(seed), 0)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        others = list(pool.map(lambda k: _write_burst(root, size, int(seed), k),
+                               range(1, BURSTS[size])))  # fmt: skip
+    scenes = [first[0]] + [o[0] for o in others]
+    slc_items = [it for b in [first, *others] for it in b[1]]
+    assets = {key: a for b in [first, *others] for key, a in b[2].items()}
+    products = [it for b in [first, *others] for it in b[3]]
+    _slc_collection(scenes, root, slc_items, assets)
+    _coherence_collection(scenes[0], root, products)
+    bursts = ", ".join(s.burst for s in scenes)
     catalog = {
         "type": "Catalog",
         "stac_version": STAC_VERSION,
         "id": "pairscope-demo",
         "title": "pairscope demo catalog",
         "description": (
-            f"Simulated Sentinel-1 burst {burst} (size {size!r}, seed {seed}): coregistered SLCs "
-            "with orbits, geometry and truth, and published-style coherence products."
+            f"Simulated Sentinel-1 bursts {bursts} (size {size!r}, seed {seed}): coregistered "
+            "SLCs with orbits, geometry and truth, and published-style coherence products."
         ),
         "links": [
             {"rel": "root", "href": "./catalog.json", "type": "application/json"},
@@ -923,33 +1000,71 @@ def build_catalog(
     # The same scene as CEOS-ARD products: geocoded SLC (GSLC) and NRB + flattened phase.
     from pairscope.sim.ard import write_ard_collections
 
-    write_ard_collections(root, scene)
+    write_ard_collections(root, scenes[0])
     return path
 
 
 # ----------------------------------------------------------------------------------------------
 # reading the truth back
-def open_truth(catalog: str | os.PathLike[str]) -> Any:
-    """The simulation truth of a demo catalog as an ``xr.Dataset`` in radar geometry.
+def demo_bursts(catalog: str | os.PathLike[str]) -> list[str]:
+    """The burst ids a demo catalog holds truth for, first burst first."""
+    folder = _demo_folder(catalog)
+    path = folder / "collection.json"
+    if not path.is_file():
+        return []
+    assets = json.loads(path.read_text(encoding="utf-8")).get("assets", {})
+    return [
+        a["pairscope:burst_id"]
+        for key, a in assets.items()
+        if key.startswith("truth") and not key.startswith("truth_map") and "pairscope:burst_id" in a
+    ]
 
-    ``catalog`` is the demo's ``catalog.json`` or its folder. Variables: ``land_cover`` (class
-    code), ``dem_error`` (m) on ``("azimuth", "range")``; ``phase`` (the date's total phase psi,
-    rad) and ``deformation_phase`` (rad) on ``("date", "azimuth", "range")``. ``attrs["truth"]``
-    holds ``truth.json`` (model parameters, classes). The interferogram ``s_ref * conj(s_sec)``
-    of a pair has the true phase ``phase[ref] - phase[sec]``; see :func:`true_pair_coherence`.
-    """
-    import xarray as xr
 
+def _demo_folder(catalog: str | os.PathLike[str]) -> pathlib.Path:
     root = pathlib.Path(catalog)
     if root.name == "catalog.json":
         root = root.parent
-    folder = root / SLC_COLLECTION
+    return root / SLC_COLLECTION
+
+
+def open_truth(catalog: str | os.PathLike[str], burst_id: str | None = None) -> Any:
+    """The simulation truth of a burst of a demo catalog as an ``xr.Dataset`` in radar geometry.
+
+    ``catalog`` is the demo's ``catalog.json`` or its folder; ``burst_id`` one of its bursts (any
+    spelling :func:`pairscope.bursts.parse_burst_id` reads, e.g. ``T117_249436_IW2``), default
+    the first burst (``T117_249435_IW2``). Variables: ``land_cover`` (class code),
+    ``dem_error`` (m) on ``("azimuth", "range")``; ``phase`` (the date's total phase psi, rad)
+    and ``deformation_phase`` (rad) on ``("date", "azimuth", "range")``. ``attrs["truth"]``
+    holds the burst's truth JSON (model parameters, classes). The interferogram
+    ``s_ref * conj(s_sec)`` of a pair has the true phase ``phase[ref] - phase[sec]``; see
+    :func:`true_pair_coherence`.
+    """
+    import xarray as xr
+
+    folder = _demo_folder(catalog)
+    root = folder.parent
     truth_path = folder / "truth.json"
     if not truth_path.is_file():
         raise FileNotFoundError(
             f"{truth_path} not found: {root} is not a pairscope demo catalog "
             "(build one with `pairscope demo build DIR`)"
         )
+    if burst_id is not None:
+        from pairscope.bursts import parse_burst_id
+
+        wanted = parse_burst_id(burst_id).canonical
+        assets = json.loads((folder / "collection.json").read_text(encoding="utf-8"))["assets"]
+        hrefs = {
+            a.get("pairscope:burst_id"): a["href"]
+            for key, a in assets.items()
+            if key.startswith("truth") and a.get("type") == "application/json"
+        }
+        if wanted not in hrefs:
+            raise KeyError(
+                f"the demo catalog {root} has no burst {wanted}; its bursts: "
+                f"{', '.join(str(b) for b in hrefs)}"
+            )
+        truth_path = folder / hrefs[wanted]
     truth = json.loads(truth_path.read_text(encoding="utf-8"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)

@@ -76,6 +76,7 @@ from pairscope.sim.landcover import (
 
 __all__ = [
     "SIZES",
+    "BURST_CYCLE",
     "SimulationConfig",
     "MogiSource",
     "OrbitOffset",
@@ -94,6 +95,8 @@ GM_EARTH = 3.986004418e14  # m^3 s^-2
 OMEGA_EARTH = 7.2921151467e-5  # rad/s, Earth's rotation rate
 WAVELENGTH = SENTINEL1_WAVELENGTH
 AZIMUTH_TIME_INTERVAL = 2.055556e-3  # s, Sentinel-1 IW
+#: Time from one IW burst to the next of the same subswath (s): the burst-ID grid's cycle.
+BURST_CYCLE = 2.758273
 RANGE_PIXEL_SPACING = 2.329562  # m, Sentinel-1 IW slant-range sampling
 ORBIT_ALTITUDE = 693_000.0  # m above the equatorial radius
 ORBIT_INCLINATION = 98.18  # deg
@@ -119,7 +122,7 @@ GEOMETRY_LAYERS = (
 #: Scene sizes: (azimuth lines, range samples, number of dates).
 SIZES: dict[str, tuple[int, int, int]] = {
     "small": (150, 600, 6),
-    "default": (600, 3000, 8),
+    "default": (1500, 800, 8),
     "full": (1500, 21000, 10),
 }
 
@@ -160,10 +163,13 @@ class SimulationConfig:
     absolute_orbits: tuple[int, ...] = ()
     reference_index: int = 0
     burst_id: int = 249435
+    #: Bursts after the pass's first burst (the one at ``centre_latitude/longitude``): a neighbour
+    #: burst ``k`` is seen ``k * BURST_CYCLE`` s later on the same orbits (``burst_id`` + k).
+    burst_offset: int = 0
     subswath: str = "IW2"
     relative_orbit: int = 117
     orbit_state: str = "ascending"
-    centre_latitude: float = 46.7702  # the real footprint centre of burst 249435 IW2
+    centre_latitude: float = 46.7702  # the real footprint centre of burst 249435 IW2 (offset 0)
     centre_longitude: float = 11.2831
     centre_incidence: float = 39.2  # deg, mid IW2
     sensing_time_of_day: str = "17:07:30"  # UTC, relative orbit 117 ascending over the Alps
@@ -176,10 +182,15 @@ class SimulationConfig:
     classes: tuple[LandCover, ...] = DEFAULT_LAND_COVER
 
     @classmethod
-    def for_size(cls, size: str = "default", *, seed: int = 0) -> SimulationConfig:
-        """The configuration of a named size (``small``, ``default``, ``full``)."""
+    def for_size(
+        cls, size: str = "default", *, seed: int = 0, burst_offset: int = 0
+    ) -> SimulationConfig:
+        """The configuration of a named size (``small``, ``default``, ``full``); ``burst_offset``
+        k > 0 gives the k-th burst after burst 249435 along the same pass (same dates, orbits)."""
         if size not in SIZES:
             raise ValueError(f"unknown size {size!r}; choose one of {sorted(SIZES)}")
+        if burst_offset < 0:
+            raise ValueError(f"burst_offset counts bursts after the first; got {burst_offset}")
         lines, samples, n_dates = SIZES[size]
         dates, platforms, orbits = sentinel1_dates(n_dates)
         return cls(
@@ -190,6 +201,8 @@ class SimulationConfig:
             platforms=platforms,
             absolute_orbits=orbits,
             reference_index=n_dates // 2,
+            burst_id=cls.burst_id + burst_offset,
+            burst_offset=burst_offset,
         )
 
 
@@ -344,7 +357,26 @@ def _solve_orbit(
     config: SimulationConfig, centre_time: np.datetime64, height: float
 ) -> tuple[float, float]:
     """(time since node, node longitude) that put the scene centre at zero Doppler at
-    ``centre_time`` under ``config.centre_incidence`` (Gauss-Newton on the two residuals)."""
+    ``centre_time`` under ``config.centre_incidence`` (Gauss-Newton on the two residuals).
+    Memoized: the bursts of one pass share the solution (and so their orbits)."""
+    key = (
+        config.centre_latitude,
+        config.centre_longitude,
+        config.centre_incidence,
+        int(np.asarray(centre_time).astype("datetime64[ns]").astype(np.int64)),
+        float(height),
+    )
+    if key not in _ORBIT_SOLUTIONS:
+        _ORBIT_SOLUTIONS[key] = _solve_orbit_uncached(config, centre_time, height)
+    return _ORBIT_SOLUTIONS[key]
+
+
+_ORBIT_SOLUTIONS: dict[tuple[float, float, float, int, float], tuple[float, float]] = {}
+
+
+def _solve_orbit_uncached(
+    config: SimulationConfig, centre_time: np.datetime64, height: float
+) -> tuple[float, float]:
     lat, lon = config.centre_latitude, config.centre_longitude
     x = np.array(
         [760.0, math.radians(lon + 5.0)]
@@ -465,17 +497,32 @@ class BurstScene:
                 f"the scene needs at least 8 x 8 samples; got {config.lines} x {config.samples}"
             )
         self.config = c = config
+        if c.burst_offset < 0:
+            raise ValueError(f"burst_offset counts bursts after the first; got {c.burst_offset}")
         self.dates = np.array(c.dates).astype("datetime64[D]")
         self.days = (self.dates - self.dates[0]).astype(np.float64)
+        # The pass (orbits, orbital tube, stratification: the weather of the date) comes from
+        # the seed alone; the burst's own content (terrain, land cover, turbulence, speckle) from
+        # the seed and the burst offset (offset 0: the same streams as a one-burst scene).
         seq = np.random.SeedSequence([c.seed, 20250605])
         rngs = [np.random.default_rng(s) for s in seq.spawn(8)]
+        if c.burst_offset:
+            seq = np.random.SeedSequence([c.seed, 20250605, c.burst_offset])
+            own = [np.random.default_rng(s) for s in seq.spawn(8)]
+            rngs = [rngs[0], *own[1:6], rngs[6], own[7]]
 
-        # 1. orbits: nominal orbit solved for the scene centre, one offset per date (orbital tube)
-        self.centre_times = np.array(
+        # 1. orbits: nominal orbit solved for the pass's first burst centre, one offset per date
+        # (orbital tube); a neighbour burst flies the very same orbits, BURST_CYCLE s per burst
+        # later (its state vectors are those of the first burst's: one EOF per date)
+        pass_times = np.array(
             [np.datetime64(f"{d}T{c.sensing_time_of_day}", "ns") for d in self.dates]
         )
+        shift = np.timedelta64(int(round(c.burst_offset * BURST_CYCLE * 1e9)), "ns")
+        self.centre_times = pass_times + shift
+        t_pass = pass_times[c.reference_index]
         t_ref = self.centre_times[c.reference_index]
-        self.time_since_node, self.node_longitude = _solve_orbit(c, t_ref, 250.0)
+        self.time_since_node, self.node_longitude = _solve_orbit(c, t_pass, 250.0)
+        self.anx_times = pass_times - np.timedelta64(int(round(self.time_since_node * 1e9)), "ns")
         radius = c.tube_radius * np.sqrt(rngs[0].uniform(0.05, 1.0, len(self.dates)))
         angle = rngs[0].uniform(0.0, 2.0 * np.pi, len(self.dates))
         self.offsets = [
@@ -484,15 +531,24 @@ class BurstScene:
         ]
         self.orbits = [
             sentinel1_orbit(t, self.time_since_node, self.node_longitude, off)
-            for t, off in zip(self.centre_times, self.offsets, strict=True)
+            for t, off in zip(pass_times, self.offsets, strict=True)
         ]
         self.reference_orbit = self.orbits[c.reference_index]
 
-        # 2. radar grid of the reference date, centred on the scene centre
+        # 2. radar grid of the reference date: the subswath's slant ranges centred on the first
+        # burst's centre, azimuth times centred on this burst's centre time
         ref_geo = geometry.look_geometry(
             self.reference_orbit, c.centre_latitude, c.centre_longitude, 250.0
         )
         centre_range = float(ref_geo["slant_range"])
+        if c.burst_offset:
+            clat0, clon0, _ = geometry.geolocate(
+                self.reference_orbit, np.array([t_ref]), np.array([centre_range]), height=250.0
+            )
+            self.centre_latitude = float(np.asarray(clat0).ravel()[0])
+            self.centre_longitude = float(np.asarray(clon0).ravel()[0])
+        else:
+            self.centre_latitude, self.centre_longitude = c.centre_latitude, c.centre_longitude
         line_ns = np.round((np.arange(c.lines) - (c.lines - 1) / 2) * AZIMUTH_TIME_INTERVAL * 1e9)
         self.azimuth_time = t_ref + line_ns.astype(np.int64).astype("timedelta64[ns]")
         self.slant_range = (
@@ -500,9 +556,9 @@ class BurstScene:
         )
 
         # 3. local frame: along-track / across-track axes on the ground, scene extent
-        self.metres_per_deg = _local_frame(c.centre_latitude, c.centre_longitude)
+        self.metres_per_deg = _local_frame(self.centre_latitude, self.centre_longitude)
         vel = self.reference_orbit.velocity(t_ref)
-        east, north, _ = geometry.enu_basis(c.centre_latitude, c.centre_longitude)
+        east, north, _ = geometry.enu_basis(self.centre_latitude, self.centre_longitude)
         ve, vn = float(vel @ east), float(vel @ north)
         norm = math.hypot(ve, vn)
         self.along = np.array([ve, vn]) / norm  # ground-track heading (east, north)
@@ -545,8 +601,8 @@ class BurstScene:
         dlat = 1.0 / 3600.0
         dlon = dlat * mlat / mlon
         ext = max(np.abs(ce).max(), np.abs(cn).max()) + margin
-        lats = c.centre_latitude + np.arange(-ext / mlat, ext / mlat + dlat, dlat)
-        lons = c.centre_longitude + np.arange(-ext / mlon, ext / mlon + dlon, dlon)
+        lats = self.centre_latitude + np.arange(-ext / mlat, ext / mlat + dlat, dlat)
+        lons = self.centre_longitude + np.arange(-ext / mlon, ext / mlon + dlon, dlon)
         if dem is None:
             glat, glon = np.meshgrid(lats, lons, indexing="ij")
             self.dem = xr.DataArray(
@@ -616,8 +672,8 @@ class BurstScene:
     # helpers -------------------------------------------------------------------------------
     def _east_north(self, lat: npt.ArrayLike, lon: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
         mlon, mlat = self.metres_per_deg
-        e = (np.asarray(lon, dtype=np.float64) - self.config.centre_longitude) * mlon
-        n = (np.asarray(lat, dtype=np.float64) - self.config.centre_latitude) * mlat
+        e = (np.asarray(lon, dtype=np.float64) - self.centre_longitude) * mlon
+        n = (np.asarray(lat, dtype=np.float64) - self.centre_latitude) * mlat
         return e, n
 
     def _uv(self, e: FloatArray, n: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -658,6 +714,16 @@ class BurstScene:
         return self.landscape.height(
             u, v, self._sample(self.hills_noise, e, n), self._sample(self.class_noise_b, e, n)
         )
+
+    def _speckle_seed(self, polarization: int, block: int) -> list[int]:
+        seed = [self.config.seed, 7, polarization, block]
+        return seed + [self.config.burst_offset] if self.config.burst_offset else seed
+
+    @property
+    def burst(self) -> str:
+        """The burst's id, ``T117_249435_IW2``."""
+        c = self.config
+        return f"T{c.relative_orbit:03d}_{c.burst_id:06d}_{c.subswath}"
 
     @property
     def n_blocks(self) -> int:
@@ -745,7 +811,7 @@ class BurstScene:
         slc = np.empty((len(POLARIZATIONS), len(self.dates)) + lat.shape, dtype=np.complex64)
         for p, pol in enumerate(POLARIZATIONS):
             z = realise_speckle(
-                land, self.dates, pol, classes=c.classes, seed=[c.seed, 7, p, index]
+                land, self.dates, pol, classes=c.classes, seed=self._speckle_seed(p, index)
             )
             amp = np.zeros(lat.shape, dtype=np.float32)
             for lc in c.classes:
@@ -822,7 +888,7 @@ class BurstScene:
     def attrs(self) -> dict[str, object]:
         c = self.config
         return {
-            "burst_id": f"T{c.relative_orbit:03d}_{c.burst_id:06d}_{c.subswath}",
+            "burst_id": self.burst,
             "relative_orbit": c.relative_orbit,
             "orbit_state": c.orbit_state,
             "wavelength": WAVELENGTH,
@@ -837,6 +903,9 @@ class BurstScene:
         c = self.config
         return {
             "seed": c.seed,
+            "burst_id": self.burst,
+            "burst_offset": c.burst_offset,
+            "centre_time": str(self.centre_times[c.reference_index]),
             "wavelength_m": WAVELENGTH,
             "reference_date": str(self.dates[c.reference_index]),
             "dates": [str(d) for d in self.dates],
@@ -848,7 +917,7 @@ class BurstScene:
             ),
             "mogi_source": dataclasses.asdict(self.mogi)
             | {
-                "east_north_origin": [c.centre_latitude, c.centre_longitude],
+                "east_north_origin": [self.centre_latitude, self.centre_longitude],
                 "volume_change": "volume_rate * (date - first date) in days",
             },
             "atmosphere": {
@@ -881,11 +950,18 @@ class BurstScene:
 
 
 def make_scene(
-    size: str = "default", *, seed: int = 0, dem: xr.DataArray | None = None
+    size: str = "default",
+    *,
+    seed: int = 0,
+    dem: xr.DataArray | None = None,
+    burst_offset: int = 0,
 ) -> BurstScene:
     """The simulated scene of a named size (``small``, ``default``, ``full``), optionally over a
-    real DEM (see :class:`BurstScene`)."""
-    return BurstScene(SimulationConfig.for_size(size, seed=seed), dem=dem)
+    real DEM (see :class:`BurstScene`); ``burst_offset`` k > 0: the k-th burst after the first
+    along the same pass (same dates and orbits, ``BURST_CYCLE`` s per burst later)."""
+    return BurstScene(
+        SimulationConfig.for_size(size, seed=seed, burst_offset=burst_offset), dem=dem
+    )
 
 
 def simulate(
