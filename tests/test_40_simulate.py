@@ -318,3 +318,38 @@ def test_a_given_dem_replaces_the_synthetic_terrain(scene: BurstScene) -> None:
         BurstScene(scene.config, dem=small)
     with pytest.raises(ValueError, match="not latitude/longitude"):
         BurstScene(scene.config, dem=dem.rename(lat="a", lon="b"))
+
+
+def test_neighbour_bursts_fly_the_same_orbits_later(scene: BurstScene) -> None:
+    """Burst k after the first: same orbits and dates, azimuth times k burst cycles later, same
+    slant ranges; its centre lies ~19 km along the ground track; its own content."""
+    from pairscope.sim.simulate import BURST_CYCLE
+
+    c = scene.config
+    for k in (1, 2):
+        other = make_scene("small", seed=0, burst_offset=k)
+        assert other.config.burst_id == c.burst_id + k and other.burst == f"T117_{249435 + k}_IW2"
+        np.testing.assert_array_equal(other.dates, scene.dates)
+        assert other.time_since_node == scene.time_since_node
+        for a, b in zip(other.orbits, scene.orbits, strict=True):
+            np.testing.assert_array_equal(a.times, b.times)
+            np.testing.assert_array_equal(a.positions, b.positions)
+        np.testing.assert_array_equal(other.anx_times, scene.anx_times)
+        dt = (other.azimuth_time - scene.azimuth_time) / np.timedelta64(1, "s")
+        np.testing.assert_allclose(dt, k * BURST_CYCLE, atol=1e-9)
+        np.testing.assert_array_equal(other.slant_range, scene.slant_range)
+        # the centre pixel is at zero Doppler of the shared orbit at the later time
+        lat, lon = other.centre_latitude, other.centre_longitude
+        geo = geometry.look_geometry(scene.reference_orbit, lat, lon, 250.0)
+        t = (geo["azimuth_time"].values - scene.centre_times[c.reference_index]) / np.timedelta64(1, "s")
+        assert float(t) == pytest.approx(k * BURST_CYCLE, abs=1e-4)
+        north = (lat - c.centre_latitude) * 111_000.0
+        assert 17_000 * k < north < 20_000 * k  # ascending: the pass goes north
+        assert 36.0 < float(geo["incidence_angle"]) < 42.0
+    # the neighbour's content is its own (offset 0 is the one-burst scene: other tests)
+    first = scene.block(0)
+    second = make_scene("small", seed=0, burst_offset=1).block(0)
+    assert not np.array_equal(first["land_cover"].values, second["land_cover"].values)
+    assert not np.allclose(first["slc"].values, second["slc"].values)
+    with pytest.raises(ValueError, match="burst_offset"):
+        SimulationConfig.for_size("small", burst_offset=-1)

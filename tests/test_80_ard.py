@@ -98,6 +98,11 @@ def test_demo_collections_carry_ceos_ard_fields(ard_catalog: pathlib.Path, test_
         # offline schema validation: STAC core and the sar/sat extensions (schemas in tests/data)
         result = validate_item(items[0], test_data / "stac" / "schemas")
         assert {v for k, v in result.items() if "item-spec" in k or "/sar/" in k or "/sat/" in k} == {"valid"}
+    # ARD products of the first burst only: the neighbour bursts have radar-geometry SLCs alone
+    for cid in (GSLC_COLLECTION, NRB_COLLECTION):
+        bursts = {json.loads(p.read_text())["properties"]["pairscope:burst_id"]
+                  for p in (root / cid).glob("*/*.json")}  # fmt: skip
+        assert bursts == {BURST}
     # the radar-geometry SLCs of the same burst are still what the SLC reader returns
     slc = open_slc_stack(ard_catalog, BURST, dates=["2025-06-17"])
     assert slc.dims == ("date", "azimuth", "range")

@@ -1,7 +1,9 @@
 """CEOS-ARD collections of the demo scene: GSLC, and NRB + flattened phase, in map geometry.
 
 ``write_ard_collections(catalog_root, scene)`` adds to a demo catalog written by
-:func:`pairscope.sim.demo.build_catalog`::
+:func:`pairscope.sim.demo.build_catalog` the products of one burst, ``scene``'s (the demo writes
+them for its first burst, ``T117_249435_IW2``, only: the neighbours' would double the build time
+and the per-pixel layers below are one set per collection)::
 
     pairscope-demo-gslc/collection.json
     pairscope-demo-gslc/layers/data-mask.tif, local-incidence-angle.tif, ellipsoid-incidence-angle.tif,
@@ -503,8 +505,9 @@ def write_ard_collections(
     """Add the GSLC and the NRB + flattened-phase collections of the demo scene to a demo catalog.
 
     ``catalog_root``: the folder of the demo's ``catalog.json`` (or that file). ``scene``: the
-    :class:`~pairscope.sim.simulate.BurstScene` the catalog was built from (rebuilt from the demo's
-    ``truth.json`` when None). The SLCs are read back from the catalog's SLC collection, so the
+    :class:`~pairscope.sim.simulate.BurstScene` of the burst to write (the first burst, rebuilt
+    from the demo's ``truth.json``, when None); only that burst's SLC items are used. The SLCs are
+    read back from the catalog's SLC collection, so the
     ARD products hold exactly the published radar-geometry samples. Returns the paths of the two
     ``collection.json`` files; the root catalog gains (or keeps) one child link to each.
     """

@@ -1,19 +1,38 @@
-"""The built-in demo: a static STAC catalog of a simulated Sentinel-1 burst stack.
+"""The built-in demo: a static STAC catalog of simulated Sentinel-1 burst stacks.
 
-``build_catalog(directory, seed=0, size="default")`` (and ``pairscope demo build DIR``) writes::
+``build_catalog(directory, seed=0, size="default")`` (and ``pairscope demo build DIR``) writes
+three consecutive bursts of subswath IW2 along one pass of relative orbit 117 (``small`` and
+``default``; ``full`` holds the first only), ``T117_249435_IW2`` first (so
+``search_bursts(catalog)[0]`` is the one-burst demo's burst), then ``T117_249436_IW2`` and
+``T117_249437_IW2``::
 
     catalog.json
-    pairscope-demo-slc/collection.json          coregistered SLC bursts, one item per date
-    pairscope-demo-slc/geometry.tif             height, incidence, look vectors, slant range
-    pairscope-demo-slc/truth.json               the model parameters (see simulate.BurstScene.truth)
-    pairscope-demo-slc/truth.tif                class map, DEM error, true phases per date
+    pairscope-demo-slc/collection.json          coregistered SLC bursts, one item per burst and date
+    pairscope-demo-slc/geometry.tif             first burst: height, incidence, look vectors, range
+    pairscope-demo-slc/truth.json               first burst: model parameters (simulate.BurstScene.truth)
+    pairscope-demo-slc/truth.tif                first burst: class map, DEM error, true phases per date
+    pairscope-demo-slc/geometry_<burst>.tif     the same for each other burst
+    pairscope-demo-slc/truth_<burst>.json, truth_<burst>.tif
     pairscope-demo-slc/<item>/<item>.json       sar/sat/burst-id fields, footprint
     pairscope-demo-slc/<item>/slc.tif           i_VV, q_VV, i_VH, q_VH, grid_lat, grid_lon
     pairscope-demo-slc/<item>/<EOF name>.EOF    the date's orbit (ESA EOF, 10 s state vectors)
     pairscope-demo-coherence/collection.json    published-style coherence (Terrascope format)
-    pairscope-demo-coherence/<item>/<item>.json
+    pairscope-demo-coherence/<item>/<item>.json every burst's pairs 6 and 12 days apart
     pairscope-demo-coherence/<item>/VV.tif      uint8 COG, scale 0.004, nodata 255, UTM 32N 20 m
     pairscope-demo-coherence/<item>/VH.tif
+    pairscope-demo-gslc/, pairscope-demo-nrb/   CEOS-ARD products of the first burst (sim.ard)
+
+The bursts share their dates, platforms and orbits: a burst is seen ``BURST_CYCLE`` (2.758 s)
+after the one before on the very same orbit (the EOF files of a date are identical, one per
+item), so its burst-ID number, sensing times and footprint follow on along the track while the
+absolute orbit and ``sat:anx_datetime`` stay. Each burst has its own terrain, land cover,
+turbulence, speckle and Mogi source (drawn from the seed and the burst's offset; the pass's
+orbital tube and the per-date stratified delay are shared), its own footprint from its own
+latitude/longitude grid, and its own geometry and truth. At the ``default`` and ``full`` sizes a
+burst spans a whole burst in azimuth (1500 lines, 3.08 s), so consecutive footprints adjoin with
+the real ~0.32 s (~2 km) overlap; ``small`` keeps 150-line crops of each burst, its footprints one
+burst cycle (~19 km) apart with gaps between them. The land cover of two bursts is not
+continuous across their overlap (each burst draws its own fields).
 
 Every link is relative, so the folder can be moved or served over HTTP. The SLC files follow the
 openEO ``insar_preprocessing`` layout (float32 i/q bands plus the per-pixel latitude/longitude
@@ -22,14 +41,19 @@ them. The coherence products imitate a real published product (VITO Terrascope
 ``terrascope-s1-slc-coherence-v1``): estimated with a **4 x 19** (azimuth x range) window, not
 pairscope's default 5 x 21, then geocoded to 20 m, so the QA view has honest differences to show.
 
-Collection assets of ``pairscope-demo-slc``: ``geometry`` (geometry.tif), ``truth``
-(truth.json) and ``truth_map`` (truth.tif); :func:`open_truth` reads the last two back and
-:func:`true_pair_coherence` gives the true coherence map of any pair.
+Collection assets of ``pairscope-demo-slc``, one set per burst, each naming its burst in
+``pairscope:burst_id``: ``geometry``, ``truth`` and ``truth_map`` for the first burst (the names
+and files of the one-burst demo), ``geometry_<burst>``, ``truth_<burst>`` and
+``truth_map_<burst>`` for the others. :func:`open_truth` reads a burst's truth back (the first
+burst's by default, ``burst_id=`` for another), :func:`true_pair_coherence` gives the true
+coherence map of any pair, :func:`demo_bursts` lists the bursts.
 
-Building is deterministic: the same seed and size give byte-identical files. Sizes (measured on
-the shared 2-core machine under load): ``small`` 6 x 150 x 600, ~14 MB, a few seconds;
-``default`` 8 x 600 x 3000, ~335 MB, 30-60 s; ``full`` 10 x 1500 x 21000, ~6.8 GB on disk,
-~7 GB of memory at peak, ~15 minutes.
+Building is deterministic: the same seed and size give byte-identical files. Sizes per burst
+(measured on the shared 2-core machine under the load of other jobs): ``small`` 3 bursts of
+6 x 150 x 600, ~40 MB, ~11-14 s (one burst: ~8-10 s); ``default`` 3 bursts of 8 x 1500 x 800,
+~50 s (the one-burst 8 x 600 x 3000 demo: 30-48 s); ``full`` 1 burst of 10 x 1500 x 21000,
+~6.8 GB on disk, ~7 GB of memory at peak, ~15 minutes. The first burst is written alone, the
+other two side by side in two threads.
 """
 
 from __future__ import annotations

@@ -47,6 +47,13 @@ What the simulator produces, and why each term is there (a teacher's walk-throug
    plus decorrelation noise.
 7. **Amplitude.** ``|s|^2`` has the mean ``sigma0`` of the pixel's class and polarization.
 
+**Neighbour bursts.** ``make_scene(size, burst_offset=k)`` is the k-th burst after 249435 on the
+same pass: the same orbits (the same solution, tube offsets and state vectors), its azimuth times
+``k * BURST_CYCLE`` (2.758 s) later, the same slant ranges (same subswath), so its footprint lies
+~19 km further along the track; its terrain, land cover, turbulence, speckle and Mogi source are
+drawn anew from the seed and ``k`` (offset 0 draws exactly the one-burst scene), the per-date
+stratification (the weather of the date) is the pass's.
+
 Everything is deterministic from the seed. The scene is computed in blocks of azimuth lines
 (:meth:`BurstScene.block`) so that a full-size burst never has to fit in memory at once.
 """
@@ -119,7 +126,9 @@ GEOMETRY_LAYERS = (
     "los_up",
 )
 
-#: Scene sizes: (azimuth lines, range samples, number of dates).
+#: Scene sizes: (azimuth lines, range samples, number of dates). ``default`` and ``full`` span a
+#: whole burst in azimuth (1500 lines = 3.08 s > BURST_CYCLE), so consecutive bursts overlap by
+#: ~0.32 s as real IW bursts do; ``small`` is a 150-line crop around the burst centre.
 SIZES: dict[str, tuple[int, int, int]] = {
     "small": (150, 600, 6),
     "default": (1500, 800, 8),
