@@ -18,7 +18,7 @@ def broken_catalog(demo_catalog: pathlib.Path, tmp_path_factory: pytest.TempPath
     """A copy of the demo whose third date's SLC file is cut short (unreadable)."""
     root = tmp_path_factory.mktemp("broken") / "demo"
     shutil.copytree(demo_catalog.parent, root)
-    items = sorted(root.glob("pairscope-demo-slc/*/*.json"))
+    items = sorted(root.glob("pairscope-demo-slc/*_T117_249435_IW2/*.json"))  # the first burst
     victim = json.loads(items[2].read_text())
     href = victim["assets"]["slc"]["href"]
     tif = (items[2].parent / href).resolve()

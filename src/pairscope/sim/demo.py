@@ -52,8 +52,7 @@ Building is deterministic: the same seed and size give byte-identical files. Siz
 (measured on the shared 2-core machine under the load of other jobs): ``small`` 3 bursts of
 6 x 150 x 600, ~40 MB, ~11-14 s (one burst: ~8-10 s); ``default`` 3 bursts of 8 x 1500 x 800,
 ~50 s (the one-burst 8 x 600 x 3000 demo: 30-48 s); ``full`` 1 burst of 10 x 1500 x 21000,
-~6.8 GB on disk, ~7 GB of memory at peak, ~15 minutes. The first burst is written alone, the
-other two side by side in two threads.
+~6.8 GB on disk, ~7 GB of memory at peak, ~15 minutes.
 """
 
 from __future__ import annotations
@@ -945,9 +944,6 @@ def _remove_previous_demo(root: pathlib.Path) -> None:
             shutil.rmtree(folder)
 
 
-_WORKERS = 2
-
-
 def _write_burst(
     root: pathlib.Path, size: str, seed: int, offset: int
 ) -> tuple[BurstScene, list[dict[str, Any]], dict[str, Any], list[dict[str, Any]]]:
@@ -978,15 +974,8 @@ def build_catalog(
     root = pathlib.Path(directory)
     root.mkdir(parents=True, exist_ok=True)
     _remove_previous_demo(root)
-    # The first burst alone (it solves the pass's orbit, shared by the others), then the others
-    # two at a time: numpy, numba and GDAL release the GIL, and every burst writes its own files
-    # (same bytes in any order).
     first = _write_burst(root, size, int(seed), 0)
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-        others = list(pool.map(lambda k: _write_burst(root, size, int(seed), k),
-                               range(1, BURSTS[size])))  # fmt: skip
+    others = [_write_burst(root, size, int(seed), k) for k in range(1, BURSTS[size])]
     scenes = [first[0]] + [o[0] for o in others]
     slc_items = [it for b in [first, *others] for it in b[1]]
     assets = {key: a for b in [first, *others] for key, a in b[2].items()}
