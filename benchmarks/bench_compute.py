@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--full-pair", action="store_true", help="also one 1500 x 21000 pair")
     args = parser.parse_args(argv)
 
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     from pairscope import coherence, compute
     from pairscope.io.catalog import list_acquisitions, open_catalog, search_bursts
@@ -78,8 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         startup: dict[int, float] = {}
         for workers in args.workers:
             t0 = time.perf_counter()
-            cluster = stack.enter_context(LocalCluster(
-                n_workers=workers, threads_per_worker=1, **compute.LOCAL_CLUSTER_OPTIONS))
+            cluster = stack.enter_context(compute.local_cluster(workers))
             client = stack.enter_context(Client(cluster))
             client.wait_for_workers(workers)
             startup[workers] = time.perf_counter() - t0

@@ -196,14 +196,11 @@ def cluster(in_process: dict[str, Any]) -> Any:
     ``allowed-failures`` 0: a task whose worker dies is reported failed at once instead of being
     retried, so the kill test sees the failure and the rerun deterministically."""
     import dask
-    from distributed import LocalCluster
 
     with (
         dask.config.set({"distributed.scheduler.allowed-failures": 0,
                          "distributed.scheduler.worker-saturation": 1.0}),
-        LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, **compute.LOCAL_CLUSTER_OPTIONS
-        ) as local,
+        compute.local_cluster(2) as local,
     ):
         yield local
 

@@ -44,6 +44,7 @@ from pairscope.errors import InputError, WindowError
 from pairscope.pairs import Pair, as_date
 
 __all__ = [
+    "DateSums",
     "estimate",
     "estimate_amplitude",
     "estimate_pairs",
@@ -214,6 +215,31 @@ def _pair_dates(pairs: Iterable[Any]) -> list[tuple[np.datetime64, np.datetime64
     return out
 
 
+class DateSums:
+    """Per-date work kept between `estimate_pairs` calls on one in-memory stack.
+
+    A caller that estimates a stack's pairs a few at a time (to write each while the next
+    computes, as ``pairscope compute`` does) passes one ``DateSums`` to every call: the stack is
+    made contiguous once, and each date's no-data mask key and window power sums are computed
+    once for all the calls, as one call over every pair would. Results are identical to calls
+    without it. Memory: the stack (complex64) plus one float32 power image per date used."""
+
+    def __init__(self, stack: xr.DataArray, window: WindowLike) -> None:
+        if not isinstance(stack, xr.DataArray) or stack.ndim != 3 or _is_dask(stack.data):
+            raise InputError("DateSums needs a loaded (numpy) stack with dims ('date', azimuth, range)")
+        _check_samples("stack", stack.data)
+        self.window: Window = parse_window(window, stack.shape)
+        self.dates = stack["date"].values.astype("datetime64[ns]")
+        self.block = np.ascontiguousarray(stack.data, dtype=np.complex64)
+        self.mask_key: dict[int, bytes] = {}
+        self.powers: dict[int, npt.NDArray[np.float32]] = {}
+
+    def matches(self, stack: xr.DataArray, window: Window) -> bool:
+        """True when ``stack`` is the stack these sums were made from (dates, shape, window)."""
+        return (tuple(window) == tuple(self.window) and tuple(stack.shape) == self.block.shape
+                and np.array_equal(stack["date"].values.astype("datetime64[ns]"), self.dates))
+
+
 def _pairs_into(
     block: npt.NDArray[np.complex64],
     index: npt.NDArray[np.int64],
@@ -221,18 +247,22 @@ def _pairs_into(
     coherence: npt.NDArray[np.float32],
     phase: npt.NDArray[np.float32],
     count: npt.NDArray[np.int32],
+    mask_key: dict[int, bytes] | None = None,
+    powers: dict[int, npt.NDArray[np.float32]] | None = None,
 ) -> None:
     """Coherence, phase and valid count of every pair of one block, written in place.
 
     Each date's power is box-summed once and reused by every pair whose two dates share one
     no-data mask (the usual case for a coregistered stack). A pair whose masks differ gets its
     own power sums over the samples valid in both dates, so the result is always exact.
+    ``mask_key``/``powers`` (date index -> value) carry that per-date work between calls.
     """
-    mask_key = {}
+    mask_key = {} if mask_key is None else mask_key
     for d in np.unique(index):
-        valid = np.isfinite(block[d]) & (block[d] != 0)
-        mask_key[int(d)] = hashlib.blake2b(np.packbits(valid).tobytes(), digest_size=16).digest()
-    powers: dict[int, npt.NDArray[np.float32]] = {}
+        if int(d) not in mask_key:
+            valid = np.isfinite(block[d]) & (block[d] != 0)
+            mask_key[int(d)] = hashlib.blake2b(np.packbits(valid).tobytes(), digest_size=16).digest()
+    powers = {} if powers is None else powers
     for p, (i, j) in enumerate(index):
         i, j = int(i), int(j)
         shared = mask_key[i] == mask_key[j]
@@ -334,20 +364,28 @@ def estimate_pairs(
     window: WindowLike = (5, 21),
     *,
     bias_corrected: bool = False,
+    sums: DateSums | None = None,
 ) -> xr.Dataset:
     """Coherence and phase for every pair of a stack, as one Dataset with a ``pair`` dimension.
 
     ``stack`` has dims ``("date", A, B)`` with ``A, B`` either ``azimuth, range`` or ``y, x``;
     complex samples, numpy- or dask-backed (a dask stack stays lazy: halo overlap of
     ``window // 2``). ``pairs`` are ``(reference_date, secondary_date)`` tuples or
-    :class:`pairscope.pairs.Pair`. For a fast decimated look at many pairs see
-    :func:`estimate_pairs_overview`.
+    :class:`pairscope.pairs.Pair`. ``sums``: a :class:`DateSums` of this (loaded) stack, shared
+    by successive calls so each date's power sums are made once. For a fast decimated look at
+    many pairs see :func:`estimate_pairs_overview`.
     """
     (wa, wr), pair_dates, used, local_index = _stack_pairs(stack, pairs, window)
     dim_a, dim_b = stack.dims[1], stack.dims[2]
     n_pairs = len(pair_dates)
+    if sums is not None and not sums.matches(stack, (wa, wr)):
+        raise InputError("sums were made from another stack or window: make a DateSums of this stack")
 
-    data = stack.data if used == list(range(stack.shape[0])) else stack.isel(date=used).data
+    if sums is not None:  # the whole contiguous stack, indexed by its own date positions
+        data = sums.block
+        local_index = np.array([(used[i], used[j]) for i, j in local_index], dtype=np.int64)
+    else:
+        data = stack.data if used == list(range(stack.shape[0])) else stack.isel(date=used).data
     depth = {0: 0, 1: wa // 2, 2: wr // 2}
     if _is_dask(data):
         import dask.array as da
@@ -371,7 +409,8 @@ def estimate_pairs(
         phase = np.empty(out_shape, dtype=np.float32)
         valid_count = np.empty(out_shape, dtype=np.int32)
         block = np.ascontiguousarray(data, dtype=np.complex64)
-        _pairs_into(block, local_index, (wa, wr), coherence, phase, valid_count)
+        _pairs_into(block, local_index, (wa, wr), coherence, phase, valid_count,
+                    *((sums.mask_key, sums.powers) if sums is not None else ()))
     looks = wa * wr
     if bias_corrected:
         if _is_dask(coherence):

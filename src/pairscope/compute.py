@@ -2,15 +2,18 @@
 
 Planning: :func:`plan_jobs` lists one :class:`PairJob` per (burst, pair) from the catalog and the pair
 rule (the grammar of :func:`pairscope.pairs.parse_pair_rule`). :func:`plan_batches` groups the pairs
-of a burst that still need computing into :class:`Batch` es by reference date, each reading its dates
-ONCE: every pair of a batch is computed from memory by the one pair recipe of the app,
-:func:`pairscope.pipeline.compute_pairs` (per-date power sums shared between pairs), and written with
-`pairscope.io.export.export_pair` on a writer thread while the next pairs compute. A batch holds at
-most ``batch_pairs`` pairs and ``memory_budget`` bytes of input (the dates it reads, complex64); a
-pair whose two dates alone exceed ``max_block_bytes`` runs on its own in row blocks with a halo
-(dask). Memory per worker stays below about ``memory_budget`` + two pairs of outputs. The grouping
-depends only on the jobs, never on the worker count, and a pair's numbers do not depend on its batch,
-so results are bit-identical in-process, on one worker or on many.
+of a burst that still need computing into :class:`Batch` es by reference date, as few as keep the
+workers busy, each reading its dates ONCE: every pair of a batch is computed from memory by the one
+pair recipe of the app, :func:`pairscope.pipeline.compute_pairs`, with each date's window power sums
+made once for the batch (`pairscope.coherence.DateSums`), and written with
+`pairscope.io.export.export_pair` on a writer thread while the next pairs compute; the burst's
+geolocation grid (GCPs and file) is made once per batch (`pairscope.io.export.GeolocationCache`).
+A batch holds at most ``memory_budget`` bytes of input (the dates it reads, complex64, and their
+float32 power sums); a pair whose two dates alone exceed ``max_block_bytes`` runs on its own in row
+blocks with a halo (dask). Memory per worker stays below about ``memory_budget`` + two pairs of
+outputs. A pair's numbers do not depend on its batch, so results are bit-identical in-process, on
+one worker or on many. Workers of the local cluster run without dask's ``MALLOC_TRIM_THRESHOLD_``
+(see `local_cluster`).
 
 Resume: a pair whose item exists with all its assets (`pairscope.io.export.is_complete`) and whose
 recorded settings digest (``pairscope:settings_digest``: window, bias correction, encoding, geometry,
@@ -43,7 +46,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from pairscope import pipeline
+from pairscope import coherence, pipeline
 from pairscope.errors import InputError, OutputLockedError
 from pairscope.io import export
 
@@ -68,8 +71,8 @@ __all__ = [
 DEFAULT_MAX_BLOCK_BYTES = 256 * 2**20
 #: Input bytes (dates read, complex64) one batch may hold in memory.
 DEFAULT_MEMORY_BUDGET = 1024 * 2**20
-#: Pairs per batch at most (smaller batches spread over more workers).
-DEFAULT_BATCH_PAIRS = 8
+#: Pairs per batch at most when batches are sized for the workers (`plan_batches`).
+MAX_BATCH_PAIRS = 64
 LOCK_NAME = ".pairscope-compute.lock"
 
 #: LocalCluster keywords: no dashboard, and the scheduler's HTTP endpoint on a free port (its
@@ -326,24 +329,39 @@ def _check_map_geometry(cat: Any, burst: str, acquisitions: Sequence[Any], pol: 
 def plan_batches(
     jobs: Sequence[PairJob],
     *,
-    batch_pairs: int = DEFAULT_BATCH_PAIRS,
+    batch_pairs: int | None = None,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     date_bytes: int | None = None,
     max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTES,
+    workers: int = 1,
 ) -> list[Batch]:
     """Group ``jobs`` into batches: per burst and settings, pairs in reference-date order, at most
     ``batch_pairs`` pairs and ``memory_budget`` bytes of dates (``date_bytes`` each, when known)
-    per batch. Deterministic: the same jobs always give the same batches."""
-    if batch_pairs < 1:
+    per batch.
+
+    ``batch_pairs`` None (the default) sizes batches for ``workers``: a burst's pairs are split
+    into as few batches as keep every worker busy (one per burst when there are at least as many
+    bursts as workers), so each date is read about once per worker rather than once per small
+    batch; at most `MAX_BATCH_PAIRS` pairs each, so progress and resume stay fine-grained.
+    Deterministic: the same jobs and worker count always give the same batches, and a pair's
+    numbers never depend on its batch."""
+    if batch_pairs is not None and batch_pairs < 1:
         raise InputError(f"batch_pairs must be >= 1, got {batch_pairs}")
+    if workers < 1:
+        raise InputError(f"workers must be >= 1, got {workers}")
     groups: dict[tuple[Any, ...], list[PairJob]] = {}
     for job in jobs:
         key = (job.catalog, job.burst_id, job.polarization, job.out, job.window,
                job.bias_corrected, job.geometry, job.spacing, job.encoding, job.georeference)
         groups.setdefault(key, []).append(job)
+    parts = -(-workers // max(1, len(groups)))  # batches per burst that keep the workers busy
     batches: list[Batch] = []
     for key in sorted(groups, key=str):
         members = sorted(groups[key], key=lambda j: (j.reference, j.secondary))
+        if batch_pairs is None:
+            size = min(MAX_BATCH_PAIRS, -(-len(members) // parts))
+        else:
+            size = batch_pairs
         if date_bytes is not None and 2 * date_bytes > max_block_bytes:
             batches += [Batch((j,), max_block_bytes, memory_budget) for j in members]  # row blocks
             continue
@@ -352,7 +370,7 @@ def plan_batches(
         for job in members:
             trial = current + [job]
             n_dates = len({d for j in trial for d in (j.reference, j.secondary)})
-            if current and (len(trial) > batch_pairs or (max_dates is not None and n_dates > max_dates)):
+            if current and (len(trial) > size or (max_dates is not None and n_dates > max_dates)):
                 batches.append(Batch(tuple(current), max_block_bytes, memory_budget))
                 current = [job]
             else:
@@ -391,15 +409,43 @@ def _key(value: Any) -> str:
     return _day(value).replace("-", "")
 
 
+def _worker_threads() -> int | None:
+    """The thread count of the dask worker running this task, None outside a worker."""
+    try:
+        from distributed import get_worker
+
+        return int(get_worker().state.nthreads)
+    except (ImportError, ValueError, AttributeError):
+        return None
+
+
+class _Inline(concurrent.futures.Executor):
+    """An executor that runs each call at once in the caller's thread."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as err:  # handed to the caller by future.result()
+            future.set_exception(err)
+        return future
+
+
+def _writer() -> concurrent.futures.Executor:
+    """Where pairs are written: on a one-thread dask worker in its own thread (the worker was
+    given one core; a writer thread beside it would oversubscribe a machine whose every core runs
+    a worker), elsewhere on one writer thread overlapping the next pairs' estimation."""
+    if _worker_threads() == 1:
+        return _Inline()
+    return concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="pairscope-write")
+
+
 @contextlib.contextmanager
 def _kernel_threads() -> Iterator[None]:
     """On a dask worker, run the numba kernel with the worker's thread count (a LocalCluster of
     N one-thread processes must not start N x CPU kernel threads); unchanged elsewhere."""
-    try:
-        from distributed import get_worker
-
-        nthreads = int(get_worker().state.nthreads)
-    except (ImportError, ValueError, AttributeError):
+    nthreads = _worker_threads()
+    if nthreads is None:
         yield
         return
     import numba
@@ -436,7 +482,7 @@ def compute_batch(
         raise InputError(f"{batch.label}: no {first.polarization} acquisition on {', '.join(missing)}")
     stack = open_slc_stack(cat, first.burst_id, wanted, first.polarization)
     rows, cols = stack.sizes[stack.dims[1]], stack.sizes[stack.dims[2]]
-    nbytes = len(wanted) * rows * cols * 8
+    nbytes = len(wanted) * rows * cols * 12  # complex64 samples + float32 window power sums
     if len(batch.jobs) > 1 and nbytes > batch.memory_budget:  # more dates than the budget holds
         half = len(batch.jobs) // 2
         parts = (batch.jobs[:half], batch.jobs[half:])
@@ -445,36 +491,41 @@ def compute_batch(
     baselines = _burst_baselines(cat, all_acquisitions, [by_day[d] for d in wanted], recipe.convention)
     summaries: list[dict[str, Any]] = []
     with (dask.config.set(scheduler="synchronous"), _kernel_threads(),
-          concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="pairscope-write") as writer):
+          _writer() as writer):
+        sums = None
         if nbytes <= batch.max_block_bytes or len(batch.jobs) > 1:
             stack = stack.load()  # the dates whole: the exact in-process path
+            sums = coherence.DateSums(stack, recipe.window)  # each date's power sums made once
             step = 2  # estimate two pairs, hand them to the writer, estimate the next two
         else:  # one pair above the block budget: row blocks with a halo (dask)
             block = max(2 * first.window[0], int(rows * batch.max_block_bytes / nbytes))
             stack = stack.chunk({stack.dims[0]: -1, stack.dims[1]: block, stack.dims[2]: -1})
             step = 1
         pending: list[concurrent.futures.Future[dict[str, Any]]] = []
+        cache = export.GeolocationCache()  # the burst's grid: GCPs and geolocation file made once
         for k in range(0, len(batch.jobs), step):
             chunk = batch.jobs[k : k + step]
             pairs = [(np.datetime64(j.reference, "ns"), np.datetime64(j.secondary, "ns")) for j in chunk]
-            result = pipeline.compute_pairs(stack, pairs, recipe, baselines=baselines).compute()
+            result = pipeline.compute_pairs(stack, pairs, recipe, baselines=baselines,
+                                            sums=sums).compute()
             for n, job in enumerate(chunk):
                 one = result.isel(pair=[n])
                 inputs = [by_day[job.reference].item, by_day[job.secondary].item]
-                pending.append(writer.submit(_write_pair, job, one, inputs, hook, start))
+                pending.append(writer.submit(_write_pair, job, one, inputs, hook, start, cache))
         for future in pending:
             summaries.append(future.result())
     return summaries
 
 
 def _write_pair(job: PairJob, result: Any, inputs: Sequence[Any],
-                hook: export.StageHook | None, start: float) -> dict[str, Any]:
+                hook: export.StageHook | None, start: float,
+                cache: export.GeolocationCache | None = None) -> dict[str, Any]:
     item = export.export_pair(
         result, 0, job.directory, inputs=inputs, burst_id=job.burst_id,
         polarization=job.polarization, window=job.window, bias_corrected=job.bias_corrected,
         item_id=job.item_id, hook=hook, encoding=job.encoding,  # type: ignore[arg-type]
         georeference=job.georeference if job.geometry == "radar" else None,  # type: ignore[arg-type]
-        extra_properties={"pairscope:settings_digest": job.digest},
+        extra_properties={"pairscope:settings_digest": job.digest}, geolocation_cache=cache,
     )
     return {
         "item": str(job.item_path),
@@ -604,7 +655,7 @@ def run(
     geometry: bool = True,
     hook: export.StageHook | None = None,
     max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTES,
-    batch_pairs: int = DEFAULT_BATCH_PAIRS,
+    batch_pairs: int | None = None,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     progress: IO[str] | None | str = "stderr",
 ) -> RunReport:
@@ -645,11 +696,7 @@ def run(
                     "(window, bias correction, encoding, geometry, spacing, ...): recomputing them")
             report.notes.append(note)
             say(note)
-        todo: list[Batch | GeometryJob] = list(plan_batches(
-            todo_pairs, batch_pairs=batch_pairs, memory_budget=memory_budget,
-            date_bytes=None, max_block_bytes=max_block_bytes,
-        ))  # fmt: skip
-        n_batches = len(todo)
+        geometry_jobs: list[GeometryJob] = []
         if geometry:
             for key in sorted({(j.catalog, j.burst_id, j.polarization, j.out, j.geometry, j.spacing,
                                 j.encoding, j.georeference) for j in jobs}):  # fmt: skip
@@ -657,12 +704,22 @@ def run(
                 if export.is_complete(geo.item_path) and _recorded_digest(geo.item_path) == geo.digest:
                     report.geometry.append(geo.item_path)
                 else:
-                    todo.append(geo)
-        say(f"{len(jobs)} pair(s): {len(report.skipped)} already complete, {len(todo_pairs)} to "
-            f"compute in {n_batches} batch(es)"
-            + (f"; {len(todo) - n_batches} burst geometry item(s)" if len(todo) > n_batches else ""))
-        if todo:
-            _run_on_cluster(todo, report, client, scheduler, workers, hook, say, started)
+                    geometry_jobs.append(geo)
+        if todo_pairs or geometry_jobs:
+            with _cluster(client, scheduler, workers) as active:
+                slots = max(1, sum(active.nthreads().values()))
+                todo: list[Batch | GeometryJob] = list(plan_batches(
+                    todo_pairs, batch_pairs=batch_pairs, memory_budget=memory_budget,
+                    date_bytes=None, max_block_bytes=max_block_bytes, workers=slots,
+                ))  # fmt: skip
+                n_batches = len(todo)
+                todo += geometry_jobs
+                say(f"{len(jobs)} pair(s): {len(report.skipped)} already complete, {len(todo_pairs)} "
+                    f"to compute in {n_batches} batch(es) on {slots} worker thread(s)"
+                    + (f"; {len(geometry_jobs)} burst geometry item(s)" if geometry_jobs else ""))
+                _run_on_cluster(todo, report, active, hook, say, started)
+        else:
+            say(f"{len(jobs)} pair(s): all already complete")
         for directory in sorted({j.directory for j in jobs}):
             rows = []
             for path in sorted(directory.glob("*/*.json")):
@@ -688,76 +745,92 @@ def _submit(client: Any, task: Batch | GeometryJob, hook: export.StageHook | Non
     return client.submit(compute_batch, task, hook, pure=False, key=key)
 
 
+def local_cluster(workers: int) -> Any:
+    """A ``distributed.LocalCluster`` of ``workers`` one-thread processes, as `run` starts one.
+
+    dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which also fixes glibc's
+    mmap threshold: every large array is then fresh zeroed pages from the kernel (measured here:
+    15 s of system time in a 38 s one-worker run of the demo's 28 pairs, against 2.6 s without).
+    pairscope's workers allocate and free tens of MB per pair, so they start without it."""
+    import dask
+    from distributed import LocalCluster
+
+    if workers < 1:
+        raise InputError(f"--workers must be >= 1, got {workers}")
+    environ = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ", {}).items()
+               if k != "MALLOC_TRIM_THRESHOLD_"}
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+        return LocalCluster(  # type: ignore[no-untyped-call]
+            n_workers=workers, threads_per_worker=1, processes=True, **LOCAL_CLUSTER_OPTIONS
+        )
+
+
+@contextlib.contextmanager
+def _cluster(client: Any, scheduler: str | None, workers: int | None) -> Iterator[Any]:
+    """The given client; else one to ``scheduler``; else a `local_cluster` of ``workers``
+    (default: CPU count), closed at the end."""
+    from distributed import Client
+
+    if client is not None:
+        yield client
+        return
+    if scheduler:
+        with Client(scheduler) as own:  # type: ignore[no-untyped-call]
+            yield own
+        return
+    with local_cluster(workers or os.cpu_count() or 1) as cluster, Client(cluster) as own:  # type: ignore[no-untyped-call]
+        yield own
+
+
 def _run_on_cluster(
     todo: Sequence[Batch | GeometryJob],
     report: RunReport,
     client: Any,
-    scheduler: str | None,
-    workers: int | None,
     hook: export.StageHook | None,
     say: Callable[[str], None],
     started: float,
 ) -> None:
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import as_completed
 
-    cluster = None
-    own_client = client is None
-    if client is None:
-        if scheduler:
-            client = Client(scheduler)  # type: ignore[no-untyped-call]
-        else:
-            n = workers or os.cpu_count() or 1
-            if n < 1:
-                raise InputError(f"--workers must be >= 1, got {n}")
-            cluster = LocalCluster(  # type: ignore[no-untyped-call]
-                n_workers=n, threads_per_worker=1, processes=True, **LOCAL_CLUSTER_OPTIONS
-            )
-            client = Client(cluster)  # type: ignore[no-untyped-call]
     total = sum(len(t.jobs) if isinstance(t, Batch) else 1 for t in todo)
-    try:
-        futures = {_submit(client, task, hook): task for task in todo}
-        done = 0
-        for future in as_completed(futures):  # type: ignore[no-untyped-call]
-            task = futures[future]
-            try:
-                summary = future.result()
-            except Exception as err:  # a failed task must not stop the others
-                message = f"{type(err).__name__}: {err}"
-                future.release()
-                if isinstance(task, GeometryJob):
-                    done += 1
-                    report.failed.append((task, message))
-                    say(_progress_line(done, total, task.label, f"FAILED {message}", started))
-                    continue
-                for job in task.jobs:  # what the batch wrote before it failed is kept
-                    done += 1
-                    if export.is_complete(job.item_path) and _recorded_digest(job.item_path) == job.digest:
-                        report.written.append(job.item_path)
-                        say(_progress_line(done, total, job.label, "written before the failure", started))
-                    else:
-                        report.failed.append((job, message))
-                        say(_progress_line(done, total, job.label, f"FAILED {message}", started))
-                continue
+    futures = {_submit(client, task, hook): task for task in todo}
+    done = 0
+    for future in as_completed(futures):  # type: ignore[no-untyped-call]
+        task = futures[future]
+        try:
+            summary = future.result()
+        except Exception as err:  # a failed task must not stop the others
+            message = f"{type(err).__name__}: {err}"
             future.release()
             if isinstance(task, GeometryJob):
                 done += 1
-                seconds = f"{summary['seconds']:.1f} s"
-                if summary["item"]:
-                    report.geometry.append(pathlib.Path(summary["item"]))
-                report.notes.append(summary["note"])
-                say(_progress_line(done, total, task.label, f"{summary['note']}  {seconds}", started))
+                report.failed.append((task, message))
+                say(_progress_line(done, total, task.label, f"FAILED {message}", started))
                 continue
-            for job, one in zip(task.jobs, summary, strict=True):
+            for job in task.jobs:  # what the batch wrote before it failed is kept
                 done += 1
-                report.written.append(pathlib.Path(one["item"]))
-                coh = one["mean_coherence"]
-                note = f"mean coherence {coh:.3f}" if coh is not None else "no valid pixel"
-                say(_progress_line(done, total, job.label, f"{note}  {one['seconds']:.1f} s", started))
-    finally:
-        if own_client:
-            client.close()
-        if cluster is not None:
-            cluster.close()
+                if export.is_complete(job.item_path) and _recorded_digest(job.item_path) == job.digest:
+                    report.written.append(job.item_path)
+                    say(_progress_line(done, total, job.label, "written before the failure", started))
+                else:
+                    report.failed.append((job, message))
+                    say(_progress_line(done, total, job.label, f"FAILED {message}", started))
+            continue
+        future.release()
+        if isinstance(task, GeometryJob):
+            done += 1
+            seconds = f"{summary['seconds']:.1f} s"
+            if summary["item"]:
+                report.geometry.append(pathlib.Path(summary["item"]))
+            report.notes.append(summary["note"])
+            say(_progress_line(done, total, task.label, f"{summary['note']}  {seconds}", started))
+            continue
+        for job, one in zip(task.jobs, summary, strict=True):
+            done += 1
+            report.written.append(pathlib.Path(one["item"]))
+            coh = one["mean_coherence"]
+            note = f"mean coherence {coh:.3f}" if coh is not None else "no valid pixel"
+            say(_progress_line(done, total, job.label, f"{note}  {one['seconds']:.1f} s", started))
 
 
 def main(args: argparse.Namespace) -> int:

@@ -337,9 +337,12 @@ def compute_pairs(
     baselines: Mapping[Any, float] | None = None,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
+    sums: coherence.DateSums | None = None,
 ) -> xr.Dataset:
     """Pair layers of ``stack`` (dims ``("date", azimuth, range)`` or ``("date", y, x)``, numpy or
     dask) for ``pairs`` (a rule such as ``"seq:1"``, or ``(reference, secondary)`` tuples / ``Pair``).
+    ``sums``: a `pairscope.coherence.DateSums` of the loaded stack, for callers that compute its
+    pairs a few at a time (each date's power sums then made once).
 
     Returns a Dataset with ``coherence``, ``phase``, ``valid_count`` (and ``amplitude``) on
     ``("pair", ...)``; ``perpendicular_baseline`` on ``pair`` when ``baselines`` (date -> metres
@@ -356,7 +359,8 @@ def compute_pairs(
     window = coherence.check_window(recipe.window, stack.shape)
     chosen = _resolve_pairs(stack, pairs)
     _check(cancel, progress, 0.05, f"estimating {len(chosen)} pair(s) with a {window[0]}x{window[1]} window")
-    ds = coherence.estimate_pairs(stack, chosen, window, bias_corrected=recipe.bias_corrected)
+    ds = coherence.estimate_pairs(stack, chosen, window, bias_corrected=recipe.bias_corrected,
+                                  sums=sums)
     if recipe.amplitude:
         _check(cancel, progress, 0.45, "amplitude")
         ds = ds.assign(amplitude=_amplitude(stack, chosen, window))

@@ -88,6 +88,7 @@ __all__ = [
     "EXTENSIONS",
     "GEOREFERENCES",
     "LAYERS",
+    "GeolocationCache",
     "Packing",
     "export_geometry",
     "export_pair",
@@ -147,17 +148,13 @@ class Packing:
     def encode(self, values: np.ndarray, empty: np.ndarray | None = None) -> np.ndarray:
         """Stored values: rounded to the nearest step, clipped to the dtype (nodata excluded);
         non-finite values and ``empty`` cells become ``nodata``."""
+        from pairscope.io._encode import encode_scaled
+
         info = np.iinfo(self.dtype)
         lo, hi = (info.min + 1, info.max) if self.nodata == info.min else (info.min, info.max - 1)
-        physical = np.asarray(values, dtype="float64")
-        with np.errstate(invalid="ignore"):
-            stored = np.rint((physical - self.offset) / self.scale)
-        stored = np.clip(stored, lo, hi)
-        bad = ~np.isfinite(physical)
-        if empty is not None:
-            bad |= empty
-        stored[bad] = self.nodata
-        return stored.astype(self.dtype)
+        # one pass: clip(rint((float64(values) - offset) / scale), lo, hi), nodata where bad
+        return encode_scaled(np.asarray(values), self.dtype, self.offset, self.scale, lo, hi,
+                             self.nodata, None if empty is None else np.asarray(empty, dtype=bool))
 
     def to_stored(self, value: float) -> float:
         """A physical value (e.g. a render's rescale limit) in stored units."""
@@ -308,21 +305,11 @@ def _write_json(data: Mapping[str, Any], path: pathlib.Path, hook: StageHook | N
 
 
 def _statistics(band: np.ndarray, nodata: float | None = None) -> dict[str, float]:
-    """Statistics of the stored values of one band; NaN and ``nodata`` cells are left out."""
-    valid = np.isfinite(band) if band.dtype.kind == "f" else np.ones(band.shape, dtype=bool)
-    if nodata is not None and not (isinstance(nodata, float) and math.isnan(nodata)):
-        valid &= band != nodata
-    values = band[valid] if not valid.all() else band.ravel()
-    if values.size == 0:
-        return {"valid_percent": 0.0}
-    mean = float(values.mean(dtype=np.float64))
-    return {
-        "minimum": _number(values.min()),
-        "maximum": _number(values.max()),
-        "mean": mean,
-        "stddev": float(np.sqrt(np.mean(np.square(values - mean, dtype=np.float64)))),
-        "valid_percent": round(100.0 * values.size / band.size, 4),
-    }
+    """Statistics of the stored values of one band; NaN and ``nodata`` cells are left out
+    (one pass: `pairscope.io._encode.band_statistics`)."""
+    from pairscope.io._encode import band_statistics
+
+    return band_statistics(band, nodata)  # type: ignore[return-value]
 
 
 def _number(value: Any) -> float | int:
@@ -690,6 +677,7 @@ def export_pair(
     encoding: Encoding = "compact",
     georeference: Georeference = "gcps",
     extra_properties: Mapping[str, Any] | None = None,
+    geolocation_cache: GeolocationCache | None = None,
 ) -> pystac.Item:
     """Write one pair of ``result`` as COGs + a STAC item in ``directory/<item id>/``.
 
@@ -700,8 +688,10 @@ def export_pair(
     ``encoding``: ``"compact"`` (scaled integers, see the module docstring) or ``"float32"``.
     ``georeference`` (radar geometry only): ``"gcps"`` (ground control points in each file),
     ``"geolocation"`` (GDAL geolocation arrays: an ``.aux.xml`` beside each layer naming the
-    geolocation asset) or None. Returns the item, its self href set to the written JSON (its
-    links hold absolute hrefs; the JSON on disk holds them relative, see `portable_href`).
+    geolocation asset) or None. ``geolocation_cache``: a `GeolocationCache` shared by the pairs of
+    one burst, so its grid's GCPs and geolocation file are made once (the bytes are the same).
+    Returns the item, its self href set to the written JSON (its links hold absolute hrefs; the
+    JSON on disk holds them relative, see `portable_href`).
     """
     _check_options(encoding, georeference)
     ds = _select_pair(result, pair)
@@ -742,7 +732,80 @@ def export_pair(
     props.update(extra_properties or {})
     return _write_item(item_id, pathlib.Path(directory), ds, coherence, sources, props,
                        input_dicts, None, hook, encoding=encoding, georeference=georeference,
-                       max_count=int(window[0]) * int(window[1]))
+                       max_count=int(window[0]) * int(window[1]), cache=geolocation_cache)
+
+
+def _same_values(a: np.ndarray, b: np.ndarray) -> bool:
+    """``a`` and ``b`` hold the same values: the same memory (as a burst's pairs share their grid
+    coordinates; nothing writes to them), else compared element by element (NaN equal to NaN)."""
+    if a is b or a.__array_interface__ == b.__array_interface__:
+        return True
+    return bool(np.array_equal(a, b, equal_nan=True))
+
+
+class GeolocationCache:
+    """Reuse of one radar-geometry grid between the pair items of a burst (a compute batch).
+
+    Every pair of a burst has the same latitude/longitude/height grid, so its ground control points
+    and its geolocation COG are the same bytes. The first item written with the cache computes and
+    encodes them; later items with an equal grid (checked, not assumed) reuse the GCPs and get the
+    geolocation file as a hard link of the first (a byte copy where links are impossible), so each
+    item folder still holds all its files. Not thread-safe: one cache per writer."""
+
+    def __init__(self) -> None:
+        self._grid: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
+        self._gcps: list[GroundControlPoint] | None = None
+        self._file: tuple[pathlib.Path, str, list[dict[str, Any]]] | None = None  # path, georef, bands
+        self.reused = 0
+
+    def _same(self, lat: np.ndarray, lon: np.ndarray, height: np.ndarray | None) -> bool:
+        if self._grid is None:
+            return False
+        lat0, lon0, h0 = self._grid
+        if (h0 is None) != (height is None):
+            return False
+        return _same_values(lat0, lat) and _same_values(lon0, lon) and (
+            height is None or _same_values(h0, height))  # type: ignore[arg-type]
+
+    def gcps(self, lat: np.ndarray, lon: np.ndarray, height: np.ndarray | None) -> list[GroundControlPoint]:
+        if not self._same(lat, lon, height):
+            self._grid, self._file = (lat, lon, height), None
+            self._gcps = _gcp_grid(lat, lon, height)
+        elif self._gcps is None:
+            self._gcps = _gcp_grid(lat, lon, height)
+        return self._gcps
+
+    def reuse(self, lat: np.ndarray, lon: np.ndarray, height: np.ndarray | None,
+              georeference: str | None, target: pathlib.Path,
+              hook: StageHook | None) -> list[dict[str, Any]] | None:
+        """Link (or copy) the cached geolocation file (and its sidecar) to ``target``; its
+        ``raster:bands``, or None when the grid or the georeference differ."""
+        if self._file is None or not self._same(lat, lon, height) or self._file[1] != str(georeference):
+            return None
+        source, _, bands = self._file
+        if not source.is_file():
+            return None
+        for src, dst in ((source, target),
+                         (source.with_name(source.name + ".aux.xml"), target.with_name(target.name + ".aux.xml"))):
+            if not src.is_file():
+                if dst.exists():
+                    dst.unlink()
+                continue
+            with _atomic_path(dst, hook) as tmp:
+                try:
+                    os.link(src, tmp)
+                except OSError:  # another file system, or no hard links here
+                    import shutil
+
+                    shutil.copyfile(src, tmp)
+        self.reused += 1
+        return json.loads(json.dumps(bands))
+
+    def remember(self, lat: np.ndarray, lon: np.ndarray, height: np.ndarray | None,
+                 georeference: str | None, path: pathlib.Path, bands: list[dict[str, Any]]) -> None:
+        if not self._same(lat, lon, height):
+            self._grid, self._gcps = (lat, lon, height), None
+        self._file = (path, str(georeference), bands)
 
 
 def _empty_cells(da: xr.DataArray, values: np.ndarray) -> np.ndarray:
@@ -792,6 +855,7 @@ def _write_item(
     encoding: str = "compact",
     georeference: str | None = "gcps",
     max_count: int = 0,
+    cache: GeolocationCache | None = None,
 ) -> pystac.Item:
     """Write ``sources`` as COGs (+ the geolocation grid in radar geometry) and the item, last."""
     out = directory / item_id
@@ -803,12 +867,12 @@ def _write_item(
     gcps: list[GroundControlPoint] | None = None
     geolocation_file = f"{item_id}_geolocation.tif"
     geoloc_meta: dict[str, str] | None = None
-    lat = lon = None
+    lat = lon = height = None
     if grid is None:
         lat, lon = _latlon(ds, template)
+        height = _height(ds, template)
         if georeference == "gcps":
-            height = _height(ds, template)
-            gcps = _gcp_grid(lat, lon, height)
+            gcps = cache.gcps(lat, lon, height) if cache is not None else _gcp_grid(lat, lon, height)
         elif georeference == "geolocation":
             geoloc_meta = _geolocation_metadata(geolocation_file)
 
@@ -839,12 +903,20 @@ def _write_item(
         self_geoloc = None
         if geoloc_meta is not None:
             self_geoloc = {k: v for k, v in geoloc_meta.items() if not k.startswith(("X_DATASET", "Y_DATASET"))}
-        bands = write_cog(
-            np.stack([lat, lon]).astype("float64"), out / geolocation_file,
-            band_names=["grid_lat", "grid_lon"], units=["deg", "deg"], resampling="AVERAGE",
-            overviews=False, hook=hook, gcps=gcps, geolocation=self_geoloc,
-            tags={"pairscope_item": item_id, "pairscope_layer": "geolocation"},
-        )
+        reused = (cache.reuse(lat, lon, height, georeference, out / geolocation_file, hook)
+                  if cache is not None else None)
+        if reused is not None:
+            bands = reused
+        else:
+            # no item id in its tags: the same bytes serve every pair of the burst
+            bands = write_cog(
+                np.stack([lat, lon]).astype("float64"), out / geolocation_file,
+                band_names=["grid_lat", "grid_lon"], units=["deg", "deg"], resampling="AVERAGE",
+                overviews=False, hook=hook, gcps=gcps, geolocation=self_geoloc,
+                tags={"pairscope_layer": "geolocation"},
+            )
+            if cache is not None:
+                cache.remember(lat, lon, height, georeference, out / geolocation_file, bands)
         assets["geolocation"] = pystac.Asset(
             href=f"./{geolocation_file}", media_type=pystac.MediaType.COG,
             title="Latitude / longitude (WGS84) of each radar-geometry pixel",
@@ -1137,6 +1209,7 @@ def export_pairs(
     pairs table as CSV beside them. ``inputs`` maps a date (anything ``numpy.datetime64`` reads,
     compared by day) to its SLC item."""
     by_day = {_day(k): v for k, v in (inputs or {}).items()}
+    kwargs.setdefault("geolocation_cache", GeolocationCache())  # one grid for all the pairs
     items = []
     for i in range(result.sizes["pair"]):
         ds = result.isel(pair=i)
