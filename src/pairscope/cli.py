@@ -68,7 +68,10 @@ def make_parser() -> argparse.ArgumentParser:
     build = demo_sub.add_parser("build", help="write the demo STAC catalog to DIRECTORY")
     build.add_argument("directory")
     build.add_argument("--seed", type=int, default=0)
-    build.add_argument("--size", default="default", help="default | small | full")
+    build.add_argument("--size", default="default",
+                       help="default (3 adjoining bursts, 8 dates of 1500 x 640, about a minute) | "
+                       "small (3 bursts, 6 dates of 150 x 600, seconds) | "
+                       "full (1 whole burst, 10 dates of 1500 x 21000, ~15 minutes, ~7 GB)")
     build.set_defaults(func=_demo_build)
 
     compute = sub.add_parser(

@@ -279,7 +279,8 @@ def _write_cog(
                     dst.set_band_unit(i, units)
             if tags:
                 dst.update_tags(**tags)
-        options: dict[str, Any] = {"COMPRESS": "ZSTD", "LEVEL": 1, "BLOCKSIZE": 256, "OVERVIEWS": "NONE"}
+        options: dict[str, Any] = {"COMPRESS": "ZSTD", "LEVEL": 1, "BLOCKSIZE": 256, "OVERVIEWS": "NONE",
+                                   "NUM_THREADS": 2}
         if data.dtype == np.float32:
             options["PREDICTOR"] = 3
         with warnings.catch_warnings():

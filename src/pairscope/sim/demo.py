@@ -48,11 +48,12 @@ and files of the one-burst demo), ``geometry_<burst>``, ``truth_<burst>`` and
 burst's by default, ``burst_id=`` for another), :func:`true_pair_coherence` gives the true
 coherence map of any pair, :func:`demo_bursts` lists the bursts.
 
-Building is deterministic: the same seed and size give byte-identical files. Sizes per burst
-(measured on the shared 2-core machine under the load of other jobs): ``small`` 3 bursts of
-6 x 150 x 600, ~40 MB, ~11-14 s (one burst: ~8-10 s); ``default`` 3 bursts of 8 x 1500 x 800,
-~50 s (the one-burst 8 x 600 x 3000 demo: 30-48 s); ``full`` 1 burst of 10 x 1500 x 21000,
-~6.8 GB on disk, ~7 GB of memory at peak, ~15 minutes.
+Building is deterministic: the same seed and size give byte-identical files. Sizes, with the CPU
+time of a build (user + sys; wall time on the shared 2-core machine varies two- to threefold with
+the load of other jobs, see the README): ``small`` 3 bursts of 6 dates x 150 x 600, ~56 MB, ~10 s
+CPU (the one-burst demo: ~8 s); ``default`` 3 bursts of 8 dates x 1500 x 640, ~770 MB, ~50 s CPU
+(the one-burst 8 x 600 x 3000 demo: ~36 s CPU, ~30 s wall on an idle machine); ``full`` 1 burst of
+10 dates x 1500 x 21000, ~6.8 GB on disk, ~7 GB of memory at peak, ~15 minutes.
 """
 
 from __future__ import annotations
@@ -234,7 +235,7 @@ class _BandWriter:
 
     def close(self) -> None:
         self.dst.close()
-        options: dict[str, Any] = {"COMPRESS": "ZSTD", "LEVEL": 1, "BLOCKSIZE": 256}
+        options: dict[str, Any] = {"COMPRESS": "ZSTD", "LEVEL": 1, "BLOCKSIZE": 256, "NUM_THREADS": 2}
         if self.dst.dtypes[0] == "float32":
             options["PREDICTOR"] = 3
         if self.overviews:
@@ -965,9 +966,10 @@ def build_catalog(
     """Simulate the demo burst stack and write it as a static STAC catalog in ``directory``.
 
     Returns the path of the root ``catalog.json``. An earlier demo in ``directory`` is replaced;
-    a directory holding another catalog is refused. ``size`` is ``small`` (6 dates of 150 x 600,
-    seconds), ``default`` (8 dates of 600 x 3000, under a minute) or ``full`` (10 dates of a whole
-    1500 x 21000 burst; minutes and several GB). Same seed and size, same bytes.
+    a directory holding another catalog is refused. ``size`` is ``small`` (3 bursts, 6 dates of
+    150 x 600 each, seconds), ``default`` (3 adjoining whole bursts, 8 dates of 1500 x 640 each,
+    about a minute) or ``full`` (1 burst, 10 dates of a whole 1500 x 21000 burst; minutes and
+    several GB). Same seed and size, same bytes.
     """
     if size not in SIZES:
         raise ValueError(f"unknown demo size {size!r}; choose one of {', '.join(SIZES)}")

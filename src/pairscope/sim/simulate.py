@@ -131,7 +131,7 @@ GEOMETRY_LAYERS = (
 #: ~0.32 s as real IW bursts do; ``small`` is a 150-line crop around the burst centre.
 SIZES: dict[str, tuple[int, int, int]] = {
     "small": (150, 600, 6),
-    "default": (1500, 800, 8),
+    "default": (1500, 640, 8),
     "full": (1500, 21000, 10),
 }
 
