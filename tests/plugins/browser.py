@@ -1,9 +1,10 @@
 """Real-browser fixtures: the explorer served by ``pairscope serve`` on loopback, driven by
 Playwright through Debian's ``/usr/bin/chromium`` (Playwright's own browser download is not used).
 
-Every request the page makes outside loopback is aborted and counted as a failure; console errors
-and page errors are collected and fail the test; a screenshot of each failed scenario is written
-to ``test-artifacts/`` (kept by CI).
+Every request the page makes outside loopback is aborted, recorded (``ExplorerPage.blocked``) and
+fails the test, whether or not it calls ``assert_clean`` (the fixture's teardown fails it, listing
+the URLs); console errors and page errors are collected and fail the test; a screenshot of each
+failed scenario is written to ``test-artifacts/`` (kept by CI).
 """
 
 from __future__ import annotations
@@ -257,8 +258,8 @@ def open_session(
     """A factory of browser sessions; each gets a screenshot on failure and a clean-page check."""
     sessions: list[ExplorerPage] = []
 
-    def make() -> ExplorerPage:
-        context = chromium.new_context(viewport={"width": 1500, "height": 1150})
+    def make(viewport: tuple[int, int] = (1500, 1150)) -> ExplorerPage:
+        context = chromium.new_context(viewport={"width": viewport[0], "height": viewport[1]})
         session = ExplorerPage(page=None, context=context, base_url=explorer_server.url)
 
         def route(r: Any) -> None:
@@ -295,3 +296,7 @@ def open_session(
         with contextlib.suppress(Exception):
             log = explorer_server.log.read_text()[-5000:]
             (ARTIFACTS / "explorer-server.log").write_text(log)
+    blocked = [url for session in sessions for url in session.blocked]
+    if blocked and not failed:  # the page tried to leave the machine: the scenario fails
+        pytest.fail(f"the page requested {len(blocked)} URL(s) outside loopback (all aborted): "
+                    f"{sorted(set(blocked))}", pytrace=False)  # fmt: skip

@@ -245,17 +245,30 @@ class Explorer(pn.viewable.Viewer):
         return pn.Row(side, main, sizing_mode="stretch_width")
 
     def _tabs(self) -> pn.Tabs:
-        """Explore (maps, network, matrix, pixel), QA and Learn; only the shown tab is drawn,
-        and QA / Learn start their work when first shown."""
+        """Explore (maps, network, matrix, pixel), QA and Learn; QA / Learn start their work
+        when first shown, and a hidden one waits to be shown again before it recomputes.
+
+        Not ``dynamic``: Panel detaches a hidden dynamic tab's models from the document, and an
+        update of a detached Markdown/HTML pane rewrites the session's shared stylesheets
+        (``loading.css``, ``alerts.css``, ``markdown.css``) to ``cdn.holoviz.org`` (Panel
+        1.9: ``HTMLBasePane._update`` with ``model.document`` None falls back to its CDN), so
+        the page would fetch Panel's CSS from the internet and lose it offline."""
         explore = pn.Column(
             pn.Row(self.maps, self.downloads, sizing_mode="stretch_width"),
             pn.Row(self.network, self.matrix, self.pixel, sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )
         tabs = pn.Tabs(("Explore", explore), ("QA", self.qa), ("Learn", self.learn),
-                       dynamic=True, sizing_mode="stretch_width", css_classes=["ps-tabs"])  # fmt: skip
-        shown: dict[int, Any] = {1: self.qa, 2: self.learn}
-        tabs.param.watch(lambda e: shown[e.new].activate() if e.new in shown else None, "active")
+                       dynamic=False, sizing_mode="stretch_width", css_classes=["ps-tabs"])  # fmt: skip
+        views: dict[int, Any] = {1: self.qa, 2: self.learn}
+
+        def shown(event: Any) -> None:
+            for index, view in views.items():
+                view.shown = index == event.new
+            if event.new in views:
+                views[event.new].activate()
+
+        tabs.param.watch(shown, "active")
         return tabs
 
 

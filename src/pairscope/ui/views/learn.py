@@ -38,10 +38,13 @@ from pairscope.ui.services import (
     truth_comparison,
 )
 from pairscope.ui.state import ExplorerState, parse_pairs
+from pairscope.ui.views.style import wrap_row
 
 PLOT_HEIGHT = 300
 MAP_HEIGHT = 260
-MAP_WIDTH = 400
+#: Narrowest a plot may get before the plots of a row wrap under each other (they grow with the
+#: window; none is wider than the main area).
+MIN_WIDTH = 360
 
 FORMULAS = r"""$$\gamma = \frac{\left|\sum_{k=1}^{L} s_{1,k}\, s_{2,k}^{*}\right|}{\sqrt{\sum_{k=1}^{L} |s_{1,k}|^{2}\; \sum_{k=1}^{L} |s_{2,k}|^{2}}} \quad \text{(CEOS-ARD eq. 18)} \qquad \phi = \arg\left(\sum_{k=1}^{L} s_{1,k}\, s_{2,k}^{*}\right) \quad \text{(eq. 19)}$$"""  # noqa: E501
 TOUZI = r"""$$E|\hat\gamma| = \frac{\Gamma(L)\,\Gamma(3/2)}{\Gamma(L+1/2)}\; {}_3F_2\!\left(\tfrac32, L, L; L+\tfrac12, 1; \gamma^2\right) (1-\gamma^2)^{L} \qquad \sigma_\phi \geq \frac{\sqrt{1-\gamma^2}}{\gamma\sqrt{2L}} \qquad \Delta r_{\mathrm{LOS}} = \frac{\lambda}{4\pi}\,\Delta\phi$$"""  # noqa: E501
@@ -128,7 +131,7 @@ def radar_image(da: xr.DataArray, name: str, label: str) -> hv.Image:
 
 def truth_plots(tc: TruthComparison, looks: int) -> list[Any]:
     viridis = list(render.palette("viridis"))
-    common: dict[str, Any] = dict(width=MAP_WIDTH, height=MAP_HEIGHT, colorbar=True, tools=["hover"],
+    common: dict[str, Any] = dict(responsive=True, height=MAP_HEIGHT, colorbar=True, tools=["hover"],
                                   invert_yaxis=True, xlabel="range [sample]",
                                   ylabel="azimuth [line]")  # fmt: skip
     coh = "coherence [0-1]"
@@ -213,6 +216,9 @@ class LearnView(pn.viewable.Viewer):
         self.runner = Runner()
         self.pixel_runner = Runner()
         self.active = False
+        #: Whether the tab is on screen (the app clears it when another tab is shown): a hidden
+        #: tab recomputes when it is shown again, not on every change.
+        self.shown = True
         self.measured: np.ndarray | None = None
         self.truth: TruthComparison | None = None
         self.azimuth = pn.widgets.IntSlider(name="Window azimuth looks", start=1, end=15,
@@ -233,11 +239,18 @@ class LearnView(pn.viewable.Viewer):
             "sit a little above these curves. s1, s2: the two coregistered SLCs; the sums run over "
             "the window's valid samples.", sizing_mode="stretch_width")  # fmt: skip
         self.curves = pn.pane.HoloViews(bias_plot(self._looks(), None, None),
-                                        sizing_mode="stretch_width", linked_axes=False)  # fmt: skip
+                                        sizing_mode="stretch_width", min_width=MIN_WIDTH,
+                                        height=PLOT_HEIGHT + 10, linked_axes=False)  # fmt: skip
         self.phase = pn.pane.HoloViews(phase_plot(self._looks(), None), sizing_mode="stretch_width",
+                                       min_width=MIN_WIDTH, height=PLOT_HEIGHT + 10,
                                        linked_axes=False)  # fmt: skip
         # one pane per map; Panel links their axes (dimension names unique to this view)
-        self.truth_panes = [pn.pane.HoloViews(None, linked_axes=True) for _ in range(3)]
+        self.truth_panes = [
+            pn.pane.HoloViews(None, linked_axes=True, sizing_mode="stretch_width",
+                              min_width=MIN_WIDTH, height=MAP_HEIGHT + 10,
+                              css_classes=["ps-learn-map"])
+            for _ in range(3)
+        ]  # fmt: skip
         self.truth_text = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.diagram = pn.pane.HoloViews(None, width=450, linked_axes=False)
         self.look_text = pn.pane.Markdown("Click a pixel of a map (Explore tab) to see its look "
@@ -246,7 +259,8 @@ class LearnView(pn.viewable.Viewer):
                                         linked_axes=False)  # fmt: skip
         self.azimuth.param.watch(self._window_changed, "value_throttled")
         self.range.param.watch(self._window_changed, "value_throttled")
-        state.param.watch(self._pair_changed, ["pair", "version"])
+        state.param.watch(self._pair_changed, ["pair", "version", "catalog", "burst",
+                                               "polarization"])  # fmt: skip
         state.param.watch(self._pixel_changed, ["pixel"])
         state.param.watch(self._sidebar_window, ["window_azimuth", "window_range"])
 
@@ -263,17 +277,19 @@ class LearnView(pn.viewable.Viewer):
 
     def activate(self) -> None:
         """Called when the tab is shown: recompute for the current pair and pixel."""
-        self.active = True
+        self.active = self.shown = True
         self.recompute()
         self.update_pixel()
 
     def _pair_changed(self, *_: Any) -> None:
-        if self.active:
+        """A new pair, result, catalog, burst or polarization: recompute now when the tab is on
+        screen (a hidden tab recomputes when shown: :meth:`activate`)."""
+        if self.active and self.shown:
             self.recompute()
             self.update_pixel()
 
     def _pixel_changed(self, *_: Any) -> None:
-        if self.active:
+        if self.active and self.shown:
             self.update_pixel()
 
     def _window_changed(self, *_: Any) -> None:
@@ -283,7 +299,7 @@ class LearnView(pn.viewable.Viewer):
         """The sidebar's window (or the QA view's best match) moves the sliders too."""
         self.azimuth.value = max(self.azimuth.start, min(self.azimuth.end, self.state.window_azimuth))
         self.range.value = max(self.range.start, min(self.range.end, self.state.window_range))
-        if self.active:
+        if self.active and self.shown:
             self.recompute()
 
     def _failed(self, exc: BaseException) -> None:
@@ -388,12 +404,14 @@ class LearnView(pn.viewable.Viewer):
             self.formulas,
             self.touzi,
             self.explain,
-            pn.Row(self.azimuth, self.range, sizing_mode="stretch_width"),
+            wrap_row(self.azimuth, self.range),
             self.message,
-            pn.Row(self.curves, self.phase, sizing_mode="stretch_width"),
-            pn.Row(*self.truth_panes, sizing_mode="stretch_width"),
+            # rows wrap (wrap_row) so that no part is wider than the main area
+            wrap_row(self.curves, self.phase),
+            wrap_row(*self.truth_panes, css_classes=["ps-learn-maps"]),
             self.truth_text,
-            pn.Row(self.diagram, self.look_text, sizing_mode="stretch_width"),
+            wrap_row(self.diagram, pn.Column(self.look_text, min_width=MIN_WIDTH,
+                                             sizing_mode="stretch_width")),  # fmt: skip
             self.fringe,
             sizing_mode="stretch_width",
             css_classes=["ps-learn"],

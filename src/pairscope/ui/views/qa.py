@@ -25,6 +25,7 @@ from holoviews.operation.datashader import rasterize
 
 from pairscope import render
 from pairscope.ui.backend import UserError, day
+from pairscope.ui.messages import as_text
 from pairscope.ui.services import (
     HIST_BINS,
     Comparison,
@@ -41,9 +42,13 @@ from pairscope.ui.services import (
 )
 from pairscope.ui.state import ExplorerState
 from pairscope.ui.views.downloads import QADownloads
+from pairscope.ui.views.style import wrap_row
 
-MAP_HEIGHT = 330
-MAP_WIDTH = 400
+#: Narrowest and widest a map may get: the maps grow with the window (equal scale in x and y:
+#: their height follows) and wrap onto the next row when it is narrow.
+MAP_MIN_WIDTH = 380
+MAP_MAX_WIDTH = 620
+HISTOGRAM_WIDTH = 420
 #: Symmetric colour limit of the difference map (coherence units).
 DIFF_LIMIT = 0.2
 ESTIMATOR = "|sum(s1 conj(s2))| / sqrt(sum|s1|^2 sum|s2|^2)"
@@ -157,7 +162,7 @@ def histogram_plot(c: Comparison, x_range: Any, y_range: Any, n_both: int) -> An
     line = hv.Curve(([0.0, 1.0], [0.0, 1.0]), "product", "ours").opts(color="red", line_dash="dashed")
     return (raster.opts(cmap=list(render.palette("magma_r")), cnorm="log", colorbar=True,
                         clabel="pixels", tools=["hover"]) * line).opts(
-        width=420, height=380, xlim=(0.0, 1.0), ylim=(0.0, 1.0),
+        width=HISTOGRAM_WIDTH, height=380, xlim=(0.0, 1.0), ylim=(0.0, 1.0),
         xlabel="product coherence [0-1]", ylabel="our coherence [0-1]",
         title=f"Product vs ours: 2-D histogram of {n_both} pixels",
     )  # fmt: skip
@@ -178,8 +183,13 @@ class QAView(pn.viewable.Viewer):
         self.active = False
         self._listed_for: tuple[str, str] | None = None
         self._range: tuple[Any, Any] = (None, None)
+        #: Whether the tab is on screen (the app clears it when another tab is shown).
+        self.shown = True
+        #: The inputs the shown comparison was drawn from (None: nothing drawn yet).
+        self._drawn: dict[str, Any] | None = None
         self.product = pn.widgets.Select(name="Published coherence product", options={},
-                                         width=470, css_classes=["ps-qa-product"])  # fmt: skip
+                                         sizing_mode="stretch_width", min_width=260,
+                                         max_width=520, css_classes=["ps-qa-product"])  # fmt: skip
         self.asset = pn.widgets.Select(name="Asset", options=[], width=90,
                                        css_classes=["ps-qa-asset"])  # fmt: skip
         self.compare_button = pn.widgets.Button(name="Compare", button_type="primary", width=110,
@@ -193,13 +203,25 @@ class QAView(pn.viewable.Viewer):
         self.message = pn.pane.Alert("Open this tab to list the catalog's published products.",
                                      alert_type="info", css_classes=["ps-qa-message"],
                                      sizing_mode="stretch_width", margin=(5, 5))  # fmt: skip
+        # says when the maps no longer match the inputs (what changed; press Compare)
+        self.outdated = pn.pane.Alert("", alert_type="warning", visible=False,
+                                      css_classes=["ps-qa-outdated"], sizing_mode="stretch_width",
+                                      margin=(5, 5))  # fmt: skip
         self.estimators = pn.pane.Markdown("", css_classes=["ps-qa-estimators"],
                                            sizing_mode="stretch_width")  # fmt: skip
         # one pane per map; Panel links their axes (dimension names unique to this view)
-        self.map_panes = [pn.pane.HoloViews(None, linked_axes=True) for _ in range(3)]
-        self.histogram = pn.pane.HoloViews(None, width=440, css_classes=["ps-qa-histogram"],
+        # (each grows with the window; they wrap under each other when it is narrow)
+        self.map_panes = [
+            pn.pane.HoloViews(None, linked_axes=True, sizing_mode="stretch_width",
+                              min_width=MAP_MIN_WIDTH, max_width=MAP_MAX_WIDTH,
+                              css_classes=["ps-qa-map"])
+            for _ in range(3)
+        ]  # fmt: skip
+        self.histogram = pn.pane.HoloViews(None, width=HISTOGRAM_WIDTH + 20,
+                                           css_classes=["ps-qa-histogram"],
                                            linked_axes=False)  # fmt: skip
-        self.stats = pn.pane.Markdown("", css_classes=["ps-qa-stats"], width=430)
+        self.stats = pn.pane.Markdown("", css_classes=["ps-qa-stats"], sizing_mode="stretch_width",
+                                      min_width=280, max_width=430)  # fmt: skip
         self.windows = pn.pane.DataFrame(None, index=False, float_format="{:.4f}".format,
                                          css_classes=["ps-qa-windows"], max_height=300,
                                          sizing_mode="stretch_width")  # fmt: skip
@@ -209,27 +231,97 @@ class QAView(pn.viewable.Viewer):
         self.search_button.on_click(lambda _e: self.search_window())
         self.use_button.on_click(lambda _e: self.use_best())
         self.product.param.watch(self._product_changed, "value")
+        self.product.param.watch(self._check_outdated, "value")
+        self.asset.param.watch(self._check_outdated, "value")
         state.param.watch(self._burst_changed, ["burst_dates"])
         state.param.watch(self._pair_changed, ["pair"])
+        state.param.watch(self._polarization_changed, ["polarization"])
+        state.param.watch(self._check_outdated, ["catalog", "burst", "window_azimuth",
+                                                 "window_range", "bias_corrected"])  # fmt: skip
 
     # -- reacting -------------------------------------------------------------------------------
     def activate(self) -> None:
-        """Called when the tab is shown: list products (once per burst) and compare the first."""
-        self.active = True
+        """Called when the tab is shown: list products (once per burst) and compare the first;
+        when the sidebar's "Pair shown" moved to another pair with a product while the tab was
+        hidden, compare that one."""
+        self.active = self.shown = True
         key = (self.state.catalog, self.state.burst)
         if self._listed_for != key and self.state.burst:
             self.refresh_products(compare=True)
+        elif self._follow_pair():
+            self.compare()
 
     def _burst_changed(self, *_: Any) -> None:
         if self.active:
             self.refresh_products(compare=False)
 
+    def _product_of(self, pair: str | None) -> str | None:
+        return next((key for key, c in self.choices.items() if pair and c.pair == pair), None)
+
+    def _follow_pair(self) -> bool:
+        """Select the product of the sidebar's "Pair shown"; True when the shown comparison is
+        of another product (so it must be compared again)."""
+        key = self._product_of(self.state.pair)
+        if key is not None:
+            self.product.value = key
+        self._check_outdated()
+        drawn = self._drawn
+        return (key is not None and self.comparison is not None
+                and (drawn is None or drawn["product"] != key))  # fmt: skip
+
     def _pair_changed(self, *_: Any) -> None:
+        """The QA tab follows "Pair shown": its product is selected and, when the tab is on
+        screen, compared at once (else when the tab is next shown)."""
+        if self._follow_pair() and self.active and self.shown:
+            self.compare()
+
+    def _polarization_changed(self, *_: Any) -> None:
+        if self.state.polarization in (self.asset.options or []):
+            self.asset.value = self.state.polarization
+
+    def _inputs(self) -> dict[str, Any]:
+        """What a comparison is made of, as the widgets and the sidebar say now."""
+        s = self.state
+        return {"catalog": s.catalog, "burst": s.burst, "product": self.product.value,
+                "asset": self.asset.value, "window": (int(s.window_azimuth), int(s.window_range)),
+                "bias_corrected": bool(s.bias_corrected)}  # fmt: skip
+
+    def outdated_reasons(self) -> list[str]:
+        """Why the shown comparison no longer matches the inputs ([] when it does or when
+        nothing is shown)."""
+        drawn = self._drawn
+        if drawn is None or self.comparison is None:
+            return []
+        now = self._inputs()
+        reasons = []
+        for name, words in (("catalog", "the catalog"), ("burst", "the burst")):
+            if now[name] != drawn[name]:
+                reasons.append(f"{words} changed")
+        if now["product"] != drawn["product"]:
+            reasons.append(f"the product is now {now['product'] or 'none'}")
+        elif now["asset"] and now["asset"] != drawn["asset"]:
+            reasons.append(f"the asset is now {now['asset']}")
+        if now["window"] != drawn["window"]:
+            old, new = drawn["window"], now["window"]
+            reasons.append(f"the window changed from {old[0]}x{old[1]} to {new[0]}x{new[1]}")
+        if now["bias_corrected"] != drawn["bias_corrected"]:
+            reasons.append("the bias correction changed")
         pair = self.state.pair
-        for key, choice in self.choices.items():
-            if choice.pair == pair:
-                self.product.value = key
-                return
+        if pair and self.comparison.choice.pair != pair and self._product_of(pair) is None:
+            reasons.append(f"Pair shown is {pair}, which has no published product here (these "
+                           f"maps are {self.comparison.choice.pair})")  # fmt: skip
+        return reasons
+
+    def _check_outdated(self, *_: Any) -> None:
+        reasons = self.outdated_reasons()
+        if reasons:
+            text = "; ".join(reasons)
+            self.outdated.param.update(
+                object=as_text(f"Outdated: {text[0].upper()}{text[1:]}. Press Compare."),
+                visible=True,
+            )  # fmt: skip
+        elif self.outdated.visible:
+            self.outdated.param.update(object="", visible=False)
 
     def _product_changed(self, *_: Any) -> None:
         choice = self.choices.get(self.product.value) if self.product.value else None
@@ -302,8 +394,13 @@ class QAView(pn.viewable.Viewer):
         def work() -> Comparison:
             return run_comparison(state.backend, location, burst, choice, asset, window, bias)
 
+        drawn = {**self._inputs(), "product": choice.item_id, "asset": asset, "window": window,
+                 "bias_corrected": bias}  # fmt: skip
+
         def done(c: Comparison) -> None:
             self.comparison = c
+            self._drawn = drawn
+            self._check_outdated()
             self._range = (None, None)
             self.compare_button.disabled = False
             self.search_button.disabled = False
@@ -319,7 +416,7 @@ class QAView(pn.viewable.Viewer):
     def _maps(self, c: Comparison) -> list[Any]:
         cmap = list(render.palette(c.render.colormap_name))
         common: dict[str, Any] = dict(
-            width=MAP_WIDTH, height=MAP_HEIGHT, data_aspect=1, colorbar=True, tools=["hover"],
+            responsive=True, data_aspect=1, colorbar=True, tools=["hover"],
             xlabel="easting [m]", ylabel="northing [m]", active_tools=["wheel_zoom"],
             xformatter="%.0f", yformatter="%.0f", xticks=3,
         )  # fmt: skip
@@ -391,17 +488,25 @@ class QAView(pn.viewable.Viewer):
         self.compare()
 
     def __panel__(self) -> pn.viewable.Viewable:
-        controls = pn.Row(self.product, self.asset, self.compare_button, self.search_button,
-                          self.use_button, sizing_mode="stretch_width")  # fmt: skip
+        # rows wrap (wrap_row) so that no part is wider than the main area
+        controls = wrap_row(self.product, self.asset, self.compare_button, self.search_button,
+                            self.use_button)  # fmt: skip
         return pn.Column(
             pn.pane.Markdown("### Product QA: a published coherence product beside our "
-                             "recomputation, with the product's own render"),  # fmt: skip
+                             "recomputation, with the product's own render",
+                             sizing_mode="stretch_width"),  # fmt: skip
             controls,
             self.message,
+            self.outdated,
             self.estimators,
-            pn.Row(*self.map_panes, sizing_mode="stretch_width"),
-            pn.Row(self.histogram, pn.Column(self.stats, self.downloads),
-                   sizing_mode="stretch_width"),  # fmt: skip
+            wrap_row(*self.map_panes, css_classes=["ps-qa-maps"]),
+            wrap_row(self.histogram, pn.Column(
+                self.stats,
+                # the download buttons wrap too (QADownloads lays them out in a fixed row)
+                wrap_row(self.downloads.statistics_button, self.downloads.figure_button,
+                         css_classes=["ps-qa-downloads"]),
+                min_width=280, sizing_mode="stretch_width",
+            )),  # fmt: skip
             self.windows,
             sizing_mode="stretch_width",
             css_classes=["ps-qa"],

@@ -175,9 +175,12 @@ class Sidebar(pn.viewable.Viewer):
         self.geometry = pn.widgets.RadioButtonGroup.from_param(
             s.param.geometry, name="Output geometry", css_classes=["ps-geometry"]
         )
+        # sticky: held at the bottom of the window while its place in the sidebar is below it,
+        # so Compute is on screen without scrolling at any window height
         self.compute = pn.widgets.Button(
             name="Compute", button_type="primary", css_classes=["ps-compute"],
             sizing_mode="stretch_width",
+            styles={"position": "sticky", "bottom": "4px", "z-index": "10"},
         )  # fmt: skip
         self.compute.on_click(lambda _e: s.compute())
         self.pair = pn.widgets.Select(

@@ -1,5 +1,6 @@
 """Colour, limits and labels of each layer, taken from :mod:`pairscope.render` definitions; which
-colormaps are cyclic (the only honest ones for wrapped phase); map axis labels with the CRS."""
+colormaps are cyclic (the only honest ones for wrapped phase); map axis labels with the CRS; rows
+that wrap when the window is narrow (:func:`wrap_row`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+import panel as pn
 
 from pairscope import render
 from pairscope.ui.state import CYCLIC_COLORMAPS
@@ -106,3 +108,13 @@ def map_axis_labels(radar: bool, crs: object = None) -> tuple[str, str]:
     name = crs_name(crs)
     suffix = f", {name}" if name else ""
     return f"easting [m]{suffix}", f"northing [m]{suffix}"
+
+
+def wrap_row(*objects: object, **params: object) -> pn.Row:
+    """A row whose items wrap onto the next line when they do not fit (CSS ``flex-wrap``), so
+    no row is wider than the main area; items with ``sizing_mode="stretch_width"`` and a
+    ``min_width`` grow to share a wide window. A plain Bokeh row (not :class:`panel.FlexBox`,
+    whose plots in a hidden tab never finish rendering, which holds back ``pn.state.onload``)."""
+    styles = {"flex-wrap": "wrap", **dict(params.pop("styles", None) or {})}  # type: ignore[call-overload]
+    params.setdefault("sizing_mode", "stretch_width")
+    return pn.Row(*objects, styles=styles, **params)
