@@ -100,16 +100,32 @@ def set_data(source: ColumnDataSource, data: dict[str, list[float]]) -> None:
         source.data = data
 
 
+class _Live:
+    """One map slot's plot kept across pairs: its look (``key``), the pipe its frames arrive on,
+    the rasterized DynamicMap shown, and its pixel-marker sources."""
+
+    def __init__(self, key: tuple[Any, ...], pipe: hv.streams.Pipe, plot: Any) -> None:
+        self.key = key
+        self.pipe = pipe
+        self.plot = plot
+        self.markers: list[ColumnDataSource] = []
+
+
 class MapsView(pn.viewable.Viewer):
     """Two linked, rasterized maps; a click on either sets ``state.pixel``, pan/zoom sets
-    ``state.view``."""
+    ``state.view``.
+
+    A new pair, or an outdated mark, only sends the new image to the plot already shown (its
+    frame arrives on a ``Pipe``; Datashader re-rasterizes the shown range and Bokeh updates the
+    existing glyph): the figure is built anew only when the look changes (layer, colormap,
+    geometry, limits), which is what makes switching pairs fast."""
 
     def __init__(self, state: ExplorerState, **params: Any) -> None:
         super().__init__(**params)
         self.state = state
         self._latlon: OrderedDict[tuple[Any, ...], tuple[np.ndarray, np.ndarray] | None] = (
             OrderedDict())  # fmt: skip
-        self._markers: list[ColumnDataSource] = []
+        self._live: dict[int, _Live] = {}
         self._extent: tuple[float, float, float, float] | None = None
         # two panes (not one HoloViews Layout/GridPlot, which does not lay out inside Tabs);
         # Panel links the axes of HoloViews panes that share dimension names (linked_axes)
@@ -126,7 +142,12 @@ class MapsView(pn.viewable.Viewer):
 
     def _refresh(self, *_: Any) -> None:
         for pane, plot in zip(self._panes, self._plots(), strict=True):
-            pane.object = plot
+            if pane.object is not plot:  # the same plot got its new frame through its pipe
+                pane.object = plot
+
+    @property
+    def _markers(self) -> list[ColumnDataSource]:
+        return [m for live in self._live.values() for m in live.markers]
 
     # -- the clicked pixel ------------------------------------------------------------------------
     def _marker_data(self, radar: bool) -> dict[str, list[float]]:
@@ -136,13 +157,14 @@ class MapsView(pn.viewable.Viewer):
         az, rg = (self.state.window_azimuth, self.state.window_range) if radar else (0, 0)
         return {"x": [float(px[0])], "y": [float(px[1])], "w": [float(rg)], "h": [float(az)]}
 
-    def _marker_hook(self, radar: bool) -> Any:
+    def _marker_hook(self, radar: bool, markers: list[ColumnDataSource]) -> Any:
         def hook(plot: Any, element: Any) -> None:
             fig = plot.state
             data = self._marker_data(radar)
             for r in fig.renderers:
                 if getattr(r, "name", None) == "ps-pixel":
-                    r.data_source.data = data
+                    if dict(r.data_source.data) != data:
+                        r.data_source.data = data
                     return
             source = ColumnDataSource(data=data)
             if radar:
@@ -150,7 +172,7 @@ class MapsView(pn.viewable.Viewer):
                          line_color="#ff2a2a", line_width=1.5, name="ps-pixel-window")  # fmt: skip
             fig.scatter(x="x", y="y", source=source, size=16, marker="circle_cross",
                         fill_alpha=0, line_color="#ff2a2a", line_width=2.5, name="ps-pixel")  # fmt: skip
-            self._markers.append(source)
+            markers.append(source)
 
         return hook
 
@@ -194,10 +216,11 @@ class MapsView(pn.viewable.Viewer):
             return None
         return found
 
-    def _one(self, layer: str) -> Any:
+    def _one(self, slot: int, layer: str) -> Any:
         state = self.state
         da = state.layer_data(layer)
         if da is None:
+            self._live.pop(slot, None)
             what = "look-vector layers (computing or unavailable)" if layer.startswith(
                 ("look", "los", "inc")
             ) else "a computed pair"
@@ -207,28 +230,38 @@ class MapsView(pn.viewable.Viewer):
         colormap = state.colormap if layer == state.layer else "render"
         style = layer_style(layer, colormap, np.asarray(da.values))
         latlon = self._latlon_of(da)
-        img = image(da, layer, latlon)
         radar = da.dims[-1] == "range"
-        xs, ys = _axes(da)
-        self._extent = (float(xs.min()), float(xs.max()), float(ys.min()), float(ys.max()))
-        raster = rasterize(
-            img,
-            aggregator="first" if layer == "phase" else "mean",
-            interpolation=None if layer == "phase" else "linear",
-            dynamic=True,
-        )
         pair = state.pair or ""
         title = f"{layer} {pair.replace('_', ' / ')}" if layer in ("coherence", "phase",
                                                                    "amplitude") else layer
         if state.stale:
             title += " (outdated: press Compute)"
+        img = image(da, layer, latlon).relabel(title)
+        xs, ys = _axes(da)
+        self._extent = (float(xs.min()), float(xs.max()), float(ys.min()), float(ys.max()))
         crs = da.rio.crs if (not radar and hasattr(da, "rio")) else None
         xlabel, ylabel = map_axis_labels(radar, crs)
+        view = state.view
+        key = (layer, tuple(style.cmap), style.clim, style.axis_label, radar, latlon is not None,
+               xlabel, ylabel, str(da.dims[-2]), str(da.dims[-1]))
+        live = self._live.get(slot)
+        if live is not None and live.key == key:
+            live.pipe.send(img)  # same look: only the frame changes (the shown range is kept)
+            return live.plot
         xname, yname = (("range sample", "azimuth line") if radar else ("easting [m]",
                                                                         "northing [m]"))  # fmt: skip
         tips = [(xname, "$x{0.0}"), (yname, "$y{0.0}"), (style.axis_label, "@image{0.000}")]
         if latlon is not None:
             tips += [("latitude", "@{latitude}{0.00000}"), ("longitude", "@{longitude}{0.00000}")]
+        pipe = hv.streams.Pipe(data=img)
+        frames = hv.DynamicMap(lambda data: data, streams=[pipe])
+        raster = rasterize(
+            frames,
+            aggregator="first" if layer == "phase" else "mean",
+            interpolation=None if layer == "phase" else "linear",
+            dynamic=True,
+        )
+        markers: list[ColumnDataSource] = []
         opts: dict[str, Any] = dict(
             cmap=list(style.cmap),
             colorbar=True,
@@ -237,7 +270,7 @@ class MapsView(pn.viewable.Viewer):
             hover_tooltips=tips,
             responsive=True,
             height=MAP_HEIGHT,
-            title=title,
+            title="{label}",
             invert_yaxis=radar,
             active_tools=["wheel_zoom"],
             default_tools=["pan", "wheel_zoom", "box_zoom", "reset", "save"],
@@ -245,13 +278,12 @@ class MapsView(pn.viewable.Viewer):
             ylabel=ylabel,
             xformatter=NumeralTickFormatter(format="0"),
             yformatter=NumeralTickFormatter(format="0"),
-            hooks=[self._marker_hook(radar)],
+            hooks=[self._marker_hook(radar, markers)],
         )
         if style.clim is not None:
             opts["clim"] = style.clim
         if not radar:
             opts["data_aspect"] = 1
-        view = state.view
         if view is not None:
             opts["xlim"], opts["ylim"] = (view[0], view[1]), (view[2], view[3])
         raster = raster.opts(**opts)
@@ -260,6 +292,9 @@ class MapsView(pn.viewable.Viewer):
         for stream in raster.streams:
             if isinstance(stream, hv.streams.RangeXY):
                 stream.add_subscriber(self._ranged)
+        live = _Live(key, pipe, raster)
+        live.markers = markers
+        self._live[slot] = live
         return raster
 
     def _tapped(self, x: float | None, y: float | None) -> None:
@@ -268,9 +303,8 @@ class MapsView(pn.viewable.Viewer):
         self.state.pixel = (float(x), float(y))
 
     def _plots(self) -> tuple[Any, Any]:
-        self._markers = []
         layer = self.state.layer
-        return self._one(layer), self._one(companion(layer))
+        return self._one(0, layer), self._one(1, companion(layer))
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Row(*self._panes, sizing_mode="stretch_width")
