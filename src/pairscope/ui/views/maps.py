@@ -95,7 +95,13 @@ def set_data(source: ColumnDataSource, data: dict[str, list[float]]) -> None:
     may only change under the document's lock), at once otherwise."""
     doc = source.document
     if doc is not None and getattr(doc, "session_context", None) is not None:
-        doc.add_next_tick_callback(lambda: setattr(source, "data", data))
+        def apply() -> None:
+            # a figure replaced meanwhile has left the page: changing its source would send
+            # the browser an update of a model it no longer knows
+            if source.document is doc:
+                source.data = data
+
+        doc.add_next_tick_callback(apply)
     else:
         source.data = data
 
