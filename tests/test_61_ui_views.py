@@ -215,6 +215,22 @@ def test_truth_needs_the_demo(tmp_path: pathlib.Path, backend: Any) -> None:
                                "2025-06-11", "VV", est, 105)  # fmt: skip
 
 
+def test_truth_is_of_the_burst_shown(demo_catalog: pathlib.Path, backend: Any) -> None:
+    """Each burst of the demo has its own scene: the Learn tab compares with that burst's truth."""
+    from pairscope.sim.demo import open_truth, true_pair_coherence
+
+    location = str(demo_catalog)
+    neighbour = "T117_249436_IW2"
+    ref, sec = np.datetime64("2025-06-05"), np.datetime64("2025-06-11")
+    est = backend.compute_pair(location, neighbour, "VV", ref, sec, (5, 21), False, "radar")
+    tc = learn.truth_comparison(backend, location, ref, sec, "VV", est["coherence"], 105,
+                                burst_id=neighbour)  # fmt: skip
+    own = true_pair_coherence(open_truth(location, burst_id=neighbour), ref, sec, "VV").values
+    first = true_pair_coherence(open_truth(location), ref, sec, "VV").values
+    assert not np.array_equal(own, first)  # the scenes differ
+    np.testing.assert_array_equal(np.asarray(tc.truth.values), own)
+
+
 def test_pixel_look_geometry(state: ExplorerState) -> None:
     ds = state.current()
     assert ds is not None

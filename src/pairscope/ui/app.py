@@ -51,15 +51,17 @@ class DemoTruth:
         self._truths: dict[str, Any] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, location: str, reference: Any, secondary: Any, polarization: str) -> Any:
+    def __call__(self, location: str, reference: Any, secondary: Any, polarization: str,
+                 burst_id: str | None = None) -> Any:
         from pairscope.sim.demo import open_truth, true_pair_coherence
 
+        key = f"{location}#{burst_id or ''}"  # each burst of the demo has its own truth
         with self._lock:
-            truth = self._truths.get(location)
+            truth = self._truths.get(key)
         if truth is None:
-            truth = open_truth(location)  # FileNotFoundError: not a demo catalog
+            truth = open_truth(location, burst_id=burst_id)  # FileNotFoundError: not a demo
             with self._lock:
-                self._truths[location] = truth
+                self._truths[key] = truth
         return true_pair_coherence(truth, reference, secondary, polarization)
 
 

@@ -131,8 +131,9 @@ class Backend(Protocol):
         ...
 
     def true_coherence(self, catalog: str, reference: Any, secondary: Any,
-                       polarization: str) -> xr.DataArray:
-        """The simulated true coherence of a pair (demo catalogs); FileNotFoundError otherwise."""
+                       polarization: str, burst_id: str | None = None) -> xr.DataArray:
+        """The simulated true coherence of a pair of a burst (demo catalogs; default: its first
+        burst); FileNotFoundError otherwise."""
         ...
 
 
@@ -574,11 +575,11 @@ class CoreBackend:
             raise explain(exc, f"Could not read asset {asset!r} of {getattr(item, 'id', item)}") from exc
 
     def true_coherence(self, catalog: str, reference: Any, secondary: Any,
-                       polarization: str) -> xr.DataArray:
-        """The simulated truth of a pair (demo catalogs only)."""
+                       polarization: str, burst_id: str | None = None) -> xr.DataArray:
+        """The simulated truth of a pair of a burst (demo catalogs only)."""
         if self.truth is None:
             raise FileNotFoundError("this server has no simulated truth")
-        return self.truth(catalog, reference, secondary, polarization)
+        return self.truth(catalog, reference, secondary, polarization, burst_id)
 
 
 class _Small:

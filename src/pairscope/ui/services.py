@@ -343,15 +343,16 @@ class TruthComparison:
 
 def truth_comparison(
     backend: Any, location: str, reference: Any, secondary: Any, polarization: str,
-    estimate: xr.DataArray, looks: int,
+    estimate: xr.DataArray, looks: int, *, burst_id: str | None = None,
 ) -> TruthComparison:  # fmt: skip
     """The demo's true coherence of the pair beside ``estimate`` (radar geometry) and the error.
 
     ``predicted_bias`` is the mean of E|gamma_hat|(truth, looks) - truth: what Touzi's curve says
-    the error should be if the window's samples were independent. Raises ``FileNotFoundError``
+    the error should be if the window's samples were independent; ``burst_id``: the burst the
+    estimate is of (default: the catalog's first). Raises ``FileNotFoundError``
     for a catalog that is not a pairscope demo (no truth).
     """
-    truth = backend.true_coherence(location, reference, secondary, polarization)
+    truth = backend.true_coherence(location, reference, secondary, polarization, burst_id=burst_id)
     est = np.asarray(estimate.values, dtype=np.float64)
     if truth.shape != est.shape:
         raise UserError(

@@ -327,7 +327,7 @@ class LearnView(pn.viewable.Viewer):
             note = ""
             try:
                 tc: TruthComparison | None = truth_comparison(
-                    backend, location, ref, sec, pol, coh, window[0] * window[1]
+                    backend, location, ref, sec, pol, coh, window[0] * window[1], burst_id=burst
                 )
             except FileNotFoundError:
                 tc, note = None, ("The true coherence is known only on the simulated demo catalog "
