@@ -381,6 +381,7 @@ def estimate_pairs(
     if sums is not None and not sums.matches(stack, (wa, wr)):
         raise InputError("sums were made from another stack or window: make a DateSums of this stack")
 
+    data: Any
     if sums is not None:  # the whole contiguous stack, indexed by its own date positions
         data = sums.block
         local_index = np.array([(used[i], used[j]) for i, j in local_index], dtype=np.int64)

@@ -309,7 +309,7 @@ def _statistics(band: np.ndarray, nodata: float | None = None) -> dict[str, floa
     (one pass: `pairscope.io._encode.band_statistics`)."""
     from pairscope.io._encode import band_statistics
 
-    return band_statistics(band, nodata)  # type: ignore[return-value]
+    return band_statistics(band, nodata)
 
 
 def _number(value: Any) -> float | int:
@@ -799,7 +799,8 @@ class GeolocationCache:
 
                     shutil.copyfile(src, tmp)
         self.reused += 1
-        return json.loads(json.dumps(bands))
+        copied: list[dict[str, Any]] = json.loads(json.dumps(bands))  # the caller's own copy
+        return copied
 
     def remember(self, lat: np.ndarray, lon: np.ndarray, height: np.ndarray | None,
                  georeference: str | None, path: pathlib.Path, bands: list[dict[str, Any]]) -> None:

@@ -185,9 +185,9 @@ def geocode_scene(
     dem_lat, dem_lon = scene.dem["latitude"].values, scene.dem["longitude"].values
     rows = np.flatnonzero((dem_lat >= lat.min()) & (dem_lat <= lat.max()))
     cols = np.flatnonzero((dem_lon >= lon.min()) & (dem_lon <= lon.max()))
-    rows = slice(max(0, rows.min() - 2), rows.max() + 3) if rows.size else slice(None)
-    cols = slice(max(0, cols.min() - 2), cols.max() + 3) if cols.size else slice(None)
-    dem_cut = scene.dem.isel(latitude=rows, longitude=cols).astype(np.float64)
+    cut_rows = slice(max(0, rows.min() - 2), rows.max() + 3) if rows.size else slice(None)
+    cut_cols = slice(max(0, cols.min() - 2), cols.max() + 3) if cols.size else slice(None)
+    dem_cut = scene.dem.isel(latitude=cut_rows, longitude=cut_cols).astype(np.float64)
     height = dem_cut.interp(latitude=lat_da, longitude=lon_da, method="linear")
     height = height.drop_vars(["latitude", "longitude"], errors="ignore")
     h = np.asarray(height.values)

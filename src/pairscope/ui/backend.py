@@ -203,7 +203,7 @@ class CoreBackend:
         cache_bytes: int = 768 * 2**20,
         resolution: float = 20.0,
         *,
-        truth: Callable[[str, Any, Any, str], xr.DataArray] | None = None,
+        truth: Callable[[str, Any, Any, str, str | None], xr.DataArray] | None = None,
         policy: Any = None,
     ) -> None:
         self.cache = ResultCache(cache_bytes)

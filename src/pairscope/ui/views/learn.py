@@ -238,12 +238,12 @@ class LearnView(pn.viewable.Viewer):
             "oversampled, so fewer of them are independent than L: the real bias and phase noise "
             "sit a little above these curves. s1, s2: the two coregistered SLCs; the sums run over "
             "the window's valid samples.", sizing_mode="stretch_width")  # fmt: skip
-        self.curves = pn.pane.HoloViews(bias_plot(self._looks(), None, None),
-                                        sizing_mode="stretch_width", min_width=MIN_WIDTH,
+        # the plots are drawn when the tab is first shown (activate): a session that never opens
+        # Learn does not pay for them (~0.5 s of the session's document)
+        self.curves = pn.pane.HoloViews(None, sizing_mode="stretch_width", min_width=MIN_WIDTH,
                                         height=PLOT_HEIGHT + 10, linked_axes=False)  # fmt: skip
-        self.phase = pn.pane.HoloViews(phase_plot(self._looks(), None), sizing_mode="stretch_width",
-                                       min_width=MIN_WIDTH, height=PLOT_HEIGHT + 10,
-                                       linked_axes=False)  # fmt: skip
+        self.phase = pn.pane.HoloViews(None, sizing_mode="stretch_width", min_width=MIN_WIDTH,
+                                       height=PLOT_HEIGHT + 10, linked_axes=False)  # fmt: skip
         # one pane per map; Panel links their axes (dimension names unique to this view)
         self.truth_panes = [
             pn.pane.HoloViews(None, linked_axes=True, sizing_mode="stretch_width",
@@ -255,7 +255,7 @@ class LearnView(pn.viewable.Viewer):
         self.diagram = pn.pane.HoloViews(None, width=450, linked_axes=False)
         self.look_text = pn.pane.Markdown("Click a pixel of a map (Explore tab) to see its look "
                                           "geometry here.", sizing_mode="stretch_width")  # fmt: skip
-        self.fringe = pn.pane.HoloViews(fringe_plot(), sizing_mode="stretch_width",
+        self.fringe = pn.pane.HoloViews(None, sizing_mode="stretch_width",
                                         linked_axes=False)  # fmt: skip
         self.azimuth.param.watch(self._window_changed, "value_throttled")
         self.range.param.watch(self._window_changed, "value_throttled")
@@ -277,6 +277,11 @@ class LearnView(pn.viewable.Viewer):
 
     def activate(self) -> None:
         """Called when the tab is shown: recompute for the current pair and pixel."""
+        if self.fringe.object is None:  # first shown: the plots that need no pair
+            sidebar = int(self.state.window_azimuth) * int(self.state.window_range)
+            self.curves.object = bias_plot(self._looks(), None, sidebar)
+            self.phase.object = phase_plot(self._looks(), None)
+            self.fringe.object = fringe_plot()
         self.active = self.shown = True
         self.recompute()
         self.update_pixel()

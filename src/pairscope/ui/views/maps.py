@@ -90,7 +90,7 @@ def is_whole(view: tuple[float, float, float, float], extent: tuple[float, float
             and min(y0, y1) <= min(f0, f1) + ty and max(y0, y1) >= max(f0, f1) - ty)  # fmt: skip
 
 
-def set_data(source: ColumnDataSource, data: dict[str, list[float]]) -> None:
+def set_data(source: ColumnDataSource, data: dict[str, Any]) -> None:
     """Set a Bokeh data source's columns: on its session's event loop when it is served (a model
     may only change under the document's lock), at once otherwise."""
     doc = source.document

@@ -114,7 +114,7 @@ class MatrixView(pn.viewable.Viewer):
 
         self._plotted_pair = self.state.pair
         row = self._cells.get(self.state.pair or "")
-        set_data(self._outline, {"reference": [row[0]] if row else [],  # type: ignore[dict-item]
+        set_data(self._outline, {"reference": [row[0]] if row else [],
                                  "secondary": [row[1]] if row else [],
                                  "zvalues": np.array([row[2]] if row else [], dtype=float)})
         self._syncing = True

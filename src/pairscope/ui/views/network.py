@@ -268,7 +268,7 @@ class NetworkView(pn.viewable.Viewer):
                                   sizing_mode="stretch_width", margin=(0, 5))  # fmt: skip
         self._highlight: Any = None  # the shown plot's highlight data source
         self._plotted_pair: str | None = None
-        self._edge_coords: dict[str, dict[str, list[Any]]] = {}
+        self._edge_coords: dict[str, dict[str, Any]] = {}
         self._pane = pn.pane.HoloViews(self._plot(), sizing_mode="stretch_width")
         # (the network, the means and the outdated note follow every result change; another
         # pair shown only moves the highlight)
@@ -291,7 +291,7 @@ class NetworkView(pn.viewable.Viewer):
         self._plotted_pair = self.state.pair
         empty = {"x0": np.array([], "datetime64[ns]"), "x1": np.array([], "datetime64[ns]"),
                  "y0": np.array([], float), "y1": np.array([], float)}  # fmt: skip
-        set_data(self._highlight, self._edge_coords.get(self.state.pair or "", empty))  # type: ignore[arg-type]
+        set_data(self._highlight, self._edge_coords.get(self.state.pair or "", empty))
 
     def _mode_changed(self, *_: Any) -> None:
         self._pending = None
