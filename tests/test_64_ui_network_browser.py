@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import pathlib
 import re
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,6 +15,7 @@ import pytest
 from pairscope import render
 from pairscope.ui.app import make_backend
 from pairscope.ui.backend import day
+from tests.plugins.browser import until
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(400)]
 
@@ -77,23 +76,6 @@ def demo_dates(demo_catalog: pathlib.Path) -> tuple[str, list[str]]:
     info = backend.open_catalog(str(demo_catalog))
     burst = info.bursts[0].burst_id
     return burst, [day(d) for d in backend.burst_dates(str(demo_catalog), burst, "VV").dates]
-
-
-def until(session: Any, check: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-    """Poll ``check`` until it returns something truthy (bounded), then return it."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except Exception as exc:  # noqa: BLE001 - the page may be mid-update
-            last = exc
-        else:
-            if last:
-                return last
-        session.page.wait_for_timeout(200)
-    raise AssertionError(f"{what} not seen after {timeout} s; last {last!r}; "
-                         f"status {session.status()!r}")  # fmt: skip
 
 
 def figure(session: Any, prefix: str) -> dict[str, Any] | None:

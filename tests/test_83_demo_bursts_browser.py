@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import pathlib
 import re
-import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -16,6 +14,7 @@ import pytest
 
 from pairscope.ui.app import make_backend
 from pairscope.ui.backend import day
+from tests.plugins.browser import until
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(400)]
 
@@ -49,23 +48,6 @@ _JS_IMAGES = """
   return out;
 }
 """
-
-
-def until(session: Any, check: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-    """Poll ``check`` until it returns something truthy (bounded), then return it."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except Exception as exc:  # noqa: BLE001 - the page may be mid-update
-            last = exc
-        else:
-            if last:
-                return last
-        session.page.wait_for_timeout(200)
-    raise AssertionError(f"{what} not seen after {timeout} s; last {last!r}; "
-                         f"status {session.status()!r}")  # fmt: skip
 
 
 def _mercator(lon: float, lat: float) -> tuple[float, float]:

@@ -19,7 +19,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -300,3 +300,20 @@ def open_session(
     if blocked and not failed:  # the page tried to leave the machine: the scenario fails
         pytest.fail(f"the page requested {len(blocked)} URL(s) outside loopback (all aborted): "
                     f"{sorted(set(blocked))}", pytrace=False)  # fmt: skip
+
+
+def until(session: Any, check: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
+    """Poll ``check`` until it returns something truthy (bounded), then return it."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except Exception as exc:  # noqa: BLE001 - the page may be mid-update
+            last = exc
+        else:
+            if last:
+                return last
+        session.page.wait_for_timeout(200)
+    raise AssertionError(f"{what} not seen after {timeout} s; last {last!r}; "
+                         f"status {session.status()!r}")  # fmt: skip
