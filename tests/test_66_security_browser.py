@@ -82,7 +82,7 @@ def guarded_server(
     try:
         _wait_ready(f"http://127.0.0.1:{port}/explorer", proc, log)
         yield ServedExplorer(f"http://127.0.0.1:{port}/explorer", port, demo_catalog,
-                             evil_catalog, log)  # fmt: skip
+                             evil_catalog, log, proc.pid)  # fmt: skip
     finally:
         proc.terminate()
         try:

@@ -14,9 +14,15 @@ from pairscope._version import __version__
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import faulthandler
     import logging
+    import signal
 
     from pairscope.ui.app import serve
+
+    # `kill -USR1 <pid>` writes every thread's stack to stderr (a stuck job is seen, not guessed)
+    if hasattr(signal, "SIGUSR1"):
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
 
     # the server's own log: jobs and their catalogs (locations redacted, tokens never), one line each
     ui_log = logging.getLogger("pairscope.ui")

@@ -13,6 +13,7 @@ import contextlib
 import os
 import pathlib
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -87,6 +88,7 @@ class ServedExplorer:
     #: A catalog URL the operator allowed where nothing listens (the "unreachable" scenario).
     unreachable_catalog: str
     log: pathlib.Path
+    pid: int
 
 
 def _free_port() -> int:
@@ -136,7 +138,7 @@ def explorer_server(
     try:
         _wait_ready(f"http://127.0.0.1:{port}/explorer", proc, log)
         yield ServedExplorer(f"http://127.0.0.1:{port}/explorer", port, demo_catalog, unreachable,
-                             log)  # fmt: skip
+                             log, proc.pid)  # fmt: skip
     finally:
         proc.terminate()
         try:
@@ -294,7 +296,12 @@ def open_session(
             session.context.close()
     if failed:
         with contextlib.suppress(Exception):
-            log = explorer_server.log.read_text()[-5000:]
+            if hasattr(signal, "SIGUSR1"):  # the server's thread stacks, for a stuck job
+                os.kill(explorer_server.pid, signal.SIGUSR2)
+                time.sleep(0.5)
+                os.kill(explorer_server.pid, signal.SIGUSR1)
+                time.sleep(1.0)
+            log = explorer_server.log.read_text()[-20000:]
             (ARTIFACTS / "explorer-server.log").write_text(log)
     blocked = [url for session in sessions for url in session.blocked]
     if blocked and not failed:  # the page tried to leave the machine: the scenario fails

@@ -13,6 +13,7 @@ import panel as pn
 import param
 
 from pairscope.ui.backend import Backend, CoreBackend
+from pairscope.ui.session_loop import session_scheduler
 from pairscope.ui.settings import Settings
 from pairscope.ui.state import ExplorerState
 from pairscope.ui.views import (
@@ -173,47 +174,6 @@ def _session_query() -> dict[str, str]:
     return out
 
 
-def _scheduler(doc: Any) -> Callable[[Callable[[], None]], None] | None:
-    """Run callbacks on the session's event loop (worker threads must not touch the document).
-
-    Callbacks scheduled before the browser has connected are held back and run, in order, once
-    it has (``pn.state.onload``): a job may start with the session and overlap the page load.
-    """
-    if doc is None or getattr(doc, "session_context", None) is None:
-        return None
-    from panel.io.state import set_curdoc
-
-    lock = threading.Lock()
-    held: list[Callable[[], None]] | None = []
-
-    def run_on_loop(fn: Callable[[], None]) -> None:
-        def run() -> None:
-            with set_curdoc(doc):
-                fn()
-
-        try:
-            doc.add_next_tick_callback(run)
-        except Exception:  # the session is gone: nothing to update
-            pass
-
-    def release() -> None:
-        nonlocal held
-        with lock:
-            pending, held = held or [], None
-        for fn in pending:
-            fn()
-
-    def schedule(fn: Callable[[], None]) -> None:
-        with lock:
-            if held is not None:
-                held.append(fn)
-                return
-        run_on_loop(fn)
-
-    pn.state.onload(release)
-    return schedule
-
-
 class Explorer(pn.viewable.Viewer):
     """The whole app for one session: sidebar + status + network, matrix, maps, pixel plot."""
 
@@ -298,7 +258,7 @@ def create_app(
     doc = pn.state.curdoc
     served = doc is not None and getattr(doc, "session_context", None) is not None
     state = ExplorerState(
-        settings, backend, default_catalog=location, schedule=_scheduler(doc) if served else None,
+        settings, backend, default_catalog=location, schedule=session_scheduler(doc) if served else None,
         client=_client_of(doc) if served else "local",
     )
     values = dict(query) if query is not None else (_session_query() if served else {})

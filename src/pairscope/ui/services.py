@@ -28,6 +28,7 @@ import xarray as xr
 
 from pairscope import coherence, geometry, qa, render
 from pairscope.ui.backend import UserError, day
+from pairscope.ui.session_loop import session_scheduler
 from pairscope.ui.state import pair_key
 
 #: Bins of the QA 2-D histogram and statistics.
@@ -47,25 +48,16 @@ class Runner:
     def __init__(self) -> None:
         doc = pn.state.curdoc
         self._doc = doc if doc is not None and getattr(doc, "session_context", None) else None
+        self._run_on_loop = session_scheduler(self._doc, wait_for_load=False)
         self._generation = 0
         self._lock = threading.Lock()
         self.thread: threading.Thread | None = None
 
     def _schedule(self, fn: Callable[[], None]) -> None:
-        doc = self._doc
-        if doc is None:
+        if self._run_on_loop is None:
             fn()
-            return
-        from panel.io.state import set_curdoc
-
-        def run() -> None:
-            with set_curdoc(doc):
-                fn()
-
-        try:
-            doc.add_next_tick_callback(run)
-        except Exception:  # the session is gone: nothing to update
-            pass
+        else:
+            self._run_on_loop(fn)
 
     def submit(
         self,

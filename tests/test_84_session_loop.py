@@ -1,0 +1,134 @@
+"""Updates handed from worker threads to a session's loop run in order, all of them, whatever
+order the loop's ticks come in (pairscope.ui.session_loop).
+
+The served failure this prevents: a job's "Pair 4 of 5 computed" ran after its final message and
+stayed on screen (test_64, about one served run in four). Here the loop's ticks are reordered on
+purpose (a fault injected into a stand-in document); the real server is exercised by every browser
+test.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from bokeh.document import Document
+from bokeh.document.events import SessionCallbackAdded
+
+from pairscope.ui.session_loop import session_scheduler
+
+
+class _ReorderingDoc:
+    """A served session's document whose next-tick callbacks are collected, to be run in any
+    order the test chooses (the fault)."""
+
+    session_context = object()
+
+    def __init__(self) -> None:
+        self.ticks: list[Callable[[], None]] = []
+
+    def add_next_tick_callback(self, fn: Callable[[], None]) -> None:
+        self.ticks.append(fn)
+
+
+def _loop() -> tuple[list[Callable[[], None]], Callable[[Callable[[], None]], None]]:
+    posted: list[Callable[[], None]] = []
+    lock = threading.Lock()
+
+    def post(fn: Callable[[], None]) -> None:  # thread-safe, like IOLoop.add_callback
+        with lock:
+            posted.append(fn)
+
+    return posted, post
+
+
+def test_not_served_is_none() -> None:
+    assert session_scheduler(None) is None
+    assert session_scheduler(Document()) is None  # no session: callers run functions directly
+
+
+def test_order_holds_when_ticks_run_out_of_order() -> None:
+    doc = _ReorderingDoc()
+    posted, post = _loop()
+    schedule = session_scheduler(doc, wait_for_load=False, post=post)
+    assert schedule is not None
+    ran: list[int] = []
+    worker = threading.Thread(target=lambda: [schedule(lambda i=i: ran.append(i)) for i in range(200)])
+    worker.start()
+    worker.join()
+    assert ran == []  # nothing runs on the worker thread
+    for wake in posted:  # the loop thread registers one tick per update...
+        wake()
+    assert len(doc.ticks) == 200
+    for tick in reversed(doc.ticks):  # ...and the ticks run last first
+        tick()
+    assert ran == list(range(200))
+
+
+def test_updates_interleaved_with_ticks() -> None:
+    """Ticks that run while the worker is still scheduling: each runs what is queued, in order."""
+    doc = _ReorderingDoc()
+    posted, post = _loop()
+    schedule = session_scheduler(doc, wait_for_load=False, post=post)
+    assert schedule is not None
+    ran: list[int] = []
+    for i in range(10):
+        schedule(lambda i=i: ran.append(i))
+        if i % 3 == 2:
+            while posted:
+                posted.pop(0)()
+            doc.ticks.pop()()  # the newest tick first
+    while posted:
+        posted.pop(0)()
+    for tick in reversed(doc.ticks):
+        tick()
+    assert ran == list(range(10))
+
+
+def test_a_failing_update_is_logged_and_the_next_still_run(caplog: pytest.LogCaptureFixture) -> None:
+    doc = _ReorderingDoc()
+    posted, post = _loop()
+    schedule = session_scheduler(doc, wait_for_load=False, post=post)
+    assert schedule is not None
+    ran: list[str] = []
+
+    def broken() -> None:
+        raise RuntimeError("a view could not draw")
+
+    schedule(lambda: ran.append("before"))
+    schedule(broken)
+    schedule(lambda: ran.append("after"))
+    for wake in posted:
+        wake()
+    with caplog.at_level(logging.ERROR, logger="pairscope.ui"):
+        doc.ticks[0]()
+    assert ran == ["before", "after"]
+    assert "a view could not draw" in caplog.text
+
+
+def test_a_gone_session_drops_updates_quietly() -> None:
+    class Gone(_ReorderingDoc):
+        def add_next_tick_callback(self, fn: Callable[[], None]) -> None:
+            raise RuntimeError("session destroyed")
+
+    posted, post = _loop()
+    schedule = session_scheduler(Gone(), wait_for_load=False, post=post)
+    assert schedule is not None
+    schedule(lambda: None)
+    for wake in posted:
+        wake()  # no exception
+
+
+def test_why_a_worker_must_not_register_ticks_itself() -> None:
+    """Bokeh queues a next-tick registration among a held document's events: registered only when
+    the hold is released, i.e. possibly after callbacks registered later by other code paths."""
+    doc = Document()
+    doc.hold("combine")
+    callback: Any = doc.add_next_tick_callback(lambda: None)
+    held = [e for e in doc.callbacks._held_events if isinstance(e, SessionCallbackAdded)]
+    assert held and held[0].callback is callback
+    doc.unhold()
+    assert not doc.callbacks._held_events
