@@ -21,16 +21,16 @@ from bokeh.document.events import SessionCallbackAdded
 from pairscope.ui.session_loop import session_scheduler
 
 
-class _ReorderingDoc:
-    """A served session's document whose next-tick callbacks are collected, to be run in any
-    order the test chooses (the fault)."""
-
-    session_context = object()
+class _ReorderingDoc(Document):
+    """A served session's document (a Bokeh document with a session context) whose next-tick
+    callbacks are collected, to be run in any order the test chooses (the fault)."""
 
     def __init__(self) -> None:
+        super().__init__()
+        self._session_context = lambda: object()  # type: ignore[assignment,return-value]
         self.ticks: list[Callable[[], None]] = []
 
-    def add_next_tick_callback(self, fn: Callable[[], None]) -> None:
+    def add_next_tick_callback(self, fn: Callable[[], None]) -> Any:  # type: ignore[override]
         self.ticks.append(fn)
 
 
@@ -132,3 +132,37 @@ def test_why_a_worker_must_not_register_ticks_itself() -> None:
     assert held and held[0].callback is callback
     doc.unhold()
     assert not doc.callbacks._held_events
+
+
+def test_coalesced_redraws_once_per_tick_in_one_batch() -> None:
+    from panel.io.state import set_curdoc
+
+    from pairscope.ui.session_loop import Coalesced
+
+    doc = _ReorderingDoc()
+    ran: list[str] = []
+    network = Coalesced(lambda: ran.append("network"))
+    matrix = Coalesced(lambda: ran.append("matrix"))
+    with set_curdoc(doc):
+        for _ in range(5):  # five parameter changes in one update
+            network()
+            matrix()
+        assert ran == []
+    assert len(doc.ticks) == 1  # one tick for every redraw due
+    doc.ticks.pop()()
+    assert ran == ["network", "matrix"]
+    with set_curdoc(doc):
+        network()  # a later change: a new tick
+    assert len(doc.ticks) == 1
+    doc.ticks.pop()()
+    assert ran == ["network", "matrix", "network"]
+
+
+def test_coalesced_outside_a_session_runs_at_once() -> None:
+    from pairscope.ui.session_loop import Coalesced
+
+    ran: list[int] = []
+    redraw = Coalesced(lambda: ran.append(1))
+    redraw()
+    redraw()
+    assert ran == [1, 1]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import pathlib
 import threading
 import urllib.parse
@@ -321,6 +322,11 @@ def serve(
     if catalog is None:
         ensure_demo(settings, log=lambda m: print(m, flush=True))
     warm_up(settings)
+    # what warming up loaded (modules, compiled kernels, plot classes) lives as long as the
+    # process: keep it out of the cyclic collector, which Panel runs on the event loop after every
+    # closed session (a full collection of it took ~1-3 s, during which no session is served)
+    gc.collect()
+    gc.freeze()
     origins = list(allow_websocket_origin or [])
     if not origins:
         origins = [f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]

@@ -17,13 +17,16 @@ still run.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
-__all__ = ["Schedule", "session_scheduler"]
+__all__ = ["Coalesced", "Schedule", "batched", "session_scheduler"]
 
 Schedule = Callable[[Callable[[], None]], None]
 log = logging.getLogger("pairscope.ui")
@@ -45,7 +48,6 @@ def session_scheduler(
     """
     if doc is None or getattr(doc, "session_context", None) is None:
         return None
-    from panel.io.state import set_curdoc
 
     if post is None:
         from tornado.ioloop import IOLoop
@@ -62,7 +64,7 @@ def session_scheduler(
                     return
                 fn = queue.popleft()
             try:
-                with set_curdoc(doc):
+                with batched(doc):
                     fn()
             except Exception:  # logged, and the next updates still run
                 log.exception("an update of a session's page failed")
@@ -99,3 +101,63 @@ def session_scheduler(
 
         pn.state.onload(release)
     return schedule
+
+
+class Coalesced:
+    """``fn`` run once on the session's next tick however often it was asked for in this one.
+
+    For secondary views (the network, the matrix, the pixel plots): a change of several
+    parameters, or several steps of one update, redraws them once, and after the message with
+    the main maps has gone out. All redraws due in a session run in one tick, with the
+    document's reference graph recomputed once for all of them (not once per replaced plot).
+    Outside a served session (tests, notebooks) ``fn`` runs at once. Call it on the session's
+    loop thread (parameter watchers do).
+    """
+
+    def __init__(self, fn: Callable[[], None]) -> None:
+        self.fn = fn
+        self.pending = False
+
+    def __call__(self, *_: Any) -> None:
+        import panel as pn
+
+        doc = pn.state.curdoc
+        if doc is None or getattr(doc, "session_context", None) is None:
+            self.fn()
+            return
+        if self.pending:
+            return
+        batch = _redraws.get(doc)
+        if batch is None:
+            try:
+                doc.add_next_tick_callback(partial(_redraw_all, doc))
+            except Exception:  # the session is gone
+                return
+            batch = _redraws[doc] = []
+        self.pending = True
+        batch.append(self)
+
+
+_redraws: weakref.WeakKeyDictionary[Any, list[Coalesced]] = weakref.WeakKeyDictionary()
+
+
+def _redraw_all(doc: Any) -> None:
+    batch = _redraws.pop(doc, [])
+    with batched(doc):
+        for redraw in batch:
+            redraw.pending = False
+            try:
+                redraw.fn()
+            except Exception:  # logged; the other views still redraw
+                log.exception("a view of a session's page could not redraw")
+
+
+@contextlib.contextmanager
+def batched(doc: Any) -> Iterator[None]:
+    """Updates of ``doc`` (on its loop thread) sent as one message, with its reference graph
+    recomputed once at the end instead of after every replaced model."""
+    import panel as pn
+    from panel.io.state import set_curdoc
+
+    with set_curdoc(doc), pn.io.hold(doc, freeze=True):
+        yield

@@ -18,6 +18,7 @@ import pandas as pd
 import panel as pn
 
 from pairscope.ui.backend import day
+from pairscope.ui.session_loop import Coalesced
 from pairscope.ui.state import ExplorerState, pair_key
 from pairscope.ui.views.style import layer_style
 
@@ -93,7 +94,9 @@ class MatrixView(pn.viewable.Viewer):
         )  # fmt: skip
         self.table.param.watch(self._row_picked, "selection")
         # (the means and the network follow every result change)
-        self.state.param.watch(self._refresh, ["view_means", "network", "pair", "stale"])
+        # redrawn once per tick, after the maps (see session_loop.Coalesced)
+        self._redraw = Coalesced(self._refresh)
+        self.state.param.watch(self._redraw, ["view_means", "network", "pair", "stale"])
 
     def _table(self) -> pd.DataFrame:
         df = pairs_table(self.state)

@@ -28,6 +28,7 @@ import pandas as pd
 import panel as pn
 
 from pairscope.ui.backend import day
+from pairscope.ui.session_loop import Coalesced
 from pairscope.ui.state import ExplorerState, pair_key
 from pairscope.ui.views.style import layer_style
 
@@ -269,7 +270,9 @@ class NetworkView(pn.viewable.Viewer):
                                   sizing_mode="stretch_width", margin=(0, 5))  # fmt: skip
         self._pane = pn.pane.HoloViews(self._plot(), sizing_mode="stretch_width")
         # (the network, the means and the outdated note follow every result change)
-        self.state.param.watch(self._refresh, ["pair", "burst_dates", "network", "network_error",
+        # redrawn once per tick, after the maps (see session_loop.Coalesced)
+        self._redraw = Coalesced(self._refresh)
+        self.state.param.watch(self._redraw, ["pair", "burst_dates", "network", "network_error",
                                                "network_notes", "view_means", "stale"])  # fmt: skip
 
     def _mode_changed(self, *_: Any) -> None:

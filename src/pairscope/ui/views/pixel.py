@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import panel as pn
 
+from pairscope.ui.session_loop import Coalesced
 from pairscope.ui.state import ExplorerState, pixel_matrix
 from pairscope.ui.views.style import layer_style
 
@@ -62,7 +63,9 @@ class PixelView(pn.viewable.Viewer):
         first, second, third = self._plots()
         self._panes = [pn.pane.HoloViews(p, sizing_mode="stretch_width", linked_axes=False)
                        for p in (first, second, third)]  # fmt: skip
-        self.state.param.watch(self._refresh, ["pixel", "version", "pair", "network", "stale"])
+        # redrawn once per tick, after the maps (see session_loop.Coalesced)
+        self._redraw = Coalesced(self._refresh)
+        self.state.param.watch(self._redraw, ["pixel", "version", "pair", "network", "stale"])
 
     def _refresh(self, *_: Any) -> None:
         for pane, plot in zip(self._panes, self._plots(), strict=True):
