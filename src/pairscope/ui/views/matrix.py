@@ -86,6 +86,9 @@ class MatrixView(pn.viewable.Viewer):
         self.state = state
         self._rows: list[str] = []
         self._syncing = False
+        self._outline: Any = None  # the shown plot's outline data source
+        self._plotted_pair: str | None = None
+        self._cells: dict[str, tuple[str, str, float]] = {}
         self._pane = pn.pane.HoloViews(self._plot(), sizing_mode="stretch_width")
         self.table = pn.widgets.DataFrame(
             self._table(), show_index=False, sortable=True, disabled=True, selection=[],
@@ -93,10 +96,35 @@ class MatrixView(pn.viewable.Viewer):
             titles=TABLE_COLUMNS,  # (autosize_mode="fit_columns" breaks bokeh-tables 3.9)
         )  # fmt: skip
         self.table.param.watch(self._row_picked, "selection")
-        # (the means and the network follow every result change)
+        # (the means and the network follow every result change; another pair shown only
+        # moves the outline and the table's selection)
         # redrawn once per tick, after the maps (see session_loop.Coalesced)
         self._redraw = Coalesced(self._refresh)
-        self.state.param.watch(self._redraw, ["view_means", "network", "pair", "stale"])
+        self.state.param.watch(self._redraw, ["view_means", "network", "stale"])
+        self.state.param.watch(self._pair_moved, ["pair"])
+
+    def _keep_outline(self, plot: Any, element: Any) -> None:
+        self._outline = plot.handles.get("source")
+
+    def _pair_moved(self, *_: Any) -> None:
+        """Outline the pair now shown and select its table row, in what is already drawn."""
+        if self.state.pair == self._plotted_pair:
+            return  # the plot was built for this pair
+        if self._outline is None:  # not drawn yet: build it for this pair
+            self._redraw()
+            return
+        from pairscope.ui.views.maps import set_data
+
+        self._plotted_pair = self.state.pair
+        row = self._cells.get(self.state.pair or "")
+        set_data(self._outline, {"reference": [row[0]] if row else [],
+                                 "secondary": [row[1]] if row else [],
+                                 "zvalues": np.array([row[2]] if row else [], dtype=float)})
+        self._syncing = True
+        try:
+            self.table.selection = self._selected_rows()
+        finally:
+            self._syncing = False
 
     def _table(self) -> pd.DataFrame:
         df = pairs_table(self.state)
@@ -146,9 +174,14 @@ class MatrixView(pn.viewable.Viewer):
             xlabel="reference date", ylabel="secondary date",
         )  # fmt: skip
         chosen = df[df["pair"] == (state.pair or "")]
+        self._outline = None
+        self._plotted_pair = state.pair
+        self._cells = {str(r.pair): (str(r.reference), str(r.secondary), float(r.coherence))
+                       for r in df.itertuples()}  # fmt: skip
         outline = hv.HeatMap(chosen, kdims=["reference", "secondary"], vdims=["coherence", "pair"])
         outline = outline.redim.values(reference=labels, secondary=labels).opts(
             fill_alpha=0.0, line_color="#d62728", line_width=3, colorbar=False, tools=[],
+            hooks=[self._keep_outline],
         )  # fmt: skip
         tap = hv.streams.Tap(source=heat, x=None, y=None)
         tap.add_subscriber(self._tapped)

@@ -168,11 +168,10 @@ def critical_band(bd: Any, ys: np.ndarray) -> tuple[list[Any], tuple[float, floa
 
 def network_elements(
     nodes: pd.DataFrame, edges: pd.DataFrame, selected: str | None = None,
-    pending: str | None = None, disconnected: bool = False,
+    pending: str | None = None, disconnected: bool = False, highlight_hooks: list[Any] | None = None,
 ) -> list[Any]:  # fmt: skip
-    """The plot elements, bottom to top: selected-pair highlight, edges by status, nodes by
-    status, the first date of a pair being added. (The place for more layers, e.g. a
-    critical-baseline band behind the edges.)"""
+    """The plot elements, bottom to top: selected-pair highlight (``highlight_hooks`` are its
+    plot hooks), edges by status, nodes by status, the first date of a pair being added."""
     style = layer_style("coherence")
     vdims = ["coherence", "pair", "temporal_baseline", "perpendicular_baseline", "status"]
     kdims = ["x0", "y0", "x1", "y1"]
@@ -186,7 +185,7 @@ def network_elements(
     out: list[Any] = [
         # the highlight carries coordinates only (readers of the plot find the pairs below)
         hv.Segments(edges.loc[edges["pair"] == (selected or ""), kdims], kdims=kdims).opts(
-            color="#d62728", line_width=11, alpha=0.6),
+            color="#d62728", line_width=11, alpha=0.6, hooks=list(highlight_hooks or [])),
         hv.Segments(part("not computed"), kdims=kdims, vdims=vdims).opts(
             color="#9a9a9a", line_width=2, line_dash="dashed", tools=["hover"],
             hover_tooltips=tips),
@@ -268,12 +267,34 @@ class NetworkView(pn.viewable.Viewer):
         self.mode.param.watch(self._mode_changed, "value")
         self._note = pn.pane.HTML("", css_classes=["ps-network-note"],
                                   sizing_mode="stretch_width", margin=(0, 5))  # fmt: skip
+        self._highlight: Any = None  # the shown plot's highlight data source
+        self._plotted_pair: str | None = None
+        self._edge_coords: dict[str, dict[str, Any]] = {}
         self._pane = pn.pane.HoloViews(self._plot(), sizing_mode="stretch_width")
-        # (the network, the means and the outdated note follow every result change)
-        # redrawn once per tick, after the maps (see session_loop.Coalesced)
+        # (the network, the means and the outdated note follow every result change; another
+        # pair shown only moves the highlight) redrawn once per tick, after the maps
+        # (see session_loop.Coalesced)
         self._redraw = Coalesced(self._refresh)
-        self.state.param.watch(self._redraw, ["pair", "burst_dates", "network", "network_error",
+        self.state.param.watch(self._redraw, ["burst_dates", "network", "network_error",
                                                "network_notes", "view_means", "stale"])  # fmt: skip
+        self.state.param.watch(self._pair_moved, ["pair"])
+
+    def _keep_highlight(self, plot: Any, element: Any) -> None:
+        self._highlight = plot.handles.get("source")
+
+    def _pair_moved(self, *_: Any) -> None:
+        """Move the highlight to the pair now shown, in the figure already drawn."""
+        if self.state.pair == self._plotted_pair:
+            return  # the plot was built for this pair
+        if self._highlight is None:  # not drawn yet: build it for this pair
+            self._redraw()
+            return
+        from pairscope.ui.views.maps import set_data
+
+        self._plotted_pair = self.state.pair
+        empty = {"x0": np.array([], "datetime64[ns]"), "x1": np.array([], "datetime64[ns]"),
+                 "y0": np.array([], float), "y1": np.array([], float)}  # fmt: skip
+        set_data(self._highlight, self._edge_coords.get(self.state.pair or "", empty))
 
     def _mode_changed(self, *_: Any) -> None:
         self._pending = None
@@ -307,7 +328,16 @@ class NetworkView(pn.viewable.Viewer):
             return hv.Div("<p class='ps-empty'>Pair network: open a burst.</p>").opts(height=80)
         net = state.network
         disconnected = net is not None and not net.connected
-        elements = network_elements(nodes, edges, state.pair, self._pending, disconnected)
+        self._highlight = None
+        self._plotted_pair = state.pair
+        elements = network_elements(nodes, edges, state.pair, self._pending, disconnected,
+                                    highlight_hooks=[self._keep_highlight])
+        self._edge_coords = {
+            str(row.pair): {"x0": np.array([row.x0], "datetime64[ns]"),
+                            "x1": np.array([row.x1], "datetime64[ns]"),
+                            "y0": np.array([row.y0], float), "y1": np.array([row.y1], float)}
+            for row in edges.itertuples()
+        }  # fmt: skip
         bd = state.burst_dates
         band: list[Any] = []
         ylim: tuple[float, float] | None = None
