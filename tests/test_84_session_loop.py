@@ -29,9 +29,18 @@ class _ReorderingDoc(Document):
         super().__init__()
         self._session_context = lambda: object()  # type: ignore[assignment,return-value]
         self.ticks: list[Callable[[], None]] = []
+        self.timers: dict[object, Callable[[], None]] = {}
 
     def add_next_tick_callback(self, fn: Callable[[], None]) -> Any:  # type: ignore[override]
         self.ticks.append(fn)
+
+    def add_timeout_callback(self, fn: Callable[[], None], ms: int) -> Any:  # type: ignore[override]
+        token = object()
+        self.timers[token] = fn
+        return token
+
+    def remove_timeout_callback(self, token: Any) -> None:  # type: ignore[override]
+        self.timers.pop(token)
 
 
 def _loop() -> tuple[list[Callable[[], None]], Callable[[Callable[[], None]], None]]:
@@ -166,3 +175,37 @@ def test_coalesced_outside_a_session_runs_at_once() -> None:
     redraw()
     redraw()
     assert ran == [1, 1]
+
+
+def test_coalesced_settles_view_statistics_but_not_other_changes() -> None:
+    """Each step of a zoom changes the view's statistics: the redraw waits until they are still
+    (one timer, restarted); any other change redraws on the next tick and makes the timer moot."""
+    from types import SimpleNamespace
+
+    from panel.io.state import set_curdoc
+
+    from pairscope.ui.session_loop import Coalesced
+
+    doc = _ReorderingDoc()
+    ran: list[int] = []
+    redraw = Coalesced(lambda: ran.append(1), settle=("view_means",))
+    step = SimpleNamespace(name="view_means")
+    with set_curdoc(doc):
+        for _ in range(4):  # four zoom steps
+            redraw(step)
+    assert not doc.ticks and len(doc.timers) == 1  # restarted, not stacked
+    next(iter(doc.timers.values()))()
+    assert ran == [1]
+    doc.timers.clear()
+    with set_curdoc(doc):
+        redraw(step)
+        redraw(SimpleNamespace(name="network"))  # a new network: redraw now
+    assert not doc.timers and len(doc.ticks) == 1
+    doc.ticks.pop()()
+    assert ran == [1, 1]
+    with set_curdoc(doc):
+        redraw(SimpleNamespace(name="network"))
+        redraw(step)  # the next tick's redraw covers it: no timer
+    assert not doc.timers
+    doc.ticks.pop()()
+    assert ran == [1, 1, 1]

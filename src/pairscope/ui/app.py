@@ -137,6 +137,7 @@ def _warm_app(settings: Settings) -> None:
     app = create_app(settings, compute=backend, query=query)
     app.state.wait(300)
     pn.Column(app).get_root()
+    app.maps.exercise_zoom()
 
 
 def _warm_up() -> None:

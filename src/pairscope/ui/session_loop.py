@@ -110,23 +110,37 @@ class Coalesced:
     parameters, or several steps of one update, redraws them once, and after the message with
     the main maps has gone out. All redraws due in a session run in one tick, with the
     document's reference graph recomputed once for all of them (not once per replaced plot).
+
+    ``settle``: parameters whose changes alone wait until they have been still for ``delay``
+    seconds (the statistics of the shown range, which change on every step of a pan or zoom: the
+    maps follow each step, the other views the range the visitor stopped at).
+
     Outside a served session (tests, notebooks) ``fn`` runs at once. Call it on the session's
     loop thread (parameter watchers do).
     """
 
-    def __init__(self, fn: Callable[[], None]) -> None:
+    def __init__(
+        self, fn: Callable[[], None], settle: tuple[str, ...] = (), delay: float = 0.4
+    ) -> None:
         self.fn = fn
+        self.settle = frozenset(settle)
+        self.delay = delay
         self.pending = False
+        self._timer: Any = None
 
-    def __call__(self, *_: Any) -> None:
+    def __call__(self, *events: Any) -> None:
         import panel as pn
 
         doc = pn.state.curdoc
         if doc is None or getattr(doc, "session_context", None) is None:
             self.fn()
             return
-        if self.pending:
+        if events and self.settle and all(getattr(e, "name", None) in self.settle for e in events):
+            self._later(doc)
             return
+        if self.pending and self._timer is None:
+            return  # already due on the next tick
+        self._cancel_timer(doc)
         batch = _redraws.get(doc)
         if batch is None:
             try:
@@ -137,6 +151,36 @@ class Coalesced:
         self.pending = True
         batch.append(self)
 
+    def _later(self, doc: Any) -> None:
+        if self.pending and self._timer is None:
+            return  # a redraw on the next tick covers it
+        self._cancel_timer(doc)
+
+        def fire() -> None:
+            self._timer = None
+            if self.pending:
+                self.pending = False
+                with batched(doc):
+                    self._run()
+
+        try:
+            self._timer = doc.add_timeout_callback(fire, int(self.delay * 1000))
+        except Exception:  # the session is gone
+            return
+        self.pending = True
+
+    def _cancel_timer(self, doc: Any) -> None:
+        if self._timer is not None:
+            with contextlib.suppress(Exception):
+                doc.remove_timeout_callback(self._timer)
+            self._timer = None
+
+    def _run(self) -> None:
+        try:
+            self.fn()
+        except Exception:  # logged; the other views still redraw
+            log.exception("a view of a session's page could not redraw")
+
 
 _redraws: weakref.WeakKeyDictionary[Any, list[Coalesced]] = weakref.WeakKeyDictionary()
 
@@ -145,11 +189,9 @@ def _redraw_all(doc: Any) -> None:
     batch = _redraws.pop(doc, [])
     with batched(doc):
         for redraw in batch:
-            redraw.pending = False
-            try:
-                redraw.fn()
-            except Exception:  # logged; the other views still redraw
-                log.exception("a view of a session's page could not redraw")
+            if redraw.pending:
+                redraw.pending = False
+                redraw._run()
 
 
 @contextlib.contextmanager

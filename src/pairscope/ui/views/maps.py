@@ -194,6 +194,28 @@ class MapsView(pn.viewable.Viewer):
         return da is None or da.dims[-1] == "range"
 
     # -- the view -------------------------------------------------------------------------------
+    def exercise_zoom(self) -> None:
+        """Pan and zoom every drawn map as a visitor would (in, deep in, out past the data's
+        edges, over one edge, back to the whole extent). Datashader compiles its resampling
+        kernel for each array layout and direction it meets, ~8 s each on first use: the server
+        calls this while warming up, so no visitor's first zoom waits for a compiler."""
+        if self._extent is None:
+            return
+        x0, x1, y0, y1 = self._extent
+        w, h = x1 - x0, y1 - y0
+        ranges = [
+            ((x0 + w / 4, x0 + 3 * w / 4), (y0 + h / 4, y0 + 3 * h / 4)),
+            ((x0 + 0.48 * w, x0 + 0.52 * w), (y0 + 0.48 * h, y0 + 0.52 * h)),
+            ((x0 - w / 2, x1 + w / 2), (y0 - h / 2, y1 + h / 2)),
+            ((x0 - w / 4, x0 + w / 2), (y0, y1)),
+            ((x0, x1), (y0, y1)),
+        ]
+        for live in list(self._live.values()):
+            for stream in live.plot.streams:
+                if isinstance(stream, hv.streams.RangeXY):
+                    for x_range, y_range in ranges:
+                        stream.event(x_range=x_range, y_range=y_range)
+
     def _ranged(self, x_range: Any = None, y_range: Any = None, **_: Any) -> None:
         if x_range is None or y_range is None or self._extent is None:
             return

@@ -99,7 +99,7 @@ class MatrixView(pn.viewable.Viewer):
         # (the means and the network follow every result change; another pair shown only
         # moves the outline and the table's selection)
         # redrawn once per tick, after the maps (see session_loop.Coalesced)
-        self._redraw = Coalesced(self._refresh)
+        self._redraw = Coalesced(self._refresh, settle=("view_means",))
         self.state.param.watch(self._redraw, ["view_means", "network", "stale"])
         self.state.param.watch(self._pair_moved, ["pair"])
 

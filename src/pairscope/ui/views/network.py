@@ -274,7 +274,7 @@ class NetworkView(pn.viewable.Viewer):
         # (the network, the means and the outdated note follow every result change; another
         # pair shown only moves the highlight) redrawn once per tick, after the maps
         # (see session_loop.Coalesced)
-        self._redraw = Coalesced(self._refresh)
+        self._redraw = Coalesced(self._refresh, settle=("view_means",))
         self.state.param.watch(self._redraw, ["burst_dates", "network", "network_error",
                                                "network_notes", "view_means", "stale"])  # fmt: skip
         self.state.param.watch(self._pair_moved, ["pair"])
