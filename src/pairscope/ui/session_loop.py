@@ -108,8 +108,8 @@ class Coalesced:
 
     For secondary views (the network, the matrix, the pixel plots): a change of several
     parameters, or several steps of one update, redraws them once, and after the message with
-    the main maps has gone out. All redraws due in a session run in one tick, with the
-    document's reference graph recomputed once for all of them (not once per replaced plot).
+    the main maps has gone out. All redraws due in a session run in one tick and go to the
+    browser as one message.
 
     ``settle``: parameters whose changes alone wait until they have been still for ``delay``
     seconds (the statistics of the shown range, which change on every step of a pan or zoom: the
@@ -196,10 +196,14 @@ def _redraw_all(doc: Any) -> None:
 
 @contextlib.contextmanager
 def batched(doc: Any) -> Iterator[None]:
-    """Updates of ``doc`` (on its loop thread) sent as one message, with its reference graph
-    recomputed once at the end instead of after every replaced model."""
+    """Updates of ``doc`` (on its loop thread) combined and sent as one message.
+
+    (Panel's ``freeze=True``, which would also recompute the document's reference graph once
+    instead of after every replaced model, is not used: Panel marks it experimental, and one
+    served test run of five with it showed a Bokeh "reference isn't known" page error; the cause
+    was not established.)"""
     import panel as pn
     from panel.io.state import set_curdoc
 
-    with set_curdoc(doc), pn.io.hold(doc, freeze=True):
+    with set_curdoc(doc), pn.io.hold(doc):
         yield
