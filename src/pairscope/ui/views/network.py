@@ -218,6 +218,10 @@ def network_elements(
                   vdims=["day", "status"]).opts(
             size=6, color="#c8c8c8", tools=["hover"], hover_tooltips=node_tips),
     ]  # fmt: skip
+    # an empty layer still costs a renderer, a data source and a hover tool in every redraw: only
+    # the highlight (moved in place), the computed edges (the colour bar) and the dates stay
+    keep = {0, 4, 5}
+    out = [el for i, el in enumerate(out) if i in keep or len(el)]
     if pending:
         out.append(hv.Points(nodes[nodes["day"] == pending], kdims=["date", "baseline"],
                              vdims=["day"]).opts(size=20, fill_alpha=0.0, line_color="#d62728",
