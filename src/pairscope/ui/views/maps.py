@@ -22,6 +22,7 @@ import xarray as xr
 from bokeh.models import ColumnDataSource, NumeralTickFormatter
 from holoviews.operation.datashader import rasterize
 
+from pairscope.ui.session_loop import batched
 from pairscope.ui.state import ExplorerState
 from pairscope.ui.views.style import layer_style, map_axis_labels
 
@@ -92,14 +93,20 @@ def is_whole(view: tuple[float, float, float, float], extent: tuple[float, float
 
 def set_data(source: ColumnDataSource, data: dict[str, Any]) -> None:
     """Set a Bokeh data source's columns: on its session's event loop when it is served (a model
-    may only change under the document's lock), at once otherwise."""
+    may only change under the document's lock), at once otherwise.
+
+    Served, the change goes to the browser through Panel's write queue, behind the messages
+    queued before it (``session_loop.batched``). Set directly, Bokeh wrote it at once, ahead of
+    a queued message that had added the figure: the browser got the data of a source it did not
+    know yet (a "reference isn't known" page error, one served test run in four)."""
     doc = source.document
     if doc is not None and getattr(doc, "session_context", None) is not None:
         def apply() -> None:
             # a figure replaced meanwhile has left the page: changing its source would send
             # the browser an update of a model it no longer knows
             if source.document is doc:
-                source.data = data
+                with batched(doc):
+                    source.data = data
 
         doc.add_next_tick_callback(apply)
     else:
