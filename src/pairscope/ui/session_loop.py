@@ -13,6 +13,10 @@ is thread-safe); on the loop thread, with no race, a next-tick callback is regis
 everything queued so far, oldest first. Whichever tick runs first runs all that is queued, so the
 order holds however the ticks are ordered. A function that raises is logged and the next ones
 still run.
+
+Also here, for updates made on the loop thread: :class:`Coalesced` (a view redrawn once per tick,
+after the maps, or once a changing range has settled) and :func:`batched` (updates combined into
+one message through Panel's write queue).
 """
 
 from __future__ import annotations
