@@ -54,16 +54,22 @@ def _loop() -> tuple[list[Callable[[], None]], Callable[[Callable[[], None]], No
     return posted, post
 
 
+def _served() -> tuple[_ReorderingDoc, list[Callable[[], None]], Callable[[Callable[[], None]], None]]:
+    """A served-like document, the loop's wake-ups posted to it, and its scheduler."""
+    doc = _ReorderingDoc()
+    posted, post = _loop()
+    schedule = session_scheduler(doc, wait_for_load=False, post=post)
+    assert schedule is not None
+    return doc, posted, schedule
+
+
 def test_not_served_is_none() -> None:
     assert session_scheduler(None) is None
     assert session_scheduler(Document()) is None  # no session: callers run functions directly
 
 
 def test_order_holds_when_ticks_run_out_of_order() -> None:
-    doc = _ReorderingDoc()
-    posted, post = _loop()
-    schedule = session_scheduler(doc, wait_for_load=False, post=post)
-    assert schedule is not None
+    doc, posted, schedule = _served()
     ran: list[int] = []
     worker = threading.Thread(target=lambda: [schedule(lambda i=i: ran.append(i)) for i in range(200)])
     worker.start()
@@ -79,10 +85,7 @@ def test_order_holds_when_ticks_run_out_of_order() -> None:
 
 def test_updates_interleaved_with_ticks() -> None:
     """Ticks that run while the worker is still scheduling: each runs what is queued, in order."""
-    doc = _ReorderingDoc()
-    posted, post = _loop()
-    schedule = session_scheduler(doc, wait_for_load=False, post=post)
-    assert schedule is not None
+    doc, posted, schedule = _served()
     ran: list[int] = []
     for i in range(10):
         schedule(lambda i=i: ran.append(i))
@@ -98,10 +101,7 @@ def test_updates_interleaved_with_ticks() -> None:
 
 
 def test_a_failing_update_is_logged_and_the_next_still_run(caplog: pytest.LogCaptureFixture) -> None:
-    doc = _ReorderingDoc()
-    posted, post = _loop()
-    schedule = session_scheduler(doc, wait_for_load=False, post=post)
-    assert schedule is not None
+    doc, posted, schedule = _served()
     ran: list[str] = []
 
     def broken() -> None:
