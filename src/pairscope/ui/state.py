@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
@@ -844,10 +845,13 @@ class ExplorerState(param.Parameterized):
             self._cancel.set()
 
     def wait(self, timeout: float | None = 60.0) -> None:
-        """Block until the current job finished (tests, benchmarks)."""
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
+        """Block until the current job finished (tests, benchmarks), and any job its end started
+        (a layer asked for while it ran starts as it ends, on a new thread)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (thread := self._thread) is not None:
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            if self._thread is thread or (deadline is not None and time.monotonic() >= deadline):
+                return
 
     def _submit(self, job: Callable[[threading.Event], None], what: str) -> None:
         previous, old_cancel = self._thread, self._cancel
