@@ -13,7 +13,7 @@ Where the time goes, measured in this process on the same catalog (server side, 
 building a session's document, computing an uncached pair (reading its two dates, estimating),
 updating the maps for another pair, and re-rasterizing for a zoom.
 
-4. A full-size burst pair (1500 x 21000 samples): estimator + amplitude + Datashader rasterize
+4. A full-size burst pair (1500 x 21000 samples): estimator + amplitude + resampling
    of coherence and phase to screen size, against a plain NumPy boxcar baseline run in the same
    process. Target < 3 s.
 
@@ -216,7 +216,6 @@ def browser_numbers(catalog: pathlib.Path, repeat: int) -> dict[str, float]:
 def server_numbers(catalog: pathlib.Path, repeat: int) -> dict[str, float]:
     """Where a warm server's time goes (this process, no browser): a session's document, an
     uncached pair's computation, the maps' update to another pair, a zoom's re-rasterizing."""
-    import holoviews as hv
     import panel as pn
 
     from pairscope.ui.app import create_app, shared_backend, warm_up
@@ -258,25 +257,21 @@ def server_numbers(catalog: pathlib.Path, repeat: int) -> dict[str, float]:
         other = first if state.pair != first else f"{dates[0]}_{day(late)}"
         with clock("server_maps_pair_switch_s"):
             state.param.update(pair=other)
-        plot = app.maps._panes[0].object
-        streams = [st for st in getattr(plot, "streams", []) if isinstance(st, hv.streams.RangeXY)]
-        if streams:
-            with clock("server_zoom_rasterize_s"):
-                for st in streams:
-                    st.update(x_range=(200.0 + 10 * k, 1400.0), y_range=(50.0, 400.0))
-                hv.streams.Stream.trigger(streams)
+        extent = app.maps._extent
+        if extent is not None:
+            x0, x1, y0, y1 = extent
+            with clock("server_zoom_resample_s"):  # the range a zoom reports -> both maps' image
+                app.maps.show_range((x0 + (x1 - x0) * (0.1 + 0.02 * k), x0 + (x1 - x0) * 0.7,
+                                     y0 + (y1 - y0) * 0.2, y0 + (y1 - y0) * 0.8))  # fmt: skip
     return {k: statistics.median(v) for k, v in out.items()}
 
 
 def full_size_numbers(shape: tuple[int, int] = (1500, 21000)) -> dict[str, float]:
     """Server-side cost of one full-size pair: estimator + amplitude + rasterize to the screen."""
-    import holoviews as hv
-    import holoviews.plotting.bokeh  # noqa: F401
-    from holoviews.operation.datashader import rasterize
     from scipy.ndimage import uniform_filter
 
     from pairscope import coherence
-    from pairscope.ui.views.maps import image
+    from pairscope.ui.views.maps import MAP_HEIGHT, drawn, frame
 
     rng = np.random.default_rng(0)
     n = shape[0] * shape[1]
@@ -298,20 +293,13 @@ def full_size_numbers(shape: tuple[int, int] = (1500, 21000)) -> dict[str, float
     da_c = xr.DataArray(coh, dims=dims, coords={"azimuth": np.arange(shape[0]),
                                                  "range": np.arange(shape[1])})  # fmt: skip
     da_p = da_c.copy(data=phase)
-    raster_c = rasterize(image(da_c, "coherence"), dynamic=False, width=900, height=330)
-    raster_p = rasterize(image(da_p, "phase"), aggregator="first", interpolation=None,
-                         dynamic=False, width=900, height=330)  # fmt: skip
-    hv.render(raster_c, backend="bokeh")  # warm the resampling kernels
-    hv.render(raster_p, backend="bokeh")
+    pixels = (MAP_HEIGHT - 70, 900)
+    frames = [frame(da_c, "coherence"), frame(da_p, "phase")]
+    for fr in frames:  # warm the resampling kernels
+        drawn(fr, None, pixels)
     t0 = time.perf_counter()
-    hv.render(
-        rasterize(image(da_c, "coherence"), dynamic=False, width=900, height=330), backend="bokeh"
-    )
-    hv.render(
-        rasterize(image(da_p, "phase"), aggregator="first", interpolation=None, dynamic=False,
-                  width=900, height=330),
-        backend="bokeh",
-    )  # fmt: skip
+    for fr in frames:  # what the maps send for the whole burst: its samples at screen size
+        drawn(fr, None, pixels)
     t_draw = time.perf_counter() - t0
     # baseline in the same process: the NumPy/SciPy boxcar oracle of the estimator
     t0 = time.perf_counter()
@@ -325,7 +313,7 @@ def full_size_numbers(shape: tuple[int, int] = (1500, 21000)) -> dict[str, float
     return {
         "full_estimate_s": t_est,
         "full_amplitude_s": t_amp,
-        "full_rasterize_and_render_s": t_draw,
+        "full_resample_for_screen_s": t_draw,
         "full_total_s": t_est + t_amp + t_draw,
         "full_numpy_oracle_s": t_base,
     }

@@ -15,6 +15,7 @@ import pytest
 from pairscope import render
 from pairscope.ui.app import make_backend
 from pairscope.ui.backend import day
+from tests.plugins.browser import until
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -206,8 +207,9 @@ def test_click_a_network_edge_opens_the_pair(open_session: Any, demo_dates: Any)
     s = open_session()
     pairs = f"{dates[0]}_{dates[1]},{dates[1]}_{dates[3]}"
     s.open(f"burst={burst}&pairs={pairs}", wait_for_title=f"coherence {shown(dates[0], dates[1])}")
-    network = s.page.evaluate(_JS_SEGMENTS, "Pair network")
-    assert network is not None
+    # the network is drawn just after the maps (their message goes out first)
+    network = until(s, lambda: (lambda n: n if n and f"{dates[1]}_{dates[3]}" in n["pair"] else None)(
+        s.page.evaluate(_JS_SEGMENTS, "Pair network")), "the network's edges")  # fmt: skip
     i = network["pair"].index(f"{dates[1]}_{dates[3]}")
     xm = (network["x0"][i] + network["x1"][i]) / 2
     ym = (network["y0"][i] + network["y1"][i]) / 2

@@ -37,6 +37,7 @@ import xarray as xr
 from pairscope._version import __version__
 from pairscope.io import export
 from pairscope.pairs import format_day
+from pairscope.render import block_reduce
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -253,24 +254,16 @@ def rasterize(
     first: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """``values`` (rows ``ys``, columns ``xs``) on at most about ``pixels`` (rows, columns), as
-    the app's Datashader rasterize draws them: blocks of whole samples, the mean of each block's
-    finite values, or (``first``, for wrapped phase, never a mean of angles) its first sample.
+    the app's maps draw them (:func:`pairscope.render.block_reduce`): blocks of whole samples,
+    the mean of each block's finite values, or (``first``, for wrapped phase, never a mean of
+    angles) its first sample.
     Returns the values and the block centres."""
     rows, cols = values.shape
     fy, fx = max(1, rows // max(1, pixels[0])), max(1, cols // max(1, pixels[1]))
     if fy == 1 and fx == 1:
         return values, xs, ys
-    ny, nx = -(-rows // fy), -(-cols // fx)
-    padded = np.full((ny * fy, nx * fx), np.nan)
-    padded[:rows, :cols] = values
-    blocks = padded.reshape(ny, fy, nx, fx)
-    if first:
-        out = blocks[:, 0, :, 0]
-    else:
-        finite = np.isfinite(blocks)
-        total = np.where(finite, blocks, 0.0).sum(axis=(1, 3))
-        count = finite.sum(axis=(1, 3))
-        out = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    out = block_reduce(values, (fy, fx), first=first)
+    ny, nx = out.shape
     return out, _block_axis(xs, fx, nx), _block_axis(ys, fy, ny)
 
 

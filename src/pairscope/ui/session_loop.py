@@ -148,7 +148,7 @@ class Coalesced:
         batch = _redraws.get(doc)
         if batch is None:
             try:
-                doc.add_next_tick_callback(partial(_redraw_all, doc))
+                doc.add_next_tick_callback(partial(_after_this_tick, doc))
             except Exception:  # the session is gone
                 return
             batch = _redraws[doc] = []
@@ -187,6 +187,31 @@ class Coalesced:
 
 
 _redraws: weakref.WeakKeyDictionary[Any, list[Coalesced]] = weakref.WeakKeyDictionary()
+
+
+def _after_this_tick(doc: Any, tries: int = 0) -> None:
+    """Wait for the message of the tick that asked for the redraws (the maps' new image) to be
+    written, then redraw. Panel queues that message while an earlier write to the socket is
+    still going and retries every 10 ms; a redraw started before would hold the loop, and the
+    maps' message with it, for as long as every secondary view takes to draw (~1.5 s for a
+    session's first pair)."""
+    try:
+        if tries < 100 and _writes_pending(doc):
+            doc.add_timeout_callback(partial(_after_this_tick, doc, tries + 1), 10)
+        else:
+            doc.add_next_tick_callback(partial(_redraw_all, doc))
+    except Exception:  # the session is gone
+        _redraws.pop(doc, None)
+
+
+def _writes_pending(doc: Any) -> bool:
+    """True while Panel still holds messages for ``doc`` that it has not written."""
+    try:
+        from panel.io import document as panel_document
+
+        return doc in panel_document._WRITE_MSGS or doc in panel_document._WRITE_BLOCK
+    except (ImportError, AttributeError, TypeError):  # another Panel: do not wait
+        return False
 
 
 def _redraw_all(doc: Any) -> None:

@@ -24,7 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import holoviews as hv
 import numpy as np
 import panel as pn
 
@@ -123,19 +122,14 @@ def download_button(
 
 # -- reading the state ------------------------------------------------------------------------------
 def current_view(maps: Any, state: ExplorerState | None = None) -> tuple[Range, Range]:
-    """The (x_range, y_range) shown by the first map of a :class:`~pairscope.ui.views.maps.
-    MapsView` (the state's layer): the ``RangeXY`` stream Datashader's rasterize keeps up to date
-    on pan / zoom; before the browser reported one, the state's ``view`` (a shared URL's);
-    (None, None) for the whole extent."""
+    """The (x_range, y_range) shown by the maps of a :class:`~pairscope.ui.views.maps.MapsView`:
+    the range the browser last reported after a pan / zoom; before it reported one, the state's
+    ``view`` (a shared URL's); (None, None) for the whole extent."""
     found: tuple[Range, Range] = (None, None)
-    try:
-        pane = maps.__panel__().objects[0] if maps is not None else None
-    except (AttributeError, IndexError):
-        pane = None
-    for stream in getattr(getattr(pane, "object", None), "streams", []) or []:
-        if isinstance(stream, hv.streams.RangeXY):
-            found = (_range(stream.x_range), _range(stream.y_range))
-            break
+    shown = getattr(maps, "current_view", None)
+    if callable(shown):
+        x_range, y_range = shown()
+        found = (_range(x_range), _range(y_range))
     view = getattr(state, "view", None)
     if found == (None, None) and view:
         x0, x1, y0, y1 = view
