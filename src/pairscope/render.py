@@ -849,8 +849,8 @@ def block_reduce(
     dtype = np.float64 if arr.dtype == np.float64 else np.float32
     if first:
         return np.array(arr[::fy, ::fx], dtype=dtype)
-    if fy == 1 and fx == 1:
-        return np.array(arr, dtype=dtype)
+    if fy == 1 and fx == 1:  # each sample its own block: non-finite ones have no mean
+        return np.where(np.isfinite(arr), arr, np.nan).astype(dtype, copy=False)
     rows, cols = arr.shape
     out = np.empty((-(-rows // fy), -(-cols // fx)), dtype=dtype)
     if arr.dtype not in (np.float32, np.float64):
