@@ -14,7 +14,7 @@ import panel as pn
 import param
 
 from pairscope.ui.backend import Backend, CoreBackend
-from pairscope.ui.session_loop import session_scheduler
+from pairscope.ui.session_loop import batched, session_scheduler
 from pairscope.ui.settings import Settings
 from pairscope.ui.state import ExplorerState
 from pairscope.ui.views import (
@@ -193,6 +193,24 @@ class Explorer(pn.viewable.Viewer):
         self.pixel = PixelView(state=self.state)
         self.qa = QAView(state=self.state)
         self.learn = LearnView(state=self.state)
+        # added by complete(): a served page first gets the sidebar and the maps
+        self._rest = pn.Row(sizing_mode="stretch_width")
+        self._qa_slot = pn.Column(sizing_mode="stretch_width")
+        self._learn_slot = pn.Column(sizing_mode="stretch_width")
+        self.completed = False
+
+    def complete(self) -> None:
+        """Add the views a served page gets after its first maps: the network, the matrix, the
+        pixel plots, QA and Learn. They are ~70 % of a session's document (HoloViews/GeoViews
+        figures: ~1.2 s to build, and the browser's layout of them); sent with the first page,
+        the maps of a shared URL waited for all of them. Until then they follow the state
+        without figures (a pane not on a page draws nothing)."""
+        if self.completed:
+            return
+        self.completed = True
+        self._rest.objects = [self.network, self.matrix, self.pixel]
+        self._qa_slot.objects = [self.qa]
+        self._learn_slot.objects = [self.learn]
 
     def __panel__(self) -> pn.viewable.Viewable:
         header = pn.pane.Markdown(
@@ -219,10 +237,10 @@ class Explorer(pn.viewable.Viewer):
         the page would fetch Panel's CSS from the internet and lose it offline."""
         explore = pn.Column(
             pn.Row(self.maps, self.downloads, sizing_mode="stretch_width"),
-            pn.Row(self.network, self.matrix, self.pixel, sizing_mode="stretch_width"),
+            self._rest,
             sizing_mode="stretch_width",
         )
-        tabs = pn.Tabs(("Explore", explore), ("QA", self.qa), ("Learn", self.learn),
+        tabs = pn.Tabs(("Explore", explore), ("QA", self._qa_slot), ("Learn", self._learn_slot),
                        dynamic=False, sizing_mode="stretch_width", css_classes=["ps-tabs"])  # fmt: skip
         views: dict[int, Any] = {1: self.qa, 2: self.learn}
 
@@ -275,9 +293,45 @@ def create_app(
         # no work for a plain HTTP GET: the first job starts when the browser has connected
         # (its websocket is open and the page is drawn), never on the request alone
         pn.state.onload(lambda: state.load(compute=auto))
+        _complete_after_first_maps(app, doc, auto)
     else:
         state.load(compute=auto)
+        app.complete()
     return app
+
+
+#: A served page gets its secondary views at the latest this long after the browser connected.
+COMPLETE_AFTER_S = 4.0
+
+
+def _complete_after_first_maps(app: Explorer, doc: Any, auto: bool) -> None:
+    """Complete a served page once its first maps have gone out (a result, or an error, of the
+    job a shared URL starts), else when it has loaded; at the latest :data:`COMPLETE_AFTER_S`
+    after the browser connected."""
+    from pairscope.ui.session_loop import after_writes
+
+    state = app.state
+    watcher: list[Any] = []
+
+    def complete() -> None:
+        if watcher:
+            state.param.unwatch(watcher.pop())
+        if not app.completed:
+            with batched(doc):
+                app.complete()
+
+    def changed(event: Any) -> None:
+        if event.name == "version" or event.new == "danger":
+            after_writes(doc, complete)
+
+    def loaded() -> None:
+        if auto:
+            watcher.append(state.param.watch(changed, ["version", "status_kind"]))
+        else:
+            after_writes(doc, complete)
+        doc.add_timeout_callback(complete, int(COMPLETE_AFTER_S * 1000))
+
+    pn.state.onload(loaded)
 
 
 def _client_of(doc: Any) -> str:

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
-__all__ = ["Coalesced", "Schedule", "batched", "session_scheduler"]
+__all__ = ["Coalesced", "Schedule", "after_writes", "batched", "session_scheduler"]
 
 Schedule = Callable[[Callable[[], None]], None]
 log = logging.getLogger("pairscope.ui")
@@ -189,19 +189,26 @@ class Coalesced:
 _redraws: weakref.WeakKeyDictionary[Any, list[Coalesced]] = weakref.WeakKeyDictionary()
 
 
-def _after_this_tick(doc: Any, tries: int = 0) -> None:
-    """Wait for the message of the tick that asked for the redraws (the maps' new image) to be
-    written, then redraw. Panel queues that message while an earlier write to the socket is
-    still going and retries every 10 ms; a redraw started before would hold the loop, and the
-    maps' message with it, for as long as every secondary view takes to draw (~1.5 s for a
-    session's first pair)."""
+def _after_this_tick(doc: Any) -> None:
+    after_writes(doc, partial(_redraw_all, doc), on_gone=lambda: _redraws.pop(doc, None))
+
+
+def after_writes(doc: Any, fn: Callable[[], None], *,
+                 on_gone: Callable[[], Any] | None = None, _tries: int = 0) -> None:  # fmt: skip
+    """Run ``fn`` on ``doc``'s loop once the messages queued so far have been written (the maps'
+    new image), then on the next tick. Panel queues a message while an earlier write to the
+    socket is still going and retries every 10 ms; work started before would hold the loop, and
+    the queued message with it (the secondary views: ~1.5 s for a session's first pair).
+    Call it on the loop thread."""
     try:
-        if tries < 100 and _writes_pending(doc):
-            doc.add_timeout_callback(partial(_after_this_tick, doc, tries + 1), 10)
+        if _tries < 100 and _writes_pending(doc):
+            doc.add_timeout_callback(partial(after_writes, doc, fn, on_gone=on_gone,
+                                             _tries=_tries + 1), 10)  # fmt: skip
         else:
-            doc.add_next_tick_callback(partial(_redraw_all, doc))
+            doc.add_next_tick_callback(fn)
     except Exception:  # the session is gone
-        _redraws.pop(doc, None)
+        if on_gone is not None:
+            on_gone()
 
 
 def _writes_pending(doc: Any) -> bool:
