@@ -247,6 +247,16 @@ def server_numbers(catalog: pathlib.Path, repeat: int) -> dict[str, float]:
                              query={"burst": burst, "pairs": f"{dates[0]}_{dates[1]}"})
             app.state.wait(300)
             pn.Column(app).get_root()
+        extent = app.maps._extent
+        if extent is not None:
+            x0, x1, y0, y1 = extent
+            # the range a zoom reports -> both maps' images (served, the other views' statistics
+            # of the range follow 0.4 s after the zoom stops, not in this path)
+            app.maps._shown = (x0 + (x1 - x0) * (0.1 + 0.02 * k), x0 + (x1 - x0) * 0.7,
+                               y0 + (y1 - y0) * 0.2, y0 + (y1 - y0) * 0.8)  # fmt: skip
+            with clock("server_zoom_resample_s"):
+                app.maps._redraw()
+        assert all(m.frame is not None for m in app.maps._maps), "no maps drawn"
         state = app.state
         state.param.update(rule="manual", manual_pairs=f"{dates[0]}_{day(late)}")
         with clock("server_estimate_pair_s"):
@@ -259,15 +269,6 @@ def server_numbers(catalog: pathlib.Path, repeat: int) -> dict[str, float]:
         other = first if state.pair != first else f"{dates[0]}_{day(late)}"
         with clock("server_maps_pair_switch_s"):
             state.param.update(pair=other)
-        extent = app.maps._extent
-        if extent is not None:
-            x0, x1, y0, y1 = extent
-            # the range a zoom reports -> both maps' images (served, the other views' statistics
-            # of the range follow 0.4 s after the zoom stops, not in this path)
-            app.maps._shown = (x0 + (x1 - x0) * (0.1 + 0.02 * k), x0 + (x1 - x0) * 0.7,
-                               y0 + (y1 - y0) * 0.2, y0 + (y1 - y0) * 0.8)  # fmt: skip
-            with clock("server_zoom_resample_s"):
-                app.maps._redraw()
     return {k: statistics.median(v) for k, v in out.items()}
 
 
