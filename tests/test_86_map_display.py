@@ -4,8 +4,6 @@ is test_60 / test_65)."""
 
 from __future__ import annotations
 
-import pathlib
-
 import numpy as np
 import pytest
 import xarray as xr
@@ -14,6 +12,7 @@ from pairscope.render import block_reduce
 from pairscope.ui.settings import Settings
 from pairscope.ui.views.maps import Frame, MapsView, drawn, factors, frame
 from tests.test_63_network import computed, loaded
+from tests.test_63_network import settings as settings  # noqa: F401 - the fixture
 
 
 def _reference(values: np.ndarray, fy: int, fx: int) -> np.ndarray:
@@ -89,14 +88,6 @@ def test_drawn_sends_the_samples_in_view_at_screen_size() -> None:
     # wrapped phase: the first sample of each block
     ph, pvalues = _frame(layer="phase")
     np.testing.assert_array_equal(drawn(ph, None, (100, 400))["image"][0], pvalues[::3, ::2])
-
-
-@pytest.fixture
-def settings(tmp_path: pathlib.Path) -> Settings:
-    cat = tmp_path / "cat" / "catalog.json"
-    cat.parent.mkdir()
-    cat.write_text("{}")
-    return Settings(catalog=str(cat), tiles=None, demo_dir=tmp_path / "demo", url_sync=False)
 
 
 def test_maps_follow_zooms_and_pairs_in_the_same_figures(settings: Settings) -> None:
