@@ -1,3 +1,4 @@
+# mypy: disable-error-code="no-untyped-call"
 """Linked maps of the selected pair: the chosen layer beside a companion layer.
 
 Two plain Bokeh figures kept for the whole session. A new pair, layer or colormap changes their
@@ -28,13 +29,13 @@ import panel as pn
 import xarray as xr
 from bokeh.events import RangesUpdate, Tap
 from bokeh.models import (
-    ColorBar,
     ColumnDataSource,
     HoverTool,
     LinearColorMapper,
     NumeralTickFormatter,
     Range1d,
 )
+from bokeh.models.annotations.legends import ColorBar
 from bokeh.plotting import figure
 
 from pairscope.render import block_reduce
@@ -236,8 +237,9 @@ class _Map:
         fig.grid.visible = False
         fig.xaxis.formatter = NumeralTickFormatter(format="0")
         fig.yaxis.formatter = NumeralTickFormatter(format="0")
+        mapped: dict[str, Any] = {"color_mapper": self.mapper}  # missing in bokeh's type stub
         self.renderer = fig.image(image="image", x="x", y="y", dw="dw", dh="dh",
-                                  source=self.source, color_mapper=self.mapper)  # fmt: skip
+                                  source=self.source, **mapped)  # fmt: skip
         self.colorbar = ColorBar(color_mapper=self.mapper, title="", width=12)
         fig.add_layout(self.colorbar, "right")
         self.hover = HoverTool(renderers=[self.renderer], tooltips=[])
@@ -344,8 +346,8 @@ class MapsView(pn.viewable.Viewer):
 
     # -- building -------------------------------------------------------------------------------
     def _build(self, look: tuple[Any, ...]) -> list[_Map]:
-        x_range = Range1d(0, 1)
-        y_range = Range1d(1, 0) if look[0] else Range1d(0, 1)  # radar: azimuth down
+        x_range = Range1d(start=0, end=1)
+        y_range = Range1d(start=1, end=0) if look[0] else Range1d(start=0, end=1)  # radar: azimuth down
         maps = [_Map(look, x_range, y_range) for _ in range(2)]  # one range pair: linked
         for m in maps:
             m.marker.data = self._marker_data(bool(look[0]))
