@@ -216,3 +216,27 @@ def test_coalesced_settles_view_statistics_but_not_other_changes() -> None:
     assert not doc.timers
     _run_ticks(doc)
     assert ran == [1, 1, 1]
+
+
+def test_after_writes_waits_while_panel_still_holds_messages() -> None:
+    """Panel queues a message (the maps' new image) while an earlier write is still going: work
+    that would hold the loop (the secondary views' redraw) starts only once it is written."""
+    from panel.io import document as panel_document
+
+    from pairscope.ui.session_loop import after_writes
+
+    doc = _ReorderingDoc()
+    ran: list[int] = []
+    panel_document._WRITE_BLOCK[doc] = True  # a write in progress
+    try:
+        after_writes(doc, lambda: ran.append(1))
+        for _ in range(3):  # polled every 10 ms while Panel still writes
+            assert not doc.ticks and len(doc.timers) == 1
+            doc.timers.popitem()[1]()
+        del panel_document._WRITE_BLOCK[doc]  # written
+        doc.timers.popitem()[1]()
+        assert not doc.timers and len(doc.ticks) == 1 and ran == []
+        doc.ticks.pop()()
+        assert ran == [1]
+    finally:
+        panel_document._WRITE_BLOCK.pop(doc, None)

@@ -41,6 +41,7 @@ __all__ = [
     "Render",
     "RenderError",
     "apply_render",
+    "block_factors",
     "block_reduce",
     "colormap_names",
     "get_colormap",
@@ -829,6 +830,13 @@ DEFAULT_RENDERS: dict[str, dict[str, Any]] = {
 
 
 # --- display resampling ------------------------------------------------------------------------
+
+
+def block_factors(shape: tuple[int, int], pixels: tuple[int, int]) -> tuple[int, int]:
+    """Samples per drawn cell (rows, columns) for ``shape`` samples on ``pixels`` (rows,
+    columns): whole samples, at least one cell per pixel (so between 1x and 2x the pixels)."""
+    return (max(1, int(shape[0]) // max(1, int(pixels[0]))),
+            max(1, int(shape[1]) // max(1, int(pixels[1]))))  # fmt: skip
 
 
 def block_reduce(

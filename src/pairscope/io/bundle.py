@@ -37,7 +37,7 @@ import xarray as xr
 from pairscope._version import __version__
 from pairscope.io import export
 from pairscope.pairs import format_day
-from pairscope.render import block_reduce
+from pairscope.render import block_factors, block_reduce
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -258,8 +258,7 @@ def rasterize(
     the mean of each block's finite values, or (``first``, for wrapped phase, never a mean of
     angles) its first sample.
     Returns the values and the block centres."""
-    rows, cols = values.shape
-    fy, fx = max(1, rows // max(1, pixels[0])), max(1, cols // max(1, pixels[1]))
+    fy, fx = block_factors(values.shape, pixels)
     if fy == 1 and fx == 1:
         return values, xs, ys
     out = block_reduce(values, (fy, fx), first=first)

@@ -38,7 +38,7 @@ from bokeh.models import (
 from bokeh.models.annotations.legends import ColorBar
 from bokeh.plotting import figure
 
-from pairscope.render import block_reduce
+from pairscope.render import block_factors, block_reduce
 from pairscope.ui.session_loop import Coalesced, batched
 from pairscope.ui.state import ExplorerState
 from pairscope.ui.views.style import layer_style, map_axis_labels
@@ -154,7 +154,7 @@ def _window(fr: Frame, view: View | None) -> tuple[int, int, int, int]:
 def factors(fr: Frame, view: View | None, pixels: tuple[int, int]) -> tuple[int, int]:
     """Samples per drawn cell (rows, columns): whole samples, at least one cell per pixel."""
     r0, r1, c0, c1 = _window(fr, view)
-    return max(1, (r1 - r0) // max(1, pixels[0])), max(1, (c1 - c0) // max(1, pixels[1]))
+    return block_factors((r1 - r0, c1 - c0), pixels)
 
 
 def drawn(fr: Frame, view: View | None, pixels: tuple[int, int]) -> dict[str, list[Any]]:
@@ -177,9 +177,6 @@ def drawn(fr: Frame, view: View | None, pixels: tuple[int, int]) -> dict[str, li
         cols = np.minimum(c0 + fx // 2 + fx * np.arange(nx), c1 - 1)
         data["latitude"] = [fr.latlon[0][np.ix_(rows, cols)]]
         data["longitude"] = [fr.latlon[1][np.ix_(rows, cols)]]
-    else:
-        data["latitude"] = [np.full(values.shape, np.nan, np.float32)]
-        data["longitude"] = [np.full(values.shape, np.nan, np.float32)]
     return data
 
 
@@ -382,16 +379,16 @@ class MapsView(pn.viewable.Viewer):
         layers = (state.layer, companion(state.layer))
         data = [state.layer_data(layer) for layer in layers]
         shown = next((da for da in data if da is not None), None)
-        if shown is not None and self._look(shown) != self._maps[0].look:
-            self._maps = self._build(self._look(shown))
+        look = self._look(shown) if shown is not None else self._maps[0].look
+        rebuilt = look != self._maps[0].look
+        if rebuilt:  # another geometry: new figures, placed anew
+            self._maps = self._build(look)
             self._edges = None
-            for pane, m, layer, da in zip(self._panes, self._maps, layers, data, strict=True):
-                self._fill(m, layer, da)
-                pane.object = m.fig
-            self._place()
-            return
         for m, layer, da in zip(self._maps, layers, data, strict=True):
             self._fill(m, layer, da)
+        if rebuilt:
+            for pane, m in zip(self._panes, self._maps, strict=True):
+                pane.object = m.fig
         self._place()
 
     def _fill(self, m: _Map, layer: str, da: xr.DataArray | None) -> None:
@@ -432,12 +429,11 @@ class MapsView(pn.viewable.Viewer):
         radar = bool(m.look[0])
         whole = _fit(self._edges, m.measured_pixels(), radar)
         x0, x1, y0, y1 = view if view is not None else whole
-        if radar:  # azimuth down
-            y0, y1, w2, w3 = y1, y0, whole[3], whole[2]
-        else:
-            w2, w3 = whole[2], whole[3]
+        ys, resets = (y0, y1), (whole[2], whole[3])
+        if radar:  # azimuth down: the y range runs from the last line to the first
+            ys, resets = ys[::-1], resets[::-1]
         _set(m.fig.x_range, start=x0, end=x1, reset_start=whole[0], reset_end=whole[1])
-        _set(m.fig.y_range, start=y0, end=y1, reset_start=w2, reset_end=w3)
+        _set(m.fig.y_range, start=ys[0], end=ys[1], reset_start=resets[0], reset_end=resets[1])
 
     def _view(self) -> View | None:
         return self._shown if self._shown is not None else self.state.view

@@ -182,10 +182,16 @@ def network_elements(
     def part(status: str) -> pd.DataFrame:
         return edges[edges["status"] == status]
 
+    # the highlight carries coordinates only (readers of the plot find the pairs below)
+    highlight = hv.Segments(edges.loc[edges["pair"] == (selected or ""), kdims], kdims=kdims).opts(
+        color="#d62728", line_width=11, alpha=0.6, hooks=list(highlight_hooks or []))
+    # the computed edges, coloured by mean coherence (and carrying the colour bar)
+    computed = hv.Segments(part("computed"), kdims=kdims, vdims=vdims).opts(
+        color="coherence", cmap=list(style.cmap), clim=(0.0, 1.0), colorbar=True,
+        clabel="mean coherence [0-1]", line_width=5, tools=["hover", "tap"],
+        hover_tooltips=tips, nonselection_alpha=1.0, selection_alpha=1.0)
     out: list[Any] = [
-        # the highlight carries coordinates only (readers of the plot find the pairs below)
-        hv.Segments(edges.loc[edges["pair"] == (selected or ""), kdims], kdims=kdims).opts(
-            color="#d62728", line_width=11, alpha=0.6, hooks=list(highlight_hooks or [])),
+        highlight,
         hv.Segments(part("not computed"), kdims=kdims, vdims=vdims).opts(
             color="#9a9a9a", line_width=2, line_dash="dashed", tools=["hover"],
             hover_tooltips=tips),
@@ -195,21 +201,17 @@ def network_elements(
         hv.Segments(part("rescued"), kdims=kdims, vdims=vdims).opts(
             color="coherence", cmap=list(style.cmap), clim=(0.0, 1.0), line_width=4,
             line_dash="dashed", tools=["hover"], hover_tooltips=tips),
-        # the computed edges, coloured by mean coherence (and carrying the colour bar)
-        hv.Segments(part("computed"), kdims=kdims, vdims=vdims).opts(
-            color="coherence", cmap=list(style.cmap), clim=(0.0, 1.0), colorbar=True,
-            clabel="mean coherence [0-1]", line_width=5, tools=["hover", "tap"],
-            hover_tooltips=tips, nonselection_alpha=1.0, selection_alpha=1.0),
+        computed,
     ]  # fmt: skip
     node_tips = [("date", "@day"), ("baseline [m]", "@baseline{0.0}"), ("status", "@status")]
     used = nodes[nodes["status"] == "used"]
     colours = ([GROUP_COLOURS[g % len(GROUP_COLOURS)] for g in used["group"]]
                if disconnected else ["#222222"] * len(used))  # fmt: skip
+    dates = hv.Points(used.assign(colour=colours), kdims=["date", "baseline"],
+                      vdims=["day", "status", "colour"]).opts(
+        size=10, color="colour", line_color="#222222", tools=["hover"], hover_tooltips=node_tips)
     out += [
-        hv.Points(used.assign(colour=colours), kdims=["date", "baseline"],
-                  vdims=["day", "status", "colour"]).opts(
-            size=10, color="colour", line_color="#222222", tools=["hover"],
-            hover_tooltips=node_tips),
+        dates,
         hv.Points(nodes[nodes["status"] == "excluded"], kdims=["date", "baseline"],
                   vdims=["day", "status"]).opts(
             size=10, fill_alpha=0.0, fill_color="white", line_color="#222222", line_width=2,
@@ -220,8 +222,7 @@ def network_elements(
     ]  # fmt: skip
     # an empty layer still costs a renderer, a data source and a hover tool in every redraw: only
     # the highlight (moved in place), the computed edges (the colour bar) and the dates stay
-    keep = {0, 4, 5}
-    out = [el for i, el in enumerate(out) if i in keep or len(el)]
+    out = [el for el in out if el is highlight or el is computed or el is dates or len(el)]
     if pending:
         out.append(hv.Points(nodes[nodes["day"] == pending], kdims=["date", "baseline"],
                              vdims=["day"]).opts(size=20, fill_alpha=0.0, line_color="#d62728",
