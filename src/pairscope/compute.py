@@ -41,7 +41,7 @@ import pathlib
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, Any
 
 import numpy as np
@@ -55,6 +55,7 @@ __all__ = [
     "GeometryJob",
     "PairJob",
     "RunReport",
+    "SharedRead",
     "compute_batch",
     "compute_geometry",
     "compute_pair",
@@ -63,6 +64,8 @@ __all__ = [
     "parse_window",
     "plan_batches",
     "plan_jobs",
+    "plan_shared_reads",
+    "read_shared",
     "run",
     "settings_digest",
 ]
@@ -458,17 +461,113 @@ def _kernel_threads() -> Iterator[None]:
         numba.set_num_threads(before)
 
 
+@dataclasses.dataclass(frozen=True)
+class SharedRead:
+    """One date of one burst read once on some worker for every batch of the burst that needs it
+    (`run`, when a burst is split into several batches); with ``grid`` also the stack's
+    latitude / longitude / height grid as a stack whose first date is ``day`` has it (in the same
+    pass: the demo's files hold samples and grid in one tile). ``burst_dates``: how many dates of
+    the burst are shared; the read gives None (each batch then reads its own dates) when those
+    dates and their grids would hold more than ``memory_budget`` bytes, the bound on what shared
+    reads keep in the cluster's memory. ``run``: a token of the run (per-worker caches last one
+    run)."""
+
+    catalog: str
+    burst_id: str
+    polarization: str
+    day: str
+    burst_dates: int
+    memory_budget: int = DEFAULT_MEMORY_BUDGET
+    grid: bool = False
+    run: str = ""
+
+    @property
+    def item_id(self) -> str:
+        return f"{self.burst_id}_{self.day}_{'grid' if self.grid else 'samples'}"
+
+
+#: Bytes per pixel of a shared grid (float64 latitude and longitude, float64 height at most).
+_GRID_BYTES = 24
+
+
+def shared_bytes(rows: int, cols: int, burst_dates: int) -> int:
+    """Memory the shared reads of a burst hold at most: its dates (complex64) and, in the worst
+    case, a grid (`_GRID_BYTES` per pixel) with each of them."""
+    return burst_dates * rows * cols * (8 + _GRID_BYTES)
+
+
+_STACKS: dict[tuple[str, str, str, str], Any] = {}
+
+
+def _burst_stack(read: SharedRead) -> Any:
+    """The lazy stack of every date of the burst, opened once per worker and run."""
+    from pairscope.io.rasters import open_slc_stack
+
+    key = (read.catalog, read.burst_id, read.polarization, read.run)
+    if key not in _STACKS:
+        _STACKS.clear()  # another run: files may have changed since
+        _STACKS[key] = open_slc_stack(_open_cached(read.catalog), read.burst_id, None,
+                                      read.polarization)
+    return _STACKS[key]
+
+
+def read_shared(read: SharedRead) -> dict[str, Any] | None:
+    """Run one `SharedRead` (on a worker): ``{"samples": complex64 array, "grid": {coord name:
+    array} or None}``, the grid being the 2-D coords (``latitude``, ``longitude``, ``height``
+    where present) of a stack whose first date is ``day``; None when the burst's shared reads
+    would exceed their memory budget."""
+    import dask
+
+    from pairscope.io.rasters import open_slc_stack, reusing_open_files
+
+    whole = _burst_stack(read)
+    rows, cols = int(whole.shape[1]), int(whole.shape[2])
+    if shared_bytes(rows, cols, read.burst_dates) > read.memory_budget:
+        return None
+    if read.grid:
+        stack = open_slc_stack(_open_cached(read.catalog), read.burst_id, [read.day],
+                               read.polarization)
+    else:
+        stack = whole.sel(date=[np.datetime64(read.day, "ns")])
+        stack = stack.drop_vars([k for k, v in stack.coords.items() if v.ndim == 2])
+    with dask.config.set(scheduler="synchronous"), reusing_open_files():
+        loaded = stack.compute()
+    grid = ({k: np.asarray(v.values) for k, v in loaded.coords.items() if v.ndim == 2}
+            if read.grid else None)
+    return {"samples": np.asarray(loaded.values[0], dtype=np.complex64), "grid": grid}
+
+
+def _with_shared(stack: Any, wanted: Sequence[str], shared: Mapping[str, Any] | None) -> Any:
+    """``stack`` with its samples and 2-D coords taken from `read_shared` results (day -> result)
+    when every date and the grid of its first date were read; else unchanged (the batch reads
+    them itself)."""
+    if not shared:
+        return stack
+    days = [_day(d) for d in stack["date"].values]
+    if sorted(days) != sorted(wanted) or any(shared.get(d) is None for d in days):
+        return stack
+    grid = shared[days[0]]["grid"]
+    names = {k for k, v in stack.coords.items() if v.ndim == 2}
+    if grid is None or set(grid) != names:
+        return stack
+    out = stack.copy(data=np.stack([shared[d]["samples"] for d in days]))
+    return out.assign_coords({k: (stack[k].dims, v) for k, v in grid.items()})
+
+
 def compute_batch(
     batch: Batch,
     hook: export.StageHook | None = None,
+    shared: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Compute and write every pair of ``batch`` (runs on a worker): its dates read once, all pairs
     estimated together by the pipeline, each pair written on a writer thread while the next ones
-    are estimated. Returns one summary per pair (item path, mean coherence, seconds)."""
+    are estimated. ``shared``: results of `read_shared` (day -> samples, ``"grid:<day>"`` -> the
+    grid of a first date) made once for all the batches of a burst; the batch reads whatever is
+    missing itself. Returns one summary per pair (item path, mean coherence, seconds)."""
     import dask
 
     from pairscope.io.catalog import list_acquisitions
-    from pairscope.io.rasters import open_slc_stack
+    from pairscope.io.rasters import open_slc_stack, reusing_open_files
 
     start = time.perf_counter()
     first = batch.jobs[0]
@@ -486,7 +585,8 @@ def compute_batch(
     if len(batch.jobs) > 1 and nbytes > batch.memory_budget:  # more dates than the budget holds
         half = len(batch.jobs) // 2
         parts = (batch.jobs[:half], batch.jobs[half:])
-        return [s for part in parts for s in compute_batch(dataclasses.replace(batch, jobs=part), hook)]
+        return [s for part in parts
+                for s in compute_batch(dataclasses.replace(batch, jobs=part), hook, shared)]
     recipe = first.recipe
     baselines = _burst_baselines(cat, all_acquisitions, [by_day[d] for d in wanted], recipe.convention)
     summaries: list[dict[str, Any]] = []
@@ -494,7 +594,8 @@ def compute_batch(
           _writer() as writer):
         sums = None
         if nbytes <= batch.max_block_bytes or len(batch.jobs) > 1:
-            stack = stack.load()  # the dates whole: the exact in-process path
+            with reusing_open_files():  # the first date's samples and grid: one decompression
+                stack = _with_shared(stack, wanted, shared).load()  # the dates whole: exact path
             sums = coherence.DateSums(stack, recipe.window)  # each date's power sums made once
             step = 2  # estimate two pairs, hand them to the writer, estimate the next two
         else:  # one pair above the block budget: row blocks with a halo (dask)
@@ -738,11 +839,36 @@ def run(
     return report
 
 
-def _submit(client: Any, task: Batch | GeometryJob, hook: export.StageHook | None) -> Any:
+def _submit(client: Any, task: Batch | GeometryJob | SharedRead, hook: export.StageHook | None,
+            shared: Mapping[str, Any] | None = None) -> Any:
     key = f"pairscope-{task.item_id}-{os.urandom(4).hex()}"
     if isinstance(task, GeometryJob):
         return client.submit(compute_geometry, task, hook, pure=False, key=key)
-    return client.submit(compute_batch, task, hook, pure=False, key=key)
+    if isinstance(task, SharedRead):
+        return client.submit(read_shared, task, pure=False, key=key)
+    return client.submit(compute_batch, task, hook, shared or None, pure=False, key=key)
+
+
+def plan_shared_reads(batches: Sequence[Batch], run: str = "") -> list[dict[str, SharedRead]]:
+    """For each batch, the `SharedRead` s it takes its dates from (day -> read; ``{}`` for a burst
+    computed in one batch): every date of a burst split into several batches is read once for all
+    of them, with the grid when it is some batch's first date. Reads of one date are one object."""
+    groups: dict[tuple[str, str, str], list[Batch]] = {}
+    for batch in batches:
+        first = batch.jobs[0]
+        groups.setdefault((first.catalog, first.burst_id, first.polarization), []).append(batch)
+    plans: dict[int, dict[str, SharedRead]] = {}
+    for (catalog, burst, pol), members in groups.items():
+        if len(members) < 2:
+            continue
+        days = sorted({d for b in members for d in b.dates})
+        firsts = {b.dates[0] for b in members}
+        budget = min(b.memory_budget for b in members)
+        reads = {d: SharedRead(catalog, burst, pol, d, len(days), budget, grid=d in firsts, run=run)
+                 for d in days}
+        for batch in members:
+            plans[id(batch)] = {d: reads[d] for d in batch.dates}
+    return [plans.get(id(b), {}) for b in batches]
 
 
 def local_cluster(workers: int) -> Any:
@@ -793,10 +919,26 @@ def _run_on_cluster(
     from distributed import as_completed
 
     total = sum(len(t.jobs) if isinstance(t, Batch) else 1 for t in todo)
-    futures = {_submit(client, task, hook): task for task in todo}
+    batches = [t for t in todo if isinstance(t, Batch)]
+    plans = dict(zip(map(id, batches), plan_shared_reads(batches, os.urandom(8).hex()), strict=True))
+    reads: dict[SharedRead, Any] = {}  # each shared read submitted once, before its first batch
+    users: dict[SharedRead, int] = {}
+    futures: dict[Any, Batch | GeometryJob] = {}
+    for task in todo:
+        shared: dict[str, Any] = {}
+        for name, read in plans.get(id(task), {}).items():
+            if read not in reads:
+                reads[read] = _submit(client, read, hook)
+            users[read] = users.get(read, 0) + 1
+            shared[name] = reads[read]
+        futures[_submit(client, task, hook, shared)] = task
     done = 0
     for future in as_completed(futures):  # type: ignore[no-untyped-call]
         task = futures[future]
+        for read in plans.get(id(task), {}).values():  # drop a shared read after its last batch
+            users[read] -= 1
+            if not users[read]:
+                reads.pop(read).release()
         try:
             summary = future.result()
         except Exception as err:  # a failed task must not stop the others

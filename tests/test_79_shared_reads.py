@@ -1,0 +1,141 @@
+"""Reading each date of a burst once when its pairs are split between workers: the plan of shared
+reads, their memory budget, the batch built from them against the batch that reads itself, and
+windowed reads that keep a file open so a date's samples and grid are decompressed once."""
+
+from __future__ import annotations
+
+import hashlib
+import pathlib
+import warnings
+from typing import Any
+
+import dask
+import numpy as np
+import pytest
+from rasterio.errors import NotGeoreferencedWarning
+
+from pairscope import compute
+from pairscope.io import rasters
+
+BURST = "T117_249435_IW2"
+
+
+@pytest.fixture(autouse=True)
+def _quiet() -> None:
+    warnings.simplefilter("ignore", NotGeoreferencedWarning)
+
+
+def _job(burst: str, ref: str, sec: str, out: str = "/tmp/out") -> compute.PairJob:
+    return compute.PairJob("cat.json", burst, ref, sec, (5, 21), "VV", out)
+
+
+def test_plan_reads_each_date_of_a_split_burst_once() -> None:
+    days = [f"2025-01-{d:02d}" for d in (1, 7, 13, 19, 25, 31)]
+    one = [_job("B1", a, b) for i, a in enumerate(days) for b in days[i + 1:]]  # 15 pairs
+    other = [_job("B2", a, b) for a, b in zip(days, days[1:], strict=False)]
+    batches = compute.plan_batches(one, workers=2) + compute.plan_batches(other, workers=1)
+    assert [len(b.jobs) for b in batches] == [8, 7, 5]
+    plans = compute.plan_shared_reads(batches, run="r1")
+    assert plans[2] == {}  # a burst computed in one batch reads its own dates
+    assert [sorted(p) for p in plans[:2]] == [b.dates for b in batches[:2]]
+    for day in set(plans[0]) & set(plans[1]):
+        assert plans[0][day] is plans[1][day]  # one read of the date serves both batches
+    reads = {r for p in plans for r in p.values()}
+    assert sorted(r.day for r in reads) == days  # each date once, no more
+    assert {r.day for r in reads if r.grid} == {b.dates[0] for b in batches[:2]}
+    assert {(r.burst_dates, r.run, r.burst_id) for r in reads} == {(6, "r1", "B1")}
+    assert compute.plan_shared_reads(batches, run="r1") == plans  # deterministic
+
+
+def test_shared_bytes_budget() -> None:
+    assert compute.shared_bytes(10, 20, 3) == 3 * 10 * 20 * 32
+    # the default budget holds the demo's default burst (8 dates of 1500 x 640) but not the
+    # dates of a full-size burst (1500 x 21000): those batches read their own dates
+    assert compute.shared_bytes(1500, 640, 8) <= compute.DEFAULT_MEMORY_BUDGET
+    assert compute.shared_bytes(1500, 21000, 2) > compute.DEFAULT_MEMORY_BUDGET
+
+
+def _digests(root: pathlib.Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*.tif"))}
+
+
+def test_batches_from_shared_reads_write_the_same_bytes(
+    demo_catalog: pathlib.Path, tmp_path: pathlib.Path
+) -> None:
+    def jobs(out: str) -> list[compute.PairJob]:
+        return compute.plan_jobs(str(demo_catalog), [BURST], "all", (3, 9), "VV",
+                                 tmp_path / out, geometry="radar")
+
+    for batch in compute.plan_batches(jobs("own")):  # one batch reading its own dates
+        compute.compute_batch(batch)
+    split = compute.plan_batches(jobs("shared"), workers=2)
+    assert len(split) == 2
+    plans = compute.plan_shared_reads(split, run="t")
+    results = {read: compute.read_shared(read) for p in plans for read in p.values()}
+    for batch, plan in zip(split, plans, strict=True):
+        shared = {day: results[read] for day, read in plan.items()}
+        first = shared[batch.dates[0]]
+        assert first["grid"] is not None and {"latitude", "longitude"} <= set(first["grid"])
+        assert all(r["samples"].dtype == np.complex64 for r in shared.values())
+        compute.compute_batch(batch, None, shared)
+    own, got = _digests(tmp_path / "own"), _digests(tmp_path / "shared")
+    assert len(own) >= 4 * len(jobs("x")) - 1 and got == own  # bit-identical files
+
+    # the shared samples are the stack's own values
+    stack = rasters.open_slc_stack(str(demo_catalog), BURST, split[1].dates, "VV")
+    with dask.config.set(scheduler="synchronous"):
+        loaded = stack.compute()
+    for k, day in enumerate(split[1].dates):
+        np.testing.assert_array_equal(results[plans[1][day]]["samples"], loaded.values[k])
+    for name, values in results[plans[1][split[1].dates[0]]]["grid"].items():
+        np.testing.assert_array_equal(values, loaded[name].values)
+
+
+def test_over_budget_shared_reads_fall_back_to_own_reads(
+    demo_catalog: pathlib.Path, tmp_path: pathlib.Path
+) -> None:
+    jobs = compute.plan_jobs(str(demo_catalog), [BURST], "seq:2", (3, 9), "VV", tmp_path / "a",
+                             geometry="radar")
+    split = compute.plan_batches(jobs, workers=2, memory_budget=1000)
+    plans = compute.plan_shared_reads(split, run="t")
+    assert all(r.memory_budget == 1000 for p in plans for r in p.values())
+    results = {read: compute.read_shared(read) for p in plans for read in p.values()}
+    assert set(results.values()) == {None}  # nothing held beyond the budget
+    ref = compute.plan_jobs(str(demo_catalog), [BURST], "seq:2", (3, 9), "VV", tmp_path / "b",
+                            geometry="radar")
+    for batch, plan in zip(split, plans, strict=True):
+        compute.compute_batch(batch, None, {day: results[read] for day, read in plan.items()})
+    for batch in compute.plan_batches(ref):
+        compute.compute_batch(batch)
+    assert _digests(tmp_path / "a") == _digests(tmp_path / "b")
+
+
+def test_reusing_open_files_reads_the_same_values_with_fewer_opens(
+    demo_catalog: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[Any] = []
+    real = rasters._open_dataset
+
+    def counting(href: str) -> Any:
+        handle = real(href)
+        opened.append(handle)
+        return handle
+
+    monkeypatch.setattr(rasters, "_open_dataset", counting)
+    stack = rasters.open_slc_stack(str(demo_catalog), BURST, None, "VV", chunks={"azimuth": 64})
+    with dask.config.set(scheduler="synchronous"):
+        opened.clear()
+        plain = stack.compute()
+        per_block = len(opened)
+        opened.clear()
+        with rasters.reusing_open_files():
+            with rasters.reusing_open_files():  # nested: the outer block owns the handles
+                reused = stack.compute()
+            assert opened and not any(h.closed for h in opened)
+        assert all(h.closed for h in opened)  # closed when the block ends
+    files = {h.name for h in opened}
+    assert len(opened) == len(files) < per_block  # one open per file instead of one per block
+    np.testing.assert_array_equal(reused.values, plain.values)
+    for name in ("latitude", "longitude"):
+        np.testing.assert_array_equal(reused[name].values, plain[name].values)
