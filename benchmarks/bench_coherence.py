@@ -19,6 +19,13 @@ of process CPU times (steadier than wall time on a shared machine); target: new 
 And the accuracy of both on the robustness case (a strip 3e3 brighter in amplitude, zero-filled
 columns two windows wide, a region 1e-3 dimmer) against direct float64 window sums.
 
+Then the amplitude (``estimate_amplitude``, dB): the three kernel passes it used to make (a
+bench-only copy of that code: two power-sum passes, one coherence pass for the count, numpy
+float64 after) against its one-pass kernel and against ``estimate``, in interleaved rounds, as
+time ratios measured in the same run; and both amplitudes' error on the robustness case against
+direct float64 window sums. ``--amplitude-only`` runs just this part (e.g. on a full burst,
+``--cols 21000``).
+
 Then the stack case: 10 dates at 6-day spacing, all pairs up to 24 days (30 pairs), with
 ``estimate_pairs`` (each date's power summed once) against one ``estimate`` call per pair, and the
 overview (``estimate_pairs_overview``: non-overlapping 5 x 21 windows) against full resolution.
@@ -411,15 +418,81 @@ def kernel_before_after(a: np.ndarray, b: np.ndarray, window: tuple[int, int], r
               f" {np.nanmax(err):10.2e}")
 
 
+def three_pass_amplitude(ref: np.ndarray, sec: np.ndarray, window: tuple[int, int]) -> np.ndarray:
+    """Baseline: ``estimate_amplitude`` before its one-pass kernel (bench-only copy)."""
+    p1 = _boxcar.power_sums(ref, sec, window).astype(np.float64)
+    p2 = _boxcar.power_sums(sec, ref, window).astype(np.float64)
+    _, _, count = _boxcar.coherence_sums(ref, sec, window)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        db = 10.0 * np.log10(np.sqrt(p1 * p2) / count)
+    return np.where((count > 0) & np.isfinite(db), db, np.nan).astype(np.float32)
+
+
+def direct_window_amplitude(a: np.ndarray, b: np.ndarray, window: tuple[int, int]) -> np.ndarray:
+    """Amplitude (dB) from direct float64 sums of each window, NaN where empty."""
+    wa, wr = window
+    alo, rlo = wa // 2, wr // 2
+    ok = np.isfinite(a) & np.isfinite(b) & (a != 0) & (b != 0)
+    pad = ((alo, wa - 1 - alo), (rlo, wr - 1 - rlo))
+
+    def sums(x: np.ndarray) -> np.ndarray:
+        view = np.lib.stride_tricks.sliding_window_view(np.pad(x, pad), window)
+        return view.sum(axis=(-2, -1))
+
+    p1 = sums(np.where(ok, np.abs(a.astype(np.complex128)) ** 2, 0.0))
+    p2 = sums(np.where(ok, np.abs(b.astype(np.complex128)) ** 2, 0.0))
+    n = sums(ok.astype(np.float64))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        db = 10 * np.log10(np.sqrt(p1 * p2) / n)
+    return np.where(n > 0, db, np.nan)
+
+
+def amplitude_before_after(a: np.ndarray, b: np.ndarray, window: tuple[int, int],
+                           rounds: int) -> None:
+    three_pass_amplitude(a[:64, :256], b[:64, :256], window)  # compile outside the timing
+    coherence.estimate_amplitude(a[:64, :256], b[:64, :256], window)
+    fns = {
+        "amplitude, three passes (old)": lambda: three_pass_amplitude(a, b, window),
+        "amplitude, one pass (new)": lambda: coherence.estimate_amplitude(a, b, window),
+        "estimate (coherence + phase)": lambda: coherence.estimate(a, b, window),
+    }
+    wall, cpu = best_times(fns, rounds)
+    print(f"\n# amplitude: {a.shape[0]} x {a.shape[1]}, window {window[0]} x {window[1]}, best "
+          f"of {rounds} interleaved rounds")
+    print(f"{'method':40s} {'wall s':>8s} {'CPU s':>8s}")
+    for name in fns:
+        print(f"{name:40s} {wall[name]:8.3f} {cpu[name]:8.3f}")
+    old, new, est = fns
+    for label, x, y in (("old / new amplitude", old, new), ("new amplitude / estimate", new, est)):
+        print(f"{label:40s} {wall[x] / wall[y]:8.2f} (wall) {cpu[x] / cpu[y]:8.2f} (CPU)")
+    a2, b2, dim, edge = robustness_case(window)
+    want = direct_window_amplitude(a2, b2, window)
+    print(f"\n# amplitude accuracy on the robustness case ({a2.shape[0]} x {a2.shape[1]}): max "
+          "|dB - direct window sums| (and relative)")
+    print(f"{'amplitude':40s} {'dim region':>12s} {'no-data edge':>14s} {'anywhere':>10s}"
+          f" {'relative':>10s}")
+    for name, fn in (("three passes (old)", three_pass_amplitude),
+                     ("one pass (new)", coherence.estimate_amplitude)):
+        err = np.abs(fn(a2, b2, window) - want)
+        rel = np.nanmax(err / np.abs(want))
+        print(f"{name:40s} {np.nanmax(err[:, dim]):12.2e} {np.nanmax(err[:, edge]):14.2e}"
+              f" {np.nanmax(err):10.2e} {rel:10.2e}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1500)
     parser.add_argument("--cols", type=int, default=8000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--amplitude-only", action="store_true",
+                        help="only the amplitude: three passes vs one pass vs estimate")
     args = parser.parse_args()
     window = (5, 21)
     shape = (args.rows, args.cols)
     a, b = make_pair(shape)
+    if args.amplitude_only:
+        amplitude_before_after(a, b, window, max(args.repeat, 5))
+        return
     mpix = a.size / 1e6
     coherence.estimate(a[:64, :256], b[:64, :256], window)  # compile outside the timing
 
@@ -447,6 +520,7 @@ def main() -> None:
     for name, rate in results.items():
         print(f"{name:40s} {rate:10.1f} {rate / base:18.2f}")
     kernel_before_after(a, b, window, max(args.repeat, 5))
+    amplitude_before_after(a, b, window, max(args.repeat, 5))
 
     # Stack case: 10 dates, 6-day spacing, all pairs up to 24 days.
     n_dates = 10

@@ -141,6 +141,20 @@ def test_fast_atan2_matches_numpy():
     np.testing.assert_allclose(got, want, atol=1e-11)
 
 
+def test_fast_log10_matches_numpy():
+    """The branch-free log10 of the amplitude kernel, over the whole normal float64 range, at
+    powers of two and at its reduction boundary sqrt(2) 2^e (both sides)."""
+    rng = np.random.default_rng(0)
+    edges = np.sqrt(2) * 2.0 ** np.arange(-200, 200)
+    x = np.concatenate([
+        10 ** rng.uniform(-307, 308, 20000), 2.0 ** np.arange(-1022, 1024), edges,
+        np.nextafter(edges, 0), np.nextafter(edges, np.inf), [1.0, 10.0, 1e-300, 1.7e308],
+    ])
+    got = np.array([_boxcar.fast_log10(float(v)) for v in x])
+    np.testing.assert_allclose(got, np.log10(x), rtol=1e-15, atol=1e-13)
+    assert _boxcar.fast_log10(1.0) == 0.0
+
+
 # ---------------------------------------------------------------------------------------------
 # Theory: Touzi et al. (1999) bias, Cramer-Rao phase spread, bias correction.
 
@@ -354,6 +368,99 @@ def test_estimate_pairs_errors(stack):
         coherence.estimate_pairs(stack, [])
     with pytest.raises(ValueError, match="dims"):
         coherence.estimate_pairs(stack.isel(date=0), [])
+
+
+def amplitude_oracle(ref: np.ndarray, sec: np.ndarray, window: tuple[int, int]) -> np.ndarray:
+    """The slow, obvious amplitude: for each pixel, the window's samples valid in both images,
+    10 log10 sqrt(mean |s1|^2 mean |s2|^2) in float64; NaN where none is valid."""
+    wa, wr = window
+    alo, ahi = wa // 2, wa - 1 - wa // 2
+    rlo, rhi = wr // 2, wr - 1 - wr // 2
+    ref = ref.astype(np.complex128)
+    sec = sec.astype(np.complex128)
+    ok = np.isfinite(ref) & np.isfinite(sec) & (ref != 0) & (sec != 0)
+    out = np.full(ref.shape, np.nan)
+    for i in range(ref.shape[0]):
+        for j in range(ref.shape[1]):
+            win = (slice(max(i - alo, 0), i + ahi + 1), slice(max(j - rlo, 0), j + rhi + 1))
+            m = ok[win]
+            if m.any():
+                i1 = np.mean(np.abs(ref[win][m]) ** 2)
+                i2 = np.mean(np.abs(sec[win][m]) ** 2)
+                out[i, j] = 10 * np.log10(np.sqrt(i1 * i2))
+    return out
+
+
+def three_pass_amplitude(ref: np.ndarray, sec: np.ndarray, window: tuple[int, int]) -> np.ndarray:
+    """estimate_amplitude as it was before its one-pass kernel: two power_sums passes and one
+    coherence_sums pass for the count, then numpy (float32 power sums)."""
+    p1 = _boxcar.power_sums(ref, sec, window).astype(np.float64)
+    p2 = _boxcar.power_sums(sec, ref, window).astype(np.float64)
+    _, _, count = _boxcar.coherence_sums(ref, sec, window)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        db = 10.0 * np.log10(np.sqrt(p1 * p2) / count)
+    return np.where((count > 0) & np.isfinite(db), db, np.nan).astype(np.float32)
+
+
+def assert_amplitude(amp: np.ndarray, want: np.ndarray, where: str = "") -> float:
+    """Same NaNs; elsewhere within 1e-6 dB or 1e-7 relative (float32 holds ~6e-8 relative).
+    Returns the largest difference in dB."""
+    assert amp.dtype == np.float32 and amp.shape == want.shape
+    np.testing.assert_array_equal(np.isnan(amp), np.isnan(want), err_msg=where)
+    ok = np.isfinite(want)
+    err = np.abs(amp[ok].astype(np.float64) - want[ok])
+    bound = np.maximum(1e-6, 1e-7 * np.abs(want[ok]))
+    assert np.all(err <= bound), f"{where}: amplitude off by {err.max():.3g} dB"
+    return float(err.max(initial=0.0))
+
+
+@pytest.mark.parametrize("window", WINDOWS + [(1, 12), (5, 1)], ids=lambda w: f"{w[0]}x{w[1]}")
+def test_amplitude_equals_oracle(window):
+    """Every pixel, edges included, against direct window sums over the samples valid in both
+    (NaN and zero no-data in either image, a zero patch larger than small windows); the same
+    as the three-pass implementation it replaces, and as the numpy fallback."""
+    rng = np.random.default_rng(40 + sum(window))
+    a, b = circular_pair(rng, (37, 83), 0.6, 0.7)
+    a *= rng.uniform(0.2, 5, a.shape).astype(np.float32)  # uneven power
+    b *= np.float32(30.0)  # the two images at different levels
+    a, b = with_holes(rng, a, b)
+    want = amplitude_oracle(a, b, window)
+    amp = coherence.estimate_amplitude(a, b, window)
+    assert_amplitude(amp, want, "kernel")
+    assert_amplitude(three_pass_amplitude(a, b, window), want, "three passes")
+    np.testing.assert_allclose(amp, three_pass_amplitude(a, b, window), rtol=1e-6, atol=1e-6)
+    _, _, count = _boxcar.coherence_sums(a, b, window)
+    np.testing.assert_array_equal(np.isnan(amp), count == 0)
+
+
+def test_amplitude_of_windows_with_nothing_valid_is_nan():
+    """No valid sample (zeros in one image, NaN in the other, never both valid) gives NaN; one
+    valid sample gives its own amplitude; a window at the edge counts only what it holds."""
+    a = np.zeros((10, 12), np.complex64)
+    b = np.full((10, 12), 2 + 0j, np.complex64)
+    a[0, 0] = 3j
+    a[6:, :] = 1
+    b[6:, 6:] = np.nan
+    amp = coherence.estimate_amplitude(a, b, (3, 3))
+    assert amp[0, 0] == pytest.approx(10 * np.log10(3 * 2), rel=1e-7)
+    assert amp[1, 1] == pytest.approx(10 * np.log10(3 * 2), rel=1e-7)
+    assert np.isnan(amp[0, 2]) and np.isnan(amp[3, 5])
+    assert np.count_nonzero(np.isfinite(amp[:5])) == 4  # the 2 x 2 corner that sees (0, 0)
+    assert np.isnan(amp[8, 8])  # a valid, b NaN
+    assert amp[9, 0] == pytest.approx(10 * np.log10(2), rel=1e-7)
+    assert_amplitude(amp, amplitude_oracle(a, b, (3, 3)))
+    assert np.all(np.isnan(coherence.estimate_amplitude(a[2:5], b[2:5], (3, 3))))
+
+
+def test_amplitude_numpy_fallback_matches_the_kernel(monkeypatch):
+    rng = np.random.default_rng(11)
+    a, b = circular_pair(rng, (41, 97), 0.4)
+    a, b = with_holes(rng, a * np.float32(1e3), b)
+    fast = _boxcar.amplitude_db(a, b, (5, 21))
+    monkeypatch.setattr(_boxcar, "HAVE_NUMBA", False)
+    slow = coherence.estimate_amplitude(a, b, (5, 21))
+    assert_amplitude(slow, amplitude_oracle(a, b, (5, 21)), "numpy fallback")
+    np.testing.assert_allclose(slow, fast, rtol=1e-7, atol=1e-6, equal_nan=True)
 
 
 def test_amplitude_against_window_loops() -> None:

@@ -40,6 +40,36 @@ def direct_sums(ref: np.ndarray, sec: np.ndarray, window: tuple[int, int]):
     return coh, pha
 
 
+def direct_amplitude(ref: np.ndarray, sec: np.ndarray, window: tuple[int, int]) -> np.ndarray:
+    """Amplitude (dB) from direct float64 window sums over the valid samples (NaN: none):
+    10 log10 sqrt(p1 p2) / n."""
+    wa, wr = window
+    alo, ahi = wa // 2, wa - 1 - wa // 2
+    rlo, rhi = wr // 2, wr - 1 - wr // 2
+    r = ref.astype(np.complex128)
+    s = sec.astype(np.complex128)
+    ok = np.isfinite(r) & np.isfinite(s) & (r != 0) & (s != 0)
+    p1 = np.where(ok, np.abs(r) ** 2, 0.0)
+    p2 = np.where(ok, np.abs(s) ** 2, 0.0)
+    out = np.full(ref.shape, np.nan)
+    for i in range(ref.shape[0]):
+        for j in range(ref.shape[1]):
+            win = (slice(max(i - alo, 0), i + ahi + 1), slice(max(j - rlo, 0), j + rhi + 1))
+            n = np.count_nonzero(ok[win])
+            if n:
+                out[i, j] = 10 * np.log10(np.sqrt(np.sum(p1[win]) * np.sum(p2[win])) / n)
+    return out
+
+
+def assert_amplitude_matches(amp, want, where=""):
+    """Same NaNs; within 1e-6 dB or 1e-7 relative (float32 holds ~6e-8 relative)."""
+    np.testing.assert_array_equal(np.isnan(amp), np.isnan(want), err_msg=where)
+    ok = np.isfinite(want)
+    err = np.abs(amp[ok].astype(np.float64) - want[ok])
+    bound = np.maximum(1e-6, 1e-7 * np.abs(want[ok]))
+    assert np.all(err <= bound), f"{where}: amplitude off by {err.max():.3g} dB"
+
+
 def correlated(rng: np.random.Generator, shape, gamma=0.6, phase=0.8):
     """Two unit-power circular complex Gaussian images with coherence ``gamma`` (complex128)."""
 
@@ -109,6 +139,23 @@ def test_bright_strip_does_not_reach_the_dim_region(window, rotate):
     assert_matches(c3, ph3, want_c, want_p, where="numpy fallback")
 
 
+@pytest.mark.parametrize("rotate", [False, True], ids=["columns", "rows"])
+@pytest.mark.parametrize("window", [(5, 21), (3, 9), (4, 6)], ids=lambda w: f"{w[0]}x{w[1]}")
+def test_amplitude_of_the_strip_scene(window, rotate):
+    """The one-pass amplitude in the bright strip (~70 dB), at the zero fill's edges and in the
+    dim region (~-60 dB) equals direct window sums: the bright strip's rounding does not reach
+    the dim region."""
+    a, b, spans = strip_scene(window, rotate)
+    want = direct_amplitude(a, b, window)
+    amp = coherence.estimate_amplitude(a, b, window)
+    assert_amplitude_matches(amp, want, "estimate_amplitude")
+    axis = 0 if rotate else 1
+    inside = range(spans["dim"][0] + window[axis], spans["dim"][1] - window[axis])
+    assert np.nanmax(np.take(want, inside, axis=axis)) < -55  # the dim region is in the test
+    assert np.nanmin(np.take(want, range(*spans["bright"]), axis=axis)) > 60
+    assert np.isnan(np.take(amp, [spans["gap"][0] + window[axis]], axis=axis)).all()
+
+
 def test_no_data_edge_points_of_the_strip_scene():
     """Points whose windows hold one to a few dim samples next to the zero fill: each equals its
     direct window sums (one valid sample: coherence 1, the sample's phase)."""
@@ -149,6 +196,10 @@ def test_output_is_unchanged_by_anything_more_than_a_window_away():
     np.testing.assert_array_equal(coh2[out], coh[out])
     np.testing.assert_array_equal(pha2[out], pha[out])
     assert not np.array_equal(coh2, coh)  # the rest did change
+    amp = coherence.estimate_amplitude(a, b, window)
+    amp2 = coherence.estimate_amplitude(far_a, far_b, window)
+    np.testing.assert_array_equal(amp2[out], amp[out])
+    assert not np.array_equal(amp2, amp)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -191,6 +242,8 @@ def test_regions_spanning_twelve_decades(seed, window, decades, n_regions):
     assert_matches(coh, pha, want_c, want_p)
     c3, ph3, _ = _boxcar._coherence_numpy(a, b, wa, wr, None, None)
     assert_matches(c3, ph3, want_c, want_p, where="numpy fallback")
+    amp = coherence.estimate_amplitude(a, b, window)
+    assert_amplitude_matches(amp, direct_amplitude(a, b, window), "amplitude")
 
 
 @settings(max_examples=40, deadline=None)

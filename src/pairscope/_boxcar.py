@@ -8,7 +8,9 @@ column: a window ending in block ``n`` is (running sum of block ``n`` up to the 
 sample) + (total of block ``n - 1`` minus its running sum up to the sample before the window).
 Down the rows, each row's running sums are summed along range in this way, and an output row
 combines three such rows. The valid count, whole numbers, is summed exactly. Tiles of rows x
-columns run in parallel (``numba.prange``).
+columns run in parallel (``numba.prange``). The same pass, summing only the powers and the count,
+gives the multilooked amplitude in dB (:func:`amplitude_db`) and the power sums alone
+(:func:`power_sums`).
 
 A sample is valid when both images are finite and non-zero there (``0 + 0j`` is the no-data value of
 SLC products and of openEO's zero-filled borders). Sums run over valid samples only, so a window that
@@ -22,13 +24,16 @@ it (``wa`` rows up, ``wr`` columns left) enter its arithmetic; nothing further a
 bright. Each sum carries an absolute error of a few 1e-16 times the power in that region, so
 coherence and phase match direct window sums to ~1e-16 times (power within one window length) /
 (power in the window): 1e-5 unless a neighbour within one window length is ~1e10 times brighter than
-the window itself (a window at a no-data edge counts only its valid samples).
+the window itself (a window at a no-data edge counts only its valid samples). The amplitude
+``5 log10(p1 p2 / n^2)`` (dB) moves by 2.17 eps for a relative error eps of either power sum.
 
 When numba is not importable a pure-numpy implementation with the same semantics and the same
 block-restarted sums is used.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -37,6 +42,9 @@ from pairscope._types import ComplexArray, Float32Array, FloatArray
 
 try:  # pragma: no cover - exercised by the import itself
     import numba
+    from llvmlite import ir as llvm_ir
+    from numba.core import types
+    from numba.extending import intrinsic
 
     HAVE_NUMBA = True
 except ImportError:  # pragma: no cover - numba is a declared dependency
@@ -49,7 +57,9 @@ __all__ = [
     "ratio",
     "coherence_sums",
     "power_sums",
+    "amplitude_db",
     "fast_atan2",
+    "fast_log10",
 ]
 
 
@@ -117,15 +127,76 @@ if HAVE_NUMBA:
         a = (3.141592653589793 - a) if x < 0.0 else a
         return -a if y < 0.0 else a
 
-    def _make_row(with_power: bool):  # type: ignore[no-untyped-def]
+    def _bits_typer(typingctx, x):  # type: ignore[no-untyped-def]
+        """The IEEE bits of a float64 as a uint64 (a bitcast, which vectorises)."""
+        if x != types.float64:
+            return None
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            return builder.bitcast(args[0], llvm_ir.IntType(64))
+
+        return types.uint64(types.float64), codegen
+
+    def _from_bits_typer(typingctx, u):  # type: ignore[no-untyped-def]
+        """The float64 whose IEEE bits are the uint64 ``u`` (a bitcast)."""
+        if u != types.uint64:
+            return None
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            return builder.bitcast(args[0], llvm_ir.DoubleType())
+
+        return types.float64(types.uint64), codegen
+
+    # Typed as Any: numba's stubs describe an intrinsic's Python-side call, not its use in a kernel.
+    _bits: Any = intrinsic(_bits_typer)
+    _from_bits: Any = intrinsic(_from_bits_typer)
+
+    _EXP_MAGIC = np.uint64(0x4330000000000000)  # the bits of 2^52
+    _MANTISSA = np.uint64(0x000FFFFFFFFFFFFF)
+    _ONE = np.uint64(0x3FF0000000000000)  # the bits of 1.0
+    _L0, _L1, _L2, _L3, _L4, _L5, _L6, _L7, _L8, _L9 = (1.0 / (2 * k + 1) for k in range(10))
+
+    @numba.njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy", inline="always")
+    def fast_log10(v: float) -> float:
+        """log10 of a positive normal float64 to ~1e-15 relative (of the log), without branches
+        or calls, so that a loop over it vectorises (numba has no vector libm here). Garbage,
+        not NaN, for zero, negative, subnormal, infinite or NaN ``v``: callers select those away.
+
+        ``v = m 2^e`` (``m`` in [sqrt(1/2), sqrt(2))) read from the bits; ``ln m = 2 atanh(t)``,
+        ``t = (m - 1) / (m + 1)``, ``|t| <= 0.172``: the series to ``t^19`` (its next term is
+        below 1e-17). The exponent is converted exactly through the bits of ``2^52 + e``.
+        """
+        u = _bits(v)
+        e = _from_bits((u >> np.uint64(52)) | _EXP_MAGIC) - 4503599627371519.0  # 2^52 + 1023
+        m = _from_bits((u & _MANTISSA) | _ONE)
+        big = m > 1.4142135623730951
+        m = m * 0.5 if big else m
+        e = e + 1.0 if big else e
+        t = (m - 1.0) / (m + 1.0)
+        z = t * t
+        poly = _L9
+        poly = poly * z + _L8
+        poly = poly * z + _L7
+        poly = poly * z + _L6
+        poly = poly * z + _L5
+        poly = poly * z + _L4
+        poly = poly * z + _L3
+        poly = poly * z + _L2
+        poly = poly * z + _L1
+        poly = poly * z + _L0
+        ln = 2.0 * t * poly + e * 0.6931471805599453
+        return float(ln * 0.4342944819032518)
+
+    def _make_row(with_cross: bool, with_power: bool):  # type: ignore[no-untyped-def]
         def row(ref, sec, prev, p, first):  # type: ignore[no-untyped-def]
             """p[k, :] = prev[k, :] + quantity k of one image row (``prev`` ignored on the first
             row of a block): the azimuth running sum from the block's first row.
 
             ``ref``, ``sec``: float32 views of the row's complex64 columns, (re, im) interleaved,
             which LLVM vectorises (complex element access does not). Quantities: 0 cross real,
-            1 cross imaginary (of ref * conj(sec)), 2 power ref, 3 power sec, 4 valid count.
-            Invalid samples contribute exactly zero, selected without branches.
+            1 cross imaginary (of ref * conj(sec)) (``with_cross``), 2 power ref, 3 power sec
+            (``with_power``), 4 valid count (always). Invalid samples contribute exactly zero,
+            selected without branches.
             """
             p0 = p[0]
             p1 = p[1]
@@ -150,19 +221,20 @@ if HAVE_NUMBA:
                     & ((ar != 0.0) | (ai != 0.0))
                     & ((br != 0.0) | (bi != 0.0))
                 )
-                p0[j] = ((ar * br + ai * bi) if ok else 0.0) + (0.0 if first else q0[j])
-                p1[j] = ((ai * br - ar * bi) if ok else 0.0) + (0.0 if first else q1[j])
                 p4[j] = (1.0 if ok else 0.0) + (0.0 if first else q4[j])
-                if with_power:  # a compile-time constant: the branch is folded away
+                if with_cross:  # compile-time constants: the branches are folded away
+                    p0[j] = ((ar * br + ai * bi) if ok else 0.0) + (0.0 if first else q0[j])
+                    p1[j] = ((ai * br - ar * bi) if ok else 0.0) + (0.0 if first else q1[j])
+                if with_power:
                     p2[j] = ((ar * ar + ai * ai) if ok else 0.0) + (0.0 if first else q2[j])
                     p3[j] = ((br * br + bi * bi) if ok else 0.0) + (0.0 if first else q3[j])
 
         # Closures from one factory share a qualified name, and numba's disk cache keys on it:
         # give each variant its own name so that they do not overwrite each other's entries.
-        row.__qualname__ = f"_row_power{int(with_power)}"
+        row.__qualname__ = f"_row_cross{int(with_cross)}_power{int(with_power)}"
         return numba.njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")(row)
 
-    def _make_horizontal(with_power: bool):  # type: ignore[no-untyped-def]
+    def _make_horizontal(with_cross: bool, with_power: bool):  # type: ignore[no-untyped-def]
         def horizontal(v, out, wr, o1):  # type: ignore[no-untyped-def]
             """out[k, j] = sum of v[k, j - rlo : j + rhi + 1] (truncated to the row) for the
             quantities, on columns j < max(o1, m - rhi).
@@ -173,7 +245,9 @@ if HAVE_NUMBA:
             value, x from zero), so only the window and at most ``wr`` samples before it enter
             a sum. The valid count (whole numbers, summed exactly) is one plain running sum.
             The quantities' chains run interleaved in one loop so that their add latencies
-            overlap; unsigned indices need no wraparound test for negative indices.
+            overlap; unsigned indices need no wraparound test for negative indices. Quantities
+            0, 1 only ``with_cross``, 2, 3 only ``with_power`` (compile-time constants: the
+            other branches are folded away).
             """
             m = v.shape[1]
             rhi = wr - 1 - wr // 2
@@ -200,16 +274,18 @@ if HAVE_NUMBA:
             r3 = 0.0
             # Block 0: the windows ending here start at column 0 (r = 0).
             for j in range(np.uint64(min(wr, m))):
-                x0 += v0[j]
-                x1 += v1[j]
                 x4 += v4[j]
-                if with_power:  # a compile-time constant: the branch is folded away
+                if with_cross:
+                    x0 += v0[j]
+                    x1 += v1[j]
+                if with_power:
                     x2 += v2[j]
                     x3 += v3[j]
                 if j >= h:
-                    s0[j - h] = x0
-                    s1[j - h] = x1
                     s4[j - h] = x4
+                    if with_cross:
+                        s0[j - h] = x0
+                        s1[j - h] = x1
                     if with_power:
                         s2[j - h] = x2
                         s3[j - h] = x3
@@ -224,14 +300,15 @@ if HAVE_NUMBA:
                 x3 = 0.0
                 for j in range(np.uint64(blk * wr), np.uint64(min(blk * wr + wr, m))):
                     d = j - w
-                    x0 += v0[j]
-                    x1 += v1[j]
                     x4 += v4[j] - v4[d]
-                    r0 -= v0[d]
-                    r1 -= v1[d]
-                    s0[j - h] = x0 + r0
-                    s1[j - h] = x1 + r1
                     s4[j - h] = x4
+                    if with_cross:
+                        x0 += v0[j]
+                        x1 += v1[j]
+                        r0 -= v0[d]
+                        r1 -= v1[d]
+                        s0[j - h] = x0 + r0
+                        s1[j - h] = x1 + r1
                     if with_power:
                         x2 += v2[j]
                         x3 += v3[j]
@@ -252,21 +329,23 @@ if HAVE_NUMBA:
                     x3 = 0.0
                 d = j - wr
                 if d >= 0:
-                    r0 -= v0[d]
-                    r1 -= v1[d]
                     x4 -= v4[d]
+                    if with_cross:
+                        r0 -= v0[d]
+                        r1 -= v1[d]
                     if with_power:
                         r2 -= v2[d]
                         r3 -= v3[d]
                 if j >= rhi:
-                    s0[j - rhi] = x0 + r0
-                    s1[j - rhi] = x1 + r1
                     s4[j - rhi] = x4
+                    if with_cross:
+                        s0[j - rhi] = x0 + r0
+                        s1[j - rhi] = x1 + r1
                     if with_power:
                         s2[j - rhi] = x2 + r2
                         s3[j - rhi] = x3 + r3
 
-        horizontal.__qualname__ = f"_horizontal_power{int(with_power)}"
+        horizontal.__qualname__ = f"_horizontal_cross{int(with_cross)}_power{int(with_power)}"
         return numba.njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")(horizontal)
 
     def _make_finish(given_power: bool):  # type: ignore[no-untyped-def]
@@ -306,27 +385,53 @@ if HAVE_NUMBA:
             j = np.uint64(o0) + np.uint64(jj)
             out[jj] = np.float32(pb[j] + (pt[j] - pa[j]))
 
+    @numba.njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
+    def _amplitude_out(ring, sb, st, sa, o0, out):  # type: ignore[no-untyped-def]
+        """Amplitude in dB of one output row: ``10 log10(sqrt(p1 p2) / n)`` = ``5 log10(p1 p2 /
+        n^2)`` from the window sums (as ``_finish_*``) of the powers (sums 2, 3) and the valid
+        count (sum 4), in float64, written as float32; NaN where the window holds no valid
+        sample (its power sums are then zero or a rounding residue: ``p1 p2 <= 0`` is NaN too)."""
+        nan = np.float32(np.nan)
+        for jj in range(out.shape[0]):
+            j = np.uint64(o0) + np.uint64(jj)
+            n = ring[sb, 4, j] + (ring[st, 4, j] - ring[sa, 4, j])
+            p1 = ring[sb, 2, j] + (ring[st, 2, j] - ring[sa, 2, j])
+            p2 = ring[sb, 3, j] + (ring[st, 3, j] - ring[sa, 3, j])
+            p = p1 * p2
+            bad = (n < 0.5) | (p <= 0.0)
+            db = 5.0 * fast_log10(p / (n * n))
+            out[jj] = nan if bad else np.float32(db)
+
     # Module-level dispatchers (not closures) so that the parallel kernel caches on disk.
-    _row_all = _make_row(True)
-    _row_cross = _make_row(False)
-    _horizontal_all = _make_horizontal(True)
-    _horizontal_cross = _make_horizontal(False)
+    # Quantities summed: _ALL cross product, powers and count; _CROSS cross product and count;
+    # _POWER powers and count.
+    _ALL, _CROSS, _POWER = 0, 1, 2
+    _row_all = _make_row(True, True)
+    _row_cross = _make_row(True, False)
+    _row_power = _make_row(False, True)
+    _horizontal_all = _make_horizontal(True, True)
+    _horizontal_cross = _make_horizontal(True, False)
+    _horizontal_power = _make_horizontal(False, True)
     _finish_own = _make_finish(False)
     _finish_shared = _make_finish(True)
 
     @numba.njit(cache=True, nogil=True, error_model="numpy")
-    def _row(ref, sec, prev, p, first, with_power):  # type: ignore[no-untyped-def]
-        if with_power:
+    def _row(ref, sec, prev, p, first, what):  # type: ignore[no-untyped-def]
+        if what == _ALL:
             _row_all(ref, sec, prev, p, first)
-        else:
+        elif what == _CROSS:
             _row_cross(ref, sec, prev, p, first)
+        else:
+            _row_power(ref, sec, prev, p, first)
 
     @numba.njit(cache=True, nogil=True, error_model="numpy")
-    def _horizontal(v, out, wr, o1, with_power):  # type: ignore[no-untyped-def]
-        if with_power:
+    def _horizontal(v, out, wr, o1, what):  # type: ignore[no-untyped-def]
+        if what == _ALL:
             _horizontal_all(v, out, wr, o1)
-        else:
+        elif what == _CROSS:
             _horizontal_cross(v, out, wr, o1)
+        else:
+            _horizontal_power(v, out, wr, o1)
 
     @numba.njit(cache=True, parallel=True, nogil=True, fastmath=_FAST, error_model="numpy")
     def _kernel(  # type: ignore[no-untyped-def]
@@ -334,7 +439,8 @@ if HAVE_NUMBA:
     ):
         """mode 0: coherence with its own power sums; 1: with given ``pow1``/``pow2`` (shared
         per-date sums, powers not summed again); 2: power sums of ``ref`` over samples valid in
-        both, written to ``coh``. ``ref``/``sec`` are float32 views of complex64 rows.
+        both, written to ``coh``; 3: amplitude in dB (``_amplitude_out``), written to ``coh``.
+        Modes 2 and 3 sum no cross product. ``ref``/``sec`` are float32 views of complex64 rows.
 
         Work items are tiles of output pixels (``_TILE_ROWS`` x ``_TILE_COLS``); a tile reads its
         outputs' windows and counts its blocks of ``wa`` rows and ``wr`` columns from their
@@ -348,7 +454,7 @@ if HAVE_NUMBA:
         ncols = ref.shape[1] // 2
         alo = wa // 2
         ahi = wa - 1 - alo
-        with_power = mode != 1
+        what = _CROSS if mode == 1 else (_POWER if mode >= 2 else _ALL)
         n_row_tiles = (nrows + _TILE_ROWS - 1) // _TILE_ROWS
         n_col_tiles = (ncols + _TILE_COLS - 1) // _TILE_COLS
         for item in numba.prange(n_row_tiles * n_col_tiles):
@@ -372,9 +478,9 @@ if HAVE_NUMBA:
             x_end = min(r1 - 1 + ahi, nrows - 1)
             for x in range(x_start, x_end + 1):
                 _row(ref[x, 2 * e0 : 2 * (e0 + m)], sec[x, 2 * e0 : 2 * (e0 + m)],
-                     pv[(x - 1) % 2], pv[x % 2], (x - x_start) % wa == 0, with_power)
+                     pv[(x - 1) % 2], pv[x % 2], (x - x_start) % wa == 0, what)
                 sb = x % (wa + 1)
-                _horizontal(pv[x % 2], ring[sb], wr, o1, with_power)
+                _horizontal(pv[x % 2], ring[sb], wr, o1, what)
                 # Output rows whose window (rows a .. x) ends at row x: their sums are
                 # ring[sb] + (ring[st] - ring[sa]), with sa the row a - 1 and st the last row of
                 # its block; the zero slot for both when the window starts at x_start, for st
@@ -392,6 +498,8 @@ if HAVE_NUMBA:
                             st = (x_start + blk * wa + wa - 1) % (wa + 1)
                     if mode == 2:
                         _power_out(ring[sb, 2], ring[st, 2], ring[sa, 2], o0, coh[i, c0:c1])
+                    elif mode == 3:
+                        _amplitude_out(ring, sb, st, sa, o0, coh[i, c0:c1])
                     elif mode == 1:
                         _finish_shared(ring, sb, st, sa, o0, pow1[i, c0:c1], pow2[i, c0:c1],
                                        coh[i, c0:c1], pha[i, c0:c1], count[i, c0:c1])
@@ -417,7 +525,8 @@ if HAVE_NUMBA:
                 stop = min(start + wa, nrows)
                 for r in range(start, stop):
                     t = r - start
-                    _row(ref[r], sec[r], buf[(t + 1) % 2], buf[t % 2], t == 0, with_power)
+                    _row(ref[r], sec[r], buf[(t + 1) % 2], buf[t % 2], t == 0,
+                         _ALL if with_power else _CROSS)
                 acc = buf[(stop - 1 - start) % 2]
                 for k in range(5):
                     if not with_power and (k == 2 or k == 3):
@@ -577,6 +686,34 @@ def power_sums(img: ComplexArray, mask_from: ComplexArray, window: tuple[int, in
     dummy_i = np.zeros((1, 1), dtype=np.int32)
     _kernel(
         img.view(np.float32), mask_from.view(np.float32), wa, wr, dummy_f, dummy_f, 2, out, dummy_f,
+        dummy_i,
+    )
+    return out
+
+
+def amplitude_db(ref: ComplexArray, sec: ComplexArray, window: tuple[int, int]) -> Float32Array:
+    """Multilooked amplitude of a pair in dB, ``10 log10 sqrt(I1 I2)`` with ``Ik`` the mean of
+    ``|sk|^2`` over the window's samples valid in both images, as float32; NaN where the window
+    holds no valid sample. One pass: both power sums and the valid count of each window (the
+    block-restarted float64 sums of :func:`coherence_sums`, so the same local accuracy), the dB
+    value from them in float64."""
+    wa, wr = window
+    ref = np.ascontiguousarray(ref, dtype=np.complex64)
+    sec = np.ascontiguousarray(sec, dtype=np.complex64)
+    if not HAVE_NUMBA:  # numba is a declared dependency; tested by switching it off
+        ok = _valid(ref) & _valid(sec)
+        p1 = _box_sum_numpy(np.where(ok, np.abs(ref.astype(np.complex128)) ** 2, 0.0), wa, wr)
+        p2 = _box_sum_numpy(np.where(ok, np.abs(sec.astype(np.complex128)) ** 2, 0.0), wa, wr)
+        n = _box_sum_numpy(ok.astype(np.float64), wa, wr)
+        p = p1 * p2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            db = 5.0 * np.log10(p / (n * n))
+        return np.where((n < 0.5) | ~(p > 0.0), np.nan, db).astype(np.float32)
+    out = np.empty(ref.shape, dtype=np.float32)
+    dummy_f = np.zeros((1, 1), dtype=np.float32)
+    dummy_i = np.zeros((1, 1), dtype=np.int32)
+    _kernel(
+        ref.view(np.float32), sec.view(np.float32), wa, wr, dummy_f, dummy_f, 3, out, dummy_f,
         dummy_i,
     )
     return out
