@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pathlib
 import time
+from typing import Any
 
 import numpy as np
 import pytest
@@ -476,3 +477,88 @@ def test_threads_do_not_leak_between_states(settings: Settings) -> None:
     b.wait()
     assert (a.burst, b.burst) == ("T117_249435_IW2", "T117_249436_IW2")
     assert a.burst_dates is not b.burst_dates and a.results is not b.results
+
+
+def test_cached_only_answers_from_the_cache_and_does_nothing_else(
+    demo_catalog: pathlib.Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``CoreBackend.cached_only``: hits are answered, every miss raises NotCached before any
+    reading or computing (nothing logged, nothing cached), and only in that thread's block."""
+    import threading
+
+    from pairscope.ui.backend import NotCached
+
+    backend = make_backend()
+    cat = str(demo_catalog)
+    with backend.cached_only(), pytest.raises(NotCached):
+        backend.open_catalog(cat)
+    assert len(backend.cache) == 0
+    info = backend.open_catalog(cat)
+    burst = info.bursts[0].burst_id
+    with backend.cached_only():
+        assert backend.open_catalog(cat) is info
+        with pytest.raises(NotCached):
+            backend.burst_dates(cat, burst, "VV")
+    dates = backend.burst_dates(cat, burst, "VV").dates
+    args = (cat, burst, "VV", dates[0], dates[1], (5, 21), False, "radar")
+    caplog.set_level("INFO", logger="pairscope")
+    with backend.cached_only():
+        with pytest.raises(NotCached):
+            backend.compute_pair(*args)
+        with pytest.raises(NotCached):
+            backend.compute_geometry(cat, burst, "VV", "radar")
+        # another thread is not limited by this block
+        found: list[Any] = []
+        worker = threading.Thread(target=lambda: found.append(backend.compute_pair(*args)))
+        worker.start()
+        worker.join(120)
+    assert found and "coherence" in found[0]
+    assert [r for r in caplog.records if "computing" in r.getMessage()] != []
+    with backend.cached_only():
+        assert backend.compute_pair(*args) is found[0]
+        with pytest.raises(NotCached):  # the amplitude was never asked for
+            backend.compute_pair(*args, amplitude=True)
+
+
+def test_load_cached_is_all_or_nothing(demo_catalog: pathlib.Path) -> None:
+    """``ExplorerState.load_cached``: nothing changes until every part of a shared URL is cached;
+    then the same pairs, means and maps' data as a job would give, at once, with no job."""
+    backend = make_backend()
+    cat = str(demo_catalog)
+    settings = Settings(catalog=cat, tiles=None, url_sync=False)
+    query = {"burst": "T117_249435_IW2", "pairs": "seq:1", "layer": "coherence"}
+
+    def fresh() -> ExplorerState:
+        state = ExplorerState(settings, backend, default_catalog=cat)
+        assert state.apply_query(query)
+        state.connect()
+        return state
+
+    cold = fresh()
+    assert not cold.load_cached(compute=True)
+    assert cold.catalog_info is None and cold.burst_dates is None and not cold.results
+    assert cold.version == 0 and cold._thread is None
+    # the catalog and dates cached, the pairs not: still nothing applied
+    backend.open_catalog(cat)
+    bursts = backend.open_catalog(cat).bursts
+    backend.burst_dates(cat, bursts[0].burst_id, "VV")
+    assert not cold.load_cached(compute=True)
+    assert cold.burst_dates is None and not cold.results
+    # without compute, the catalog and dates are enough
+    listing = fresh()
+    assert listing.load_cached(compute=False)
+    assert listing.burst_dates is not None and not listing.results
+    # a job computes the network; the next session gets it from the cache, with no job
+    first = fresh()
+    first.load(compute=True)
+    first.wait(180)
+    assert first.status_kind == "success", first.status
+    second = fresh()
+    assert second.load_cached(compute=True)
+    assert second._thread is None and not second.busy
+    assert second.status_kind == "success", second.status
+    assert list(second.results) == list(first.results) and second.pair == first.pair
+    assert second.pair_means == first.pair_means
+    for key, ds in first.results.items():
+        assert second.results[key] is ds
+    assert second.current() is not None

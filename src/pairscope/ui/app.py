@@ -198,19 +198,38 @@ class Explorer(pn.viewable.Viewer):
         self._qa_slot = pn.Column(sizing_mode="stretch_width")
         self._learn_slot = pn.Column(sizing_mode="stretch_width")
         self.completed = False
+        doc = pn.state.curdoc
+        if doc is not None and getattr(doc, "session_context", None) is not None:
+            # not on the page until complete(): no redraws (each built HoloViews figures that
+            # nobody saw, ~0.3 s of the loop per session start); complete() draws them once
+            for view in self._secondary():
+                view._redraw.hold()
 
-    def complete(self) -> None:
+    def _secondary(self) -> tuple[Any, ...]:
+        return (self.network, self.matrix, self.pixel)
+
+    def complete(self, *, tabs: bool = True) -> None:
         """Add the views a served page gets after its first maps: the network, the matrix, the
-        pixel plots, QA and Learn. They are ~70 % of a session's document (HoloViews/GeoViews
-        figures: ~1.2 s to build, and the browser's layout of them); sent with the first page,
-        the maps of a shared URL waited for all of them. Until then they follow the state
-        without figures (a pane not on a page draws nothing)."""
-        if self.completed:
-            return
-        self.completed = True
-        self._rest.objects = [self.network, self.matrix, self.pixel]
-        self._qa_slot.objects = [self.qa]
-        self._learn_slot.objects = [self.learn]
+        pixel plots and, with ``tabs``, the QA and Learn tabs' content. They are ~70 % of a
+        session's document (HoloViews/GeoViews figures: ~1.2 s to build, and the browser's
+        layout of them); sent with the first page, the maps of a shared URL waited for all of
+        them. Until then they follow the state without figures (a pane not on a page draws
+        nothing). A served page gets QA and Learn when their tab is first shown."""
+        if not self.completed:
+            self.completed = True
+            for view in self._secondary():
+                view._redraw.release()  # drawn for the state now, before they go on the page
+            self._rest.objects = list(self._secondary())
+        if tabs:
+            self._show_tab(1)
+            self._show_tab(2)
+
+    def _show_tab(self, index: int) -> None:
+        """Put QA (1) or Learn (2) into its tab, once (added, never removed: Panel's detached
+        panes would fetch their CSS from a CDN, see :meth:`_tabs`)."""
+        slot, view = ((self._qa_slot, self.qa), (self._learn_slot, self.learn))[index - 1]
+        if not slot.objects:
+            slot.objects = [view]
 
     def __panel__(self) -> pn.viewable.Viewable:
         header = pn.pane.Markdown(
@@ -248,6 +267,7 @@ class Explorer(pn.viewable.Viewer):
             for index, view in views.items():
                 view.shown = index == event.new
             if event.new in views:
+                self._show_tab(event.new)
                 views[event.new].activate()
 
         tabs.param.watch(shown, "active")
@@ -291,9 +311,12 @@ def create_app(
         pn.state.on_session_destroyed(lambda _ctx: state.cancel())
     if served:
         # no work for a plain HTTP GET: the first job starts when the browser has connected
-        # (its websocket is open and the page is drawn), never on the request alone
-        pn.state.onload(lambda: state.load(compute=auto))
-        _complete_after_first_maps(app, doc, auto)
+        # (its websocket is open and the page is drawn), never on the request alone. What is
+        # already cached (pairs computed for an earlier visitor) is drawn into the page now.
+        pending = not state.load_cached(compute=auto)
+        if pending:
+            pn.state.onload(lambda: state.load(compute=auto))
+        _complete_after_first_maps(app, doc, auto and pending)
     else:
         state.load(compute=auto)
         app.complete()
@@ -305,9 +328,9 @@ COMPLETE_AFTER_S = 4.0
 
 
 def _complete_after_first_maps(app: Explorer, doc: Any, auto: bool) -> None:
-    """Complete a served page once its first maps have gone out (a result, or an error, of the
-    job a shared URL starts), else when it has loaded; at the latest :data:`COMPLETE_AFTER_S`
-    after the browser connected."""
+    """Complete a served page once its first maps have gone out (``auto``: a result, or an error,
+    of the job a shared URL starts), else when it has loaded; at the latest
+    :data:`COMPLETE_AFTER_S` after the browser connected."""
     from pairscope.ui.session_loop import after_writes
 
     state = app.state
@@ -318,7 +341,7 @@ def _complete_after_first_maps(app: Explorer, doc: Any, auto: bool) -> None:
             state.param.unwatch(watcher.pop())
         if not app.completed:
             with batched(doc):
-                app.complete()
+                app.complete(tabs=False)
 
     def changed(event: Any) -> None:
         if event.name == "version" or event.new == "danger":

@@ -11,11 +11,12 @@ Failures become :class:`~pairscope.ui.messages.UserError` through the one table 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -31,7 +32,7 @@ from pairscope.ui.messages import UserError, explain
 
 __all__ = [
     "GEOMETRY_LAYERS", "LAYERS", "PAIR_LAYERS", "Backend", "BurstDates", "BurstInfo",
-    "CatalogInfo", "CoreBackend", "ResultCache", "UserError", "as_date", "day",
+    "CatalogInfo", "CoreBackend", "NotCached", "ResultCache", "UserError", "as_date", "day",
 ]  # fmt: skip
 
 #: Map layers the app knows, in menu order. ``PAIR_LAYERS`` come from a pair, the rest from the
@@ -148,6 +149,11 @@ def day(date: Any) -> str:
     return format_day(date)
 
 
+class NotCached(LookupError):
+    """Raised under :meth:`CoreBackend.cached_only` where an answer is not in the cache: it would
+    have to be read or computed."""
+
+
 class ResultCache:
     """A thread-safe LRU of xarray objects bounded by bytes, keyed on plain tuples."""
 
@@ -214,6 +220,23 @@ class CoreBackend:
         self.policy = policy
         self._catalogs: dict[str, Any] = {}
         self._lock = threading.RLock()
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def cached_only(self) -> Iterator[None]:
+        """In this block (this thread only) answer from the cache or raise :class:`NotCached`:
+        nothing is opened, read or computed. A served page uses it when its session is created
+        (the HTTP GET), which must start no work, to draw what is already known."""
+        before = getattr(self._local, "only", False)
+        self._local.only = True
+        try:
+            yield
+        finally:
+            self._local.only = before
+
+    def _miss(self, what: str) -> None:
+        if getattr(self._local, "only", False):
+            raise NotCached(what)
 
     # -- catalog ----------------------------------------------------------------------------------
     def catalog(self, location: str) -> Any:
@@ -223,6 +246,7 @@ class CoreBackend:
         with self._lock:
             cat = self._catalogs.get(location)
         if cat is None:
+            self._miss("catalog")
             try:
                 cat = core_catalog.open_catalog(location, policy=self.policy)
             except Exception as exc:
@@ -238,6 +262,7 @@ class CoreBackend:
         hit = self.cache.get(key)
         if hit is not None:
             return hit  # type: ignore[no-any-return]
+        self._miss("bursts")
         cat = self.catalog(catalog)
         try:
             summaries = core_catalog.search_bursts(cat)
@@ -274,6 +299,7 @@ class CoreBackend:
         hit = self.cache.get(key)
         if hit is not None:
             return hit  # type: ignore[no-any-return]
+        self._miss("acquisitions")
         try:
             acqs = list(
                 core_catalog.list_acquisitions(
@@ -300,6 +326,7 @@ class CoreBackend:
         hit = self.cache.get(key)
         if hit is not None:
             return hit  # type: ignore[no-any-return]
+        self._miss("dates")
         log.info("listing the dates of %s %s", burst_id, polarization)
         acqs = self.acquisitions(catalog, burst_id, polarization)
         dates = tuple(_acq_date(a) for a in acqs)
@@ -348,6 +375,7 @@ class CoreBackend:
         hit = self.cache.get(key)
         if hit is not None:
             return hit.value
+        self._miss("orbit")
         want = as_date(date, "D")
         for acq in self.acquisitions(catalog, burst_id, polarization):
             if as_date(_acq_date(acq), "D") == want:
@@ -404,6 +432,7 @@ class CoreBackend:
         hit = self.cache.get(key)
         if hit is not None:
             return hit.value  # type: ignore[no-any-return]
+        self._miss("stack")
         acqs = self.acquisitions(catalog, burst_id, polarization)
         dates = [_acq_date(a) for a in acqs]
         try:
@@ -420,6 +449,7 @@ class CoreBackend:
         hit = self.cache.get(key)
         if hit is not None:
             return hit
+        self._miss("samples")
         slc = self.stack(catalog, burst_id, polarization)
         try:
             with warnings.catch_warnings():
@@ -488,6 +518,7 @@ class CoreBackend:
         hit = self.cache.get(key)
         if hit is not None and (not amplitude or "amplitude" in hit):
             return hit  # type: ignore[no-any-return]
+        self._miss("pair")
         log.info("computing %s %s %s_%s window %dx%d", burst_id, polarization, day(reference),
                  day(secondary), window[0], window[1])
         recipe = self.recipe(tuple(window), bias_corrected, geometry, amplitude and hit is None)  # type: ignore[arg-type]
@@ -528,6 +559,7 @@ class CoreBackend:
         hit = self.cache.get(key)
         if hit is not None:
             return hit  # type: ignore[no-any-return]
+        self._miss("geometry")
         acqs = self.acquisitions(catalog, burst_id, polarization)
         slc = self.stack(catalog, burst_id, polarization)
         orbits = self.orbits(catalog, acqs[:1])

@@ -917,6 +917,36 @@ class ExplorerState(param.Parameterized):
         snap["catalog"] = location
         self._submit(lambda cancel: self._load_job(snap, cancel, compute), "Opening catalog")
 
+    def load_cached(self, *, compute: bool = False) -> bool:
+        """What :meth:`load` would show, applied now if every part of it is already in the
+        backend's cache (``Backend.cached_only``): the catalog, the burst's dates and, with
+        ``compute``, every pair of the network and the layer asked for. True when it was; else
+        nothing changes and :meth:`load` has the work to do.
+
+        Nothing is opened, read or computed, so a served page may call it when its session is
+        created (the HTTP GET, which must start no work): a shared URL of pairs computed before
+        then arrives with its maps drawn, with no job and no round trip after the page loads."""
+        only = getattr(self.backend, "cached_only", None)
+        if only is None:
+            return False
+        try:
+            location = self.settings.check_catalog(self.catalog)
+        except CatalogRefused:
+            return False
+        snap = dict(self._snapshot(), catalog=location)
+        updates: list[Callable[[], None]] = []
+        schedule, self._schedule = self._schedule, updates.append
+        try:
+            with only():
+                self._load_job(snap, threading.Event(), compute)
+        except Exception:  # noqa: BLE001 - not cached (or failing): the job will say why
+            return False
+        finally:
+            self._schedule = schedule
+        for update in updates:  # all or nothing: applied only once everything was found
+            update()
+        return True
+
     def select_burst(self, *, compute: bool = False) -> None:
         """Resolve the typed burst against the open catalog and list its dates."""
         if self.catalog_info is None:

@@ -157,6 +157,19 @@ def factors(fr: Frame, view: View | None, pixels: tuple[int, int]) -> tuple[int,
     return block_factors((r1 - r0, c1 - c0), pixels)
 
 
+def fits(fr: Frame, view: View | None, drawn_for: tuple[int, int], pixels: tuple[int, int]) -> bool:
+    """Whether the image drawn for a figure of ``drawn_for`` pixels also suits one of ``pixels``:
+    at least one cell per pixel (or every sample) and at most two, in both directions. The size a
+    figure gets in the browser then costs no second image of the same samples."""
+    r0, r1, c0, c1 = _window(fr, view)
+    fy, fx = factors(fr, view, drawn_for)
+    for n, f, p in ((r1 - r0, fy, pixels[0]), (c1 - c0, fx, pixels[1])):
+        cells = -(-n // f)
+        if (cells < p and f > 1) or cells > 2 * max(1, p):
+            return False
+    return True
+
+
 def drawn(fr: Frame, view: View | None, pixels: tuple[int, int]) -> dict[str, list[Any]]:
     """The image source of ``fr`` for the range ``view`` (x0, x1, y0, y1; None: all of it) on
     a figure of ``pixels`` (rows, columns): the samples in view, in blocks of whole samples
@@ -479,9 +492,9 @@ class MapsView(pn.viewable.Viewer):
         if self._shown is None and self.state.view is None and not m.look[0]:
             self._set_ranges(None)  # the aspect of a map grid depends on the figure's shape
         view = self._view()
-        if any(x.frame is not None and factors(x.frame, view, (h, w)) != factors(
-                x.frame, view, x.pixels) for x in self._maps):  # fmt: skip
-            self._redraw_soon()  # the same samples would be drawn otherwise: no new image
+        if any(x.frame is not None and not fits(x.frame, view, x.pixels, (h, w))
+               for x in self._maps):  # fmt: skip
+            self._redraw_soon()  # else the image drawn already suits the figure: no new one
 
     def _tapped(self, event: Any) -> None:
         if event.x is None or event.y is None:

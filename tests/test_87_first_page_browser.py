@@ -1,0 +1,91 @@
+"""A shared URL of pairs computed before arrives drawn: the session's first document already holds
+the coherence map (real browser, Debian chromium via Playwright, every request outside loopback
+blocked, against ``pairscope serve`` on the small demo catalog).
+
+The HTTP GET starts no work (``test_66_security_browser``); what is already in the server's cache is
+drawn into the page as the session is created (``ExplorerState.load_cached``), so the map needs no
+job and no round trip after the page has loaded."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from pairscope.ui.app import make_backend
+from pairscope.ui.backend import day
+from tests.plugins.browser import until
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+
+BURST = "T117_249435_IW2"
+
+# The coherence figure's title and the finite samples of its image, read from the document's
+# models alone (no view needed): null until the browser holds a document.
+_JS_FIRST = """
+(prefix) => {
+  if (!window.Bokeh || !Bokeh.documents || !Bokeh.documents.length) return null;
+  for (const m of Bokeh.documents[0].all_models) {
+    if (m.constructor.__name__ !== "Figure" || !m.title || !m.title.text) continue;
+    if (!m.title.text.startsWith(prefix.split(" ")[0])) continue;
+    for (const r of m.renderers) {
+      if (!r.glyph || r.glyph.constructor.__name__ !== "Image") continue;
+      let finite = 0;
+      for (const img of r.data_source.data.image || []) for (const v of img) if (Number.isFinite(v)) finite++;
+      return [m.title.text, finite];
+    }
+  }
+  return ["", 0];
+}
+"""
+
+
+def _first_document(page: Any, url: str, prefix: str, timeout: float = 60.0) -> list[Any]:
+    """Go to ``url`` and return what the coherence figure holds the moment the browser has a
+    document (polled every few milliseconds from the first byte of the page)."""
+    page.goto(url, wait_until="commit")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = page.evaluate(_JS_FIRST, prefix)
+        if found is not None:
+            return list(found)
+        page.wait_for_timeout(2)
+    raise AssertionError(f"no Bokeh document after {timeout} s")
+
+
+def test_a_computed_pair_arrives_drawn_in_the_first_document(
+    open_session: Any, explorer_server: Any, demo_catalog: Any
+) -> None:
+    cat = str(demo_catalog)
+    dates = make_backend().burst_dates(cat, BURST, "VV").dates
+    a, b = day(dates[1]), day(dates[3])
+    # a window no other test uses: this pair is not in the server's cache before this test
+    url = f"{explorer_server.url}?burst={BURST}&pairs={a}_{b}&window=3x11&layer=coherence"
+    title = f"coherence {a} / {b}"
+    log = explorer_server.log
+    before = len(log.read_text().splitlines())
+
+    first = open_session()
+    seen = _first_document(first.page, url, title)
+    assert not (seen[0].startswith(title) and seen[1] > 0), (
+        f"an uncomputed pair cannot be in the first document: {seen}")  # fmt: skip
+    until(first, lambda: (lambda f: f[0].startswith(title) and f[1] > 0)(
+        first.page.evaluate(_JS_FIRST, title)), "the first visitor's coherence map")  # fmt: skip
+    computing = [line for line in log.read_text().splitlines()[before:]
+                 if "computing" in line and f"{a}_{b}" in line]  # fmt: skip
+    assert len(computing) == 1, computing
+
+    second = open_session()
+    seen = _first_document(second.page, url, title)
+    assert seen[0].startswith(title) and seen[1] > 0, (
+        f"the second visitor's first document has no drawn map: {seen}")  # fmt: skip
+    second.page.locator(".ps-compute button").wait_for(timeout=60_000)
+    assert "Computed" in second.status() or "computed" in second.status(), second.status()
+    after = [line for line in log.read_text().splitlines()[before:]
+             if "computing" in line and f"{a}_{b}" in line]  # fmt: skip
+    assert after == computing  # nothing computed again
+    # the page is complete and alive: the network arrives, another layer can be picked
+    until(second, lambda: any(t.startswith("Pair network") for t in second.titles()),
+          "the network below the maps")  # fmt: skip
+    second.assert_clean()
