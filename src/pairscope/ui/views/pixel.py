@@ -60,7 +60,8 @@ class PixelView(pn.viewable.Viewer):
         self.state = state
         self._info = pn.pane.HTML("", css_classes=["ps-pixel-info"], sizing_mode="stretch_width",
                                   margin=(0, 5))  # fmt: skip
-        first, second, third = self._plots()
+        self._empty: str | None = None  # the message drawn when there is no pixel series
+        first, second, third = self._plots() or (None, None, None)
         self._panes = [pn.pane.HoloViews(p, sizing_mode="stretch_width", linked_axes=False)
                        for p in (first, second, third)]  # fmt: skip
         # redrawn once per tick, after the maps (see session_loop.Coalesced)
@@ -68,10 +69,15 @@ class PixelView(pn.viewable.Viewer):
         self.state.param.watch(self._redraw, ["pixel", "version", "pair", "network", "stale"])
 
     def _refresh(self, *_: Any) -> None:
-        for pane, plot in zip(self._panes, self._plots(), strict=True):
+        plots = self._plots()
+        if plots is None:
+            return  # the same message as drawn: nothing to send (another pair, no pixel)
+        for pane, plot in zip(self._panes, plots, strict=True):
             pane.object = plot
 
-    def _plots(self) -> tuple[Any, Any, Any]:
+    def _plots(self) -> tuple[Any, Any, Any] | None:
+        """The three plots for the state now; None when they would be the empty message already
+        drawn."""
         state = self.state
         text = pixel_text(state)
         self._info.object = f"<div>{html.escape(text)}</div>" if text else ""
@@ -82,8 +88,12 @@ class PixelView(pn.viewable.Viewer):
                 if state.pixel is None
                 else "Pixel: the clicked point is outside the computed maps."
             )
+            if message == self._empty:
+                return None
+            self._empty = message
             empty = hv.Div(f"<p class='ps-empty'>{message}</p>").opts(height=80)
             return empty, hv.Div("").opts(height=10), hv.Div("").opts(height=10)
+        self._empty = None
         x, y = state.pixel or (0.0, 0.0)
         outdated = " (outdated: press Compute)" if state.stale else ""
         df = pd.DataFrame(rows)
