@@ -6,12 +6,16 @@ the machine is shared), times:
 
 - kernel: `pairscope.coherence.estimate_pairs` on the loaded stack, every pair (the ceiling);
 - in-process: `pairscope.compute.compute_batch` over the planned batches in this process;
-- a LocalCluster of 1 and of 2 worker processes (``--workers``), one thread each, `compute.run`.
+- a LocalCluster of 1 and of 2 worker processes (``--workers``), one thread each, `compute.run`
+  (with 2 workers the burst's pairs are split in two batches whose dates are read once, by shared
+  read tasks, see `pairscope.compute.plan_shared_reads`).
 
 Reported: MPix/s (pairs x pixels / s) and pairs/min of each, end to end as a share of the kernel,
 and 2 workers against 1. Targets (issue "Speed where users wait"): end to end >= 10 % of the
 kernel with 2 workers; 2 workers >= 1.8 x one worker. ``--full-pair`` also times one full-size
-burst pair (1500 x 21000) end to end (a two-date catalog written for it; several minutes).
+burst pair (1500 x 21000) end to end, in-process, against the kernel alone on the same pair: on the
+``full`` demo (10 dates of one whole burst, ~7 GB, built for it: ~15-20 min on a loaded machine)
+or on the one given by ``--full-catalog``.
 Run: ``.venv/bin/python benchmarks/bench_compute.py [--size small] [--full-pair]``.
 """
 
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import pathlib
 import sys
@@ -36,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--catalog", default=None, help="use this catalog instead of building a demo")
     parser.add_argument("--full-pair", action="store_true", help="also one 1500 x 21000 pair")
+    parser.add_argument("--full-catalog", default=None,
+                        help="with --full-pair: an existing 'full' demo catalog instead of building one")
     args = parser.parse_args(argv)
 
     from distributed import Client
@@ -57,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         dates = sorted({a.date for a in acqs})
         origin = "given" if args.catalog else f"built in {built:.1f} s"
         print(f"catalog: {catalog} ({origin})")
-        print(f"burst {bursts[0]}; {len(dates)} dates; cpu count {os.cpu_count()}")
+        load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+        print(f"burst {bursts[0]}; {len(dates)} dates; cpu count {os.cpu_count()}; load average {load}")
         counter = iter(range(10**6))
         window = compute.parse_window(args.window)
 
@@ -123,24 +131,45 @@ def main(argv: list[str] | None = None) -> int:
         print("(all rounds, s: " + "; ".join(
             f"{k} " + ", ".join(f"{t:.2f}" for t in v) for k, v in times.items()) + ")")
         if args.full_pair:
-            _full_pair(root / "full", window)
+            _full_pair(root / "full", window, args.full_catalog)
     return 0
 
 
-def _full_pair(directory: pathlib.Path, window: tuple[int, int]) -> None:
-    """One full-size burst pair (1500 x 21000) end to end, in-process."""
-    from pairscope import compute
+def _full_pair(directory: pathlib.Path, window: tuple[int, int], catalog: str | None = None) -> None:
+    """One full-size burst pair (1500 x 21000) end to end in-process (read, estimate in row blocks,
+    write), against the kernel alone on the same pair in memory."""
+    import dask
+
+    from pairscope import coherence, compute
+    from pairscope.io.rasters import open_slc_stack
     from pairscope.sim.demo import build_catalog
 
-    t0 = time.perf_counter()
-    catalog = str(build_catalog(directory, seed=0, size="full"))
-    print(f"\nfull-size demo built in {time.perf_counter() - t0:.0f} s")
+    if catalog is None:
+        t0 = time.perf_counter()
+        catalog = str(build_catalog(directory, seed=0, size="full"))
+        print(f"\nfull-size demo built in {time.perf_counter() - t0:.0f} s")
     job = compute.plan_jobs(catalog, ["T117_249435_IW2"], "seq:1", window, "VV",
                             directory / "out", geometry="radar")[0]
-    t0 = time.perf_counter()
-    compute.compute_pair(job)
-    elapsed = time.perf_counter() - t0
-    print(f"one full-size pair end to end: {elapsed:.1f} s ({1500 * 21000 / elapsed / 1e6:.1f} MPix/s)")
+    times = []
+    for k in range(2):
+        t0 = time.perf_counter()
+        summary = compute.compute_pair(dataclasses.replace(job, out=str(directory / f"out{k}")))
+        times.append(time.perf_counter() - t0)
+    with dask.config.set(scheduler="synchronous"):
+        stack = open_slc_stack(catalog, job.burst_id, [job.reference, job.secondary], "VV").load()
+    rows, cols = int(stack.shape[1]), int(stack.shape[2])
+    pairs = [(stack["date"].values[0], stack["date"].values[1])]
+    kernel = []
+    for _ in range(2):
+        t0 = time.perf_counter()
+        coherence.estimate_pairs(stack, pairs, window)
+        kernel.append(time.perf_counter() - t0)
+    best, ker = min(times), min(kernel)
+    pixels = rows * cols
+    print(f"one full-size pair ({rows} x {cols}) end to end: {best:.1f} s ({pixels / best / 1e6:.1f} "
+          f"MPix/s; runs {', '.join(f'{t:.1f}' for t in times)} s); kernel alone {ker:.2f} s "
+          f"({pixels / ker / 1e6:.1f} MPix/s): end to end {100 * ker / best:.1f} % of the kernel; "
+          f"mean coherence {summary['mean_coherence']:.3f}")
 
 
 def _build_demo(directory: pathlib.Path, size: str) -> str:

@@ -154,8 +154,21 @@ def test_local_cluster_workers_keep_glibc_default_allocator() -> None:
     with compute.local_cluster(1) as cluster, Client(cluster) as client:
         seen = list(client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_")).values())
         threads = list(client.nthreads().values())
+        settings = list(client.run(_cluster_settings).values())
+        scheduler_tick = cluster.scheduler._tick_interval
     assert seen == [None]
     assert threads == [1]
+    # no statistical profiler nor GIL monitor on the workers, slower ticks (idle CPU)
+    assert settings == [{"profile": False, "gil": False, "tick": 0.5}]
+    assert scheduler_tick == 0.5
+
+
+def _cluster_settings(dask_worker: Any) -> dict[str, Any]:
+    import dask
+
+    return {"profile": bool(dask.config.get("distributed.worker.profile.enabled")),
+            "gil": bool(dask.config.get("distributed.admin.system-monitor.gil.enabled")),
+            "tick": dask_worker._tick_interval}
 
 
 def _radar_result(seed: int = 0) -> xr.Dataset:
