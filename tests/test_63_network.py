@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import pathlib
 import time
+from typing import Any
 
 import numpy as np
 import pytest
@@ -373,3 +374,49 @@ def test_views_render_the_network_and_pixel(settings: Settings) -> None:
     assert table["coherence"].is_monotonic_increasing
     views[1].table.selection = [0]
     assert state.pair == table["pair"].iloc[0]
+
+
+def test_a_new_range_recolours_the_network_and_matrix_in_place(settings: Settings) -> None:
+    """Pan or zoom changes only the means of the shown range: the network's computed edges, the
+    matrix cells, its title and the table take the new values in the figures already drawn
+    (a new figure made the browser lay the page out again)."""
+    import panel as pn
+
+    from pairscope.ui.views import MatrixView, NetworkView
+
+    state = computed(loaded(settings, rule="sequential", rule_value="1"))
+    network, matrix = NetworkView(state=state), MatrixView(state=state)
+    root = pn.Column(network, matrix).get_root()
+
+    from bokeh.models import Plot
+
+    def figures() -> dict[str, Any]:
+        return {m.title.text: m for m in root.references()
+                if isinstance(m, Plot) and m.title is not None}  # fmt: skip
+
+    before = figures()
+    net_fig = next(f for t, f in before.items() if t.startswith("Pair network"))
+    mat_fig = next(f for t, f in before.items() if t.startswith("Mean coherence per pair"))
+    assert network._computed is not None and matrix._heat is not None
+    whole = dict(state.view_means)
+    state.view = (30.0, 39.0, 0.0, 19.0)  # the high end of the fake's range ramp
+    assert state.view_means != whole
+    after = figures()
+    assert net_fig in after.values() and mat_fig in after.values()  # the same figures
+    assert mat_fig.title.text == "Mean coherence per pair (current view)"
+    _, edges, _ = network_view.network_frames(state)
+    computed_edges = edges[edges["status"] == "computed"]
+    np.testing.assert_allclose(network._computed.data["color"],
+                               computed_edges["coherence"].to_numpy(float))  # fmt: skip
+    cells = matrix._heat.data
+    got = {(str(a), str(b)): float(v) for a, b, v in zip(cells["reference"], cells["secondary"],
+                                                          cells["zvalues"], strict=True)
+           if np.isfinite(v)}  # fmt: skip
+    want = {(k[:8], k[9:]): v for k, v in state.view_means.items()}
+    assert got == pytest.approx(want)
+    table = matrix.table.value.set_index("pair")["coherence"]
+    assert table.to_dict() == pytest.approx({k: round(v, 3) for k, v in want.items() for k in
+                                             [f"{k[0]}_{k[1]}"]})  # fmt: skip
+    # a change of the network itself still draws a new figure
+    state.toggle_date("20240902")
+    assert net_fig not in figures().values()

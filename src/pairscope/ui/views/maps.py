@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -39,7 +40,7 @@ from bokeh.models.annotations.legends import ColorBar
 from bokeh.plotting import figure
 
 from pairscope.render import block_factors, block_reduce
-from pairscope.ui.session_loop import Coalesced, batched
+from pairscope.ui.session_loop import Coalesced, after_writes, batched
 from pairscope.ui.state import ExplorerState
 from pairscope.ui.views.style import layer_style, map_axis_labels
 
@@ -459,6 +460,26 @@ class MapsView(pn.viewable.Viewer):
     def _redraw(self) -> None:
         with self._held():
             self._draw_all()
+        self._after_image(self._follow_shown)
+
+    def _after_image(self, fn: Any) -> None:
+        """Run ``fn`` once the maps' new image has been written to the browser (served), at once
+        otherwise."""
+        doc = self._maps[0].fig.document
+        if doc is not None and getattr(doc, "session_context", None) is not None:
+            try:  # next tick: the image's message is queued when this tick's hold ends
+                doc.add_next_tick_callback(partial(after_writes, doc, fn))
+            except Exception:  # noqa: BLE001 - the session is gone
+                pass
+        else:
+            fn()
+
+    def _follow_shown(self) -> None:
+        """The state's view follows the range the maps show (the views' statistics of it: the
+        means of every pair, ~30-40 ms; after the image, which no longer waits for them)."""
+        view = self._shown
+        if view is not None and self._extent is not None:
+            self.state.view = None if is_whole(view, self._extent) else view
 
     # -- the browser ----------------------------------------------------------------------------
     def _ranges_reported(self, event: Any) -> None:
@@ -469,16 +490,16 @@ class MapsView(pn.viewable.Viewer):
         self.show_range(view)
 
     def show_range(self, view: View) -> None:
-        """The maps now show ``view`` (x0, x1, y0, y1): the state's view follows and both maps
-        get its samples (on the next tick when served: once for the two figures' reports)."""
+        """The maps now show ``view`` (x0, x1, y0, y1): both maps get its samples, then the
+        state's view follows (on the next ticks when served: once for the two figures' reports,
+        and the statistics of the view after the image has gone out)."""
         if not all(np.isfinite(view)) or self._extent is None:
             return
         view = (min(view[:2]), max(view[:2]), min(view[2:]), max(view[2:]))
         if view == self._shown:
             return
         self._shown = view
-        self.state.view = None if is_whole(view, self._extent) else view
-        self._redraw_soon()
+        self._redraw_soon()  # then the state's view (_follow_shown)
 
     def _resized(self, attr: str, old: Any, new: Any) -> None:
         with self._held():

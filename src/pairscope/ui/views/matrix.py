@@ -89,6 +89,8 @@ class MatrixView(pn.viewable.Viewer):
         self._outline: Any = None  # the shown plot's outline data source
         self._plotted_pair: str | None = None
         self._cells: dict[str, tuple[str, str, float]] = {}
+        self._heat: Any = None  # the shown plot's cells' data source and its figure
+        self._figure: Any = None
         self._pane = pn.pane.HoloViews(self._plot(), sizing_mode="stretch_width")
         self.table = pn.widgets.DataFrame(
             self._table(), show_index=False, sortable=True, disabled=True, selection=[],
@@ -99,9 +101,55 @@ class MatrixView(pn.viewable.Viewer):
         # (the means and the network follow every result change; another pair shown only
         # moves the outline and the table's selection)
         # redrawn once per tick, after the maps (see session_loop.Coalesced)
-        self._redraw = Coalesced(self._refresh, settle=("view_means",))
-        self.state.param.watch(self._redraw, ["view_means", "network", "stale"])
+        self._redraw = Coalesced(self._refresh)
+        self.state.param.watch(self._redraw, ["network", "stale"])
+        # new means of the shown range (every pan and zoom, once the range is still): the cells,
+        # title and table change in what is drawn, not in a new figure
+        self._recolour_soon = Coalesced(self._recolour, settle=("view_means",))
+        self.state.param.watch(self._recolour_soon, ["view_means"])
         self.state.param.watch(self._pair_moved, ["pair"])
+
+    def _keep_heat(self, plot: Any, element: Any) -> None:
+        self._heat, self._figure = plot.handles.get("source"), plot.state
+
+    def _recolour(self) -> None:
+        """The means of the shown range into the cells, title and table drawn; a redraw when
+        the computed pairs changed."""
+        state = self.state
+        bd = state.burst_dates
+        source = self._heat
+        df = matrix_frame(list(bd.dates) if bd else [], state.shown_pairs(), state.view_means)
+        if source is None or bd is None or sorted(df["pair"]) != sorted(self._cells):
+            self._redraw()
+            return
+        from pairscope.ui.views.maps import set_data
+
+        means = {(str(r.reference), str(r.secondary)): float(r.coherence)
+                 for r in df.itertuples()}  # fmt: skip
+        self._cells = {str(r.pair): (str(r.reference), str(r.secondary), float(r.coherence))
+                       for r in df.itertuples()}  # fmt: skip
+        data = dict(source.data)
+        values = np.array([means.get((str(a), str(b)), np.nan)
+                           for a, b in zip(data["reference"], data["secondary"], strict=True)])
+        for column in ("zvalues", "coherence"):
+            if column in data:
+                data[column] = values
+        set_data(source, data)
+        title = self._title()
+        if self._figure is not None and self._figure.title is not None \
+                and self._figure.title.text != title:  # fmt: skip
+            self._figure.title.text = title
+        self._syncing = True
+        try:
+            self.table.selection = []
+            self.table.value = self._table()
+            self.table.selection = self._selected_rows()
+        finally:
+            self._syncing = False
+
+    def _title(self) -> str:
+        title = f"Mean coherence per pair ({where_text(self.state)})"
+        return title + (" (outdated: press Compute)" if self.state.stale else "")
 
     def _keep_outline(self, plot: Any, element: Any) -> None:
         self._outline = plot.handles.get("source")
@@ -154,6 +202,7 @@ class MatrixView(pn.viewable.Viewer):
 
     def _plot(self) -> Any:
         state = self.state
+        self._heat = self._figure = None  # until this plot is drawn (its hook)
         bd = state.burst_dates
         df = matrix_frame(list(bd.dates) if bd else [], state.shown_pairs(), state.view_means)
         if bd is None or df.empty:
@@ -162,16 +211,14 @@ class MatrixView(pn.viewable.Viewer):
             )
         labels = sorted(day(d) for d in bd.dates)
         style = layer_style("coherence")
-        title = f"Mean coherence per pair ({where_text(state)})"
-        if state.stale:
-            title += " (outdated: press Compute)"
+        title = self._title()
         heat = hv.HeatMap(df, kdims=["reference", "secondary"], vdims=["coherence", "pair"])
         heat = heat.redim.values(reference=labels, secondary=labels).opts(
             cmap=list(style.cmap), clim=(0.0, 1.0), colorbar=True, clabel="mean coherence [0-1]",
             tools=["hover", "tap"], responsive=True, height=HEIGHT, xrotation=45,
             title=title, toolbar="above", selection_alpha=1.0, nonselection_alpha=1.0,
             selection_line_color=None, nonselection_line_color=None,
-            xlabel="reference date", ylabel="secondary date",
+            xlabel="reference date", ylabel="secondary date", hooks=[self._keep_heat],
         )  # fmt: skip
         chosen = df[df["pair"] == (state.pair or "")]
         self._outline = None

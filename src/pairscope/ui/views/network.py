@@ -169,9 +169,11 @@ def critical_band(bd: Any, ys: np.ndarray) -> tuple[list[Any], tuple[float, floa
 def network_elements(
     nodes: pd.DataFrame, edges: pd.DataFrame, selected: str | None = None,
     pending: str | None = None, disconnected: bool = False, highlight_hooks: list[Any] | None = None,
+    computed_hooks: list[Any] | None = None,
 ) -> list[Any]:  # fmt: skip
     """The plot elements, bottom to top: selected-pair highlight (``highlight_hooks`` are its
-    plot hooks), edges by status, nodes by status, the first date of a pair being added."""
+    plot hooks), edges by status (``computed_hooks``: the computed edges' plot hooks), nodes by
+    status, the first date of a pair being added."""
     style = layer_style("coherence")
     vdims = ["coherence", "pair", "temporal_baseline", "perpendicular_baseline", "status"]
     kdims = ["x0", "y0", "x1", "y1"]
@@ -189,7 +191,8 @@ def network_elements(
     computed = hv.Segments(part("computed"), kdims=kdims, vdims=vdims).opts(
         color="coherence", cmap=list(style.cmap), clim=(0.0, 1.0), colorbar=True,
         clabel="mean coherence [0-1]", line_width=5, tools=["hover", "tap"],
-        hover_tooltips=tips, nonselection_alpha=1.0, selection_alpha=1.0)
+        hover_tooltips=tips, nonselection_alpha=1.0, selection_alpha=1.0,
+        hooks=list(computed_hooks or []))
     out: list[Any] = [
         highlight,
         hv.Segments(part("not computed"), kdims=kdims, vdims=vdims).opts(
@@ -275,14 +278,45 @@ class NetworkView(pn.viewable.Viewer):
         self._highlight: Any = None  # the shown plot's highlight data source
         self._plotted_pair: str | None = None
         self._edge_coords: dict[str, dict[str, Any]] = {}
+        self._computed: Any = None  # the shown plot's computed edges' data source
+        self._computed_pairs: list[str] = []
         self._pane = pn.pane.HoloViews(self._plot(), sizing_mode="stretch_width")
         # (the network, the means and the outdated note follow every result change; another
         # pair shown only moves the highlight) redrawn once per tick, after the maps
         # (see session_loop.Coalesced)
-        self._redraw = Coalesced(self._refresh, settle=("view_means",))
+        self._redraw = Coalesced(self._refresh)
         self.state.param.watch(self._redraw, ["burst_dates", "network", "network_error",
-                                               "network_notes", "view_means", "stale"])  # fmt: skip
+                                               "network_notes", "stale"])  # fmt: skip
+        # the means of the shown range change on every pan and zoom: once the range is still,
+        # the computed edges are recoloured in the figure drawn (a new figure made the browser
+        # lay out the whole page again, during the visitor's next zoom)
+        self._recolour_soon = Coalesced(self._recolour, settle=("view_means",))
+        self.state.param.watch(self._recolour_soon, ["view_means"])
         self.state.param.watch(self._pair_moved, ["pair"])
+
+    def _keep_computed(self, plot: Any, element: Any) -> None:
+        self._computed = plot.handles.get("source")
+
+    def _recolour(self) -> None:
+        """New means of the shown range: the computed edges take their colours (and hover
+        values) in the figure drawn; anything else that changed redraws it."""
+        source = self._computed
+        if source is None or self.state.burst_dates is None:
+            self._redraw()
+            return
+        _, edges, _ = network_frames(self.state)
+        computed = edges[edges["status"] == "computed"]
+        if list(computed["pair"]) != self._computed_pairs or (edges["status"] == "rescued").any():
+            self._redraw()
+            return
+        from pairscope.ui.views.maps import set_data
+
+        values = computed["coherence"].to_numpy(dtype=float)
+        data = dict(source.data)
+        for column in ("color", "coherence"):
+            if column in data:
+                data[column] = values
+        set_data(source, data)
 
     def _keep_highlight(self, plot: Any, element: Any) -> None:
         self._highlight = plot.handles.get("source")
@@ -334,9 +368,12 @@ class NetworkView(pn.viewable.Viewer):
         net = state.network
         disconnected = net is not None and not net.connected
         self._highlight = None
+        self._computed = None
+        self._computed_pairs = list(edges.loc[edges["status"] == "computed", "pair"])
         self._plotted_pair = state.pair
         elements = network_elements(nodes, edges, state.pair, self._pending, disconnected,
-                                    highlight_hooks=[self._keep_highlight])
+                                    highlight_hooks=[self._keep_highlight],
+                                    computed_hooks=[self._keep_computed])  # fmt: skip
         self._edge_coords = {
             str(row.pair): {"x0": np.array([row.x0], "datetime64[ns]"),
                             "x1": np.array([row.x1], "datetime64[ns]"),
