@@ -674,3 +674,27 @@ def test_curve_cache_is_bounded():
     for looks in range(300, 320):
         coherence.expected_sample_coherence(0.5, looks)
     assert coherence._curve_on_grid.cache_info().currsize == 4
+
+
+def test_checking_a_lazy_stack_reads_none_of_it() -> None:
+    """The input checks look at a dask array's dtype only: they never compute it (a full-size
+    pair's batch run read its whole stack once more for them)."""
+    import dask
+    import dask.array as da
+
+    from pairscope.coherence import _check_samples
+
+    calls: list[int] = []
+
+    def block(x: np.ndarray) -> np.ndarray:
+        calls.append(1)
+        return x
+
+    lazy = da.from_array(np.ones((8, 16), np.complex64), chunks=(4, 8)).map_blocks(block)
+    calls.clear()
+    with dask.config.set(scheduler="synchronous"):
+        _check_samples("reference", lazy)
+    assert calls == []
+    with pytest.raises(Exception, match="complex"):
+        _check_samples("reference", lazy.real)
+    assert calls == []

@@ -91,20 +91,20 @@ def test_drawn_sends_the_samples_in_view_at_screen_size() -> None:
 
 
 def test_an_image_that_suits_the_figure_is_kept() -> None:
-    """The first image is drawn before the browser has laid the figure out; the size it reports
-    needs no second image while the first has one to two cells per pixel each way."""
+    """The first image is drawn before the browser has laid the figure out; the sizes it reports
+    need no second image while the first has at least one cell per pixel each way."""
     fr, _ = _frame()  # 300 x 800 samples
     drawn_for = (100, 400)  # 3 x 2 samples per cell: 100 x 400 cells
     assert fits(fr, None, drawn_for, (100, 400))
-    assert fits(fr, None, drawn_for, (90, 330))  # a little smaller: still 1-2 cells per pixel
-    assert fits(fr, None, drawn_for, (50, 200))  # two cells per pixel
-    assert not fits(fr, None, drawn_for, (49, 199))  # more than two: a lighter image
+    assert fits(fr, None, drawn_for, (90, 330))  # a little smaller
+    assert fits(fr, None, drawn_for, (20, 60))  # a first, narrow layout pass: the bytes are sent
     assert not fits(fr, None, drawn_for, (100, 420))  # fewer cells than pixels: a finer one
+    assert not fits(fr, None, drawn_for, (101, 400))
     # every sample drawn already: any larger figure suits it
     zoom = (100.0, 199.0, 50.0, 99.0)
     assert factors(fr, zoom, drawn_for) == (1, 1)
     assert fits(fr, zoom, drawn_for, (300, 900))
-    assert not fits(fr, zoom, drawn_for, (20, 40))
+    assert fits(fr, zoom, drawn_for, (20, 40))
 
 
 def test_maps_follow_zooms_and_pairs_in_the_same_figures(settings: Settings) -> None:

@@ -130,7 +130,10 @@ def _check_samples(name: str, data: Any) -> None:
             f"{name} is a numpy masked array: pairscope would drop its mask. Mark no-data "
             f"samples as 0 (or NaN) instead and pass a plain array, e.g. {name}.filled(0)"
         )
-    dtype = np.dtype(getattr(data, "dtype", np.asarray(data).dtype))
+    # (not getattr's default: it would be computed every time, and np.asarray of a dask-backed
+    # stack reads all of it, ~9 s of a full-size pair's batch run)
+    found = getattr(data, "dtype", None)
+    dtype = np.dtype(found if found is not None else np.asarray(data).dtype)
     if not np.issubdtype(dtype, np.complexfloating):
         raise InputError(
             f"{name} must hold complex SLC samples, got dtype {dtype}: real or integer values "

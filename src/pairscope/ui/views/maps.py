@@ -160,13 +160,14 @@ def factors(fr: Frame, view: View | None, pixels: tuple[int, int]) -> tuple[int,
 
 def fits(fr: Frame, view: View | None, drawn_for: tuple[int, int], pixels: tuple[int, int]) -> bool:
     """Whether the image drawn for a figure of ``drawn_for`` pixels also suits one of ``pixels``:
-    at least one cell per pixel (or every sample) and at most two, in both directions. The size a
-    figure gets in the browser then costs no second image of the same samples."""
+    at least one cell per pixel (or every sample) in both directions. The sizes a figure is
+    given while the browser lays the page out (a first pass reported 286 pixels of a final 470)
+    then cost no second image of the same samples; more cells than pixels cost only bytes
+    already sent, and the next pan or zoom is drawn for the figure's size then."""
     r0, r1, c0, c1 = _window(fr, view)
     fy, fx = factors(fr, view, drawn_for)
     for n, f, p in ((r1 - r0, fy, pixels[0]), (c1 - c0, fx, pixels[1])):
-        cells = -(-n // f)
-        if (cells < p and f > 1) or cells > 2 * max(1, p):
+        if -(-n // f) < p and f > 1:
             return False
     return True
 
@@ -342,6 +343,7 @@ class MapsView(pn.viewable.Viewer):
         self._extent: View | None = None  # sample centres of what is shown
         self._edges: View | None = None
         self._shown: View | None = None  # the range the browser last reported
+        self._whole_drawn = False  # the images drawn show all the data
         self._redraw_soon = Coalesced(self._redraw)
         self._maps = self._build((True, *map_axis_labels(True), "azimuth", "range"))
         self._panes = [
@@ -456,6 +458,8 @@ class MapsView(pn.viewable.Viewer):
         view = self._view()
         for m in self._maps:
             m.draw(view)
+        self._whole_drawn = view is None or (self._extent is not None
+                                             and is_whole(view, self._extent))  # fmt: skip
 
     def _redraw(self) -> None:
         with self._held():
@@ -499,6 +503,10 @@ class MapsView(pn.viewable.Viewer):
         if view == self._shown:
             return
         self._shown = view
+        if self._whole_drawn and is_whole(view, self._extent):
+            # all of it, as drawn (the figure's first report, or a reset): the same samples
+            self.state.view = None
+            return
         self._redraw_soon()  # then the state's view (_follow_shown)
 
     def _resized(self, attr: str, old: Any, new: Any) -> None:
