@@ -7,18 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-import holoviews as hv
-import holoviews.plotting.bokeh  # noqa: F401  (the bokeh renderer, configured below)
 import numpy as np
 import panel as pn
 
 from pairscope import render
 from pairscope.ui.state import CYCLIC_COLORMAPS
-
-# The HoloViews figures (bursts, network, matrix, pixel, QA, Learn) draw a few hundred glyphs at
-# most: a 2-D canvas draws them at once, where a WebGL context costs each figure ~50-180 ms to
-# set up in a browser without a GPU (Chrome's profiler, headless chromium).
-hv.renderer("bokeh").webgl = False
 
 #: Layers whose stored values are not calibrated: colour limits come from the data (2-98 %).
 DATA_LIMITS = ("amplitude",)
