@@ -34,6 +34,8 @@ overview (``estimate_pairs_overview``: non-overlapping 5 x 21 windows) against f
 from __future__ import annotations
 
 import argparse
+import pathlib
+import sys
 import time
 from collections.abc import Callable
 
@@ -44,6 +46,11 @@ import xarray as xr
 
 from pairscope import _boxcar, coherence
 from pairscope.pairs import select_pairs
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+# the baseline: estimate_amplitude as it was before its one-pass kernel (kept with its tests)
+from tests.test_20_coherence import three_pass_amplitude  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------
 # Baseline: the kernel before its sums were made local (bench-only copy, not cached on disk).
@@ -416,16 +423,6 @@ def kernel_before_after(a: np.ndarray, b: np.ndarray, window: tuple[int, int], r
         err = np.abs(fn(a2, b2, window)[0] - want)
         print(f"{name:40s} {np.nanmax(err[:, dim]):12.2e} {np.nanmax(err[:, edge]):14.2e}"
               f" {np.nanmax(err):10.2e}")
-
-
-def three_pass_amplitude(ref: np.ndarray, sec: np.ndarray, window: tuple[int, int]) -> np.ndarray:
-    """Baseline: ``estimate_amplitude`` before its one-pass kernel (bench-only copy)."""
-    p1 = _boxcar.power_sums(ref, sec, window).astype(np.float64)
-    p2 = _boxcar.power_sums(sec, ref, window).astype(np.float64)
-    _, _, count = _boxcar.coherence_sums(ref, sec, window)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        db = 10.0 * np.log10(np.sqrt(p1 * p2) / count)
-    return np.where((count > 0) & np.isfinite(db), db, np.nan).astype(np.float32)
 
 
 def direct_window_amplitude(a: np.ndarray, b: np.ndarray, window: tuple[int, int]) -> np.ndarray:

@@ -139,6 +139,10 @@ class MatrixView(pn.viewable.Viewer):
         if self._figure is not None and self._figure.title is not None \
                 and self._figure.title.text != title:  # fmt: skip
             self._figure.title.text = title
+        self._sync_table()
+
+    def _sync_table(self) -> None:
+        """The pairs table for the state now, its shown pair selected (no pick of a pair)."""
         self._syncing = True
         try:
             self.table.selection = []
@@ -181,13 +185,7 @@ class MatrixView(pn.viewable.Viewer):
 
     def _refresh(self, *_: Any) -> None:
         self._pane.object = self._plot()
-        self._syncing = True
-        try:
-            self.table.selection = []
-            self.table.value = self._table()
-            self.table.selection = self._selected_rows()
-        finally:
-            self._syncing = False
+        self._sync_table()
 
     def _selected_rows(self) -> list[int]:
         pair = self.state.pair
