@@ -16,27 +16,37 @@ from pairscope.pairs import select_pairs
 # The slow, obvious reference: loop over pixels, take the window, keep the valid samples, sum.
 
 
-def oracle(ref: np.ndarray, sec: np.ndarray, window: tuple[int, int]):
+def valid(ref: np.ndarray, sec: np.ndarray) -> np.ndarray:
+    """Samples valid in both images (finite and non-zero): what every estimator sums."""
+    return np.isfinite(ref) & np.isfinite(sec) & (ref != 0) & (sec != 0)
+
+
+def window_slices(shape: tuple[int, ...], window: tuple[int, int]):
+    """(i, j, the window's slices) for every pixel, the window clipped at the edges."""
     wa, wr = window
     alo, ahi = wa // 2, wa - 1 - wa // 2
     rlo, rhi = wr // 2, wr - 1 - wr // 2
+    for i in range(shape[0]):
+        for j in range(shape[1]):
+            yield i, j, (slice(max(i - alo, 0), i + ahi + 1), slice(max(j - rlo, 0), j + rhi + 1))
+
+
+def oracle(ref: np.ndarray, sec: np.ndarray, window: tuple[int, int]):
     ref = ref.astype(np.complex128)
     sec = sec.astype(np.complex128)
-    ok = np.isfinite(ref) & np.isfinite(sec) & (ref != 0) & (sec != 0)
+    ok = valid(ref, sec)
     coh = np.full(ref.shape, np.nan)
     pha = np.full(ref.shape, np.nan)
     count = np.zeros(ref.shape, dtype=int)
-    for i in range(ref.shape[0]):
-        for j in range(ref.shape[1]):
-            win = (slice(max(i - alo, 0), i + ahi + 1), slice(max(j - rlo, 0), j + rhi + 1))
-            m = ok[win]
-            count[i, j] = m.sum()
-            if not m.any():
-                continue
-            r, s = ref[win][m], sec[win][m]
-            cross = np.sum(r * np.conj(s))
-            coh[i, j] = abs(cross) / np.sqrt(np.sum(abs(r) ** 2) * np.sum(abs(s) ** 2))
-            pha[i, j] = np.angle(cross)
+    for i, j, win in window_slices(ref.shape, window):
+        m = ok[win]
+        count[i, j] = m.sum()
+        if not m.any():
+            continue
+        r, s = ref[win][m], sec[win][m]
+        cross = np.sum(r * np.conj(s))
+        coh[i, j] = abs(cross) / np.sqrt(np.sum(abs(r) ** 2) * np.sum(abs(s) ** 2))
+        pha[i, j] = np.angle(cross)
     return coh, pha, count
 
 
@@ -373,21 +383,16 @@ def test_estimate_pairs_errors(stack):
 def amplitude_oracle(ref: np.ndarray, sec: np.ndarray, window: tuple[int, int]) -> np.ndarray:
     """The slow, obvious amplitude: for each pixel, the window's samples valid in both images,
     10 log10 sqrt(mean |s1|^2 mean |s2|^2) in float64; NaN where none is valid."""
-    wa, wr = window
-    alo, ahi = wa // 2, wa - 1 - wa // 2
-    rlo, rhi = wr // 2, wr - 1 - wr // 2
     ref = ref.astype(np.complex128)
     sec = sec.astype(np.complex128)
-    ok = np.isfinite(ref) & np.isfinite(sec) & (ref != 0) & (sec != 0)
+    ok = valid(ref, sec)
     out = np.full(ref.shape, np.nan)
-    for i in range(ref.shape[0]):
-        for j in range(ref.shape[1]):
-            win = (slice(max(i - alo, 0), i + ahi + 1), slice(max(j - rlo, 0), j + rhi + 1))
-            m = ok[win]
-            if m.any():
-                i1 = np.mean(np.abs(ref[win][m]) ** 2)
-                i2 = np.mean(np.abs(sec[win][m]) ** 2)
-                out[i, j] = 10 * np.log10(np.sqrt(i1 * i2))
+    for i, j, win in window_slices(ref.shape, window):
+        m = ok[win]
+        if m.any():
+            i1 = np.mean(np.abs(ref[win][m]) ** 2)
+            i2 = np.mean(np.abs(sec[win][m]) ** 2)
+            out[i, j] = 10 * np.log10(np.sqrt(i1 * i2))
     return out
 
 

@@ -13,51 +13,42 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pairscope import _boxcar, coherence
+from tests.test_20_coherence import valid, window_slices
 
 
 def direct_sums(ref: np.ndarray, sec: np.ndarray, window: tuple[int, int]):
     """Coherence and phase from direct float64 window sums over the valid samples (NaN: none)."""
-    wa, wr = window
-    alo, ahi = wa // 2, wa - 1 - wa // 2
-    rlo, rhi = wr // 2, wr - 1 - wr // 2
     r = ref.astype(np.complex128)
     s = sec.astype(np.complex128)
-    ok = np.isfinite(r) & np.isfinite(s) & (r != 0) & (s != 0)
+    ok = valid(r, s)
     r = np.where(ok, r, 0)
     s = np.where(ok, s, 0)
     coh = np.full(ref.shape, np.nan)
     pha = np.full(ref.shape, np.nan)
-    for i in range(ref.shape[0]):
-        for j in range(ref.shape[1]):
-            win = (slice(max(i - alo, 0), i + ahi + 1), slice(max(j - rlo, 0), j + rhi + 1))
-            if not ok[win].any():
-                continue
-            cross = np.sum(r[win] * np.conj(s[win]))
-            p1 = np.sum(np.abs(r[win]) ** 2)
-            p2 = np.sum(np.abs(s[win]) ** 2)
-            coh[i, j] = abs(cross) / np.sqrt(p1 * p2)
-            pha[i, j] = np.angle(cross)
+    for i, j, win in window_slices(ref.shape, window):
+        if not ok[win].any():
+            continue
+        cross = np.sum(r[win] * np.conj(s[win]))
+        p1 = np.sum(np.abs(r[win]) ** 2)
+        p2 = np.sum(np.abs(s[win]) ** 2)
+        coh[i, j] = abs(cross) / np.sqrt(p1 * p2)
+        pha[i, j] = np.angle(cross)
     return coh, pha
 
 
 def direct_amplitude(ref: np.ndarray, sec: np.ndarray, window: tuple[int, int]) -> np.ndarray:
     """Amplitude (dB) from direct float64 window sums over the valid samples (NaN: none):
     10 log10 sqrt(p1 p2) / n."""
-    wa, wr = window
-    alo, ahi = wa // 2, wa - 1 - wa // 2
-    rlo, rhi = wr // 2, wr - 1 - wr // 2
     r = ref.astype(np.complex128)
     s = sec.astype(np.complex128)
-    ok = np.isfinite(r) & np.isfinite(s) & (r != 0) & (s != 0)
+    ok = valid(r, s)
     p1 = np.where(ok, np.abs(r) ** 2, 0.0)
     p2 = np.where(ok, np.abs(s) ** 2, 0.0)
     out = np.full(ref.shape, np.nan)
-    for i in range(ref.shape[0]):
-        for j in range(ref.shape[1]):
-            win = (slice(max(i - alo, 0), i + ahi + 1), slice(max(j - rlo, 0), j + rhi + 1))
-            n = np.count_nonzero(ok[win])
-            if n:
-                out[i, j] = 10 * np.log10(np.sqrt(np.sum(p1[win]) * np.sum(p2[win])) / n)
+    for i, j, win in window_slices(ref.shape, window):
+        n = np.count_nonzero(ok[win])
+        if n:
+            out[i, j] = 10 * np.log10(np.sqrt(np.sum(p1[win]) * np.sum(p2[win])) / n)
     return out
 
 
