@@ -360,6 +360,63 @@ def test_footprint_pick() -> None:
     assert lon == pytest.approx(10.0, abs=1e-5) and lat == pytest.approx(45.0, abs=1e-5)
 
 
+def test_footprint_map_draws_in_web_mercator_and_picks_by_click() -> None:
+    """The sidebar's footprint map: each burst's ring in Web Mercator metres (the inverse of the
+    click's conversion), a frame holding every footprint at the map's aspect, a click inside a
+    footprint picks that burst, and a catalog without footprints shows a note instead."""
+    from types import SimpleNamespace
+
+    from pairscope.ui.views.sidebar import (
+        FootprintMap,
+        _framed,
+        lonlat_to_mercator,
+        mercator_to_lonlat,
+    )
+
+    other = tuple((lon + 1.5, lat) for lon, lat in FOOT)
+    info = SimpleNamespace(bursts=(BurstInfo("T117_249435_IW2", FOOT, 5), BurstInfo("T117_249436_IW2", other, 7),
+                                   BurstInfo("T117_249437_IW2", None, 3)))  # fmt: skip
+    picked: list[tuple[float, float]] = []
+    fmap = FootprintMap(None, on_pick=lambda x, y: picked.append((x, y)))
+    assert fmap.panel.objects == [fmap.empty]  # nothing open yet
+    fmap.show(info)
+    assert fmap.panel.objects == [fmap.pane]
+    data = fmap.source.data
+    assert data["burst"] == ["T117_249435_IW2", "T117_249436_IW2"] and data["dates"] == [5, 7]
+    for xs, ys, ring in zip(data["xs"], data["ys"], (FOOT, other), strict=True):
+        back = [mercator_to_lonlat(x, y) for x, y in zip(xs, ys, strict=True)]
+        assert np.allclose(back, ring, atol=1e-9)
+    x0, x1, y0, y1 = fmap.figure.x_range.start, fmap.figure.x_range.end, fmap.figure.y_range.start, fmap.figure.y_range.end
+    allx, ally = np.concatenate(data["xs"]), np.concatenate(data["ys"])
+    assert x0 < allx.min() and allx.max() < x1 and y0 < ally.min() and ally.max() < y1
+    assert (x1 - x0) / (y1 - y0) == pytest.approx(1.5)
+    assert _framed(np.array([0.0, 10.0]), np.array([0.0, 100.0])) == pytest.approx((-92.5, 102.5, -15.0, 115.0))
+    # a click (Bokeh's Tap event, in the figure's Web Mercator metres) reaches on_pick
+    from bokeh.events import Tap
+
+    fmap.figure._trigger_event(Tap(fmap.figure, x=float(data["xs"][1][1]), y=float(data["ys"][1][1])))
+    assert picked == [(data["xs"][1][1], data["ys"][1][1])]
+    x, y = lonlat_to_mercator(10.5, 45.1)
+    assert mercator_to_lonlat(float(x), float(y)) == pytest.approx((10.5, 45.1))
+    fmap.show(SimpleNamespace(bursts=(BurstInfo("T117_249437_IW2", None, 3),)))
+    assert fmap.panel.objects == [fmap.empty] and fmap.source.data["burst"] == []
+    fmap.show(None)
+    assert fmap.panel.objects == [fmap.empty]
+
+
+def test_tile_sources_by_name_or_template() -> None:
+    """Tiles: a known name resolves to its XYZ template and credit, a template's lower-case
+    placeholders become Bokeh's, an unknown name is refused when the settings are made."""
+    from pairscope.ui.settings import tile_url
+
+    url, credit = tile_url("OSM")
+    assert "openstreetmap" in url and "{Z}" in url and "OpenStreetMap" in credit
+    assert tile_url("http://127.0.0.1:9/t/{z}/{x}/{y}.png") == ("http://127.0.0.1:9/t/{Z}/{X}/{Y}.png", "")
+    with pytest.raises(ValueError, match=r"unknown tile source 'NoSuchTiles'.*OSM"):
+        Settings(tiles="NoSuchTiles")
+    assert Settings(tiles=None).tiles is None
+
+
 def test_demo_is_built_on_first_use_then_reused(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, demo_catalog: pathlib.Path
 ) -> None:

@@ -184,35 +184,6 @@ def test_coalesced_outside_a_session_runs_at_once() -> None:
     assert ran == [1, 1]
 
 
-def test_coalesced_held_remembers_and_release_runs_once() -> None:
-    """A view not on the page yet (held) does not redraw; released, it draws once if anything
-    asked for it meanwhile, and then follows changes as before."""
-    from panel.io.state import set_curdoc
-
-    from pairscope.ui.session_loop import Coalesced
-
-    doc = _ReorderingDoc()
-    ran: list[int] = []
-    redraw = Coalesced(lambda: ran.append(1))
-    redraw.hold()
-    with set_curdoc(doc):
-        for _ in range(3):
-            redraw()
-    assert ran == [] and not doc.ticks  # nothing drawn, nothing scheduled
-    redraw.release()
-    assert ran == [1]
-    redraw.release()  # nothing asked for since: nothing drawn
-    assert ran == [1]
-    with set_curdoc(doc):
-        redraw()
-    _run_ticks(doc)
-    assert ran == [1, 1]
-    quiet = Coalesced(lambda: ran.append(2))
-    quiet.hold()
-    quiet.release()
-    assert ran == [1, 1]
-
-
 def test_coalesced_settles_view_statistics_but_not_other_changes() -> None:
     """Each step of a zoom changes the view's statistics: the redraw waits until they are still
     (one timer, restarted); any other change redraws on the next tick and makes the timer moot."""

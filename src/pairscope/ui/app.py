@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import pathlib
 import threading
@@ -111,7 +112,7 @@ def warm_up(settings: Settings | None = None) -> None:
     seconds each), so the first visitor's maps draw as fast as everyone else's.
 
     With ``settings``, also draw the whole app once on the first pair of the default catalog
-    (the real path: HoloViews/GeoViews plot classes, the result cache); a failure there is
+    (the real path: Bokeh and HoloViews plot classes, the result cache); a failure there is
     reported and ignored, the server still starts.
     """
     with _warm_lock:
@@ -186,40 +187,50 @@ class Explorer(pn.viewable.Viewer):
         self.state = state
         self.sidebar = Sidebar(state=self.state, tiles=self.tiles)
         self.status = StatusView(state=self.state)
-        self.network = NetworkView(state=self.state)
-        self.matrix = MatrixView(state=self.state)
         self.maps = MapsView(state=self.state)
         self.downloads = DownloadsView(state=self.state, maps=self.maps)
-        self.pixel = PixelView(state=self.state)
-        self.qa = QAView(state=self.state)
-        self.learn = LearnView(state=self.state)
-        # added by complete(): a served page first gets the sidebar and the maps
+        # network, matrix and pixel plots: built and added by complete() (a served page first
+        # gets the sidebar and the maps); QA and Learn: built when their tab is first shown
         self._rest = pn.Row(sizing_mode="stretch_width")
         self._qa_slot = pn.Column(sizing_mode="stretch_width")
         self._learn_slot = pn.Column(sizing_mode="stretch_width")
         self.completed = False
-        doc = pn.state.curdoc
-        if doc is not None and getattr(doc, "session_context", None) is not None:
-            # not on the page until complete(): no redraws (each built HoloViews figures that
-            # nobody saw, ~0.3 s of the loop per session start); complete() draws them once
-            for view in self._secondary():
-                view._redraw.hold()
 
-    def _secondary(self) -> tuple[Any, ...]:
-        return (self.network, self.matrix, self.pixel)
+    # Built on first use: until then a view costs nothing (no figures, no watchers). Together they
+    # were ~0.15 s of every served page's HTTP GET, for figures no visitor saw yet.
+    @functools.cached_property
+    def network(self) -> NetworkView:
+        return NetworkView(state=self.state)
+
+    @functools.cached_property
+    def matrix(self) -> MatrixView:
+        return MatrixView(state=self.state)
+
+    @functools.cached_property
+    def pixel(self) -> PixelView:
+        return PixelView(state=self.state)
+
+    @functools.cached_property
+    def qa(self) -> QAView:
+        return QAView(state=self.state)
+
+    @functools.cached_property
+    def learn(self) -> LearnView:
+        return LearnView(state=self.state)
+
+    def built(self, name: str) -> bool:
+        """Whether the view ``name`` (network, matrix, pixel, qa, learn) has been built."""
+        return name in self.__dict__
 
     def complete(self, *, tabs: bool = True) -> None:
         """Add the views a served page gets after its first maps: the network, the matrix, the
-        pixel plots and, with ``tabs``, the QA and Learn tabs' content. They are ~70 % of a
-        session's document (HoloViews/GeoViews figures: ~1.2 s to build, and the browser's
-        layout of them); sent with the first page, the maps of a shared URL waited for all of
-        them. Until then they follow the state without figures (a pane not on a page draws
-        nothing). A served page gets QA and Learn when their tab is first shown."""
+        pixel plots and, with ``tabs``, the QA and Learn tabs' content. Built here, for the
+        state as it is now (HoloViews figures: ~0.8 s to build, and the browser's layout of
+        them): sent with the first page, the maps of a shared URL waited for all of them. A
+        served page gets QA and Learn when their tab is first shown."""
         if not self.completed:
             self.completed = True
-            for view in self._secondary():
-                view._redraw.release()  # drawn for the state now, before they go on the page
-            self._rest.objects = list(self._secondary())
+            self._rest.objects = [self.network, self.matrix, self.pixel]
         if tabs:
             self._show_tab(1)
             self._show_tab(2)
@@ -261,14 +272,15 @@ class Explorer(pn.viewable.Viewer):
         )
         tabs = pn.Tabs(("Explore", explore), ("QA", self._qa_slot), ("Learn", self._learn_slot),
                        dynamic=False, sizing_mode="stretch_width", css_classes=["ps-tabs"])  # fmt: skip
-        views: dict[int, Any] = {1: self.qa, 2: self.learn}
+        views = {1: "qa", 2: "learn"}
 
         def shown(event: Any) -> None:
-            for index, view in views.items():
-                view.shown = index == event.new
+            for index, name in views.items():
+                if self.built(name):  # one never shown has nothing to hide
+                    getattr(self, name).shown = index == event.new
             if event.new in views:
                 self._show_tab(event.new)
-                views[event.new].activate()
+                getattr(self, views[event.new]).activate()
 
         tabs.param.watch(shown, "active")
         return tabs

@@ -131,28 +131,10 @@ class Coalesced:
         self.delay = delay
         self.pending = False
         self._timer: Any = None
-        #: While held (a view not on the page yet), a redraw asked for is only remembered, and
-        #: :meth:`release` runs it once.
-        self.held = False
-        self._due = False
-
-    def hold(self) -> None:
-        """Remember redraws instead of running them, until :meth:`release`."""
-        self.held = True
-
-    def release(self) -> None:
-        """Stop holding; run ``fn`` now if a redraw was asked for while held."""
-        self.held = False
-        if self._due:
-            self._due = False
-            self._run()
 
     def __call__(self, *events: Any) -> None:
         import panel as pn
 
-        if self.held:
-            self._due = True
-            return
         doc = pn.state.curdoc
         if doc is None or getattr(doc, "session_context", None) is None:
             self.fn()

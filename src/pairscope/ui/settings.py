@@ -63,7 +63,7 @@ class Settings:
     ``catalog``: the default catalog (URL or path of a static ``catalog.json``); ``None`` means the
     built-in demo, built into ``demo_dir`` on first use. ``allowed_catalogs``: extra URL prefixes,
     catalog files or local folders a visitor may open through the ``catalog`` field or query
-    parameter. ``tiles``: a GeoViews tile source name (``"OSM"``, ``"CartoLight"``...) or an XYZ URL
+    parameter. ``tiles``: a tile source name (``"OSM"``, ``"CartoLight"``..., see :func:`tile_url`) or an XYZ URL
     template for the footprint map, or ``None`` for no tiles (tests, offline use).
 
     What may be opened is decided by one resolver, :attr:`location_policy` (see its docstring);
@@ -112,6 +112,8 @@ class Settings:
         return cls(**kwargs)  # type: ignore[arg-type]
 
     def __post_init__(self) -> None:
+        if self.tiles:
+            tile_url(self.tiles)  # an unknown name stops the server here, with the known ones
         if self.max_jobs < 1 or self.max_jobs_per_client < 1:
             raise ValueError(
                 f"max_jobs ({self.max_jobs}) and max_jobs_per_client ({self.max_jobs_per_client}) "
@@ -205,3 +207,30 @@ class Settings:
         if any(not is_url(root) for root in self.allowed_catalogs):
             out.add("local folders chosen by the operator")
         return sorted(out)
+
+
+#: Attribution shown on the footprint map for the named tile sources (their licences ask for it).
+_TILE_CREDITS = {
+    "OSM": "© OpenStreetMap contributors",
+    "OpenTopoMap": "© OpenStreetMap contributors, SRTM | © OpenTopoMap (CC-BY-SA)",
+    "CartoLight": "© OpenStreetMap contributors © CARTO",
+    "CartoDark": "© OpenStreetMap contributors © CARTO",
+}
+
+
+def tile_url(tiles: str) -> tuple[str, str]:
+    """(XYZ URL template with Bokeh's {X}/{Y}/{Z}, attribution) of a tile source name (HoloViews'
+    names: ``OSM``, ``CartoLight``, ``EsriImagery``...) or of an XYZ URL template."""
+    if "{" in tiles:
+        url = tiles
+        for low in "xyz":
+            url = url.replace("{" + low + "}", "{" + low.upper() + "}")
+        return url, ""
+    from holoviews.element.tiles import tile_sources
+
+    if tiles not in tile_sources:
+        raise ValueError(f"unknown tile source {tiles!r}: use one of {', '.join(sorted(tile_sources))}, "
+                         "an XYZ URL template with {X}/{Y}/{Z}, or 'none'")
+    url = str(tile_sources[tiles]().data)
+    credit = _TILE_CREDITS.get(tiles, "© Esri" if tiles.startswith("Esri") else "")
+    return url, credit
