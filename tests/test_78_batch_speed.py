@@ -230,3 +230,59 @@ def test_export_pairs_shares_the_grid_between_its_pairs(tmp_path: pathlib.Path) 
     inodes = {pathlib.Path(it.assets["geolocation"].get_absolute_href() or "").stat().st_ino
               for it in items}
     assert len(items) == 2 and len(inodes) == 1
+
+
+@pytest.mark.parametrize("packing", PACKINGS, ids=lambda p: f"{p.dtype}-{p.scale:.3g}")
+def test_encoding_with_statistics_is_encode_then_statistics(packing: export.Packing) -> None:
+    """One pass (a count of each stored value) gives the stored values bit for bit and the
+    statistics of the separate pass over them (exact min / max / mean, stddev within 1e-12)."""
+    rng = np.random.default_rng(11)
+    values = rng.normal(scale=3.0, size=(150, 271)).astype("float32")
+    values[rng.random(values.shape) < 0.05] = np.nan
+    empty = rng.random(values.shape) < 0.03
+    for mask in (None, empty):
+        stored, stats = packing.encode_with_statistics(values, mask)
+        np.testing.assert_array_equal(stored, packing.encode(values, mask))
+        assert stored.dtype == np.dtype(packing.dtype)
+        want = _numpy_statistics(stored, packing.nodata)
+        assert {k: stats[k] for k in ("minimum", "maximum", "valid_percent")} == {
+            k: want[k] for k in ("minimum", "maximum", "valid_percent")}
+        assert type(stats["minimum"]) is int and stats["mean"] == want["mean"]  # exact integer sum
+        assert stats["stddev"] == pytest.approx(want["stddev"], rel=1e-12)
+    nothing, stats = packing.encode_with_statistics(np.full((4, 5), np.nan, "float32"))
+    assert stats == {"valid_percent": 0.0} and (nothing == packing.nodata).all()
+
+
+def test_count_layer_is_encoded_from_the_cells_with_a_value() -> None:
+    counts = xr.DataArray(np.array([[105, 3, -1], [0, 255, 7]], dtype="int32"),
+                          dims=("azimuth", "range"), attrs={"_FillValue": 255})
+    stored, nodata, packing, stats = export._stored_layer("valid_count", counts, "compact", 105)
+    assert packing is not None and packing.dtype == "uint8" and nodata == 255
+    np.testing.assert_array_equal(stored, [[105, 3, 255], [0, 255, 7]])
+    assert stats == {"minimum": 0, "maximum": 105, "mean": 28.75,
+                     "stddev": pytest.approx(float(np.std([105, 3, 0, 7]))), "valid_percent": 66.6667}
+
+
+def test_orbits_are_read_once_per_process(demo_catalog: pathlib.Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from pairscope.io import orbits
+    from pairscope.io.catalog import list_acquisitions
+
+    calls: list[str] = []
+    real = orbits.open_orbit
+
+    def counting(acquisition: Any, **kwargs: Any) -> Any:
+        calls.append(acquisition.item.id)
+        return real(acquisition, **kwargs)
+
+    monkeypatch.setattr(orbits, "open_orbit", counting)
+    monkeypatch.setattr(compute, "_ORBITS", {})
+    cat = compute._open_cached(str(demo_catalog))
+    burst = "T117_249435_IW2"
+    acqs = sorted(list_acquisitions(cat, burst, polarization="VV"), key=lambda a: a.date)
+    first = compute._burst_baselines(cat, acqs, acqs[1:4], "vertex")
+    again = compute._burst_baselines(cat, acqs, acqs[2:5], "vertex")
+    assert first is not None and again is not None
+    assert sorted(calls) == sorted({a.item.id for a in acqs[:5]})  # each orbit read once
+    for day in set(first) & set(again):
+        assert first[day] == again[day]

@@ -37,12 +37,18 @@ def test_plan_reads_each_date_of_a_split_burst_once() -> None:
     assert [len(b.jobs) for b in batches] == [8, 7, 5]
     plans = compute.plan_shared_reads(batches, run="r1")
     assert plans[2] == {}  # a burst computed in one batch reads its own dates
-    assert [sorted(p) for p in plans[:2]] == [b.dates for b in batches[:2]]
+    assert [sorted(p) for p in plans[:2]] == [batches[0].dates, [*batches[1].dates, "height"]]
     for day in set(plans[0]) & set(plans[1]):
         assert plans[0][day] is plans[1][day]  # one read of the date serves both batches
     reads = {r for p in plans for r in p.values()}
     assert sorted(r.day for r in reads) == days  # each date once, no more
     assert {r.day for r in reads if r.grid} == {b.dates[0] for b in batches[:2]}
+    # the height grid (the burst's geometry file, whatever the first date) is read once: by the
+    # burst's earliest first date, which the other batch also gets under "height"
+    first = batches[0].dates[0]
+    assert plans[1]["height"] is plans[0][first] and not plans[0][first].height_from
+    assert {r.height_from for r in reads if r.grid and r.day != first} == {first}
+    assert {r.height_from for r in reads if not r.grid} == {""}
     assert {(r.burst_dates, r.run, r.burst_id) for r in reads} == {(6, "r1", "B1")}
     assert compute.plan_shared_reads(batches, run="r1") == plans  # deterministic
 
@@ -88,8 +94,33 @@ def test_batches_from_shared_reads_write_the_same_bytes(
         loaded = stack.compute()
     for k, day in enumerate(split[1].dates):
         np.testing.assert_array_equal(results[plans[1][day]]["samples"], loaded.values[k])
-    for name, values in results[plans[1][split[1].dates[0]]]["grid"].items():
+    second = results[plans[1][split[1].dates[0]]]["grid"]
+    assert "height" in loaded.coords and "height" not in second  # read once, by the first batch's
+    for name, values in second.items():
         np.testing.assert_array_equal(values, loaded[name].values)
+    held = results[plans[1]["height"]]
+    np.testing.assert_array_equal(held["grid"]["height"], loaded["height"].values)
+    assert held["height_source"] == rasters.lazy_source(stack["height"].data) is not None
+
+
+def test_shared_height_is_used_only_from_the_same_source(
+    demo_catalog: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack = rasters.open_slc_stack(str(demo_catalog), BURST, None, "VV")
+    days = [str(np.datetime64(d, "D")) for d in stack["date"].values]
+    with dask.config.set(scheduler="synchronous"):
+        loaded = stack.compute()
+    grid = {"latitude": loaded["latitude"].values, "longitude": loaded["longitude"].values}
+    shared: dict[str, Any] = {d: {"samples": loaded.values[k], "grid": None} for k, d in enumerate(days)}
+    shared[days[0]] = {**shared[days[0]], "grid": grid}
+    source = rasters.lazy_source(stack["height"].data)
+    held = {"grid": {"height": loaded["height"].values + 0.0}, "height_source": source}
+    used = compute._with_shared(stack, days, {**shared, "height": held})
+    assert isinstance(used.data, np.ndarray)  # taken from the shared reads, nothing to read
+    np.testing.assert_array_equal(used["height"].values, loaded["height"].values)
+    for other in ({**held, "height_source": "another file"}, None):
+        kept = compute._with_shared(stack, days, {**shared, "height": other})
+        assert kept is stack  # another source, or none: the batch reads its own grid
 
 
 def test_over_budget_shared_reads_fall_back_to_own_reads(

@@ -156,6 +156,19 @@ class Packing:
         return encode_scaled(np.asarray(values), self.dtype, self.offset, self.scale, lo, hi,
                              self.nodata, None if empty is None else np.asarray(empty, dtype=bool))
 
+    def encode_with_statistics(
+        self, values: np.ndarray, empty: np.ndarray | None = None
+    ) -> tuple[np.ndarray, dict[str, float | int]]:
+        """`encode` and the statistics of the stored values (nodata left out, as `_statistics`
+        gives them) in one pass: `pairscope.io._encode.encode_with_statistics`."""
+        from pairscope.io._encode import encode_with_statistics
+
+        info = np.iinfo(self.dtype)
+        lo, hi = (info.min + 1, info.max) if self.nodata == info.min else (info.min, info.max - 1)
+        return encode_with_statistics(np.asarray(values), self.dtype, self.offset, self.scale, lo,
+                                      hi, self.nodata,
+                                      None if empty is None else np.asarray(empty, dtype=bool))
+
     def to_stored(self, value: float) -> float:
         """A physical value (e.g. a render's rescale limit) in stored units."""
         return float(f"{(value - self.offset) / self.scale:.10g}")
@@ -357,6 +370,7 @@ def write_cog(
     gcps: Sequence[GroundControlPoint] | None = None,
     gcps_crs: Any = "EPSG:4326",
     geolocation: Mapping[str, str] | None = None,
+    statistics: Sequence[Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Write a 2-D or (band, row, col) array as a Cloud-Optimized GeoTIFF, atomically.
 
@@ -367,7 +381,8 @@ def write_cog(
     from the stored values with ``resampling`` (``"NEAREST"`` for wrapped phase and counts; nodata
     is left out of averages). ``compress`` at ``level`` with the predictor (ZSTD 1 by default).
     Returns the STAC ``raster:bands`` entries (data type, nodata, unit, scale, offset, statistics
-    of the stored values without nodata).
+    of the stored values without nodata; ``statistics``, one per band, when the caller already has
+    them, e.g. from `Packing.encode_with_statistics`).
     """
     array = np.asarray(data)
     if array.ndim == 2:
@@ -429,7 +444,8 @@ def write_cog(
             band["unit"] = unit_list[i]
         band["scale"] = scale
         band["offset"] = offset
-        band["statistics"] = _statistics(array[i], nodata)
+        band["statistics"] = (dict(statistics[i]) if statistics is not None
+                              else _statistics(array[i], nodata))
         bands.append(band)
     return bands
 
@@ -756,7 +772,16 @@ class GeolocationCache:
         self._grid: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
         self._gcps: list[GroundControlPoint] | None = None
         self._file: tuple[pathlib.Path, str, list[dict[str, Any]]] | None = None  # path, georef, bands
+        self._footprint: tuple[np.ndarray, np.ndarray, dict[str, Any]] | None = None
         self.reused = 0
+
+    def footprint(self, lat: np.ndarray, lon: np.ndarray) -> dict[str, Any]:
+        """`_footprint_radar` of the grid, made once while the grid stays the same (a copy)."""
+        held = self._footprint
+        if held is None or not (_same_values(held[0], lat) and _same_values(held[1], lon)):
+            held = self._footprint = (lat, lon, _footprint_radar(lat, lon))
+        copied: dict[str, Any] = json.loads(json.dumps(held[2]))
+        return copied
 
     def _same(self, lat: np.ndarray, lon: np.ndarray, height: np.ndarray | None) -> bool:
         if self._grid is None:
@@ -824,22 +849,26 @@ def _empty_cells(da: xr.DataArray, values: np.ndarray) -> np.ndarray:
 
 def _stored_layer(
     name: str, da: xr.DataArray, encoding: str, max_count: int
-) -> tuple[np.ndarray, float | None, Packing | None]:
-    """(stored values, nodata, packing or None) of one layer in ``encoding``."""
+) -> tuple[np.ndarray, float | None, Packing | None, dict[str, Any] | None]:
+    """(stored values, nodata, packing or None, statistics of the stored values or None: then
+    `write_cog` computes them) of one layer in ``encoding``."""
     layer = LAYERS[name]
     values = np.asarray(da.values)
     if name == "valid_count":
         empty = _empty_cells(da, values)
-        counts = np.where(empty, 0, np.nan_to_num(values, nan=0.0))
         if encoding == "float32":
+            counts = np.where(empty, 0, np.nan_to_num(values, nan=0.0))
             stored = np.where(empty, _COUNT_NODATA_INT32, counts).astype("int32")
-            return stored, _COUNT_NODATA_INT32, None
-        top = int(counts.max()) if counts.size else 0
+            return stored, _COUNT_NODATA_INT32, None, None
+        # the counts of the cells with a value (the others are nodata whatever they hold)
+        top = int(np.max(values, where=~empty, initial=0)) if values.size else 0
         packing = _count_packing(max(max_count, top))
-        return packing.encode(counts, empty), packing.nodata, packing
+        stored, stats = packing.encode_with_statistics(values, empty)
+        return stored, packing.nodata, packing, stats
     if encoding == "compact" and layer.packing is not None:
-        return layer.packing.encode(values), layer.packing.nodata, layer.packing
-    return values.astype("float32"), float("nan"), None
+        stored, stats = layer.packing.encode_with_statistics(values)
+        return stored, layer.packing.nodata, layer.packing, stats
+    return values.astype("float32"), float("nan"), None, None
 
 
 def _write_item(
@@ -883,7 +912,7 @@ def _write_item(
         layer = LAYERS[name]
         if tuple(int(n) for n in da.shape) != tuple(shape):
             raise ValueError(f"layer {name!r} has shape {da.shape}, the grid is {tuple(shape)}")
-        stored, nodata, packing = _stored_layer(name, da, encoding, max_count)
+        stored, nodata, packing, stats = _stored_layer(name, da, encoding, max_count)
         filename = f"{item_id}_{layer.asset}.tif"
         bands = write_cog(
             stored, out / filename, crs=crs, transform=transform, band_names=[layer.asset],
@@ -892,6 +921,7 @@ def _write_item(
             offset=packing.offset if packing is not None else 0.0,
             resampling=layer.resampling, hook=hook, gcps=gcps, geolocation=geoloc_meta,
             tags={"pairscope_item": item_id, "pairscope_layer": layer.asset},
+            statistics=None if stats is None else [stats],
         )
         assets[layer.asset] = pystac.Asset(
             href=f"./{filename}", media_type=pystac.MediaType.COG, title=layer.title,
@@ -923,7 +953,7 @@ def _write_item(
             title="Latitude / longitude (WGS84) of each radar-geometry pixel",
             roles=["metadata", "geolocation"], extra_fields={"raster:bands": bands},
         )
-        footprint = _footprint_radar(lat, lon)
+        footprint = cache.footprint(lat, lon) if cache is not None else _footprint_radar(lat, lon)
         props["proj:code"] = None
         props["pairscope:geometry"] = "radar"
         props["pairscope:geolocation_asset"] = "geolocation"

@@ -56,7 +56,7 @@ from pairscope.io.items import (
 if TYPE_CHECKING:
     pass
 
-__all__ = ["open_product", "open_slc_stack", "reusing_open_files"]
+__all__ = ["lazy_source", "open_product", "open_slc_stack", "reusing_open_files"]
 
 SPEED_OF_LIGHT = 299_792_458.0
 S1_CENTER_FREQUENCY_HZ = 5.405e9
@@ -204,6 +204,23 @@ class _RasterWindows:
         out = out[:: rows[2], :: cols[2]]
         squeeze = tuple(i for i, k in enumerate(key) if not isinstance(k, slice))
         return out.squeeze(axis=squeeze) if squeeze else out
+
+
+def lazy_source(array: Any) -> str | None:
+    """A digest naming what a lazy array of `open_slc_stack` reads (file, bands, kind, shape and
+    dtype of its one raster), or None when it is not exactly one raster asset read by windows
+    (in memory, several files, HDF5...). Equal digests read equal values: ``pairscope compute``
+    uses it to read a burst's height grid once for the batches whose stacks name the same one."""
+    import hashlib
+
+    graph = getattr(array, "__dask_graph__", None)
+    if graph is None:
+        return None
+    sources = {(w.href, w.bands, w.kind, w.shape, w.dtype.str)
+               for w in dict(graph()).values() if isinstance(w, _RasterWindows)}
+    if len(sources) != 1:
+        return None
+    return hashlib.sha256(repr(sources.pop()).encode()).hexdigest()[:32]
 
 
 def _raster_meta(href: str, item_id: str, key: str, env: dict[str, Any]) -> dict[str, Any]:
