@@ -15,7 +15,7 @@ import panel as pn
 import param
 
 from pairscope.ui.backend import Backend, CoreBackend
-from pairscope.ui.session_loop import batched, session_scheduler
+from pairscope.ui.session_loop import batched, session_scheduler, when_connected
 from pairscope.ui.settings import Settings
 from pairscope.ui.state import ExplorerState
 from pairscope.ui.views import (
@@ -302,7 +302,9 @@ def create_app(
     when they name a burst, that view is computed with no click.
     """
     settings = settings or Settings.from_env()
-    pn.extension(raw_css=[CSS], notifications=False)
+    # KaTeX (Panel's bundled copy, served: no CDN) for the Learn tab's formulas: its script must be
+    # in the first page, since the tab's content is built only when it is first shown
+    pn.extension("katex", raw_css=[CSS], notifications=False)
     backend = compute if compute is not None else shared_backend(settings)
     location = catalog or default_catalog(settings)
     if catalog:
@@ -323,11 +325,12 @@ def create_app(
         pn.state.on_session_destroyed(lambda _ctx: state.cancel())
     if served:
         # no work for a plain HTTP GET: the first job starts when the browser has connected
-        # (its websocket is open and the page is drawn), never on the request alone. What is
-        # already cached (pairs computed for an earlier visitor) is drawn into the page now.
+        # (it pulls the page's document over its websocket), never on the request alone, and
+        # runs while the browser builds the page. What is already cached (pairs computed for
+        # an earlier visitor) is drawn into the page now.
         pending = not state.load_cached(compute=auto)
         if pending:
-            pn.state.onload(lambda: state.load(compute=auto))
+            when_connected(doc, lambda: state.load(compute=auto))
         _complete_after_first_maps(app, doc, auto and pending)
     else:
         state.load(compute=auto)
@@ -341,8 +344,8 @@ COMPLETE_AFTER_S = 4.0
 
 def _complete_after_first_maps(app: Explorer, doc: Any, auto: bool) -> None:
     """Complete a served page once its first maps have gone out (``auto``: a result, or an error,
-    of the job a shared URL starts), else when it has loaded; at the latest
-    :data:`COMPLETE_AFTER_S` after the browser connected."""
+    of the job a shared URL starts, which may come before the page has loaded), else when it has
+    loaded; at the latest :data:`COMPLETE_AFTER_S` after the page loaded."""
     from pairscope.ui.session_loop import after_writes
 
     state = app.state
@@ -359,10 +362,11 @@ def _complete_after_first_maps(app: Explorer, doc: Any, auto: bool) -> None:
         if event.name == "version" or event.new == "danger":
             after_writes(doc, complete)
 
+    if auto:
+        watcher.append(state.param.watch(changed, ["version", "status_kind"]))
+
     def loaded() -> None:
-        if auto:
-            watcher.append(state.param.watch(changed, ["version", "status_kind"]))
-        else:
+        if not auto:
             after_writes(doc, complete)
         doc.add_timeout_callback(complete, int(COMPLETE_AFTER_S * 1000))
 

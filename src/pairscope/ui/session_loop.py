@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
-__all__ = ["Coalesced", "Schedule", "after_writes", "batched", "session_scheduler"]
+__all__ = ["Coalesced", "Schedule", "after_writes", "batched", "session_scheduler", "when_connected"]
 
 Schedule = Callable[[Callable[[], None]], None]
 log = logging.getLogger("pairscope.ui")
@@ -46,8 +46,9 @@ def session_scheduler(
     a served session (then callers run ``fn`` directly).
 
     Call it on the session's loop thread (when the session is created). ``wait_for_load``: hold
-    functions scheduled before the browser has connected and run them, in order, once it has
-    (``pn.state.onload``): a job may start with the session and overlap the page load. ``post``:
+    functions scheduled before the browser has built the page and run them, in order, once it
+    has (``pn.state.onload``): a job may start when the browser connects and overlap the page's
+    building (:func:`when_connected`). ``post``:
     how to wake the loop thread (default: the current Tornado ``IOLoop.add_callback``).
     """
     if doc is None or getattr(doc, "session_context", None) is None:
@@ -103,8 +104,60 @@ def session_scheduler(
     if wait_for_load:
         import panel as pn
 
+        # not at the document's pull (see when_connected): a patch sent before the browser has
+        # built the pulled document is lost there
         pn.state.onload(release)
     return schedule
+
+
+#: Served documents -> what runs once the browser has pulled them (see :func:`when_connected`).
+_on_pull: weakref.WeakKeyDictionary[Any, list[Callable[[], None]]] = weakref.WeakKeyDictionary()
+
+
+def _install_pull_hook() -> None:
+    """Make Bokeh's server run a document's :data:`_on_pull` callbacks (next tick, document
+    locked) when a browser pulls the document over its websocket. Installed once per process."""
+    from bokeh.server.session import ServerSession
+
+    if getattr(ServerSession, "_pairscope_on_pull", False):
+        return
+    original = ServerSession._handle_pull
+
+    def _handle_pull(self: Any, message: Any, connection: Any) -> Any:
+        reply = original(self, message, connection)
+        for fn in _on_pull.pop(self.document, ()):
+            self.document.add_next_tick_callback(fn)
+        return reply
+
+    ServerSession._handle_pull = _handle_pull  # type: ignore[method-assign]
+    ServerSession._pairscope_on_pull = True  # type: ignore[attr-defined]
+
+
+def when_connected(doc: Any, fn: Callable[[], None]) -> None:
+    """Run ``fn`` once on ``doc``'s loop when a browser has connected to the served session: when
+    it pulls the document over its websocket, or at the latest when Panel reports the page
+    loaded (``pn.state.onload``, ~1 s later: after the browser has built and laid out the page).
+
+    A plain HTTP GET never gets here (it creates the session; only a browser that ran the page's
+    script and opened the websocket with the session's token pulls the document), so work started
+    here is still no work for a GET; it overlaps the browser's building of the page instead of
+    following it. Outside a served session ``fn`` runs at once."""
+    import panel as pn
+
+    if doc is None or getattr(doc, "session_context", None) is None:
+        fn()
+        return
+    done = False
+
+    def once() -> None:
+        nonlocal done
+        if not done:
+            done = True
+            fn()
+
+    _install_pull_hook()
+    _on_pull.setdefault(doc, []).append(once)
+    pn.state.onload(once)
 
 
 class Coalesced:
@@ -212,12 +265,29 @@ def after_writes(doc: Any, fn: Callable[[], None], *,
 
 
 def _writes_pending(doc: Any) -> bool:
-    """True while Panel still holds messages for ``doc`` that it has not written."""
+    """True while Panel still holds messages for ``doc`` that it has not written, or a browser's
+    websocket still has bytes of one to send (a map's image is ~1-5 MB: Tornado writes it in
+    chunks between other work on the loop, and work started before the last chunk holds it)."""
     try:
         from panel.io import document as panel_document
 
-        return doc in panel_document._WRITE_MSGS or doc in panel_document._WRITE_BLOCK
-    except (ImportError, AttributeError, TypeError):  # another Panel: do not wait
+        if doc in panel_document._WRITE_MSGS or doc in panel_document._WRITE_BLOCK:
+            return True
+    except (ImportError, AttributeError, TypeError):  # another Panel: do not wait for it
+        pass
+    return any(_stream_writing(c) for c in _connections(doc))
+
+
+def _connections(doc: Any) -> list[Any]:
+    """The websocket connections of ``doc``'s served session (Bokeh's ``ServerConnection``)."""
+    session = getattr(getattr(doc, "session_context", None), "_session", None)
+    return list(getattr(session, "_subscribed_connections", None) or ())
+
+
+def _stream_writing(connection: Any) -> bool:
+    try:
+        return bool(connection._socket.ws_connection.stream.writing())
+    except AttributeError:  # closed, or not a Tornado websocket: nothing to wait for
         return False
 
 

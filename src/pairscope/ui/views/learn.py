@@ -209,10 +209,7 @@ class LearnView(pn.viewable.Viewer):
 
     def __init__(self, state: ExplorerState, **params: Any) -> None:
         super().__init__(**params)
-        doc = pn.state.curdoc
-        if doc is not None and getattr(doc, "session_context", None) is not None:
-            pn.extension("katex")  # KaTeX from Panel's bundled resources (served, no CDN)
-        self.state = state
+        self.state = state  # KaTeX's script: loaded by the app's first page (app.create_app)
         self.runner = Runner()
         self.pixel_runner = Runner()
         self.active = False
