@@ -240,3 +240,98 @@ def test_after_writes_waits_while_panel_still_holds_messages() -> None:
         assert ran == [1]
     finally:
         panel_document._WRITE_BLOCK.pop(doc, None)
+
+
+def _with_connection(doc: _ReorderingDoc, writing: list[bool]) -> None:
+    """Give ``doc`` a session with one websocket connection, laid out as Bokeh and Tornado lay
+    them out (session context -> server session -> connections -> handler -> protocol -> stream),
+    whose stream reports ``writing[0]``."""
+    from types import SimpleNamespace
+
+    stream = SimpleNamespace(writing=lambda: writing[0])
+    connection = SimpleNamespace(_socket=SimpleNamespace(ws_connection=SimpleNamespace(stream=stream)))
+    context = SimpleNamespace(_session=SimpleNamespace(_subscribed_connections={0: connection}.values()))
+    doc._session_context = lambda: context  # type: ignore[assignment,return-value]
+
+
+def test_after_writes_waits_while_the_socket_still_sends() -> None:
+    """Panel has handed the maps' message to the socket, but Tornado still has bytes of it to
+    send (a 768 kB image plane is written in chunks between other work on the loop): the
+    secondary views wait for the last chunk."""
+    from pairscope.ui.session_loop import after_writes
+
+    doc = _ReorderingDoc()
+    writing = [True]
+    _with_connection(doc, writing)
+    ran: list[int] = []
+    after_writes(doc, lambda: ran.append(1))
+    for _ in range(2):
+        assert not doc.ticks and len(doc.timers) == 1
+        doc.timers.popitem()[1]()
+    writing[0] = False
+    doc.timers.popitem()[1]()
+    assert not doc.timers and len(doc.ticks) == 1
+    doc.ticks.pop()()
+    assert ran == [1]
+
+
+def test_the_socket_path_matches_bokeh_and_tornado() -> None:
+    """The attributes `after_writes` reads exist in the installed Bokeh and Tornado (a rename
+    there would silently stop the wait)."""
+    import inspect
+
+    from bokeh.server import connection, contexts, session
+    from tornado import websocket
+
+    assert "self._session = " in inspect.getsource(contexts.BokehSessionContext)
+    assert "self._subscribed_connections" in inspect.getsource(session.ServerSession)
+    assert "self._socket = socket" in inspect.getsource(connection.ServerConnection)
+    assert "self.stream" in inspect.getsource(websocket.WebSocketProtocol)
+
+
+def test_when_connected_runs_once_at_the_pull_or_at_onload() -> None:
+    """A served session's first job starts when the browser pulls the document over its
+    websocket (Bokeh's PULL-DOC), once; Panel's onload, later, does not start it again. Without
+    a pull (another server than ours), onload starts it. Outside a session it runs at once."""
+    import asyncio
+    from types import SimpleNamespace
+
+    import panel as pn
+    from bokeh.core.types import ID
+    from bokeh.server.session import ServerSession
+    from panel.io.state import set_curdoc
+
+    from pairscope.ui.session_loop import when_connected
+
+    ran: list[str] = []
+    when_connected(None, lambda: ran.append("local"))
+    assert ran == ["local"]
+
+    pulled, later = _ReorderingDoc(), _ReorderingDoc()
+    with set_curdoc(pulled):
+        when_connected(pulled, lambda: ran.append("pulled"))
+    with set_curdoc(later):
+        when_connected(later, lambda: ran.append("onload"))
+    # the browser pulls the first document: Bokeh's handler answers, the job is due next tick
+    reply = object()
+    conn = SimpleNamespace(protocol=SimpleNamespace(create=lambda *a: reply))
+    message = SimpleNamespace(header={"msgid": "1"})
+    async def pull() -> Any:  # a real session on a running loop, as in the server
+        session = ServerSession(ID("s"), pulled)
+        started = session._handle_pull(message, conn)
+        assert not pulled.ticks  # nothing before the reply is made
+        return await started
+
+    assert asyncio.run(pull()) is reply
+    assert ran == ["local"] and len(pulled.ticks) == 1
+    pulled.ticks.pop()()
+    assert ran == ["local", "pulled"]
+    # then Panel reports both pages loaded
+    for doc in (pulled, later):
+        with set_curdoc(doc):
+            for callback, _threaded in pn.state._onload.pop(doc, []):
+                callback()
+    assert ran == ["local", "pulled", "onload"]
+    # a second pull of the same document starts nothing
+    asyncio.run(pull())
+    assert not pulled.ticks

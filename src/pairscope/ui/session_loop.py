@@ -22,6 +22,7 @@ one message through Panel's write queue).
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import threading
 import weakref
@@ -124,10 +125,25 @@ def _install_pull_hook() -> None:
     original = ServerSession._handle_pull
 
     def _handle_pull(self: Any, message: Any, connection: Any) -> Any:
-        reply = original(self, message, connection)
-        for fn in _on_pull.pop(self.document, ()):
-            self.document.add_next_tick_callback(fn)
-        return reply
+        reply = original(self, message, connection)  # a coroutine (it takes the document lock)
+        callbacks = _on_pull.pop(self.document, ())
+        if not callbacks:
+            return reply
+
+        def due() -> None:
+            for fn in callbacks:
+                self.document.add_next_tick_callback(fn)
+
+        if not inspect.isawaitable(reply):
+            due()
+            return reply
+
+        async def then() -> Any:
+            out = await reply
+            due()  # after the reply is made: the browser has the document as it was
+            return out
+
+        return then()
 
     ServerSession._handle_pull = _handle_pull  # type: ignore[method-assign]
     ServerSession._pairscope_on_pull = True  # type: ignore[attr-defined]
