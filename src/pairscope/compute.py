@@ -413,6 +413,23 @@ def _open_cached(url: str) -> Any:
     return _CATALOGS[url]
 
 
+_ACQUISITIONS: dict[tuple[int, str, str], list[Any]] = {}
+
+
+def _acquisitions_cached(cat: Any, burst: str, polarization: str | None = None) -> list[Any]:
+    """`pairscope.io.catalog.list_acquisitions` of a burst (all polarizations when None), once per
+    open catalog of `_open_cached` (~40 ms each: a batch, its stack and its shared reads all need
+    it); other catalogs are listed every time."""
+    from pairscope.io.catalog import list_acquisitions
+
+    if not any(held is cat for held in _CATALOGS.values()):
+        return list(list_acquisitions(cat, burst, polarization=polarization))
+    key = (id(cat), burst, polarization or "")
+    if key not in _ACQUISITIONS:
+        _ACQUISITIONS[key] = list(list_acquisitions(cat, burst, polarization=polarization))
+    return _ACQUISITIONS[key]
+
+
 #: Orbits read in this process, by (catalog, item id, orbit asset href): an orbit takes ~13 ms to
 #: read and set up, and every batch of a burst needs the orbits of its dates and of the burst's
 #: first date. Catalogs are cached per process the same way (`_open_cached`).
@@ -546,8 +563,9 @@ def _burst_stack(read: SharedRead) -> Any:
     key = (read.catalog, read.burst_id, read.polarization, read.run)
     if key not in _STACKS:
         _STACKS.clear()  # another run: files may have changed since
-        _STACKS[key] = open_slc_stack(_open_cached(read.catalog), read.burst_id, None,
-                                      read.polarization)
+        cat = _open_cached(read.catalog)
+        _STACKS[key] = open_slc_stack(cat, read.burst_id, None, read.polarization,
+                                      acquisitions=_acquisitions_cached(cat, read.burst_id))
     return _STACKS[key]
 
 
@@ -567,8 +585,9 @@ def read_shared(read: SharedRead) -> dict[str, Any] | None:
         return None
     source = None
     if read.grid:
-        stack = open_slc_stack(_open_cached(read.catalog), read.burst_id, [read.day],
-                               read.polarization)
+        cat = _open_cached(read.catalog)
+        stack = open_slc_stack(cat, read.burst_id, [read.day], read.polarization,
+                               acquisitions=_acquisitions_cached(cat, read.burst_id))
         if "height" in stack.coords and stack["height"].ndim == 2:
             if read.height_from:
                 stack = stack.drop_vars("height")  # read once, by the read of height_from
@@ -624,20 +643,20 @@ def compute_batch(
     made once for all the batches of a burst; the batch reads whatever is missing itself. Returns one summary per pair (item path, mean coherence, seconds)."""
     import dask
 
-    from pairscope.io.catalog import list_acquisitions
     from pairscope.io.rasters import open_slc_stack, reusing_open_files
 
     start = time.perf_counter()
     first = batch.jobs[0]
     cat = _open_cached(first.catalog)
-    all_acquisitions = sorted(list_acquisitions(cat, first.burst_id, polarization=first.polarization),
+    all_acquisitions = sorted(_acquisitions_cached(cat, first.burst_id, first.polarization),
                               key=lambda a: a.date)  # fmt: skip
     wanted = batch.dates
     by_day = {_day(a.date): a for a in all_acquisitions if _day(a.date) in wanted}
     missing = sorted(set(wanted) - set(by_day))
     if missing:
         raise InputError(f"{batch.label}: no {first.polarization} acquisition on {', '.join(missing)}")
-    stack = open_slc_stack(cat, first.burst_id, wanted, first.polarization)
+    stack = open_slc_stack(cat, first.burst_id, wanted, first.polarization,
+                           acquisitions=_acquisitions_cached(cat, first.burst_id))
     rows, cols = stack.sizes[stack.dims[1]], stack.sizes[stack.dims[2]]
     nbytes = len(wanted) * rows * cols * 12  # complex64 samples + float32 window power sums
     if len(batch.jobs) > 1 and nbytes > batch.memory_budget:  # more dates than the budget holds

@@ -375,6 +375,7 @@ def open_slc_stack(
     polarization: str = "VV",
     *,
     chunks: dict[str, int] | None = None,
+    acquisitions: Sequence[Acquisition] | None = None,
 ) -> xr.DataArray:
     """The complex64 SLC stack of one burst, dims ``("date", "azimuth", "range")`` (``("date", "y",
     "x")`` for geocoded CSLC), read lazily with dask.
@@ -384,11 +385,13 @@ def open_slc_stack(
     ``acquisition_time``, ``platform``, ``item_id``, and 2-D ``latitude``/``longitude`` when the
     assets carry geolocation bands (taken from the first date: the stack is coregistered).
     Raises :class:`GridMismatchError` naming the dates and shapes when they differ.
+    ``acquisitions``: the burst's `list_acquisitions` (every polarization) when the caller already
+    has them (``pairscope compute`` lists a burst once per worker), else listed here.
     """
     cat = as_catalog(catalog)
     pol = polarization.upper()
     chunks = {**DEFAULT_CHUNKS, **(chunks or {})}
-    acqs = list_acquisitions(cat, burst_id)
+    acqs = list(acquisitions) if acquisitions is not None else list_acquisitions(cat, burst_id)
     chosen = _select_dates(acqs, dates, acqs[0].burst_id)
     layers = [_complex_from_asset(a, pol, chunks, cat) for a in chosen]
     shapes = {
