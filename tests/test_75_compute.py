@@ -221,6 +221,8 @@ def test_cluster_matches_in_process(
     # n pairs + the burst's look-geometry item
     assert f"[{n + 1}/{n + 1}] 100.0%" in err and f"{n} written, 0 already complete, 0 failed" in err
     assert "look geometry from collection pairscope-demo-slc asset 'geometry'" in err
+    # the geolocation file shared reads wrote for the burst's batches is gone after the run
+    assert not list(tmp_path.rglob(".pairscope-geolocation-*"))
     items = sorted(p for p in (tmp_path / BURST).glob("*/*.json") if "_geometry" not in p.name)
     assert len(items) == n
     _check_outputs(items, in_process["result"], test_data)

@@ -78,7 +78,7 @@ def test_batches_from_shared_reads_write_the_same_bytes(
     split = compute.plan_batches(jobs("shared"), workers=2)
     assert len(split) == 2
     plans = compute.plan_shared_reads(split, run="t")
-    results = {read: compute.read_shared(read) for p in plans for read in p.values()}
+    results = {read: compute.read_shared(read) for read in {r for p in plans for r in p.values()}}
     for batch, plan in zip(split, plans, strict=True):
         shared = {day: results[read] for day, read in plan.items()}
         first = shared[batch.dates[0]]
@@ -87,6 +87,12 @@ def test_batches_from_shared_reads_write_the_same_bytes(
         compute.compute_batch(batch, None, shared)
     own, got = _digests(tmp_path / "own"), _digests(tmp_path / "shared")
     assert len(own) >= 4 * len(jobs("x")) - 1 and got == own  # bit-identical files
+    # the burst's geolocation file was written once, by the shared read of the earliest first
+    # date, and every item of both batches links it (the same grid in the demo's stack)
+    [made] = (tmp_path / "shared" / BURST).glob(".pairscope-geolocation-t-*.tmp")
+    linked = sorted((tmp_path / "shared" / BURST).glob("*/*_geolocation.tif"))
+    assert len(linked) == len(jobs("x"))
+    assert {p.stat().st_ino for p in linked} == {made.stat().st_ino}
 
     # the shared samples are the stack's own values
     stack = rasters.open_slc_stack(str(demo_catalog), BURST, split[1].dates, "VV")

@@ -526,7 +526,12 @@ class SharedRead:
     run). ``height_from``: with ``grid``, the day of the burst's read that holds the height grid
     (its stacks take it from the burst's geometry, the same file for every first date): this read
     leaves it out, and a batch takes it from there when its own stack names the same source
-    (`pairscope.io.rasters.lazy_source`; ~0.2 s of decompression saved per batch)."""
+    (`pairscope.io.rasters.lazy_source`; ~0.2 s of decompression saved per batch).
+    ``geolocation``: with the height, ``"<burst folder>\n<georeference>"`` of the burst's pairs:
+    the read also writes their geolocation file (`pairscope.io.export.write_geolocation`, ~0.1 s)
+    once, under a temporary name in that folder, which the batches link instead of each writing
+    its own (`pairscope.io.export.GeolocationCache.seed`; removed at the end of the run, or as a
+    stale temporary after a killed run)."""
 
     catalog: str
     burst_id: str
@@ -537,6 +542,7 @@ class SharedRead:
     grid: bool = False
     run: str = ""
     height_from: str = ""
+    geolocation: str = ""
 
     @property
     def item_id(self) -> str:
@@ -600,8 +606,51 @@ def read_shared(read: SharedRead) -> dict[str, Any] | None:
         loaded = stack.compute()
     grid = ({k: np.asarray(v.values) for k, v in loaded.coords.items() if v.ndim == 2}
             if read.grid else None)
+    written = None
+    if read.geolocation and grid is not None and {"latitude", "longitude"} <= set(grid):
+        written = _shared_geolocation(read, grid)
     return {"samples": np.asarray(loaded.values[0], dtype=np.complex64), "grid": grid,
-            "height_source": source}
+            "height_source": source, "geolocation": written}
+
+
+#: Name prefix of the geolocation files shared reads write for the batches of a burst.
+_SHARED_GEOLOCATION = ".pairscope-geolocation-"
+
+
+def _shared_geolocation(read: SharedRead, grid: Mapping[Any, np.ndarray]) -> dict[str, Any]:
+    """Write the geolocation file of ``grid`` for the pairs of a burst (`SharedRead.geolocation`)
+    under a name that `pairscope.io.export.remove_stale_temporaries` removes once this process is
+    gone: ``{"path", "georeference", "bands", "gcps"}``."""
+    directory, georeference = read.geolocation.split("\n")
+    lat = np.asarray(grid["latitude"], dtype="float64")
+    lon = np.asarray(grid["longitude"], dtype="float64")
+    height = grid.get("height")
+    gcps = export.gcp_grid(lat, lon, height) if georeference == "gcps" else None
+    folder = pathlib.Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / (f"{_SHARED_GEOLOCATION}{read.run}-{read.day}.{export.temporary_suffix()}")
+    bands = export.write_geolocation(lat, lon, path, georeference=georeference, gcps=gcps)
+    return {"path": str(path), "georeference": georeference, "bands": bands, "gcps": gcps}
+
+
+def _seed_geolocation(cache: export.GeolocationCache, job: PairJob,
+                      shared: Mapping[str, Any] | None) -> None:
+    """Start ``cache`` from the burst's shared geolocation file when one was written for these
+    pairs' folder and georeference (`_shared_geolocation`)."""
+    if job.geometry != "radar":
+        return
+    for held in (shared or {}).values():
+        made = held.get("geolocation") if held else None
+        if (made and made["georeference"] == job.georeference
+                and pathlib.Path(made["path"]).parent == job.directory):
+            grid = held["grid"]
+            cache.seed(np.asarray(grid["latitude"], dtype="float64"),
+                       np.asarray(grid["longitude"], dtype="float64"),
+                       None if grid.get("height") is None
+                       else np.asarray(grid["height"], dtype="float64"),
+                       made["georeference"], pathlib.Path(made["path"]), made["bands"],
+                       made["gcps"])
+            return
 
 
 def _with_shared(stack: Any, wanted: Sequence[str], shared: Mapping[str, Any] | None) -> Any:
@@ -681,6 +730,7 @@ def compute_batch(
             step = 1
         pending: list[concurrent.futures.Future[dict[str, Any]]] = []
         cache = export.GeolocationCache()  # the burst's grid: GCPs and geolocation file made once
+        _seed_geolocation(cache, first, shared)  # ... or once for the burst by its shared reads
         for k in range(0, len(batch.jobs), step):
             chunk = batch.jobs[k : k + step]
             pairs = [(np.datetime64(j.reference, "ns"), np.datetime64(j.secondary, "ns")) for j in chunk]
@@ -945,8 +995,12 @@ def plan_shared_reads(batches: Sequence[Batch], run: str = "") -> list[dict[str,
         firsts = {b.dates[0] for b in members}
         budget = min(b.memory_budget for b in members)
         primary = min(firsts)
+        places = {(str(j.directory), j.georeference) for b in members for j in b.jobs
+                  if j.geometry == "radar"}
+        geolocation = "\n".join(places.pop()) if len(places) == 1 else ""
         reads = {d: SharedRead(catalog, burst, pol, d, len(days), budget, grid=d in firsts, run=run,
-                               height_from="" if d == primary or d not in firsts else primary)
+                               height_from="" if d == primary or d not in firsts else primary,
+                               geolocation=geolocation if d == primary else "")
                  for d in days}
         for batch in members:
             plans[id(batch)] = {d: reads[d] for d in batch.dates}
@@ -1001,11 +1055,31 @@ def _run_on_cluster(
     say: Callable[[str], None],
     started: float,
 ) -> None:
+    batches = [t for t in todo if isinstance(t, Batch)]
+    token = os.urandom(8).hex()
+    try:
+        _run_tasks(todo, batches, token, report, client, hook, say, started)
+    finally:  # the geolocation files shared reads wrote: linked into the items by now
+        for directory in sorted({j.directory for b in batches for j in b.jobs}):
+            for path in directory.glob(f"{_SHARED_GEOLOCATION}{token}-*"):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+
+
+def _run_tasks(
+    todo: Sequence[Batch | GeometryJob],
+    batches: Sequence[Batch],
+    token: str,
+    report: RunReport,
+    client: Any,
+    hook: export.StageHook | None,
+    say: Callable[[str], None],
+    started: float,
+) -> None:
     from distributed import as_completed
 
     total = sum(len(t.jobs) if isinstance(t, Batch) else 1 for t in todo)
-    batches = [t for t in todo if isinstance(t, Batch)]
-    plans = dict(zip(map(id, batches), plan_shared_reads(batches, os.urandom(8).hex()), strict=True))
+    plans = dict(zip(map(id, batches), plan_shared_reads(batches, token), strict=True))
     reads: dict[SharedRead, Any] = {}  # each shared read submitted once, before its first batch
     users: dict[SharedRead, int] = {}
     futures: dict[Any, Batch | GeometryJob] = {}

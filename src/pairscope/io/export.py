@@ -94,15 +94,18 @@ __all__ = [
     "export_pair",
     "export_pairs",
     "export_png",
+    "gcp_grid",
     "is_complete",
     "pair_item_id",
     "pairs_table",
     "pairs_table_from_items",
     "portable_href",
     "remove_stale_temporaries",
+    "temporary_suffix",
     "SchemaNotFoundError",
     "validate_item",
     "write_cog",
+    "write_geolocation",
     "write_output_catalog",
     "write_pairs_csv",
 ]
@@ -635,6 +638,18 @@ def _gcp_grid(lat: np.ndarray, lon: np.ndarray, height: np.ndarray | None = None
     return points
 
 
+def gcp_grid(lat: np.ndarray, lon: np.ndarray, height: np.ndarray | None = None,
+             max_points: int = MAX_GCPS) -> list[GroundControlPoint]:
+    """The ground control points radar-geometry layers carry for the lat/lon grid (`_gcp_grid`)."""
+    return _gcp_grid(lat, lon, height, max_points)
+
+
+def temporary_suffix() -> str:
+    """``<host>.<pid>.<8 hex>.tmp``: a file named ``.<name>.<suffix>`` is a temporary of this
+    process, which `remove_stale_temporaries` deletes once the process is gone."""
+    return f"{_HOST}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+
+
 def _geolocation_metadata(geolocation_file: str) -> dict[str, str]:
     """GDAL GEOLOCATION metadata pointing at the geolocation asset beside a layer (band 2 holds
     longitude, band 1 latitude, one sample per pixel centre), by a path relative to the layer."""
@@ -827,11 +842,40 @@ class GeolocationCache:
         copied: list[dict[str, Any]] = json.loads(json.dumps(bands))  # the caller's own copy
         return copied
 
+    def seed(self, lat: np.ndarray, lon: np.ndarray, height: np.ndarray | None,
+             georeference: str | None, path: pathlib.Path, bands: list[dict[str, Any]],
+             gcps: list[GroundControlPoint] | None = None) -> None:
+        """Start from a geolocation file written elsewhere (`write_geolocation` of this grid, e.g.
+        once for the batches of a burst by ``pairscope compute``) and its GCPs: items whose grid
+        equals this one (compared by value) link it."""
+        self._grid, self._gcps = (lat, lon, height), gcps
+        self._file = (path, str(georeference), bands)
+
     def remember(self, lat: np.ndarray, lon: np.ndarray, height: np.ndarray | None,
                  georeference: str | None, path: pathlib.Path, bands: list[dict[str, Any]]) -> None:
         if not self._same(lat, lon, height):
             self._grid, self._gcps = (lat, lon, height), None
         self._file = (path, str(georeference), bands)
+
+
+def write_geolocation(
+    lat: np.ndarray, lon: np.ndarray, path: pathlib.Path, *, georeference: str | None,
+    gcps: Sequence[GroundControlPoint] | None = None, hook: StageHook | None = None,
+) -> list[dict[str, Any]]:
+    """The geolocation asset of a radar-geometry item (float64 ``grid_lat``, ``grid_lon``), as
+    `_write_item` writes it: placeable itself by the item's ``gcps`` (``georeference="gcps"``) or
+    by geolocation arrays read from its own bands (``"geolocation"``). No item id or file name in
+    it: the same bytes serve every pair of a burst. Returns its ``raster:bands``."""
+    self_geoloc = None
+    if georeference == "geolocation":
+        meta = _geolocation_metadata(path.name)
+        self_geoloc = {k: v for k, v in meta.items() if not k.startswith(("X_DATASET", "Y_DATASET"))}
+    return write_cog(
+        np.stack([lat, lon]).astype("float64"), path,
+        band_names=["grid_lat", "grid_lon"], units=["deg", "deg"], resampling="AVERAGE",
+        overviews=False, hook=hook, gcps=gcps if georeference == "gcps" else None,
+        geolocation=self_geoloc, tags={"pairscope_layer": "geolocation"},
+    )
 
 
 def _empty_cells(da: xr.DataArray, values: np.ndarray) -> np.ndarray:
@@ -930,22 +974,13 @@ def _write_item(
         written.append((layer.asset, layer.render, packing))
 
     if lat is not None and lon is not None:
-        # placeable itself: the same GCPs, or geolocation arrays read from its own bands
-        self_geoloc = None
-        if geoloc_meta is not None:
-            self_geoloc = {k: v for k, v in geoloc_meta.items() if not k.startswith(("X_DATASET", "Y_DATASET"))}
         reused = (cache.reuse(lat, lon, height, georeference, out / geolocation_file, hook)
                   if cache is not None else None)
         if reused is not None:
             bands = reused
         else:
-            # no item id in its tags: the same bytes serve every pair of the burst
-            bands = write_cog(
-                np.stack([lat, lon]).astype("float64"), out / geolocation_file,
-                band_names=["grid_lat", "grid_lon"], units=["deg", "deg"], resampling="AVERAGE",
-                overviews=False, hook=hook, gcps=gcps, geolocation=self_geoloc,
-                tags={"pairscope_layer": "geolocation"},
-            )
+            bands = write_geolocation(lat, lon, out / geolocation_file, georeference=georeference,
+                                      gcps=gcps, hook=hook)
             if cache is not None:
                 cache.remember(lat, lon, height, georeference, out / geolocation_file, bands)
         assets["geolocation"] = pystac.Asset(
