@@ -286,3 +286,32 @@ def test_orbits_are_read_once_per_process(demo_catalog: pathlib.Path,
     assert sorted(calls) == sorted({a.item.id for a in acqs[:5]})  # each orbit read once
     for day in set(first) & set(again):
         assert first[day] == again[day]
+
+
+def test_geolocation_cache_compares_an_equal_grid_by_value_once(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch whose grid equals the seeded one (another date's read of the same stack) is
+    compared element by element once; its later items hit the identity check."""
+    rng = np.random.default_rng(5)
+    lat, lon, height = (rng.random((30, 40)) for _ in range(3))
+    shared = tmp_path / "shared.tif"
+    bands = export.write_geolocation(lat, lon, shared, georeference="gcps",
+                                     gcps=export.gcp_grid(lat, lon, height))
+    cache = export.GeolocationCache()
+    cache.seed(lat.copy(), lon.copy(), height.copy(), "gcps", shared, bands,
+               export.gcp_grid(lat, lon, height))
+    compared: list[int] = []
+    real = np.array_equal
+
+    def counting(a: Any, b: Any, equal_nan: bool = False) -> bool:
+        compared.append(1)
+        return bool(real(a, b, equal_nan=equal_nan))
+
+    monkeypatch.setattr(np, "array_equal", counting)
+    for k in range(5):
+        assert list(map(repr, cache.gcps(lat, lon, height))) == list(map(repr, export.gcp_grid(lat, lon, height)))
+        got = cache.reuse(lat, lon, height, "gcps", tmp_path / f"item{k}.tif", None)
+        assert got == bands and (tmp_path / f"item{k}.tif").stat().st_ino == shared.stat().st_ino
+        cache.footprint(lat, lon)
+    assert len(compared) <= 5  # three grids once, the footprint's two once; not per item

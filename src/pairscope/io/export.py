@@ -794,7 +794,8 @@ class GeolocationCache:
         """`_footprint_radar` of the grid, made once while the grid stays the same (a copy)."""
         held = self._footprint
         if held is None or not (_same_values(held[0], lat) and _same_values(held[1], lon)):
-            held = self._footprint = (lat, lon, _footprint_radar(lat, lon))
+            held = (lat, lon, _footprint_radar(lat, lon))
+        self._footprint = held = (lat, lon, held[2])  # the caller's arrays: identity next time
         copied: dict[str, Any] = json.loads(json.dumps(held[2]))
         return copied
 
@@ -804,8 +805,11 @@ class GeolocationCache:
         lat0, lon0, h0 = self._grid
         if (h0 is None) != (height is None):
             return False
-        return _same_values(lat0, lat) and _same_values(lon0, lon) and (
+        same = _same_values(lat0, lat) and _same_values(lon0, lon) and (
             height is None or _same_values(h0, height))  # type: ignore[arg-type]
+        if same:  # equal values: hold the caller's arrays, so its next items compare by identity
+            self._grid = (lat, lon, height)
+        return same
 
     def gcps(self, lat: np.ndarray, lon: np.ndarray, height: np.ndarray | None) -> list[GroundControlPoint]:
         if not self._same(lat, lon, height):
