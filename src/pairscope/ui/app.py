@@ -333,8 +333,8 @@ def create_app(
             when_connected(doc, lambda: state.load(compute=auto))
         _complete_after_first_maps(app, doc, auto and pending)
     else:
+        app.complete()  # before the load: the views then follow its results as they come
         state.load(compute=auto)
-        app.complete()
     return app
 
 
