@@ -12,9 +12,12 @@ When a burst's pairs are split into several batches (more workers than bursts), 
 is read once, by a `SharedRead` task on some worker (with the latitude / longitude / height grid
 when the date is a batch's first, in the same pass over the file: `pairscope.io.rasters.
 reusing_open_files`), and every batch that uses the date gets those samples from memory (dask moves
-them between workers) instead of reading the file again (`plan_shared_reads`). Shared reads hold at
+them between workers) instead of reading the file again (`plan_shared_reads`); the burst's height
+grid (its geometry file) is read once, with the earliest first date, which also writes the burst's
+geolocation file once for every batch to link. Shared reads hold at
 most ``memory_budget`` bytes for a burst (`shared_bytes`: its dates, complex64, and a float64 grid
-each at most); above that each batch reads its own dates, as before.
+each at most); above that each batch reads its own dates, as before. A worker process lists a
+burst's acquisitions and reads an orbit once (`_acquisitions_cached`, `_orbit_cached`).
 A batch holds at most ``memory_budget`` bytes of input (the dates it reads, complex64, and their
 float32 power sums); a pair whose two dates alone exceed ``max_block_bytes`` runs on its own in row
 blocks with a halo (dask). Memory per worker stays below about ``memory_budget`` + two pairs of
