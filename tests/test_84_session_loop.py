@@ -294,6 +294,7 @@ def test_when_connected_runs_once_at_the_pull_or_at_onload() -> None:
     websocket (Bokeh's PULL-DOC), once; Panel's onload, later, does not start it again. Without
     a pull (another server than ours), onload starts it. Outside a session it runs at once."""
     import asyncio
+    import concurrent.futures
     from types import SimpleNamespace
 
     import panel as pn
@@ -322,7 +323,11 @@ def test_when_connected_runs_once_at_the_pull_or_at_onload() -> None:
         assert not pulled.ticks  # nothing before the reply is made
         return await started
 
-    assert asyncio.run(pull()) is reply
+    def run(coroutine: Any) -> Any:  # a loop of its own (other tests may leave one running here)
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, coroutine).result()
+
+    assert run(pull()) is reply
     assert ran == ["local"] and len(pulled.ticks) == 1
     pulled.ticks.pop()()
     assert ran == ["local", "pulled"]
@@ -333,5 +338,5 @@ def test_when_connected_runs_once_at_the_pull_or_at_onload() -> None:
                 callback()
     assert ran == ["local", "pulled", "onload"]
     # a second pull of the same document starts nothing
-    asyncio.run(pull())
+    run(pull())
     assert not pulled.ticks
