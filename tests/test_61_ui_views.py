@@ -267,3 +267,26 @@ def test_pixel_look_geometry(state: ExplorerState) -> None:
     state.pixel = (300.0, 75.0)
     assert "Pixel (300, 75)" in view.look_text.object
     state.pixel = None
+
+
+def test_secondary_views_are_built_when_added_one_at_a_time(state: ExplorerState) -> None:
+    """A served page gets the network, the matrix and the pixel plots after its first maps, one
+    per step (so another session's request waits for one build at most), each into its own slot
+    (adding one does not move the others); a view is built only when it is added, and QA and
+    Learn only when their tab is first shown."""
+    from pairscope.ui.app import SECONDARY, Explorer
+
+    app = Explorer(state=state)
+    assert not any(app.built(name) for name in (*SECONDARY, "qa", "learn"))
+    slots = app._rest.objects
+    steps = []
+    for k, name in enumerate(SECONDARY):
+        steps.append(app.add_next_view())
+        assert app._rest.objects == slots  # the same slots, in the same place
+        assert [app.built(n) for n in SECONDARY] == [i <= k for i in range(3)], name
+        assert [bool(slot.objects) for slot in slots] == [i <= k for i in range(3)]
+    assert steps == [True, True, False] and app.completed
+    assert not app.add_next_view()  # nothing more to add
+    assert not app.built("qa") and not app.built("learn")
+    app._show_tab(2)
+    assert app.built("learn") and not app.built("qa")

@@ -32,6 +32,8 @@ from pairscope.ui.views.qa import QAView
 
 ASSETS = pathlib.Path(__file__).resolve().parents[3] / "assets"
 APP_PATH = "explorer"
+#: The views a served page gets after its first maps, in this order.
+SECONDARY = ("network", "matrix", "pixel")
 _URL_PARAMS = (
     "catalog burst polarization manual_pairs pair_list pair window_azimuth window_range layer "
     "geometry bias_corrected"
@@ -191,7 +193,9 @@ class Explorer(pn.viewable.Viewer):
         self.downloads = DownloadsView(state=self.state, maps=self.maps)
         # network, matrix and pixel plots: built and added by complete() (a served page first
         # gets the sidebar and the maps); QA and Learn: built when their tab is first shown
-        self._rest = pn.Row(sizing_mode="stretch_width")
+        # one slot per secondary view, so that adding one does not move the others
+        self._slots = {name: pn.Column(sizing_mode="stretch_width") for name in SECONDARY}
+        self._rest = pn.Row(*self._slots.values(), sizing_mode="stretch_width")
         self._qa_slot = pn.Column(sizing_mode="stretch_width")
         self._learn_slot = pn.Column(sizing_mode="stretch_width")
         self.completed = False
@@ -228,12 +232,23 @@ class Explorer(pn.viewable.Viewer):
         state as it is now (HoloViews figures: ~0.8 s to build, and the browser's layout of
         them): sent with the first page, the maps of a shared URL waited for all of them. A
         served page gets QA and Learn when their tab is first shown."""
-        if not self.completed:
-            self.completed = True
-            self._rest.objects = [self.network, self.matrix, self.pixel]
+        while self.add_next_view():
+            pass
         if tabs:
             self._show_tab(1)
             self._show_tab(2)
+
+    def add_next_view(self) -> bool:
+        """Build and add the next secondary view (network, matrix, pixel plots) not on the page
+        yet; True while others remain. A served page gets them one per tick of its loop (each
+        is ~0.1-0.5 s of HoloViews figures), so another session's request waits for one of
+        them at most, not for all three."""
+        for name, slot in self._slots.items():
+            if not slot.objects:
+                slot.objects = [getattr(self, name)]
+                break
+        self.completed = all(slot.objects for slot in self._slots.values())
+        return not self.completed
 
     def _show_tab(self, index: int) -> None:
         """Put QA (1) or Learn (2) into its tab, once (added, never removed: Panel's detached
@@ -356,7 +371,9 @@ def _complete_after_first_maps(app: Explorer, doc: Any, auto: bool) -> None:
             state.param.unwatch(watcher.pop())
         if not app.completed:
             with batched(doc):
-                app.complete(tabs=False)
+                more = app.add_next_view()
+            if more:  # the next one after this one's message has gone out
+                after_writes(doc, complete)
 
     def changed(event: Any) -> None:
         if event.name == "version" or event.new == "danger":
