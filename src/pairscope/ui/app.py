@@ -253,9 +253,9 @@ class Explorer(pn.viewable.Viewer):
     def _show_tab(self, index: int) -> None:
         """Put QA (1) or Learn (2) into its tab, once (added, never removed: Panel's detached
         panes would fetch their CSS from a CDN, see :meth:`_tabs`)."""
-        slot, view = ((self._qa_slot, self.qa), (self._learn_slot, self.learn))[index - 1]
+        slot, name = ((self._qa_slot, "qa"), (self._learn_slot, "learn"))[index - 1]
         if not slot.objects:
-            slot.objects = [view]
+            slot.objects = [getattr(self, name)]  # built now, the other tab's view not
 
     def __panel__(self) -> pn.viewable.Viewable:
         header = pn.pane.Markdown(
