@@ -18,6 +18,17 @@ __all__ = ["band_statistics", "encode_scaled", "encode_with_statistics"]
 
 
 @jit
+def _step(v: float, offset: float, scale: float, lo: float, hi: float) -> Any:  # pragma: no cover
+    """A finite value's stored step: ``clip(rint((v - offset) / scale), lo, hi)``."""
+    s = np.rint((v - offset) / scale)
+    if s < lo:
+        return lo
+    if s > hi:
+        return hi
+    return s
+
+
+@jit
 def _encode(values: Any, offset: float, scale: float, lo: float, hi: float, nodata: Any,
             empty: Any, has_empty: bool, out: Any) -> None:  # pragma: no cover - numba
     for k in range(values.size):
@@ -25,12 +36,7 @@ def _encode(values: Any, offset: float, scale: float, lo: float, hi: float, noda
         if not math.isfinite(v) or (has_empty and empty[k]):
             out[k] = nodata
             continue
-        s = np.rint((v - offset) / scale)
-        if s < lo:
-            s = lo
-        elif s > hi:
-            s = hi
-        out[k] = s
+        out[k] = _step(v, offset, scale, lo, hi)
 
 
 def encode_scaled(values: np.ndarray, dtype: str, offset: float, scale: float, lo: float, hi: float,
@@ -107,11 +113,7 @@ def _encode_counting(values: Any, offset: float, scale: float, lo: float, hi: fl
         if not math.isfinite(v) or (has_empty and empty[k]):
             out[k] = nodata
             continue
-        s = np.rint((v - offset) / scale)
-        if s < lo:
-            s = lo
-        elif s > hi:
-            s = hi
+        s = _step(v, offset, scale, lo, hi)
         out[k] = s
         counts[np.int64(s) - base] += 1
 
