@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import functools
 import gc
 import pathlib
 import threading
 import urllib.parse
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import panel as pn
 import param
@@ -179,6 +178,27 @@ def _session_query() -> dict[str, str]:
     return out
 
 
+V = TypeVar("V")
+
+
+class _OnFirstUse(Generic[V]):
+    """A view of the app built for its state when first read, then kept (in the instance's
+    ``__dict__``, where :meth:`Explorer.built` looks)."""
+
+    def __init__(self, cls: Callable[..., V]) -> None:
+        self.cls = cls
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, app: Any, owner: type | None = None) -> V:
+        if app is None:  # read on the class (introspection)
+            return self  # type: ignore[return-value]
+        view = self.cls(state=app.state)
+        app.__dict__[self.name] = view
+        return view
+
+
 class Explorer(pn.viewable.Viewer):
     """The whole app for one session: sidebar + status + network, matrix, maps, pixel plot."""
 
@@ -202,25 +222,11 @@ class Explorer(pn.viewable.Viewer):
 
     # Built on first use: until then a view costs nothing (no figures, no watchers). Together they
     # were ~0.15 s of every served page's HTTP GET, for figures no visitor saw yet.
-    @functools.cached_property
-    def network(self) -> NetworkView:
-        return NetworkView(state=self.state)
-
-    @functools.cached_property
-    def matrix(self) -> MatrixView:
-        return MatrixView(state=self.state)
-
-    @functools.cached_property
-    def pixel(self) -> PixelView:
-        return PixelView(state=self.state)
-
-    @functools.cached_property
-    def qa(self) -> QAView:
-        return QAView(state=self.state)
-
-    @functools.cached_property
-    def learn(self) -> LearnView:
-        return LearnView(state=self.state)
+    network = _OnFirstUse(NetworkView)
+    matrix = _OnFirstUse(MatrixView)
+    pixel = _OnFirstUse(PixelView)
+    qa = _OnFirstUse(QAView)
+    learn = _OnFirstUse(LearnView)
 
     def built(self, name: str) -> bool:
         """Whether the view ``name`` (network, matrix, pixel, qa, learn) has been built."""
