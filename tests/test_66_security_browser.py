@@ -9,11 +9,8 @@
 from __future__ import annotations
 
 import http.server
-import os
 import pathlib
 import re
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
@@ -23,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.plugins.browser import REPO, ServedExplorer, _free_port, _wait_ready
+from tests.plugins.browser import ServedExplorer, serve_explorer
 
 pytestmark = pytest.mark.browser
 
@@ -71,25 +68,8 @@ def guarded_server(
 ) -> Iterator[ServedExplorer]:
     """``pairscope serve`` on the demo, with the evil catalog allowed by the operator."""
     tmp = tmp_path_factory.mktemp("guarded")
-    port = _free_port()
-    env = dict(os.environ, PAIRSCOPE_TILES="none", PAIRSCOPE_ALLOWED_CATALOGS=evil_catalog,
-               PAIRSCOPE_CACHE=str(tmp / "cache"), PYTHONUNBUFFERED="1")  # fmt: skip
-    log = tmp / "serve.log"
-    cmd = [sys.executable, "-m", "pairscope.cli", "serve", "--catalog", str(demo_catalog),
-           "--port", str(port)]  # fmt: skip
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
-    try:
-        _wait_ready(f"http://127.0.0.1:{port}/explorer", proc, log)
-        yield ServedExplorer(f"http://127.0.0.1:{port}/explorer", port, demo_catalog,
-                             evil_catalog, log, proc.pid)  # fmt: skip
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+    with serve_explorer(demo_catalog, tmp, allowed=evil_catalog) as served:
+        yield served
 
 
 def _page(chromium: Any) -> tuple[Any, Any, list[str], list[str]]:

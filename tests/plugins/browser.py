@@ -115,30 +115,25 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: pathlib.Path) -> N
                        f"{log.read_text()[-3000:]}")  # fmt: skip
 
 
-@pytest.fixture(scope="session")
-def explorer_server(
-    demo_catalog: pathlib.Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServedExplorer]:
-    """``pairscope serve --catalog <small demo> --port <free>`` in a subprocess, tiles off."""
-    tmp = tmp_path_factory.mktemp("explorer-server")
-    port, dead = _free_port(), _free_port()
-    unreachable = f"http://127.0.0.1:{dead}/stac"
-    env = dict(
-        os.environ,
-        PAIRSCOPE_TILES="none",
-        PAIRSCOPE_ALLOWED_CATALOGS=unreachable,
-        PAIRSCOPE_CACHE=str(tmp / "cache"),
-        PYTHONUNBUFFERED="1",
-    )
+@contextlib.contextmanager
+def serve_explorer(catalog: pathlib.Path, tmp: pathlib.Path, allowed: str = "",
+                   **env: str) -> Iterator[ServedExplorer]:  # fmt: skip
+    """``pairscope serve --catalog <catalog> --port <free>`` in a subprocess (its log and cache in
+    ``tmp``; ``allowed``: a catalog the operator also allows; ``env``: more of its environment,
+    tiles off unless ``PAIRSCOPE_TILES`` is given), stopped at the end."""
+    port = _free_port()
+    env = {"PAIRSCOPE_TILES": "none", "PAIRSCOPE_ALLOWED_CATALOGS": allowed,
+           "PAIRSCOPE_CACHE": str(tmp / "cache"), "PYTHONUNBUFFERED": "1", **env}  # fmt: skip
     log = tmp / "serve.log"
-    cmd = [sys.executable, "-m", "pairscope.cli", "serve", "--catalog", str(demo_catalog),
+    cmd = [sys.executable, "-m", "pairscope.cli", "serve", "--catalog", str(catalog),
            "--port", str(port)]  # fmt: skip
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
+                                env=dict(os.environ, **env), cwd=REPO)  # fmt: skip
     try:
         _wait_ready(f"http://127.0.0.1:{port}/explorer", proc, log)
-        yield ServedExplorer(f"http://127.0.0.1:{port}/explorer", port, demo_catalog, unreachable,
-                             log, proc.pid)  # fmt: skip
+        yield ServedExplorer(f"http://127.0.0.1:{port}/explorer", port, catalog, allowed, log,
+                             proc.pid)  # fmt: skip
     finally:
         proc.terminate()
         try:
@@ -146,6 +141,17 @@ def explorer_server(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
+
+
+@pytest.fixture(scope="session")
+def explorer_server(
+    demo_catalog: pathlib.Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServedExplorer]:
+    """``pairscope serve --catalog <small demo> --port <free>`` in a subprocess, tiles off; the
+    operator also allows a catalog URL where nothing answers."""
+    tmp = tmp_path_factory.mktemp("explorer-server")
+    with serve_explorer(demo_catalog, tmp, allowed=f"http://127.0.0.1:{_free_port()}/stac") as served:
+        yield served
 
 
 @pytest.fixture(scope="session")
@@ -258,6 +264,13 @@ def open_session(
     chromium: Any, explorer_server: ServedExplorer, request: pytest.FixtureRequest
 ) -> Iterator[Any]:
     """A factory of browser sessions; each gets a screenshot on failure and a clean-page check."""
+    yield from session_factory(chromium, explorer_server, request)
+
+
+def session_factory(
+    chromium: Any, explorer_server: ServedExplorer, request: pytest.FixtureRequest
+) -> Iterator[Any]:
+    """What :func:`open_session` yields, for any served explorer (a fixture's generator)."""
     sessions: list[ExplorerPage] = []
 
     def make(viewport: tuple[int, int] = (1500, 1150)) -> ExplorerPage:

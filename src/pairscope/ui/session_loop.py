@@ -31,7 +31,10 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
-__all__ = ["Coalesced", "Schedule", "after_writes", "batched", "session_scheduler", "when_connected"]
+__all__ = [
+    "Coalesced", "Schedule", "after_shown", "after_writes", "batched", "session_scheduler",
+    "when_connected",
+]  # fmt: skip
 
 Schedule = Callable[[Callable[[], None]], None]
 log = logging.getLogger("pairscope.ui")
@@ -278,6 +281,36 @@ def after_writes(doc: Any, fn: Callable[[], None], *,
     except Exception:  # the session is gone
         if on_gone is not None:
             on_gone()
+
+
+def after_shown(doc: Any, fn: Callable[[], None]) -> None:
+    """Run ``fn`` on ``doc``'s loop (its changes as one message) once the browser has built the
+    page (``pn.state.onload``) and the messages queued by this tick have been written: for what a
+    page may get a moment after what it shows, so that it does not hold that up (the maps' hover
+    planes follow their image; the footprint map's tiles join it, since Bokeh reports a page
+    loaded only once every tile has come). A patch sent before the browser has built the pulled document is lost,
+    hence the page load. Call it on the loop thread; outside a served session ``fn`` runs at once."""
+    if doc is None or getattr(doc, "session_context", None) is None:
+        fn()
+        return
+    import panel as pn
+    from panel.io.state import set_curdoc
+
+    def run() -> None:
+        try:
+            with batched(doc):
+                fn()
+        except Exception:  # logged; the page keeps what it has
+            log.exception("a late update of a session's page failed")
+
+    def loaded() -> None:  # next tick: what this tick changed is queued when its hold ends
+        try:
+            doc.add_next_tick_callback(partial(after_writes, doc, run))
+        except Exception:  # the session is gone
+            pass
+
+    with set_curdoc(doc):
+        pn.state.onload(loaded)
 
 
 def _writes_pending(doc: Any) -> bool:

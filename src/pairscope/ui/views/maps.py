@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -40,7 +41,7 @@ from bokeh.models.annotations.legends import ColorBar
 from bokeh.plotting import figure
 
 from pairscope.render import block_factors, block_reduce
-from pairscope.ui.session_loop import Coalesced, after_writes, batched
+from pairscope.ui.session_loop import Coalesced, after_shown, after_writes, batched
 from pairscope.ui.state import ExplorerState
 from pairscope.ui.views.style import layer_style, map_axis_labels
 
@@ -55,6 +56,9 @@ SETTLE_MS = 60
 DEFAULT_PIXELS = (MAP_HEIGHT - 70, 560)
 _EMPTY_IMAGE: dict[str, list[Any]] = {"image": [], "x": [], "y": [], "dw": [], "dh": [],
                                       "latitude": [], "longitude": []}  # fmt: skip
+#: The hover planes of an image sent ahead of them (see ``_Map.draw``).
+_HOVER = ("latitude", "longitude")
+_NO_PLANE = np.zeros((0, 0), dtype=np.float32)
 
 
 View = tuple[float, float, float, float]
@@ -288,13 +292,32 @@ class _Map:
         _set(self.hover, tooltips=tips)
         _set(self.fig.title, text=title)
 
-    def draw(self, view: View | None) -> None:
+    def draw(
+        self, view: View | None, later: Callable[[Callable[[], None]], None] | None = None
+    ) -> None:
+        """Draw the range ``view`` for the figure's size. ``later(fn)``: how to send the hover
+        planes (latitude and longitude, 2/3 of the bytes) after the image: the image then goes
+        alone, with empty planes, and they follow once it has been written, if it is still the
+        one shown (served pages: a zoom or a first page is drawn ~0.1-0.2 s sooner). Without
+        ``later`` all at once."""
         if self.frame is None:
             if self.source.data.get("image"):
                 self.source.data = dict(_EMPTY_IMAGE)
             return
         self.pixels = self.measured_pixels()
-        self.source.data = drawn(self.frame, view, self.pixels)
+        data = drawn(self.frame, view, self.pixels)
+        if later is None or not all(k in data for k in _HOVER):
+            self.source.data = data
+            return
+        hover = {k: data[k] for k in _HOVER}
+        self.source.data = {**data, **{k: [_NO_PLANE] for k in _HOVER}}
+        image = data["image"][0]
+        later(lambda: self._add_hover(image, hover))
+
+    def _add_hover(self, image: np.ndarray, hover: dict[str, list[Any]]) -> None:
+        shown = self.source.data.get("image")
+        if shown and shown[0] is image:  # else a newer image has its own planes coming
+            self.source.data.update(hover)
 
 
 def _set(model: Any, **values: Any) -> None:
@@ -345,6 +368,8 @@ class MapsView(pn.viewable.Viewer):
         self._shown: View | None = None  # the range the browser last reported
         self._whole_drawn = False  # the images drawn show all the data
         self._redraw_soon = Coalesced(self._redraw)
+        doc = pn.state.curdoc  # a served session's document (the figures join it later)
+        self._doc = doc if getattr(doc, "session_context", None) is not None else None
         self._maps = self._build((True, *map_axis_labels(True), "azimuth", "range"))
         self._panes = [
             pn.pane.Bokeh(m.fig, sizing_mode="stretch_width", min_height=MAP_HEIGHT + 20,
@@ -456,8 +481,9 @@ class MapsView(pn.viewable.Viewer):
 
     def _draw_all(self) -> None:
         view = self._view()
+        later = partial(after_shown, self._doc) if self._doc is not None else None
         for m in self._maps:
-            m.draw(view)
+            m.draw(view, later)
         self._whole_drawn = view is None or (self._extent is not None
                                              and is_whole(view, self._extent))  # fmt: skip
 

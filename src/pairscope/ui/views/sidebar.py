@@ -19,6 +19,7 @@ import panel as pn
 import param
 
 from pairscope.ui.backend import day
+from pairscope.ui.session_loop import after_shown
 from pairscope.ui.settings import tile_url
 from pairscope.ui.state import COLORMAPS, MONTH_NAMES, RULES, ExplorerState
 from pairscope.ui.views.style import colormap_options
@@ -86,8 +87,17 @@ class FootprintMap:
         )  # fmt: skip
         fig.grid.visible = False
         if tiles:
+            # the tiles join the map once the page has loaded: Bokeh reports a page loaded only
+            # when all its tiles have come, and tiles that never come (a browser offline or behind
+            # a firewall, a tile server down) held back for ever what waits for the load: a shared
+            # URL's maps and the network views (slow tiles held them as long)
             url, credit = tile_url(tiles)
-            fig.add_tile(WMTSTileSource(url=url, attribution=credit))
+
+            def add_tiles() -> None:
+                fig.add_tile(WMTSTileSource(url=url, attribution=credit))
+
+            doc = pn.state.curdoc
+            after_shown(doc if getattr(doc, "session_context", None) is not None else None, add_tiles)
         shapes = fig.patches(xs="xs", ys="ys", source=self.source, fill_color="#1f77b4",
                              fill_alpha=0.35, line_color="#0b3d91", line_width=1.5)  # fmt: skip
         fig.add_tools(HoverTool(renderers=[shapes], tooltips=[("burst", "@burst"), ("dates", "@dates")]))
