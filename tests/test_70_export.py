@@ -189,6 +189,28 @@ def test_failed_write_keeps_previous_file_and_leaves_no_temp(tmp_path: pathlib.P
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.tif"]
 
 
+def test_stale_temporaries_go_with_their_gdal_sidecars(tmp_path: pathlib.Path) -> None:
+    """A killed writer's temporaries are removed with the sidecars GDAL wrote beside them (a
+    shared geolocation file's ``.aux.xml``); a live writer's and other files are kept."""
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    dead = int(gone.stdout)
+    folder = tmp_path / "burst"
+    folder.mkdir()
+    killed = f".geo.tif.{export._HOST}.{dead}.0123abcd.tmp"
+    alive = f".geo.tif.{export.temporary_suffix()}"
+    names = [killed, killed + ".aux.xml", killed + ".ovr", alive, alive + ".aux.xml",
+             "geo.tif", "geo.tif.aux.xml", f".x.{export._HOST}.{dead}.0123abcd.tmp.txt"]  # fmt: skip
+    for name in names:
+        (folder / name).write_bytes(b"x")
+    removed = export.remove_stale_temporaries(tmp_path)
+    assert sorted(p.name for p in removed) == sorted([killed, killed + ".aux.xml", killed + ".ovr"])
+    assert sorted(p.name for p in folder.iterdir()) == sorted(names[3:])
+
+
 # --- items -----------------------------------------------------------------------------------
 
 

@@ -264,17 +264,21 @@ StageHook = Callable[[str, pathlib.Path], None]
 
 
 _HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:40] or "host"
-_TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp$")
+#: A temporary's name, or the name of a GDAL sidecar of one (a PAM ``.aux.xml`` written beside it,
+#: an external ``.ovr`` or ``.msk``).
+_TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp"
+                   r"(\.aux\.xml|\.ovr|\.msk)?$")  # fmt: skip
 
 
 def remove_stale_temporaries(directory: str | os.PathLike[str]) -> list[pathlib.Path]:
     """Delete the temporary files that writers killed mid-write left under ``directory``.
 
     Only temporaries written on this host by a process that no longer exists are removed (the
-    name carries host and pid), so a concurrent writer is never disturbed. Returns what was removed.
+    name carries host and pid), so a concurrent writer is never disturbed; with them the sidecars
+    GDAL wrote beside them (``.aux.xml``, ``.ovr``, ``.msk``). Returns what was removed.
     """
     removed = []
-    for path in pathlib.Path(directory).rglob(".*.tmp"):
+    for path in pathlib.Path(directory).rglob(".*.tmp*"):  # with GDAL's sidecars of temporaries
         match = _TEMP.match(path.name)
         if match is None or match["host"] != _HOST or _alive(int(match["pid"])):
             continue
