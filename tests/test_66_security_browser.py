@@ -11,7 +11,6 @@ from __future__ import annotations
 import http.server
 import pathlib
 import re
-import threading
 import time
 import urllib.parse
 import urllib.request
@@ -20,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.plugins.browser import ServedExplorer, serve_explorer
+from tests.plugins.browser import ServedExplorer, loopback_http, serve_explorer
 
 pytestmark = pytest.mark.browser
 
@@ -52,14 +51,8 @@ class _EvilCatalog(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def evil_catalog() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _EvilCatalog)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/stac"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with loopback_http(_EvilCatalog) as base:
+        yield f"{base}/stac"
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,7 @@ from pairscope.ui.app import make_backend
 from pairscope.ui.backend import day
 from tests.plugins.browser import (
     ServedExplorer,
+    loopback_http,
     serve_explorer,
     session_factory,
     until,
@@ -83,15 +84,11 @@ class _HangingTiles(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def dead_tiles() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _HangingTiles)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/{{Z}}/{{X}}/{{Y}}.png"
-    finally:
-        _HangingTiles.done.set()
-        server.shutdown()
-        server.server_close()
+    with loopback_http(_HangingTiles) as base:
+        try:
+            yield f"{base}/{{Z}}/{{X}}/{{Y}}.png"
+        finally:
+            _HangingTiles.done.set()  # the requests held open end before the server stops
 
 
 @pytest.fixture(scope="module")

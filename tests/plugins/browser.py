@@ -10,6 +10,7 @@ failed scenario is written to ``test-artifacts/`` (kept by CI).
 from __future__ import annotations
 
 import contextlib
+import http.server
 import os
 import pathlib
 import re
@@ -17,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -113,6 +115,20 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: pathlib.Path) -> N
         time.sleep(0.3)
     raise RuntimeError(f"`pairscope serve` not ready after {SERVER_START_TIMEOUT} s:\n"
                        f"{log.read_text()[-3000:]}")  # fmt: skip
+
+
+@contextlib.contextmanager
+def loopback_http(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A threaded HTTP server on a free loopback port answering with ``handler`` (a catalog or
+    tile server a scenario needs): its base URL, ``http://127.0.0.1:<port>``."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @contextlib.contextmanager
