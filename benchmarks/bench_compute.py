@@ -16,8 +16,8 @@ cluster's start-up, and left out of each setup's time; the ratios with it added 
 Reported: MPix/s (pairs x pixels / s) and pairs/min of each, end to end as a share of the kernel,
 and 2 workers against 1. Each round also measures what the machine gives two processes at once
 (`_parallel_capacity`: the same CPU loop in one process, then in two at the same time; 2.0 x on two
-free cores): 2 workers cannot beat one by more than that, whatever the code does. Targets (issue "Speed where users wait"): end to end >= 10 % of the
-kernel with 2 workers; 2 workers >= 1.8 x one worker. ``--full-pair`` also times one full-size
+free cores): 2 workers cannot beat one by more than that, whatever the code does. Targets (issue
+"Speed where users wait"): end to end >= 10 % of the kernel with 2 workers; 2 workers >= 1.8 x one worker. ``--full-pair`` also times one full-size
 burst pair (1500 x 21000) end to end, in-process, against the kernel alone on the same pair: on the
 ``full`` demo (10 dates of one whole burst, ~7 GB, built for it: ~15-20 min on a loaded machine)
 or on the one given by ``--full-catalog``.

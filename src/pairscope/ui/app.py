@@ -14,7 +14,7 @@ import panel as pn
 import param
 
 from pairscope.ui.backend import Backend, CoreBackend
-from pairscope.ui.session_loop import batched, session_scheduler, when_connected
+from pairscope.ui.session_loop import batched, served, session_scheduler, when_connected
 from pairscope.ui.settings import Settings
 from pairscope.ui.state import ExplorerState
 from pairscope.ui.views import (
@@ -331,20 +331,20 @@ def create_app(
     if catalog:
         settings = _with_allowed(settings, catalog)
     doc = pn.state.curdoc
-    served = doc is not None and getattr(doc, "session_context", None) is not None
+    is_served = served(doc)
     state = ExplorerState(
-        settings, backend, default_catalog=location, schedule=session_scheduler(doc) if served else None,
-        client=_client_of(doc) if served else "local",
+        settings, backend, default_catalog=location, schedule=session_scheduler(doc) if is_served else None,
+        client=_client_of(doc) if is_served else "local",
     )
-    values = dict(query) if query is not None else (_session_query() if served else {})
+    values = dict(query) if query is not None else (_session_query() if is_served else {})
     auto = state.apply_query(values)
     state.connect()
     app = Explorer(state=state, tiles=settings.tiles)
-    if served:
+    if is_served:
         if settings.url_sync:
             _sync_url(state)
         pn.state.on_session_destroyed(lambda _ctx: state.cancel())
-    if served:
+    if is_served:
         # no work for a plain HTTP GET: the first job starts when the browser has connected
         # (it pulls the page's document over its websocket), never on the request alone, and
         # runs while the browser builds the page. What is already cached (pairs computed for

@@ -28,7 +28,7 @@ import xarray as xr
 
 from pairscope import coherence, geometry, qa, render
 from pairscope.ui.backend import UserError, day
-from pairscope.ui.session_loop import session_scheduler
+from pairscope.ui.session_loop import served, session_scheduler
 from pairscope.ui.state import pair_key
 
 #: Bins of the QA 2-D histogram and statistics.
@@ -47,7 +47,7 @@ class Runner:
 
     def __init__(self) -> None:
         doc = pn.state.curdoc
-        self._doc = doc if doc is not None and getattr(doc, "session_context", None) else None
+        self._doc = doc if served(doc) else None
         self._run_on_loop = session_scheduler(self._doc, wait_for_load=False)
         self._generation = 0
         self._lock = threading.Lock()

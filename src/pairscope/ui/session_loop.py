@@ -29,15 +29,21 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
 from functools import partial
-from typing import Any
+from typing import Any, TypeGuard
 
 __all__ = [
-    "Coalesced", "Schedule", "after_shown", "after_writes", "batched", "session_scheduler",
+    "Coalesced", "Schedule", "after_shown", "after_writes", "batched", "served", "session_scheduler",
     "when_connected",
 ]  # fmt: skip
 
 Schedule = Callable[[Callable[[], None]], None]
 log = logging.getLogger("pairscope.ui")
+
+
+def served(doc: Any) -> TypeGuard[Any]:
+    """Whether ``doc`` is the document of a served session (not None, not a notebook's or a
+    test's document without a session)."""
+    return doc is not None and getattr(doc, "session_context", None) is not None
 
 
 def session_scheduler(
@@ -55,7 +61,7 @@ def session_scheduler(
     building (:func:`when_connected`). ``post``:
     how to wake the loop thread (default: the current Tornado ``IOLoop.add_callback``).
     """
-    if doc is None or getattr(doc, "session_context", None) is None:
+    if not served(doc):
         return None
 
     if post is None:
@@ -163,7 +169,7 @@ def when_connected(doc: Any, fn: Callable[[], None]) -> None:
     following it. Outside a served session ``fn`` runs at once."""
     import panel as pn
 
-    if doc is None or getattr(doc, "session_context", None) is None:
+    if not served(doc):
         fn()
         return
     done = False
@@ -208,7 +214,7 @@ class Coalesced:
         import panel as pn
 
         doc = pn.state.curdoc
-        if doc is None or getattr(doc, "session_context", None) is None:
+        if not served(doc):
             self.fn()
             return
         if events and self.settle and all(getattr(e, "name", None) in self.settle for e in events):
@@ -288,9 +294,9 @@ def after_shown(doc: Any, fn: Callable[[], None]) -> None:
     page (``pn.state.onload``) and the messages queued by this tick have been written: for what a
     page may get a moment after what it shows, so that it does not hold that up (the maps' hover
     planes follow their image; the footprint map's tiles join it, since Bokeh reports a page
-    loaded only once every tile has come). A patch sent before the browser has built the pulled document is lost,
-    hence the page load. Call it on the loop thread; outside a served session ``fn`` runs at once."""
-    if doc is None or getattr(doc, "session_context", None) is None:
+    loaded only once every tile has come). A patch sent before the browser has built the pulled
+    document is lost, hence the page load. Call it on the loop thread; outside a served session ``fn`` runs at once."""
+    if not served(doc):
         fn()
         return
     import panel as pn

@@ -41,7 +41,7 @@ from bokeh.models.annotations.legends import ColorBar
 from bokeh.plotting import figure
 
 from pairscope.render import block_factors, block_reduce
-from pairscope.ui.session_loop import Coalesced, after_shown, after_writes, batched
+from pairscope.ui.session_loop import Coalesced, after_shown, after_writes, batched, served
 from pairscope.ui.state import ExplorerState
 from pairscope.ui.views.style import layer_style, map_axis_labels
 
@@ -218,7 +218,7 @@ def set_data(source: ColumnDataSource, data: dict[str, Any]) -> None:
     a queued message that had added the figure: the browser got the data of a source it did not
     know yet (a "reference isn't known" page error, one served test run in four)."""
     doc = source.document
-    if doc is not None and getattr(doc, "session_context", None) is not None:
+    if served(doc):
         def apply() -> None:
             # a figure replaced meanwhile has left the page: changing its source would send
             # the browser an update of a model it no longer knows
@@ -369,7 +369,7 @@ class MapsView(pn.viewable.Viewer):
         self._whole_drawn = False  # the images drawn show all the data
         self._redraw_soon = Coalesced(self._redraw)
         doc = pn.state.curdoc  # a served session's document (the figures join it later)
-        self._doc = doc if getattr(doc, "session_context", None) is not None else None
+        self._doc = doc if served(doc) else None
         self._maps = self._build((True, *map_axis_labels(True), "azimuth", "range"))
         self._panes = [
             pn.pane.Bokeh(m.fig, sizing_mode="stretch_width", min_height=MAP_HEIGHT + 20,
@@ -406,7 +406,7 @@ class MapsView(pn.viewable.Viewer):
         lock (a HoloViews tap on the network runs as a task), where Bokeh refuses direct
         changes."""
         doc = self._maps[0].fig.document
-        if doc is not None and getattr(doc, "session_context", None) is not None:
+        if served(doc):
             return batched(doc)
         return contextlib.nullcontext()
 
@@ -496,7 +496,7 @@ class MapsView(pn.viewable.Viewer):
         """Run ``fn`` once the maps' new image has been written to the browser (served), at once
         otherwise."""
         doc = self._maps[0].fig.document
-        if doc is not None and getattr(doc, "session_context", None) is not None:
+        if served(doc):
             try:  # next tick: the image's message is queued when this tick's hold ends
                 doc.add_next_tick_callback(partial(after_writes, doc, fn))
             except Exception:  # noqa: BLE001 - the session is gone

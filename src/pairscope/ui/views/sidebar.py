@@ -96,8 +96,7 @@ class FootprintMap:
             def add_tiles() -> None:
                 fig.add_tile(WMTSTileSource(url=url, attribution=credit))
 
-            doc = pn.state.curdoc
-            after_shown(doc if getattr(doc, "session_context", None) is not None else None, add_tiles)
+            after_shown(pn.state.curdoc, add_tiles)
         shapes = fig.patches(xs="xs", ys="ys", source=self.source, fill_color="#1f77b4",
                              fill_alpha=0.35, line_color="#0b3d91", line_width=1.5)  # fmt: skip
         fig.add_tools(HoverTool(renderers=[shapes], tooltips=[("burst", "@burst"), ("dates", "@dates")]))

@@ -14,6 +14,7 @@ from typing import Any
 
 import panel as pn
 
+from pairscope.ui.session_loop import served
 from pairscope.ui.state import URL_PARAMS, ExplorerState
 
 #: Background and text colour of each kind of message.
@@ -47,7 +48,7 @@ def keep_url(state: ExplorerState) -> None:
     if not getattr(state.settings, "url_sync", False):
         return
     doc = pn.state.curdoc
-    if doc is None or getattr(doc, "session_context", None) is None:
+    if not served(doc):
         return
 
     def push(*_: Any) -> None:
