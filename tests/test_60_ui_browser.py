@@ -131,6 +131,9 @@ def test_pick_burst_dates_rule_and_compute(open_session: Any, demo_dates: Any) -
     s.wait_for_title(f"coherence {shown(dates[1], dates[2])}")
     assert any(t.startswith(f"phase {shown(dates[1], dates[2])}") for t in s.titles())
     assert_map_drawn(s)
+    # each edge's mean coherence over the view follows the maps (NaN until it is known)
+    until(s, lambda: (lambda n: n and n["pair"] and all(0.0 <= c <= 1.0 for c in n["coherence"]))(
+        s.page.evaluate(_JS_SEGMENTS, "Pair network")), "every edge's mean coherence")  # fmt: skip
     network = s.page.evaluate(_JS_SEGMENTS, "Pair network")
     assert network is not None and network["pair"], "no pair edges in the network"
     assert all(p.split("_")[0] >= dates[1] for p in network["pair"])

@@ -326,8 +326,8 @@ def session_factory(
     if failed:
         with contextlib.suppress(Exception):
             if hasattr(signal, "SIGUSR1"):  # the server's thread stacks, for a stuck job
-                os.kill(explorer_server.pid, signal.SIGUSR2)
-                time.sleep(0.5)
+                # (only SIGUSR1: `pairscope serve` handles it; a SIGUSR2 it sent before has no
+                # handler and ended the shared server, failing every later browser test)
                 os.kill(explorer_server.pid, signal.SIGUSR1)
                 time.sleep(1.0)
             log = explorer_server.log.read_text()[-20000:]
