@@ -270,23 +270,47 @@ def test_pixel_look_geometry(state: ExplorerState) -> None:
 
 
 def test_secondary_views_are_built_when_added_one_at_a_time(state: ExplorerState) -> None:
-    """A served page gets the network, the matrix and the pixel plots after its first maps, one
-    per step (so another session's request waits for one build at most), each into its own slot
-    (adding one does not move the others); a view is built only when it is added, and QA and
-    Learn only when their tab is first shown."""
+    """A served (progressive) page gets the sidebar, then the network, the matrix and the pixel
+    plots after its first maps, one per step (so another session's request waits for one build at
+    most), each into its own slot (adding one does not move the others); a view is built only
+    when it is added, and QA and Learn only when their tab is first shown."""
     from pairscope.ui.app import SECONDARY, Explorer
 
-    app = Explorer(state=state)
-    assert not any(app.built(name) for name in (*SECONDARY, "qa", "learn"))
-    slots = app._rest.objects
+    app = Explorer(state=state, progressive=True)
+    assert not any(app.built(name) for name in ("sidebar", *SECONDARY, "qa", "learn"))
+    side, slots = app._side, app._rest.objects
+    assert app.add_next_view() and app.built("sidebar") and len(side.objects) == 1
+    assert not any(app.built(name) for name in SECONDARY) and not app.completed
     steps = []
     for k, name in enumerate(SECONDARY):
         steps.append(app.add_next_view())
-        assert app._rest.objects == slots  # the same slots, in the same place
+        assert app._rest.objects == slots and app._side is side  # the same slots, same place
         assert [app.built(n) for n in SECONDARY] == [i <= k for i in range(3)], name
         assert [bool(slot.objects) for slot in slots] == [i <= k for i in range(3)]
     assert steps == [True, True, False] and app.completed
     assert not app.add_next_view()  # nothing more to add
+    assert len(side.objects) == 1
     assert not app.built("qa") and not app.built("learn")
+    assert Explorer(state=state)._side.objects  # not progressive: the sidebar from the start
     app._show_tab(2)
     assert app.built("learn") and not app.built("qa")
+
+
+def test_whole_page_passes_bokehs_document_check(state: ExplorerState) -> None:
+    """`pairscope serve` turns off Bokeh's check of every new session's document (~0.07 s of each
+    page's response): the check runs here instead, on the whole page (sidebar, maps, network,
+    matrix, pixel plots, QA, Learn), and finds no error and no warning."""
+    import panel as pn
+    from bokeh.core.validation.check import check_integrity
+    from bokeh.document import Document
+
+    from pairscope.ui.app import Explorer
+
+    app = Explorer(state=state)
+    app.complete()
+    doc = Document()
+    pn.panel(app).server_doc(doc)
+    models = list(doc.models)
+    assert len(models) > 200  # the whole page, not an empty shell
+    issues = check_integrity(models)
+    assert issues.error == [] and issues.warning == [], issues

@@ -183,10 +183,12 @@ V = TypeVar("V")
 
 class _OnFirstUse(Generic[V]):
     """A view of the app built for its state when first read, then kept (in the instance's
-    ``__dict__``, where :meth:`Explorer.built` looks)."""
+    ``__dict__``, where :meth:`Explorer.built` looks). ``params``: the app's parameters the view
+    also takes (by name)."""
 
-    def __init__(self, cls: Callable[..., V]) -> None:
+    def __init__(self, cls: Callable[..., V], params: tuple[str, ...] = ()) -> None:
         self.cls = cls
+        self.params = params
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -194,7 +196,7 @@ class _OnFirstUse(Generic[V]):
     def __get__(self, app: Any, owner: type | None = None) -> V:
         if app is None:  # read on the class (introspection)
             return self  # type: ignore[return-value]
-        view = self.cls(state=app.state)
+        view = self.cls(state=app.state, **{name: getattr(app, name) for name in self.params})
         app.__dict__[self.name] = view
         return view
 
@@ -203,11 +205,17 @@ class Explorer(pn.viewable.Viewer):
     """The whole app for one session: sidebar + status + network, matrix, maps, pixel plot."""
 
     tiles = param.String(default=None, allow_None=True)
+    progressive = param.Boolean(default=False, doc="""
+        A served page: the first document holds the maps alone; the sidebar and then the
+        secondary views are added one by one once the maps have gone out (add_next_view).""")
 
     def __init__(self, state: ExplorerState, **params: Any) -> None:
         super().__init__(**params)
         self.state = state
-        self.sidebar = Sidebar(state=self.state, tiles=self.tiles)
+        # the sidebar's slot keeps its width while empty, so adding it moves nothing
+        self._side = pn.Column(width=340, css_classes=["ps-side"])
+        if not self.progressive:
+            self._side.objects = [self.sidebar]
         self.status = StatusView(state=self.state)
         self.maps = MapsView(state=self.state)
         self.downloads = DownloadsView(state=self.state, maps=self.maps)
@@ -221,7 +229,10 @@ class Explorer(pn.viewable.Viewer):
         self.completed = False
 
     # Built on first use: until then a view costs nothing (no figures, no watchers). Together they
-    # were ~0.15 s of every served page's HTTP GET, for figures no visitor saw yet.
+    # were ~0.15 s of every served page's HTTP GET, for figures no visitor saw yet; the sidebar's
+    # ~25 widgets ~0.1 s to build and ~0.2-0.3 s of Bokeh models, and the browser's building and
+    # layout of them before it drew the maps.
+    sidebar = _OnFirstUse(Sidebar, params=("tiles",))
     network = _OnFirstUse(NetworkView)
     matrix = _OnFirstUse(MatrixView)
     pixel = _OnFirstUse(PixelView)
@@ -233,8 +244,8 @@ class Explorer(pn.viewable.Viewer):
         return name in self.__dict__
 
     def complete(self, *, tabs: bool = True) -> None:
-        """Add the views a served page gets after its first maps: the network, the matrix, the
-        pixel plots and, with ``tabs``, the QA and Learn tabs' content. Built here, for the
+        """Add the views a served page gets after its first maps: the sidebar, the network, the
+        matrix, the pixel plots and, with ``tabs``, the QA and Learn tabs' content. Built here, for the
         state as it is now (HoloViews figures: ~0.8 s to build, and the browser's layout of
         them): sent with the first page, the maps of a shared URL waited for all of them. A
         served page gets QA and Learn when their tab is first shown."""
@@ -245,15 +256,18 @@ class Explorer(pn.viewable.Viewer):
             self._show_tab(2)
 
     def add_next_view(self) -> bool:
-        """Build and add the next secondary view (network, matrix, pixel plots) not on the page
-        yet; True while others remain. A served page gets them one per tick of its loop (each
-        is ~0.1-0.5 s of HoloViews figures), so another session's request waits for one of
-        them at most, not for all three."""
+        """Build and add the next view not on the page yet: the sidebar, then the secondary
+        views (network, matrix, pixel plots); True while others remain. A served page gets them
+        one per tick of its loop (each is ~0.1-0.5 s of figures or widgets), so another
+        session's request waits for one of them at most, not for all of them."""
+        if not self._side.objects:
+            self._side.objects = [self.sidebar]
+            return True
         for name, slot in self._slots.items():
             if not slot.objects:
                 slot.objects = [getattr(self, name)]
                 break
-        self.completed = all(slot.objects for slot in self._slots.values())
+        self.completed = bool(self._side.objects) and all(s.objects for s in self._slots.values())
         return not self.completed
 
     def _show_tab(self, index: int) -> None:
@@ -274,8 +288,7 @@ class Explorer(pn.viewable.Viewer):
             self._tabs(),
             sizing_mode="stretch_width",
         )
-        side = pn.Column(self.sidebar, width=340, css_classes=["ps-side"])
-        return pn.Row(side, main, sizing_mode="stretch_width")
+        return pn.Row(self._side, main, sizing_mode="stretch_width")
 
     def _tabs(self) -> pn.Tabs:
         """Explore (maps, network, matrix, pixel), QA and Learn; QA / Learn start their work
@@ -339,7 +352,7 @@ def create_app(
     values = dict(query) if query is not None else (_session_query() if is_served else {})
     auto = state.apply_query(values)
     state.connect()
-    app = Explorer(state=state, tiles=settings.tiles)
+    app = Explorer(state=state, tiles=settings.tiles, progressive=is_served)
     if is_served:
         if settings.url_sync:
             _sync_url(state)
@@ -444,6 +457,11 @@ def serve(
     # closed session (a full collection of it took ~1-3 s, during which no session is served)
     gc.collect()
     gc.freeze()
+    # Bokeh checks every new session's document for modelling mistakes (~0.07 s of each page's
+    # HTTP response here); the tests build the same documents with the check on
+    from bokeh.settings import settings as bokeh_settings
+
+    bokeh_settings.perform_document_validation.set_value(False)
     origins = list(allow_websocket_origin or [])
     if not origins:
         origins = [f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]
