@@ -270,16 +270,17 @@ def test_pixel_look_geometry(state: ExplorerState) -> None:
 
 
 def test_secondary_views_are_built_when_added_one_at_a_time(state: ExplorerState) -> None:
-    """A served (progressive) page gets the sidebar, then the network, the matrix and the pixel
-    plots after its first maps, one per step (so another session's request waits for one build at
-    most), each into its own slot (adding one does not move the others); a view is built only
-    when it is added, and QA and Learn only when their tab is first shown."""
+    """A served (progressive) page gets the sidebar and the downloads, then the network, the
+    matrix and the pixel plots after its first maps, one per step (so another session's request
+    waits for one build at most), each into its own slot (adding one does not move the others); a
+    view is built only when it is added, and QA and Learn only when their tab is first shown."""
     from pairscope.ui.app import SECONDARY, Explorer
 
     app = Explorer(state=state, progressive=True)
-    assert not any(app.built(name) for name in ("sidebar", *SECONDARY, "qa", "learn"))
+    assert not any(app.built(name) for name in ("sidebar", "downloads", *SECONDARY, "qa", "learn"))
     side, slots = app._side, app._rest.objects
     assert app.add_next_view() and app.built("sidebar") and len(side.objects) == 1
+    assert app.built("downloads") and len(app._downloads_slot.objects) == 1
     assert not any(app.built(name) for name in SECONDARY) and not app.completed
     steps = []
     for k, name in enumerate(SECONDARY):

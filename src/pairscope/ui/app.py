@@ -212,15 +212,16 @@ class Explorer(pn.viewable.Viewer):
     def __init__(self, state: ExplorerState, **params: Any) -> None:
         super().__init__(**params)
         self.state = state
-        # the sidebar's slot keeps its width while empty, so adding it moves nothing
-        self._side = pn.Column(width=340, css_classes=["ps-side"])
-        if not self.progressive:
-            self._side.objects = [self.sidebar]
         self.status = StatusView(state=self.state)
         self.maps = MapsView(state=self.state)
-        self.downloads = DownloadsView(state=self.state, maps=self.maps)
-        # network, matrix and pixel plots: built and added by complete() (a served page first
-        # gets the sidebar and the maps); QA and Learn: built when their tab is first shown
+        # the sidebar and the downloads: on a progressive page built and added by complete()
+        # after the first maps, into slots that keep their width while empty (adding them moves
+        # nothing); network, matrix and pixel plots: added by complete() (a served page first
+        # gets the maps); QA and Learn: built when their tab is first shown
+        self._side = pn.Column(width=340, css_classes=["ps-side"])
+        self._downloads_slot = pn.Column(width=250)
+        if not self.progressive:
+            self._add_controls()
         # one slot per secondary view, so that adding one does not move the others
         self._slots = {name: pn.Column(sizing_mode="stretch_width") for name in SECONDARY}
         self._rest = pn.Row(*self._slots.values(), sizing_mode="stretch_width")
@@ -233,6 +234,7 @@ class Explorer(pn.viewable.Viewer):
     # ~25 widgets ~0.1 s to build and ~0.2-0.3 s of Bokeh models, and the browser's building and
     # layout of them before it drew the maps.
     sidebar = _OnFirstUse(Sidebar, params=("tiles",))
+    downloads = _OnFirstUse(DownloadsView, params=("maps",))
     network = _OnFirstUse(NetworkView)
     matrix = _OnFirstUse(MatrixView)
     pixel = _OnFirstUse(PixelView)
@@ -240,15 +242,16 @@ class Explorer(pn.viewable.Viewer):
     learn = _OnFirstUse(LearnView)
 
     def built(self, name: str) -> bool:
-        """Whether the view ``name`` (network, matrix, pixel, qa, learn) has been built."""
+        """Whether the view ``name`` (sidebar, downloads, network, matrix, pixel, qa, learn) has
+        been built."""
         return name in self.__dict__
 
     def complete(self, *, tabs: bool = True) -> None:
-        """Add the views a served page gets after its first maps: the sidebar, the network, the
-        matrix, the pixel plots and, with ``tabs``, the QA and Learn tabs' content. Built here, for the
-        state as it is now (HoloViews figures: ~0.8 s to build, and the browser's layout of
-        them): sent with the first page, the maps of a shared URL waited for all of them. A
-        served page gets QA and Learn when their tab is first shown."""
+        """Add the views a served page gets after its first maps: the sidebar and the downloads,
+        the network, the matrix, the pixel plots and, with ``tabs``, the QA and Learn tabs'
+        content. Built here, for the state as it is now (HoloViews figures: ~0.8 s to build, and
+        the browser's layout of them): sent with the first page, the maps of a shared URL
+        waited for all of them. A served page gets QA and Learn when their tab is first shown."""
         while self.add_next_view():
             pass
         if tabs:
@@ -256,12 +259,12 @@ class Explorer(pn.viewable.Viewer):
             self._show_tab(2)
 
     def add_next_view(self) -> bool:
-        """Build and add the next view not on the page yet: the sidebar, then the secondary
-        views (network, matrix, pixel plots); True while others remain. A served page gets them
+        """Build and add the next view not on the page yet: the sidebar and the downloads, then
+        the secondary views (network, matrix, pixel plots); True while others remain. A served page gets them
         one per tick of its loop (each is ~0.1-0.5 s of figures or widgets), so another
         session's request waits for one of them at most, not for all of them."""
         if not self._side.objects:
-            self._side.objects = [self.sidebar]
+            self._add_controls()
             return True
         for name, slot in self._slots.items():
             if not slot.objects:
@@ -269,6 +272,11 @@ class Explorer(pn.viewable.Viewer):
                 break
         self.completed = bool(self._side.objects) and all(s.objects for s in self._slots.values())
         return not self.completed
+
+    def _add_controls(self) -> None:
+        """The sidebar and the downloads beside the maps, into their slots."""
+        self._side.objects = [self.sidebar]
+        self._downloads_slot.objects = [self.downloads]
 
     def _show_tab(self, index: int) -> None:
         """Put QA (1) or Learn (2) into its tab, once (added, never removed: Panel's detached
@@ -300,7 +308,7 @@ class Explorer(pn.viewable.Viewer):
         1.9: ``HTMLBasePane._update`` with ``model.document`` None falls back to its CDN), so
         the page would fetch Panel's CSS from the internet and lose it offline."""
         explore = pn.Column(
-            pn.Row(self.maps, self.downloads, sizing_mode="stretch_width"),
+            pn.Row(self.maps, self._downloads_slot, sizing_mode="stretch_width"),
             self._rest,
             sizing_mode="stretch_width",
         )
