@@ -406,7 +406,7 @@ def test_a_new_range_recolours_the_network_and_matrix_in_place(settings: Setting
     assert mat_fig.title.text == "Mean coherence per pair (current view)"
     _, edges, _ = network_view.network_frames(state)
     computed_edges = edges[edges["status"] == "computed"]
-    np.testing.assert_allclose(network._computed.data["color"],
+    np.testing.assert_allclose(network._computed.data["coherence"],
                                computed_edges["coherence"].to_numpy(float))  # fmt: skip
     cells = matrix._heat.data
     got = {(str(a), str(b)): float(v) for a, b, v in zip(cells["reference"], cells["secondary"],

@@ -11,9 +11,12 @@ groups (an SBAS inversion cannot tie them together).
 What a click does depends on the mode above the plot: open the pair of the nearest edge; exclude
 or bring back the nearest date; or drop the nearest pair / add a pair by clicking its two dates.
 
-:func:`network_frames` (what to draw, from the state) and :func:`network_elements` (the plot
-elements) are plain functions; a new layer (e.g. the critical-baseline band,
-:func:`pairscope.geometry.critical_baseline`) is one more element in :func:`network_elements`.
+:func:`network_frames` (what to draw, from the state) and :func:`draw_network` (its glyphs on a
+figure) are plain functions; a new layer (e.g. the critical-baseline band,
+:func:`pairscope.geometry.critical_baseline`) is one more glyph or annotation there.
+
+The figure is plain Bokeh: as a HoloViews overlay it was ~0.3-0.8 s of every served page's loop
+per build (HoloViews' plotting machinery for a few dozen segments and points).
 """
 
 from __future__ import annotations
@@ -22,10 +25,15 @@ import datetime as dt
 import html
 from typing import Any
 
-import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
+from bokeh.events import Tap
+from bokeh.models import ColumnDataSource, DataRange1d, HoverTool, LinearColorMapper, Range1d
+from bokeh.models.annotations.geometry import BoxAnnotation
+from bokeh.models.annotations.legends import ColorBar
+from bokeh.models.widgets.markups import Div
+from bokeh.plotting import figure
 
 from pairscope.ui.backend import day
 from pairscope.ui.session_loop import Coalesced
@@ -161,77 +169,90 @@ def critical_band(bd: Any, ys: np.ndarray) -> tuple[list[Any], tuple[float, floa
         return [], None
     lo, hi = float(np.nanmin(ys)), float(np.nanmax(ys))
     pad = 0.12 * (hi - lo) + 10.0
-    band = hv.HSpan(-crit, crit).opts(color="#2ca02c", alpha=0.08, line_alpha=0)
+    band = BoxAnnotation(bottom=-crit, top=crit, fill_color="#2ca02c", fill_alpha=0.08,
+                         line_alpha=0.0, level="underlay")  # fmt: skip
     return [band], (min(lo - pad, -crit) if lo - pad < -crit else lo - pad,
                     max(hi + pad, crit) if hi + pad > crit else hi + pad)
 
 
-def network_elements(
-    nodes: pd.DataFrame, edges: pd.DataFrame, selected: str | None = None,
-    pending: str | None = None, disconnected: bool = False, highlight_hooks: list[Any] | None = None,
-    computed_hooks: list[Any] | None = None,
-) -> list[Any]:  # fmt: skip
-    """The plot elements, bottom to top: selected-pair highlight (``highlight_hooks`` are its
-    plot hooks), edges by status (``computed_hooks``: the computed edges' plot hooks), nodes by
-    status, the first date of a pair being added."""
+def draw_network(
+    fig: Any, nodes: pd.DataFrame, edges: pd.DataFrame, selected: str | None = None,
+    pending: str | None = None, disconnected: bool = False,
+) -> dict[str, ColumnDataSource]:  # fmt: skip
+    """Draw the network on ``fig`` (a datetime x axis), bottom to top: the selected pair's
+    highlight, edges by status, nodes by status, the first date of a pair being added. Returns
+    the data sources changed in place later: ``"highlight"`` (the selected pair's coordinates)
+    and ``"computed"`` (the computed edges, coloured by their ``coherence`` column)."""
     style = layer_style("coherence")
-    vdims = ["coherence", "pair", "temporal_baseline", "perpendicular_baseline", "status"]
-    kdims = ["x0", "y0", "x1", "y1"]
+    columns = ["x0", "y0", "x1", "y1", "coherence", "pair", "temporal_baseline",
+               "perpendicular_baseline", "status"]  # fmt: skip
     tips = [("pair", "@pair"), ("temporal baseline [d]", "@temporal_baseline"),
             ("perpendicular baseline [m]", "@perpendicular_baseline{0.0}"),
             ("mean coherence", "@coherence{0.000}"), ("status", "@status")]  # fmt: skip
+
+    def source(frame: pd.DataFrame, names: list[str]) -> ColumnDataSource:
+        data: dict[str, Any] = {}
+        for name in names:
+            values = frame[name].to_numpy()
+            if name in ("x0", "x1", "date"):
+                values = values.astype("datetime64[ns]")
+            elif name in ("y0", "y1", "coherence", "baseline", "perpendicular_baseline"):
+                values = values.astype(float)
+            else:
+                values = [v.item() if isinstance(v, np.generic) else v for v in values]
+            data[name] = values
+        return ColumnDataSource(data=data)
 
     def part(status: str) -> pd.DataFrame:
         return edges[edges["status"] == status]
 
     # the highlight carries coordinates only (readers of the plot find the pairs below)
-    highlight = hv.Segments(edges.loc[edges["pair"] == (selected or ""), kdims], kdims=kdims).opts(
-        color="#d62728", line_width=11, alpha=0.6, hooks=list(highlight_hooks or []))
+    highlight = source(edges.loc[edges["pair"] == (selected or "")], ["x0", "y0", "x1", "y1"])
+    fig.segment("x0", "y0", "x1", "y1", source=highlight, line_color="#d62728", line_width=11,
+                line_alpha=0.6)  # fmt: skip
+    mapper = LinearColorMapper(palette=list(style.cmap), low=0.0, high=1.0, nan_color="#bbbbbb")
+    colour: Any = {"field": "coherence", "transform": mapper}
+    hovered = []
+    for status, look in (
+        ("not computed", {"line_color": "#9a9a9a", "line_width": 2, "line_dash": "dashed"}),
+        ("pruned", {"line_color": "#b0b0b0", "line_width": 2, "line_dash": "dotted"}),
+        ("rescued", {"line_color": colour, "line_width": 4, "line_dash": "dashed"}),
+    ):
+        if len(part(status)):  # an empty layer still costs a renderer, a source and a hover
+            hovered.append(fig.segment("x0", "y0", "x1", "y1", source=source(part(status), columns),
+                                       **look))  # fmt: skip
     # the computed edges, coloured by mean coherence (and carrying the colour bar)
-    computed = hv.Segments(part("computed"), kdims=kdims, vdims=vdims).opts(
-        color="coherence", cmap=list(style.cmap), clim=(0.0, 1.0), colorbar=True,
-        clabel="mean coherence [0-1]", line_width=5, tools=["hover", "tap"],
-        hover_tooltips=tips, nonselection_alpha=1.0, selection_alpha=1.0,
-        hooks=list(computed_hooks or []))
-    out: list[Any] = [
-        highlight,
-        hv.Segments(part("not computed"), kdims=kdims, vdims=vdims).opts(
-            color="#9a9a9a", line_width=2, line_dash="dashed", tools=["hover"],
-            hover_tooltips=tips),
-        hv.Segments(part("pruned"), kdims=kdims, vdims=vdims).opts(
-            color="#b0b0b0", line_width=2, line_dash="dotted", tools=["hover"],
-            hover_tooltips=tips),
-        hv.Segments(part("rescued"), kdims=kdims, vdims=vdims).opts(
-            color="coherence", cmap=list(style.cmap), clim=(0.0, 1.0), line_width=4,
-            line_dash="dashed", tools=["hover"], hover_tooltips=tips),
-        computed,
-    ]  # fmt: skip
+    computed = source(part("computed"), columns)
+    edge = fig.segment("x0", "y0", "x1", "y1", source=computed, line_color=colour, line_width=5)
+    edge.nonselection_glyph = edge.glyph.clone()  # a click fades no edge
+    edge.selection_glyph = edge.glyph.clone()
+    hovered.append(edge)
+    fig.add_layout(ColorBar(color_mapper=mapper, title="mean coherence [0-1]", width=12), "right")
+    fig.add_tools(HoverTool(renderers=hovered, tooltips=tips))
     node_tips = [("date", "@day"), ("baseline [m]", "@baseline{0.0}"), ("status", "@status")]
+    names = ["date", "baseline", "day", "status"]
     used = nodes[nodes["status"] == "used"]
     colours = ([GROUP_COLOURS[g % len(GROUP_COLOURS)] for g in used["group"]]
                if disconnected else ["#222222"] * len(used))  # fmt: skip
-    dates = hv.Points(used.assign(colour=colours), kdims=["date", "baseline"],
-                      vdims=["day", "status", "colour"]).opts(
-        size=10, color="colour", line_color="#222222", tools=["hover"], hover_tooltips=node_tips)
-    out += [
-        dates,
-        hv.Points(nodes[nodes["status"] == "excluded"], kdims=["date", "baseline"],
-                  vdims=["day", "status"]).opts(
-            size=10, fill_alpha=0.0, fill_color="white", line_color="#222222", line_width=2,
-            tools=["hover"], hover_tooltips=node_tips),
-        hv.Points(nodes[nodes["status"] == "out of range"], kdims=["date", "baseline"],
-                  vdims=["day", "status"]).opts(
-            size=6, color="#c8c8c8", tools=["hover"], hover_tooltips=node_tips),
-    ]  # fmt: skip
-    # an empty layer still costs a renderer, a data source and a hover tool in every redraw: only
-    # the highlight (moved in place), the computed edges (the colour bar) and the dates stay
-    out = [el for el in out if el is highlight or el is computed or el is dates or len(el)]
+    points = [fig.scatter("date", "baseline", source=source(used.assign(colour=colours),
+                                                            [*names, "colour"]),
+                          size=10, fill_color="colour", line_color="#222222")]  # fmt: skip
+    excluded = nodes[nodes["status"] == "excluded"]
+    if len(excluded):
+        points.append(fig.scatter("date", "baseline", source=source(excluded, names), size=10,
+                                  fill_alpha=0.0, fill_color="white", line_color="#222222",
+                                  line_width=2))  # fmt: skip
+    outside = nodes[nodes["status"] == "out of range"]
+    if len(outside):
+        points.append(fig.scatter("date", "baseline", source=source(outside, names), size=6,
+                                  color="#c8c8c8"))  # fmt: skip
+    fig.add_tools(HoverTool(renderers=points, tooltips=node_tips))
     if pending:
-        out.append(hv.Points(nodes[nodes["day"] == pending], kdims=["date", "baseline"],
-                             vdims=["day"]).opts(size=20, fill_alpha=0.0, line_color="#d62728",
-                                                 line_width=3, tools=["hover"],
-                                                 hover_tooltips=[("first date", "@day")]))  # fmt: skip
-    return out
+        first = fig.scatter("date", "baseline", source=source(nodes[nodes["day"] == pending],
+                                                              ["date", "baseline", "day"]),
+                            size=20, fill_alpha=0.0, line_color="#d62728", line_width=3)  # fmt: skip
+        fig.add_tools(HoverTool(renderers=[first], tooltips=[("first date", "@day")]))
+    return {"highlight": highlight, "computed": computed}
 
 
 def network_note(state: ExplorerState) -> tuple[str, str]:
@@ -280,7 +301,7 @@ class NetworkView(pn.viewable.Viewer):
         self._edge_coords: dict[str, dict[str, Any]] = {}
         self._computed: Any = None  # the shown plot's computed edges' data source
         self._computed_pairs: list[str] = []
-        self._pane = pn.pane.HoloViews(self._plot(), sizing_mode="stretch_width")
+        self._pane = pn.pane.Bokeh(self._plot(), sizing_mode="stretch_width")
         # (the network, the means and the outdated note follow every result change; another
         # pair shown only moves the highlight) redrawn once per tick, after the maps
         # (see session_loop.Coalesced)
@@ -293,9 +314,6 @@ class NetworkView(pn.viewable.Viewer):
         self._recolour_soon = Coalesced(self._recolour, settle=("view_means",))
         self.state.param.watch(self._recolour_soon, ["view_means"])
         self.state.param.watch(self._pair_moved, ["pair"])
-
-    def _keep_computed(self, plot: Any, element: Any) -> None:
-        self._computed = plot.handles.get("source")
 
     def _recolour(self) -> None:
         """New means of the shown range: the computed edges take their colours (and hover
@@ -311,15 +329,9 @@ class NetworkView(pn.viewable.Viewer):
             return
         from pairscope.ui.views.maps import set_data
 
-        values = computed["coherence"].to_numpy(dtype=float)
         data = dict(source.data)
-        for column in ("color", "coherence"):
-            if column in data:
-                data[column] = values
+        data["coherence"] = computed["coherence"].to_numpy(dtype=float)
         set_data(source, data)
-
-    def _keep_highlight(self, plot: Any, element: Any) -> None:
-        self._highlight = plot.handles.get("source")
 
     def _pair_moved(self, *_: Any) -> None:
         """Move the highlight to the pair now shown, in the figure already drawn."""
@@ -364,16 +376,13 @@ class NetworkView(pn.viewable.Viewer):
         self._update_note()
         nodes, edges, ylabel = network_frames(state)
         if state.burst_dates is None:
-            return hv.Div("<p class='ps-empty'>Pair network: open a burst.</p>").opts(height=80)
+            return Div(text="<p class='ps-empty'>Pair network: open a burst.</p>", height=80)
         net = state.network
         disconnected = net is not None and not net.connected
         self._highlight = None
         self._computed = None
         self._computed_pairs = list(edges.loc[edges["status"] == "computed", "pair"])
         self._plotted_pair = state.pair
-        elements = network_elements(nodes, edges, state.pair, self._pending, disconnected,
-                                    highlight_hooks=[self._keep_highlight],
-                                    computed_hooks=[self._keep_computed])  # fmt: skip
         self._edge_coords = {
             str(row.pair): {"x0": np.array([row.x0], "datetime64[ns]"),
                             "x1": np.array([row.x1], "datetime64[ns]"),
@@ -385,7 +394,6 @@ class NetworkView(pn.viewable.Viewer):
         ylim: tuple[float, float] | None = None
         if bd.perpendicular_baselines is not None:
             band, ylim = critical_band(bd, np.asarray(bd.perpendicular_baselines, dtype=float))
-        elements = band + elements
         # remember the geometry (in plot units) for click -> nearest edge or node
         if len(edges):
             xs0 = edges["x0"].to_numpy("datetime64[ns]").astype(np.int64) / 1e6
@@ -408,15 +416,21 @@ class NetworkView(pn.viewable.Viewer):
             title += " (outdated: press Compute)"
         if bd.critical_baseline is not None and band:
             title += f"; critical baseline +-{bd.critical_baseline / 1000:.1f} km shaded"
-        overlay = hv.Overlay(elements).opts(
-            responsive=True, height=HEIGHT, xlabel="acquisition date", ylabel=ylabel,
-            title=title, padding=0.08, xrotation=30, toolbar="above", show_legend=False,
+        fig = figure(
+            height=HEIGHT, sizing_mode="stretch_width", min_width=200, x_axis_type="datetime",
+            title=title, x_axis_label="acquisition date", y_axis_label=ylabel,
+            toolbar_location="above", tools="pan,wheel_zoom,box_zoom,reset,save",
+            x_range=DataRange1d(range_padding=0.08),
+            y_range=(DataRange1d(range_padding=0.08) if ylim is None
+                     else Range1d(start=ylim[0], end=ylim[1])),
         )  # fmt: skip
-        if ylim is not None:
-            overlay = overlay.opts(ylim=ylim)
-        tap = hv.streams.Tap(source=overlay, x=None, y=None)
-        tap.add_subscriber(self._tapped)
-        return overlay
+        fig.xaxis.major_label_orientation = np.pi / 6
+        for annotation in band:
+            fig.add_layout(annotation)
+        sources = draw_network(fig, nodes, edges, state.pair, self._pending, disconnected)
+        self._highlight, self._computed = sources["highlight"], sources["computed"]
+        fig.on_event(Tap, lambda event: self._tapped(event.x, event.y))
+        return fig
 
     def _tapped(self, x: Any, y: Any) -> None:
         if x is None or y is None:
