@@ -249,9 +249,9 @@ class Explorer(pn.viewable.Viewer):
     def complete(self, *, tabs: bool = True) -> None:
         """Add the views a served page gets after its first maps: the sidebar and the downloads,
         the network, the matrix, the pixel plots and, with ``tabs``, the QA and Learn tabs'
-        content. Built here, for the state as it is now (HoloViews figures: ~0.8 s to build, and
-        the browser's layout of them): sent with the first page, the maps of a shared URL
-        waited for all of them. A served page gets QA and Learn when their tab is first shown."""
+        content. Built here, for the state as it is now (~0.2-0.3 s of widgets and figures on a
+        quiet server, several times that on a busy one, and the browser's layout of them): sent
+        with the first page, the maps of a shared URL waited for all of them. A served page gets QA and Learn when their tab is first shown."""
         while self.add_next_view():
             pass
         if tabs:

@@ -403,7 +403,7 @@ class MapsView(pn.viewable.Viewer):
     def _held(self) -> Any:
         """Changes of the figures combined into one message through Panel's write queue when
         served (``batched``): they may come from a callback that does not hold the document's
-        lock (a HoloViews tap on the network runs as a task), where Bokeh refuses direct
+        lock (Panel and HoloViews run some callbacks as tasks), where Bokeh refuses direct
         changes."""
         doc = self._maps[0].fig.document
         if served(doc):

@@ -420,11 +420,12 @@ class NetworkView(pn.viewable.Viewer):
             height=HEIGHT, sizing_mode="stretch_width", min_width=200, x_axis_type="datetime",
             title=title, x_axis_label="acquisition date", y_axis_label=ylabel,
             toolbar_location="above", tools="pan,wheel_zoom,box_zoom,reset,save",
-            x_range=DataRange1d(range_padding=0.08),
-            y_range=(DataRange1d(range_padding=0.08) if ylim is None
+            x_range=DataRange1d(range_padding=0.16),  # 8 % on each side
+            y_range=(DataRange1d(range_padding=0.16) if ylim is None
                      else Range1d(start=ylim[0], end=ylim[1])),
         )  # fmt: skip
         fig.xaxis.major_label_orientation = np.pi / 6
+        fig.grid.visible = False
         for annotation in band:
             fig.add_layout(annotation)
         sources = draw_network(fig, nodes, edges, state.pair, self._pending, disconnected)
