@@ -206,8 +206,9 @@ class Explorer(pn.viewable.Viewer):
 
     tiles = param.String(default=None, allow_None=True)
     progressive = param.Boolean(default=False, doc="""
-        A served page: the first document holds the maps alone; the sidebar and then the
-        secondary views are added one by one once the maps have gone out (add_next_view).""")
+        A served page: the first document holds the maps alone; the sidebar and the downloads,
+        then the secondary views are added in two steps once the maps have gone out
+        (add_next_view).""")
 
     def __init__(self, state: ExplorerState, **params: Any) -> None:
         super().__init__(**params)
@@ -216,15 +217,13 @@ class Explorer(pn.viewable.Viewer):
         self.maps = MapsView(state=self.state)
         # the sidebar and the downloads: on a progressive page built and added by complete()
         # after the first maps, into slots that keep their width while empty (adding them moves
-        # nothing); network, matrix and pixel plots: added by complete() (a served page first
-        # gets the maps); QA and Learn: built when their tab is first shown
+        # nothing); the network, matrix and pixel plots: added by complete() in the next step,
+        # below the maps; QA and Learn: built when their tab is first shown
         self._side = pn.Column(width=340, css_classes=["ps-side"])
         self._downloads_slot = pn.Column(width=250)
         if not self.progressive:
             self._add_controls()
-        # one slot per secondary view, so that adding one does not move the others
-        self._slots = {name: pn.Column(sizing_mode="stretch_width") for name in SECONDARY}
-        self._rest = pn.Row(*self._slots.values(), sizing_mode="stretch_width")
+        self._rest = pn.Row(sizing_mode="stretch_width")
         self._qa_slot = pn.Column(sizing_mode="stretch_width")
         self._learn_slot = pn.Column(sizing_mode="stretch_width")
         self.completed = False
@@ -259,18 +258,18 @@ class Explorer(pn.viewable.Viewer):
             self._show_tab(2)
 
     def add_next_view(self) -> bool:
-        """Build and add the next view not on the page yet: the sidebar and the downloads, then
-        the secondary views (network, matrix, pixel plots); True while others remain. A served page gets them
-        one per tick of its loop (each is ~0.1-0.5 s of figures or widgets), so another
-        session's request waits for one of them at most, not for all of them."""
+        """Build and add what is not on the page yet, one step per call: first the sidebar and
+        the downloads, then the secondary views (network, matrix, pixel plots) together; True
+        while more remains. A served page gets one step per tick of its loop (each ~0.1-0.3 s
+        of widgets or figures on a quiet server), so another session's request waits for one
+        step at most. The secondary views go in one change of the page: Bokeh walks the whole
+        document's models after each change (~0.05-0.1 s a time here), and the browser lays
+        the page out again after each."""
         if not self._side.objects:
             self._add_controls()
-            return True
-        for name, slot in self._slots.items():
-            if not slot.objects:
-                slot.objects = [getattr(self, name)]
-                break
-        self.completed = bool(self._side.objects) and all(s.objects for s in self._slots.values())
+        elif not self._rest.objects:
+            self._rest.objects = [getattr(self, name) for name in SECONDARY]
+        self.completed = bool(self._side.objects) and bool(self._rest.objects)
         return not self.completed
 
     def _add_controls(self) -> None:
