@@ -91,3 +91,53 @@ def test_a_computed_pair_arrives_drawn_in_the_first_document(
     until(second, lambda: any(t.startswith("Pair network") for t in second.titles()),
           "the network below the maps")  # fmt: skip
     second.assert_clean()
+
+
+# Whether the document holds a model with the CSS class: null until the browser holds a document.
+_JS_HAS_CLASS = """
+(name) => {
+  if (!window.Bokeh || !Bokeh.documents || !Bokeh.documents.length) return null;
+  for (const m of Bokeh.documents[0].all_models) {
+    if ((m.css_classes || []).includes(name)) return true;
+  }
+  return false;
+}
+"""
+
+
+def _first_has(page: Any, url: str, css_class: str, timeout: float = 60.0) -> bool:
+    """Go to ``url``; whether the first document the browser holds has a model of ``css_class``."""
+    page.goto(url, wait_until="commit")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = page.evaluate(_JS_HAS_CLASS, css_class)
+        if found is not None:
+            return bool(found)
+        page.wait_for_timeout(2)
+    raise AssertionError(f"no Bokeh document after {timeout} s")
+
+
+def test_the_sidebar_comes_first_on_a_bare_page_and_after_the_maps_on_a_shared_one(
+    open_session: Any, explorer_server: Any, demo_catalog: Any
+) -> None:
+    """A page opened without a view needs the sidebar to pick one: its first document holds it.
+    A shared URL's first document holds the maps alone; the sidebar (~25 widgets) follows once
+    they have gone out, and works."""
+    bare = open_session()
+    assert _first_has(bare.page, explorer_server.url, "ps-catalog")
+    bare.page.locator(".ps-compute button").wait_for(timeout=60_000)
+    dates = make_backend().burst_dates(str(demo_catalog), BURST, "VV").dates
+    a, b = day(dates[0]), day(dates[1])
+    shared = open_session()
+    url = f"{explorer_server.url}?burst={BURST}&pairs={a}_{b}&layer=coherence"
+    assert not _first_has(shared.page, url, "ps-catalog")
+    until(shared, lambda: (lambda f: f[0].startswith(f"coherence {a} / {b}") and f[1] > 0)(
+        shared.page.evaluate(_JS_FIRST, "coherence")), "the shared URL's map")  # fmt: skip
+    shared.page.locator(".ps-compute button").wait_for(timeout=60_000)
+    shared.page.locator(".ps-catalog input").wait_for(timeout=60_000)
+    assert shared.page.locator(".ps-catalog input").input_value() == str(demo_catalog)
+    shared.select("ps-layer", "amplitude")  # the late sidebar drives the maps
+    until(shared, lambda: (lambda f: f[0].startswith(f"amplitude {a} / {b}") and f[1] > 0)(
+        shared.page.evaluate(_JS_FIRST, "amplitude")), "the amplitude map picked in the sidebar")  # fmt: skip
+    bare.assert_clean()
+    shared.assert_clean()

@@ -206,9 +206,9 @@ class Explorer(pn.viewable.Viewer):
 
     tiles = param.String(default=None, allow_None=True)
     progressive = param.Boolean(default=False, doc="""
-        A served page: the first document holds the maps alone; the sidebar and the downloads,
-        then the secondary views are added in two steps once the maps have gone out
-        (add_next_view).""")
+        A served page of a shared view (its URL names a burst): the first document holds the
+        maps alone; the sidebar and the downloads, then the secondary views are added in two
+        steps once the maps have gone out (add_next_view).""")
 
     def __init__(self, state: ExplorerState, **params: Any) -> None:
         super().__init__(**params)
@@ -359,7 +359,9 @@ def create_app(
     values = dict(query) if query is not None else (_session_query() if is_served else {})
     auto = state.apply_query(values)
     state.connect()
-    app = Explorer(state=state, tiles=settings.tiles, progressive=is_served)
+    # a shared URL (it names a burst, so its maps are drawn with no click) gets its maps first;
+    # a page opened without one needs the sidebar to pick something, so gets it at once
+    app = Explorer(state=state, tiles=settings.tiles, progressive=is_served and auto)
     if is_served:
         if settings.url_sync:
             _sync_url(state)
