@@ -41,17 +41,23 @@ _JS_FIRST = """
 """
 
 
-def _first_document(page: Any, url: str, prefix: str, timeout: float = 60.0) -> list[Any]:
-    """Go to ``url`` and return what the coherence figure holds the moment the browser has a
-    document (polled every few milliseconds from the first byte of the page)."""
+def _first_document(page: Any, url: str, script: str, arg: Any, timeout: float = 60.0) -> Any:
+    """Go to ``url`` and return what ``script(arg)`` says of the first document the browser holds
+    (polled every few milliseconds from the first byte of the page; null until there is one)."""
     page.goto(url, wait_until="commit")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = page.evaluate(_JS_FIRST, prefix)
+        found = page.evaluate(script, arg)
         if found is not None:
-            return list(found)
+            return found
         page.wait_for_timeout(2)
     raise AssertionError(f"no Bokeh document after {timeout} s")
+
+
+def _drawn(page: Any, title: str) -> bool:
+    """Whether the page's figure of ``title`` (its layer's first word picks it) holds its image."""
+    found = page.evaluate(_JS_FIRST, title)
+    return bool(found) and found[0].startswith(title) and found[1] > 0
 
 
 def test_a_computed_pair_arrives_drawn_in_the_first_document(
@@ -67,17 +73,16 @@ def test_a_computed_pair_arrives_drawn_in_the_first_document(
     before = len(log.read_text().splitlines())
 
     first = open_session()
-    seen = _first_document(first.page, url, title)
+    seen = _first_document(first.page, url, _JS_FIRST, title)
     assert not (seen[0].startswith(title) and seen[1] > 0), (
         f"an uncomputed pair cannot be in the first document: {seen}")  # fmt: skip
-    until(first, lambda: (lambda f: f[0].startswith(title) and f[1] > 0)(
-        first.page.evaluate(_JS_FIRST, title)), "the first visitor's coherence map")  # fmt: skip
+    until(first, lambda: _drawn(first.page, title), "the first visitor's coherence map")
     computing = [line for line in log.read_text().splitlines()[before:]
                  if "computing" in line and f"{a}_{b}" in line]  # fmt: skip
     assert len(computing) == 1, computing
 
     second = open_session()
-    seen = _first_document(second.page, url, title)
+    seen = _first_document(second.page, url, _JS_FIRST, title)
     assert seen[0].startswith(title) and seen[1] > 0, (
         f"the second visitor's first document has no drawn map: {seen}")  # fmt: skip
     second.page.locator(".ps-compute button").wait_for(timeout=60_000)
@@ -105,18 +110,6 @@ _JS_HAS_CLASS = """
 """
 
 
-def _first_has(page: Any, url: str, css_class: str, timeout: float = 60.0) -> bool:
-    """Go to ``url``; whether the first document the browser holds has a model of ``css_class``."""
-    page.goto(url, wait_until="commit")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = page.evaluate(_JS_HAS_CLASS, css_class)
-        if found is not None:
-            return bool(found)
-        page.wait_for_timeout(2)
-    raise AssertionError(f"no Bokeh document after {timeout} s")
-
-
 def test_the_sidebar_comes_first_on_a_bare_page_and_after_the_maps_on_a_shared_one(
     open_session: Any, explorer_server: Any, demo_catalog: Any
 ) -> None:
@@ -124,20 +117,19 @@ def test_the_sidebar_comes_first_on_a_bare_page_and_after_the_maps_on_a_shared_o
     A shared URL's first document holds the maps alone; the sidebar (~25 widgets) follows once
     they have gone out, and works."""
     bare = open_session()
-    assert _first_has(bare.page, explorer_server.url, "ps-catalog")
+    assert _first_document(bare.page, explorer_server.url, _JS_HAS_CLASS, "ps-catalog")
     bare.page.locator(".ps-compute button").wait_for(timeout=60_000)
     dates = make_backend().burst_dates(str(demo_catalog), BURST, "VV").dates
     a, b = day(dates[0]), day(dates[1])
     shared = open_session()
     url = f"{explorer_server.url}?burst={BURST}&pairs={a}_{b}&layer=coherence"
-    assert not _first_has(shared.page, url, "ps-catalog")
-    until(shared, lambda: (lambda f: f[0].startswith(f"coherence {a} / {b}") and f[1] > 0)(
-        shared.page.evaluate(_JS_FIRST, "coherence")), "the shared URL's map")  # fmt: skip
+    assert not _first_document(shared.page, url, _JS_HAS_CLASS, "ps-catalog")
+    until(shared, lambda: _drawn(shared.page, f"coherence {a} / {b}"), "the shared URL's map")
     shared.page.locator(".ps-compute button").wait_for(timeout=60_000)
     shared.page.locator(".ps-catalog input").wait_for(timeout=60_000)
     assert shared.page.locator(".ps-catalog input").input_value() == str(demo_catalog)
     shared.select("ps-layer", "amplitude")  # the late sidebar drives the maps
-    until(shared, lambda: (lambda f: f[0].startswith(f"amplitude {a} / {b}") and f[1] > 0)(
-        shared.page.evaluate(_JS_FIRST, "amplitude")), "the amplitude map picked in the sidebar")  # fmt: skip
+    until(shared, lambda: _drawn(shared.page, f"amplitude {a} / {b}"),
+          "the amplitude map picked in the late sidebar")  # fmt: skip
     bare.assert_clean()
     shared.assert_clean()
