@@ -250,7 +250,8 @@ class Explorer(pn.viewable.Viewer):
         the network, the matrix, the pixel plots and, with ``tabs``, the QA and Learn tabs'
         content. Built here, for the state as it is now (~0.2-0.3 s of widgets and figures on a
         quiet server, several times that on a busy one, and the browser's layout of them): sent
-        with the first page, the maps of a shared URL waited for all of them. A served page gets QA and Learn when their tab is first shown."""
+        with the first page, the maps of a shared URL waited for all of them. A served page
+        gets QA and Learn when their tab is first shown."""
         while self.add_next_view():
             pass
         if tabs:
@@ -467,7 +468,7 @@ def serve(
     gc.collect()
     gc.freeze()
     # Bokeh checks every new session's document for modelling mistakes (~0.07 s of each page's
-    # HTTP response here); the tests build the same documents with the check on
+    # HTTP response here); test_61 runs that check on the whole page instead
     from bokeh.settings import settings as bokeh_settings
 
     bokeh_settings.perform_document_validation.set_value(False)

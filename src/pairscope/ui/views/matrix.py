@@ -20,15 +20,14 @@ import numpy as np
 import pandas as pd
 import panel as pn
 from bokeh.events import Tap
-from bokeh.models import ColumnDataSource, FactorRange, HoverTool, LinearColorMapper
-from bokeh.models.annotations.legends import ColorBar
+from bokeh.models import ColumnDataSource, FactorRange, HoverTool
 from bokeh.models.widgets.markups import Div
 from bokeh.plotting import figure
 
 from pairscope.ui.backend import day
 from pairscope.ui.session_loop import Coalesced
 from pairscope.ui.state import ExplorerState, pair_key
-from pairscope.ui.views.style import layer_style
+from pairscope.ui.views.style import mean_coherence_colours, unfaded
 
 HEIGHT = 300
 TABLE_HEIGHT = 230
@@ -217,7 +216,6 @@ class MatrixView(pn.viewable.Viewer):
                        height=80)  # fmt: skip
         labels = sorted(day(d) for d in bd.dates)
         self._factors = labels
-        style = layer_style("coherence")
         fig = figure(
             x_range=FactorRange(factors=labels), y_range=FactorRange(factors=labels), height=HEIGHT,
             sizing_mode="stretch_width", min_width=200, title=self._title(),
@@ -227,18 +225,15 @@ class MatrixView(pn.viewable.Viewer):
         fig.grid.visible = False
         fig.axis.major_tick_line_color = None
         fig.xaxis.major_label_orientation = np.pi / 4
-        mapper = LinearColorMapper(palette=list(style.cmap), low=0.0, high=1.0,
-                                   nan_color="#bbbbbb")  # fmt: skip
+        mapper = mean_coherence_colours(fig)
         values = df["coherence"].to_numpy(float)
         heat = ColumnDataSource(data={
             "reference": list(df["reference"]), "secondary": list(df["secondary"]),
             "zvalues": values, "coherence": values.copy(), "pair": list(df["pair"]),
         })  # fmt: skip
         fill: Any = {"field": "zvalues", "transform": mapper}
-        cells = fig.rect(x="reference", y="secondary", width=1, height=1, source=heat,
-                         fill_color=fill, line_color=None)  # fmt: skip
-        cells.nonselection_glyph = cells.glyph.clone()  # a click fades no cell
-        cells.selection_glyph = cells.glyph.clone()
+        cells = unfaded(fig.rect(x="reference", y="secondary", width=1, height=1, source=heat,
+                                 fill_color=fill, line_color=None))  # fmt: skip
         row = self._cells.get(state.pair or "")
         outline = ColumnDataSource(data={
             "reference": [row[0]] if row else [], "secondary": [row[1]] if row else [],
@@ -246,8 +241,6 @@ class MatrixView(pn.viewable.Viewer):
         })  # fmt: skip
         fig.rect(x="reference", y="secondary", width=1, height=1, source=outline, fill_alpha=0.0,
                  line_color="#d62728", line_width=3)  # fmt: skip
-        fig.add_layout(ColorBar(color_mapper=mapper, title="mean coherence [0-1]", width=12),
-                       "right")  # fmt: skip
         fig.add_tools(HoverTool(renderers=[cells], tooltips=[
             ("pair", "@pair"), ("reference", "@reference"), ("secondary", "@secondary"),
             ("mean coherence", "@zvalues{0.000}"),

@@ -29,16 +29,15 @@ import numpy as np
 import pandas as pd
 import panel as pn
 from bokeh.events import Tap
-from bokeh.models import ColumnDataSource, DataRange1d, HoverTool, LinearColorMapper, Range1d
+from bokeh.models import ColumnDataSource, DataRange1d, HoverTool, Range1d
 from bokeh.models.annotations.geometry import BoxAnnotation
-from bokeh.models.annotations.legends import ColorBar
 from bokeh.models.widgets.markups import Div
 from bokeh.plotting import figure
 
 from pairscope.ui.backend import day
 from pairscope.ui.session_loop import Coalesced
 from pairscope.ui.state import ExplorerState, pair_key
-from pairscope.ui.views.style import layer_style
+from pairscope.ui.views.style import mean_coherence_colours, unfaded
 
 HEIGHT = 300
 #: A click selects the nearest edge within this fraction of the plot's diagonal.
@@ -183,7 +182,6 @@ def draw_network(
     highlight, edges by status, nodes by status, the first date of a pair being added. Returns
     the data sources changed in place later: ``"highlight"`` (the selected pair's coordinates)
     and ``"computed"`` (the computed edges, coloured by their ``coherence`` column)."""
-    style = layer_style("coherence")
     columns = ["x0", "y0", "x1", "y1", "coherence", "pair", "temporal_baseline",
                "perpendicular_baseline", "status"]  # fmt: skip
     tips = [("pair", "@pair"), ("temporal baseline [d]", "@temporal_baseline"),
@@ -210,7 +208,7 @@ def draw_network(
     highlight = source(edges.loc[edges["pair"] == (selected or "")], ["x0", "y0", "x1", "y1"])
     fig.segment("x0", "y0", "x1", "y1", source=highlight, line_color="#d62728", line_width=11,
                 line_alpha=0.6)  # fmt: skip
-    mapper = LinearColorMapper(palette=list(style.cmap), low=0.0, high=1.0, nan_color="#bbbbbb")
+    mapper = mean_coherence_colours(fig)
     colour: Any = {"field": "coherence", "transform": mapper}
     hovered = []
     for status, look in (
@@ -223,11 +221,8 @@ def draw_network(
                                        **look))  # fmt: skip
     # the computed edges, coloured by mean coherence (and carrying the colour bar)
     computed = source(part("computed"), columns)
-    edge = fig.segment("x0", "y0", "x1", "y1", source=computed, line_color=colour, line_width=5)
-    edge.nonselection_glyph = edge.glyph.clone()  # a click fades no edge
-    edge.selection_glyph = edge.glyph.clone()
-    hovered.append(edge)
-    fig.add_layout(ColorBar(color_mapper=mapper, title="mean coherence [0-1]", width=12), "right")
+    hovered.append(unfaded(fig.segment("x0", "y0", "x1", "y1", source=computed, line_color=colour,
+                                       line_width=5)))  # fmt: skip
     fig.add_tools(HoverTool(renderers=hovered, tooltips=tips))
     node_tips = [("date", "@day"), ("baseline [m]", "@baseline{0.0}"), ("status", "@status")]
     names = ["date", "baseline", "day", "status"]

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import panel as pn
+from bokeh.models import LinearColorMapper
+from bokeh.models.annotations.legends import ColorBar
 
 from pairscope import render
 from pairscope.ui.state import CYCLIC_COLORMAPS
@@ -66,6 +69,23 @@ def layer_style(layer: str, colormap: str = "render", data: np.ndarray | None = 
     unit = "" if unit == "1" else unit
     title = str(definition.get("title") or layer)
     return LayerStyle(_palette(name), clim, title, unit, name)
+
+
+def mean_coherence_colours(fig: Any) -> LinearColorMapper:
+    """The coherence layer's palette over 0-1 for the mean coherence of pairs (the network's
+    edges, the matrix's cells; grey when unknown), with its colour bar at ``fig``'s right."""
+    style = layer_style("coherence")
+    mapper = LinearColorMapper(palette=list(style.cmap), low=0.0, high=1.0, nan_color="#bbbbbb")
+    fig.add_layout(ColorBar(color_mapper=mapper, title="mean coherence [0-1]", width=12), "right")
+    return mapper
+
+
+def unfaded(renderer: Any) -> Any:
+    """``renderer`` with its glyphs' look kept when a click selects some of them (Bokeh fades
+    the others by default)."""
+    renderer.selection_glyph = renderer.glyph.clone()
+    renderer.nonselection_glyph = renderer.glyph.clone()
+    return renderer
 
 
 def is_cyclic(name: str, layer: str | None = None) -> bool:
