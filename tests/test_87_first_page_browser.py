@@ -133,3 +133,58 @@ def test_the_sidebar_comes_first_on_a_bare_page_and_after_the_maps_on_a_shared_o
           "the amplitude map picked in the late sidebar")  # fmt: skip
     bare.assert_clean()
     shared.assert_clean()
+
+
+def _page(url: str, cookie: str = "") -> tuple[str, dict[str, Any]]:
+    """The served HTML of ``url`` (fetched as a browser would, with ``cookie``) and its session
+    token's payload."""
+    import json
+    import re
+    import urllib.request
+
+    from bokeh.util.token import get_session_id, get_token_payload
+
+    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        html = response.read().decode()
+    tokens = re.findall(r'\\?"token\\?"\s*:\s*\\?"([^"\\]+)', html)
+    assert len(tokens) == 1, f"one session token per page, found {len(tokens)}"
+    payload = json.loads(json.dumps(get_token_payload(tokens[0]),
+                                    default=lambda v: v.decode() if isinstance(v, bytes) else str(v)))
+    return html, {**payload, "session_id": get_session_id(tokens[0])}
+
+
+def test_each_visitor_gets_a_held_page_at_once_and_its_own_session(
+    open_session: Any, explorer_server: Any, demo_catalog: Any
+) -> None:
+    """The HTML of a page does not depend on its session (the browser builds everything from the
+    document it pulls), so the server answers every request with the page of one held session
+    and builds the visitor's own session after the response (Panel's warm session reuse). Each
+    visitor's token carries their own request alone, nothing of another visitor's; each page
+    shows its own pair, with every stylesheet from the server (no CDN: the fixture fails any
+    request outside loopback)."""
+    import re
+
+    dates = make_backend().burst_dates(str(demo_catalog), BURST, "VV").dates
+    first = f"{explorer_server.url}?burst={BURST}&pairs={day(dates[0])}_{day(dates[1])}"
+    second = f"{explorer_server.url}?burst={BURST}&pairs={day(dates[2])}_{day(dates[4])}"
+    html_a, token_a = _page(first, cookie="visitor=alice")
+    html_b, token_b = _page(second, cookie="visitor=bob")
+    roots = re.compile(r"data-root-id=\\?\"([^\"\\]+)")
+    assert roots.findall(html_a) and roots.findall(html_a) == roots.findall(html_b), (
+        "both requests get the held session's page")  # fmt: skip
+    assert token_a["session_id"] != token_b["session_id"]
+    assert token_b["arguments"]["pairs"] == [f"{day(dates[2])}_{day(dates[4])}"]
+    assert token_b["cookies"] == {"visitor": "bob"}
+    assert "alice" not in str(token_b) and day(dates[0]) not in str(token_b["arguments"])
+
+    for url, (a, b) in ((first, (dates[0], dates[1])), (second, (dates[2], dates[4]))):
+        visitor = open_session()
+        visitor.page.goto(f"{url}&layer=coherence")
+        title = f"coherence {day(a)} / {day(b)}"
+        until(visitor, lambda v=visitor, t=title: _drawn(v.page, t), f"the map {title}")
+        css = visitor.page.evaluate(
+            "performance.getEntriesByType('resource').map(r => r.name)"
+            ".filter(n => n.includes('/static/extensions/panel/') && n.includes('.css'))")
+        assert css, "Panel's stylesheets come from the server"
+        visitor.assert_clean()
