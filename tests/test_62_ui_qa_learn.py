@@ -1,6 +1,6 @@
 """The QA and Learn tabs in a real browser (Debian chromium via Playwright) against ``pairscope
 serve`` on the small demo catalog: no fakes. Each scenario fails on any console error or any
-request outside loopback (KaTeX must come from the server, not a CDN), and leaves a screenshot in
+request outside loopback (every resource comes from the server, not a CDN), and leaves a screenshot in
 ``test-artifacts/`` when it fails.
 """
 
@@ -16,6 +16,7 @@ import pytest
 from pairscope.coherence import expected_sample_coherence
 from pairscope.ui.app import make_backend
 from pairscope.ui.backend import day
+from tests.plugins.browser import assert_typeset
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -111,8 +112,8 @@ def test_learn_view_window_slider_updates_the_curve(open_session: Any, demo_pair
     open_tab(s, "Learn")
     s.wait_for_title("Sample coherence bias, 105 looks")
     wait_text(s, ".ps-learn-message", "mean coherence")
-    # the formulas are typeset by KaTeX served from the app itself (no CDN)
-    s.page.locator(".ps-learn-formulas .katex").first.wait_for(timeout=30_000)
+    # the formulas are MathML, typeset by the browser (no script to load)
+    assert_typeset(s, ".ps-learn-formulas")
     s.wait_for_title("True coherence (simulation)")
     s.wait_for_title("Look geometry of the clicked pixel")
     s.wait_for_title("Fringe scale: one cycle = lambda/2 = 2.77 cm", timeout=30)

@@ -4,7 +4,7 @@ against ``pairscope serve`` on the small demo catalog.
 One long session at 1280 x 800 visits every tab and the main interactions (Compute through the
 URL, the Learn window slider, QA's product comparison, "Pair shown" switched on every tab, the
 sidebar's window) with every request outside loopback aborted and recorded: none may be tried,
-KaTeX must typeset the formulas and Panel's alert styling must apply (both come from the server).
+the browser must typeset the formulas (MathML) and Panel's alert styling must apply (from the server).
 No tab is wider than the window and Compute is on screen without scrolling; at 1920 x 1080 the
 maps grow. The QA tab follows "Pair shown" (at once when shown, else when next shown) and says
 "Outdated: ... Press Compare." when its inputs changed since it was drawn.
@@ -20,6 +20,7 @@ import pytest
 
 from pairscope.ui.app import make_backend
 from pairscope.ui.backend import day
+from tests.plugins.browser import assert_typeset
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
 
@@ -92,10 +93,10 @@ def test_offline_every_tab_fits_and_qa_follows_the_pair(open_session: Any, demo_
     s.wait_for_status("3 pair")
     assert_fits(s, "Explore")
 
-    # Learn: KaTeX typesets the formulas; the alert carries Panel's alert style
+    # Learn: the browser typesets the formulas (MathML); the alert carries Panel's alert style
     open_tab(s, "Learn")
-    s.page.locator(".ps-learn-formulas .katex").first.wait_for(timeout=30_000)
-    assert s.page.locator(".ps-learn .katex").count() >= 2
+    assert_typeset(s, ".ps-learn-formulas")
+    assert s.page.locator(".ps-learn math").count() >= 5
     wait_text(s, ".ps-learn-message", "mean coherence")
     alert = s.page.locator(".ps-learn-message").first
     assert alert.evaluate(_JS_BACKGROUND) not in UNSTYLED, "the Learn alert is not styled"

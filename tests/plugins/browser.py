@@ -353,3 +353,19 @@ def until(session: Any, check: Callable[[], Any], what: str, timeout: float = 60
         session.page.wait_for_timeout(200)
     raise AssertionError(f"{what} not seen after {timeout} s; last {last!r}; "
                          f"status {session.status()!r}")  # fmt: skip
+
+
+def assert_typeset(session: Any, selector: str, timeout: float = 30.0) -> None:
+    """The MathML formulas under ``selector`` are typeset by the browser (laid out as maths, a
+    fraction stacked), not shown as raw text."""
+    formula = session.page.locator(f"{selector} math").first
+    formula.wait_for(timeout=timeout * 1000)
+    display, width, height = formula.evaluate(
+        "m => [getComputedStyle(m).display, m.getBoundingClientRect().width,"
+        " m.getBoundingClientRect().height]")  # fmt: skip
+    assert "math" in display, f"{selector}: the browser did not lay out MathML ({display!r})"
+    fraction = session.page.locator(f"{selector} mfrac").first
+    top, bottom = fraction.evaluate(
+        "f => [f.children[0].getBoundingClientRect().bottom, f.children[1].getBoundingClientRect().top]")
+    assert top <= bottom + 1, f"{selector}: a fraction is not stacked ({top} vs {bottom})"
+    assert width > 100 and height > 20, (width, height)

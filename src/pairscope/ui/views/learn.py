@@ -1,7 +1,7 @@
 # mypy: disable-error-code="no-untyped-call"
 """Learn: what the numbers of the current pair mean.
 
-The estimator (CEOS-ARD eq. 18-19) as maths (KaTeX, served by Panel itself: no CDN); the
+The estimator (CEOS-ARD eq. 18-19) as maths (MathML, typeset by the browser itself); the
 estimator's bias (Touzi et al. 1999, :func:`pairscope.coherence.expected_sample_coherence`) and the
 phase noise (:func:`pairscope.coherence.phase_std`) for the chosen window over the measured
 coherence histogram; on the demo catalog the simulation's true coherence beside the estimate
@@ -46,8 +46,95 @@ MAP_HEIGHT = 260
 #: window; none is wider than the main area).
 MIN_WIDTH = 360
 
-FORMULAS = r"""$$\gamma = \frac{\left|\sum_{k=1}^{L} s_{1,k}\, s_{2,k}^{*}\right|}{\sqrt{\sum_{k=1}^{L} |s_{1,k}|^{2}\; \sum_{k=1}^{L} |s_{2,k}|^{2}}} \quad \text{(CEOS-ARD eq. 18)} \qquad \phi = \arg\left(\sum_{k=1}^{L} s_{1,k}\, s_{2,k}^{*}\right) \quad \text{(eq. 19)}$$"""  # noqa: E501
-TOUZI = r"""$$E|\hat\gamma| = \frac{\Gamma(L)\,\Gamma(3/2)}{\Gamma(L+1/2)}\; {}_3F_2\!\left(\tfrac32, L, L; L+\tfrac12, 1; \gamma^2\right) (1-\gamma^2)^{L} \qquad \sigma_\phi \geq \frac{\sqrt{1-\gamma^2}}{\gamma\sqrt{2L}} \qquad \Delta r_{\mathrm{LOS}} = \frac{\lambda}{4\pi}\,\Delta\phi$$"""  # noqa: E501
+# The formulas as MathML, which the browser typesets itself (no script to load: KaTeX's was ~0.3 MB
+# of every page's JavaScript for one tab).
+def _row(*parts: str) -> str:
+    return f"<mrow>{''.join(parts)}</mrow>"
+
+
+def _mi(name: str) -> str:
+    return f"<mi>{name}</mi>"
+
+
+def _mo(op: str) -> str:
+    if op in "()/":  # at the height of the text, not stretched to a fraction beside them
+        return f'<mo stretchy="false">{op}</mo>'
+    return f"<mo>{op}</mo>"
+
+
+def _mn(number: str) -> str:
+    return f"<mn>{number}</mn>"
+
+
+def _frac(top: str, bottom: str) -> str:
+    return f"<mfrac>{top}{bottom}</mfrac>"
+
+
+def _sample(date: str, conjugate: bool = False) -> str:
+    """s_{date,k}, with ^* for the complex conjugate."""
+    index = _row(_mn(date), _mo(","), _mi("k"))
+    if conjugate:
+        return f"<msubsup>{_mi('s')}{index}{_mo('*')}</msubsup>"
+    return f"<msub>{_mi('s')}{index}</msub>"
+
+
+_BAR = '<mo lspace="0" rspace="0">|</mo>'  # an absolute value's bar (no operator spacing)
+_SUM = f"<munderover><mo>&#8721;</mo>{_row(_mi('k'), _mo('='), _mn('1'))}{_mi('L')}</munderover>"
+_GAMMA2 = f"<msup>{_mi('&#947;')}{_mn('2')}</msup>"
+_PRODUCT = _row(_SUM, _sample("1"), _sample("2", conjugate=True))
+
+
+def _power(date: str) -> str:
+    return _row(_SUM, f"<msup>{_row(_BAR, _sample(date), _BAR)}{_mn('2')}</msup>")
+
+
+def _math(*parts: str) -> str:
+    return f'<math class="ps-formula" display="inline">{"".join(parts)}</math>'
+
+
+def _note(text: str) -> str:
+    return f'<mspace width="0.8em"/><mtext>{text}</mtext>'
+
+
+#: CEOS-ARD eq. 18 (coherence) and 19 (phase) of the sample window (L samples).
+FORMULA_COHERENCE = _math(
+    _mi("&#947;"), _mo("="),
+    _frac(_row(_BAR, _PRODUCT, _BAR),
+          f"<msqrt>{_power('1')}<mspace width='0.3em'/>{_power('2')}</msqrt>"),
+    _note("(CEOS-ARD eq. 18)"))  # fmt: skip
+FORMULA_PHASE = _math(_mi("&#966;"), _mo("="), _mi("arg"), _mo("("), _PRODUCT, _mo(")"),
+                      _note("(eq. 19)"))  # fmt: skip
+#: Touzi et al. (1999): the expected sample coherence; the phase noise bound; phase to motion.
+FORMULA_BIAS = _math(
+    _mi("E"), _BAR, f"<mover>{_mi('&#947;')}{_mo('^')}</mover>", _BAR, _mo("="),
+    _frac(_row(_mi("&#915;"), _mo("("), _mi("L"), _mo(")"), _mi("&#915;"), _mo("("), _mn("3"),
+               _mo("/"), _mn("2"), _mo(")")),
+          _row(_mi("&#915;"), _mo("("), _mi("L"), _mo("+"), _mn("1"), _mo("/"), _mn("2"),
+               _mo(")"))),
+    f"<mmultiscripts>{_mi('F')}{_mn('2')}<none/><mprescripts/>{_mn('3')}<none/></mmultiscripts>",
+    _row(_mo("("), _mn("3"), _mo("/"), _mn("2"), _mo(","), _mi("L"), _mo(","), _mi("L"), _mo(";"),
+         _mi("L"), _mo("+"), _mn("1"), _mo("/"), _mn("2"), _mo(","), _mn("1"), _mo(";"), _GAMMA2,
+         _mo(")")),
+    f"<msup>{_row(_mo('('), _mn('1'), _mo('&#8722;'), _GAMMA2, _mo(')'))}{_mi('L')}</msup>",
+)  # fmt: skip
+FORMULA_PHASE_NOISE = _math(
+    f"<msub>{_mi('&#963;')}{_mi('&#966;')}</msub>", _mo("&#8805;"),
+    _frac(f"<msqrt>{_mn('1')}{_mo('&#8722;')}{_GAMMA2}</msqrt>",
+          _row(_mi("&#947;"), f"<msqrt>{_mn('2')}{_mi('L')}</msqrt>")))  # fmt: skip
+FORMULA_MOTION = _math(
+    _mi("&#916;"), f"<msub>{_mi('r')}<mtext>LOS</mtext></msub>", _mo("="),
+    _frac(_mi("&#955;"), _row(_mn("4"), _mi("&#960;"))), _mi("&#916;"), _mi("&#966;"))  # fmt: skip
+
+
+def formulas_html(*formulas: str) -> str:
+    """Formulas side by side, wrapping onto the next line when the page is narrow."""
+    items = "".join(f'<div class="ps-formula-item">{f}</div>' for f in formulas)
+    return ('<div style="display:flex;flex-wrap:wrap;align-items:center;gap:0.4em 2.5em;'
+            f'font-size:1.2em;margin:0.3em 0">{items}</div>')
+
+
+FORMULAS = formulas_html(FORMULA_COHERENCE, FORMULA_PHASE)
+TOUZI = formulas_html(FORMULA_BIAS, FORMULA_PHASE_NOISE, FORMULA_MOTION)
 
 
 # -- plain functions (tested without a browser) -----------------------------------------------
@@ -209,7 +296,7 @@ class LearnView(pn.viewable.Viewer):
 
     def __init__(self, state: ExplorerState, **params: Any) -> None:
         super().__init__(**params)
-        self.state = state  # KaTeX's script: loaded by the app's first page (app.create_app)
+        self.state = state
         self.runner = Runner()
         self.pixel_runner = Runner()
         self.active = False
@@ -227,9 +314,9 @@ class LearnView(pn.viewable.Viewer):
         self.message = pn.pane.Alert("Compute a pair (sidebar) to see its numbers here.",
                                      alert_type="info", sizing_mode="stretch_width",
                                      css_classes=["ps-learn-message"], margin=(5, 5))  # fmt: skip
-        self.formulas = pn.pane.LaTeX(FORMULAS, renderer="katex", sizing_mode="stretch_width",
-                                      css_classes=["ps-learn-formulas"])  # fmt: skip
-        self.touzi = pn.pane.LaTeX(TOUZI, renderer="katex", sizing_mode="stretch_width")
+        self.formulas = pn.pane.HTML(FORMULAS, sizing_mode="stretch_width",
+                                     css_classes=["ps-learn-formulas"])  # fmt: skip
+        self.touzi = pn.pane.HTML(TOUZI, sizing_mode="stretch_width")
         self.explain = pn.pane.Markdown(
             "L is the number of samples in the window (azimuth x range). Sentinel-1 SLCs are "
             "oversampled, so fewer of them are independent than L: the real bias and phase noise "
