@@ -31,6 +31,7 @@ import contextlib
 import dataclasses
 import os
 import pathlib
+import statistics
 import sys
 import tempfile
 import time
@@ -99,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             clients[workers] = client
 
         times: dict[str, list[float]] = {}
+        cpu: dict[int, list[float]] = {}  # CPU seconds of the workers, summed, per run
         plans: list[float] = []
         capacity: list[float] = []
         for _ in range(args.rounds):
@@ -114,9 +116,12 @@ def main(argv: list[str] | None = None) -> int:
             times.setdefault("in-process", []).append(time.perf_counter() - t0)
             for workers, client in clients.items():
                 planned = jobs()
+                used = client.run(_cpu_seconds)
                 t0 = time.perf_counter()
                 report = compute.run(planned, client=client, geometry=False, progress=None)
                 elapsed = time.perf_counter() - t0
+                after = client.run(_cpu_seconds)
+                cpu.setdefault(workers, []).append(sum(after[w] - used[w] for w in after))
                 if not report.ok or len(report.written) != n:
                     print(f"run with {workers} workers failed: {report.failed}", file=sys.stderr)
                     return 1
@@ -143,6 +148,12 @@ def main(argv: list[str] | None = None) -> int:
             one, two = min(times["1 worker(s)"]), min(times["2 worker(s)"])
             print(f"2 workers / 1 worker: {one / two:.2f} x (target >= 1.8 x); with planning "
                   f"{(one + plan) / (two + plan):.2f} x")
+            # the workers' CPU time does not count the machine's other tenants: the same work
+            # on two workers costs about the same CPU as on one when nothing is done twice
+            c1, c2 = statistics.median(cpu[1]), statistics.median(cpu[2])
+            print(f"workers' CPU per run (median): 1 worker {c1:.2f} s, 2 workers {c2:.2f} s "
+                  f"({100 * c2 / c1:.0f} % of one worker's); 1 worker's CPU / 2 workers' wall: "
+                  f"{c1 / two:.2f} x")
         if 2 in clients:
             two = min(times["2 worker(s)"])
             share = 100 * (n * pixels / two / 1e6) / kernel
@@ -191,6 +202,14 @@ def _full_pair(directory: pathlib.Path, window: tuple[int, int], catalog: str | 
           f"MPix/s; runs {', '.join(f'{t:.1f}' for t in times)} s); kernel alone {ker:.2f} s "
           f"({pixels / ker / 1e6:.1f} MPix/s): end to end {100 * ker / best:.1f} % of the kernel; "
           f"mean coherence {summary['mean_coherence']:.3f}")
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process so far (run on each worker)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _burn(seconds: float = 0.4) -> float:

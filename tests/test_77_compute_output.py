@@ -145,3 +145,25 @@ def test_map_geometry_needs_a_latlon_grid(demo_catalog: pathlib.Path, tmp_path: 
     assert "latitude/longitude" in str(err.value) and "orbit" in str(err.value)
     assert compute.main(_args(root / "catalog.json", tmp_path / "out2")) == 2
     assert "--geometry radar" in capsys.readouterr().err
+
+
+def test_workers_link_each_item_as_the_catalog_pass_will(
+    demo_catalog: pathlib.Path, tmp_path: pathlib.Path
+) -> None:
+    """A worker links each pair's item into the output catalog as it writes it, so the run's
+    serial end (`export.write_output_catalog`) finds every item unchanged and rewrites none."""
+    out = tmp_path / "out"
+    jobs = _jobs(demo_catalog, out, geometry="radar")
+    for batch in compute.plan_batches(jobs):
+        compute.compute_batch(batch)  # what a worker runs: no catalog pass yet
+    before = {j.item_path: (j.item_path.read_text(), j.item_path.stat().st_mtime_ns) for j in jobs}
+    item = json.loads(jobs[0].item_path.read_text())
+    rels = {link["rel"]: link["href"] for link in item["links"]}
+    assert item["collection"] == BURST
+    assert rels["root"] == "../../catalog.json" and rels["collection"] == "../collection.json"
+    export.write_output_catalog(out)
+    for path, (text, mtime) in before.items():
+        assert path.read_text() == text and path.stat().st_mtime_ns == mtime, path
+    assert not export.link_item(jobs[0].item_path, out)  # nothing left to link
+    cat = pystac.Catalog.from_file(str(out / "catalog.json"))
+    assert {it.id for it in cat.get_items(recursive=True)} == {j.item_id for j in jobs}

@@ -759,6 +759,7 @@ def _write_pair(job: PairJob, result: Any, inputs: Sequence[Any],
         georeference=job.georeference if job.geometry == "radar" else None,  # type: ignore[arg-type]
         extra_properties={"pairscope:settings_digest": job.digest}, geolocation_cache=cache,
     )
+    export.link_item(job.item_path, job.out)  # as the run's end links it (then: unchanged)
     return {
         "item": str(job.item_path),
         "mean_coherence": item.properties.get("pairscope:mean_coherence"),

@@ -95,7 +95,9 @@ __all__ = [
     "export_pairs",
     "export_png",
     "gcp_grid",
+    "OUTPUT_TITLE",
     "is_complete",
+    "link_item",
     "pair_item_id",
     "pairs_table",
     "pairs_table_from_items",
@@ -1398,11 +1400,20 @@ def _complete_items(folder: pathlib.Path) -> list[tuple[pathlib.Path, dict[str, 
 
 
 def _write_if_changed(data: Mapping[str, Any], path: pathlib.Path) -> bool:
-    """Write ``data`` atomically unless the file already holds exactly it (reruns change nothing)."""
+    """Write ``data`` atomically unless the file already holds exactly it (reruns change nothing).
+    The file is parsed and compared first (json's C decoder: ~20x faster than encoding the data
+    with an indent, which only a changed file needs)."""
+    try:
+        held = path.read_text(encoding="utf-8")
+    except OSError:
+        held = None
+    if held is not None:
+        with contextlib.suppress(ValueError):
+            if json.loads(held) == data:
+                return False
     text = json.dumps(data, indent=2, allow_nan=False) + "\n"
-    with contextlib.suppress(OSError):
-        if path.read_text(encoding="utf-8") == text:
-            return False
+    if held == text:
+        return False
     with _atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return True
@@ -1554,6 +1565,29 @@ def _linked_item(
     return {**data, "links": links, "assets": assets, "collection": collection_id}
 
 
+def _collection_id(folder: pathlib.Path, root: pathlib.Path) -> str:
+    return folder.name if folder != root else (root.absolute().name or "pairscope")
+
+
+def link_item(path: str | os.PathLike[str], root: str | os.PathLike[str],
+              *, title: str | None = None) -> bool:
+    """Link the item at ``path`` (``<root>[/<folder>]/<id>/<id>.json``) into the output catalog
+    ``root`` now, as `write_output_catalog` links it (same ``title``): that pass then finds it
+    unchanged. ``pairscope compute``'s workers do this beside each pair they write, so the run's
+    serial end does not re-encode every item. Whether the file changed."""
+    item = pathlib.Path(path)
+    base = pathlib.Path(root)
+    folder = item.parent.parent
+    data = json.loads(item.read_text(encoding="utf-8"))
+    linked = _linked_item(item, data, _collection_id(folder, base), folder, base,
+                          title or OUTPUT_TITLE)
+    return _write_if_changed(linked, item)
+
+
+#: The title `write_output_catalog` gives an output catalog by default.
+OUTPUT_TITLE = "pairscope output"
+
+
 def write_output_catalog(
     root: str | os.PathLike[str],
     *,
@@ -1576,7 +1610,7 @@ def write_output_catalog(
     base = pathlib.Path(root)
     if not base.is_dir():
         raise FileNotFoundError(f"output folder {base} does not exist: export pairs into it first")
-    title = title or "pairscope output"
+    title = title or OUTPUT_TITLE
     folders = [base, *sorted(d for d in base.iterdir() if d.is_dir() and not d.name.startswith("."))]
     children: list[dict[str, Any]] = []
     for folder in folders:
@@ -1584,7 +1618,7 @@ def write_output_catalog(
         if not items:
             _remove_own_collection(folder / "collection.json")
             continue
-        collection_id = folder.name if folder != base else (base.absolute().name or "pairscope")
+        collection_id = _collection_id(folder, base)
         for path, data in items:
             _write_if_changed(_linked_item(path, data, collection_id, folder, base, title), path)
         doc = _collection_doc(collection_id, folder, base, items, title)
