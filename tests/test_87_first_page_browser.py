@@ -183,8 +183,9 @@ def test_each_visitor_gets_a_held_page_at_once_and_its_own_session(
         visitor.page.goto(f"{url}&layer=coherence")
         title = f"coherence {day(a)} / {day(b)}"
         until(visitor, lambda v=visitor, t=title: _drawn(v.page, t), f"the map {title}")
-        css = visitor.page.evaluate(
+        # Panel's stylesheets load as the browser builds the page (they may follow the map)
+        until(visitor, lambda v=visitor: v.page.evaluate(
             "performance.getEntriesByType('resource').map(r => r.name)"
-            ".filter(n => n.includes('/static/extensions/panel/') && n.includes('.css'))")
-        assert css, "Panel's stylesheets come from the server"
+            ".filter(n => n.includes('/static/extensions/panel/') && n.includes('.css'))"),
+            "Panel's stylesheets loaded from the server")  # fmt: skip
         visitor.assert_clean()
