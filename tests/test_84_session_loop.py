@@ -340,3 +340,14 @@ def test_when_connected_runs_once_at_the_pull_or_at_onload() -> None:
     # a second pull of the same document starts nothing
     run(pull())
     assert not pulled.ticks
+
+
+def test_the_server_primes_its_held_page_on_loopback_or_its_own_address() -> None:
+    """`pairscope serve` requests its own page once at start (the held session of warm reuse):
+    on loopback when it listens on every address, else on that address (IPv6 in brackets)."""
+    from pairscope.ui.app import _local_url
+
+    assert _local_url("0.0.0.0", 5006) == "http://127.0.0.1:5006/explorer"
+    assert _local_url("::", 80) == "http://127.0.0.1:80/explorer"
+    assert _local_url("::1", 5006) == "http://[::1]:5006/explorer"
+    assert _local_url("10.1.2.3", 8080) == "http://10.1.2.3:8080/explorer"

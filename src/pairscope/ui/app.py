@@ -461,6 +461,14 @@ def _served_app(settings: Settings) -> Explorer:
     return create_app(settings)
 
 
+def _local_url(address: str, port: int) -> str:
+    """The app's URL on this machine for a server listening on ``address`` (a wildcard: loopback)."""
+    host = "127.0.0.1" if address in ("", "0.0.0.0", "::") else address
+    if ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    return f"http://{host}:{port}/{APP_PATH}"
+
+
 def _prime(url: str, timeout: float = 600.0) -> None:
     """Request ``url`` once the server answers: the session that request makes is the one whose
     HTML later requests get (`serve`), so no visitor's session is held for that."""
@@ -510,8 +518,7 @@ def serve(
     if not origins:
         origins = [f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]
     print(f"pairscope explorer: http://{address}:{port}/{APP_PATH}", flush=True)
-    host = "127.0.0.1" if address in ("", "0.0.0.0", "::") else address
-    threading.Thread(target=_prime, args=(f"http://{host}:{port}/{APP_PATH}",), daemon=True,
+    threading.Thread(target=_prime, args=(_local_url(address, port),), daemon=True,
                      name="pairscope-prime").start()
     try:
         pn.serve(
