@@ -173,6 +173,8 @@ def test_each_visitor_gets_a_held_page_at_once_and_its_own_session(
     roots = re.compile(r"data-root-id=\\?\"([^\"\\]+)")
     assert roots.findall(html_a) and roots.findall(html_a) == roots.findall(html_b), (
         "both requests get the held session's page")  # fmt: skip
+    for query in ("&theme=dark", "&theme=x1", "&theme=x2"):  # no query holds another session
+        assert roots.findall(_page(second + query)[0]) == roots.findall(html_a), query
     assert token_a["session_id"] != token_b["session_id"]
     assert token_b["arguments"]["pairs"] == [f"{day(dates[2])}_{day(dates[4])}"]
     assert token_b["cookies"] == {"visitor": "bob"}

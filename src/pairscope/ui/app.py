@@ -461,6 +461,12 @@ def _served_app(settings: Settings) -> Explorer:
     return create_app(settings)
 
 
+def _held_session_key(request: Any) -> str:
+    """Which held session's page a request gets (warm reuse, `serve`): one per path, whatever
+    the query."""
+    return str(request.path)
+
+
 def _local_url(address: str, port: int) -> str:
     """The app's URL on this machine for a server listening on ``address`` (a wildcard: loopback)."""
     host = "127.0.0.1" if address in ("", "0.0.0.0", "::") else address
@@ -514,6 +520,9 @@ def serve(
     # HTTP response 0.3-0.4 -> 0.05-0.08 s, a shared URL's map ~0.1 s sooner). The held session
     # is a bare page requested by the server itself (`_prime`), never connected to.
     pn.config.reuse_sessions = "warm"
+    # one held session per app path: Panel's default key also takes the URL's ``theme``, so every
+    # new value would hold one more session for good (a visitor could fill the memory)
+    pn.config.session_key_func = _held_session_key
     origins = list(allow_websocket_origin or [])
     if not origins:
         origins = [f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]
