@@ -84,6 +84,7 @@ from pairscope.errors import SchemaNotFoundError
 
 __all__ = [
     "COG_COMPRESS",
+    "OUTPUT_TITLE",
     "ENCODINGS",
     "EXTENSIONS",
     "GEOREFERENCES",
@@ -95,7 +96,6 @@ __all__ = [
     "export_pairs",
     "export_png",
     "gcp_grid",
-    "OUTPUT_TITLE",
     "is_complete",
     "link_item",
     "pair_item_id",
@@ -1565,6 +1565,10 @@ def _linked_item(
     return {**data, "links": links, "assets": assets, "collection": collection_id}
 
 
+#: The title `write_output_catalog` gives an output catalog by default.
+OUTPUT_TITLE = "pairscope output"
+
+
 def _collection_id(folder: pathlib.Path, root: pathlib.Path) -> str:
     return folder.name if folder != root else (root.absolute().name or "pairscope")
 
@@ -1583,9 +1587,6 @@ def link_item(path: str | os.PathLike[str], root: str | os.PathLike[str],
                           title or OUTPUT_TITLE)
     return _write_if_changed(linked, item)
 
-
-#: The title `write_output_catalog` gives an output catalog by default.
-OUTPUT_TITLE = "pairscope output"
 
 
 def write_output_catalog(

@@ -56,8 +56,11 @@ def _mi(name: str) -> str:
     return f"<mi>{name}</mi>"
 
 
+_UNSTRETCHED = frozenset("()/")
+
+
 def _mo(op: str) -> str:
-    if op in "()/":  # at the height of the text, not stretched to a fraction beside them
+    if op in _UNSTRETCHED:  # at the height of the text, not stretched to a fraction beside them
         return f'<mo stretchy="false">{op}</mo>'
     return f"<mo>{op}</mo>"
 
