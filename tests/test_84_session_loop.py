@@ -351,3 +351,93 @@ def test_the_server_primes_its_held_page_on_loopback_or_its_own_address() -> Non
     assert _local_url("::", 80) == "http://127.0.0.1:80/explorer"
     assert _local_url("::1", 5006) == "http://[::1]:5006/explorer"
     assert _local_url("10.1.2.3", 8080) == "http://10.1.2.3:8080/explorer"
+
+
+_OFF_LOOP_SERVER = r'''
+import json, socket, sys, threading, urllib.error, urllib.request
+
+import panel as pn
+from bokeh.client import pull_session
+
+from pairscope.ui.session_loop import build_sessions_off_the_loop
+
+build_sessions_off_the_loop()
+gate, entered = threading.Event(), threading.Event()
+seen = {"threads": [], "fail": False}
+
+def app():
+    seen["threads"].append(threading.current_thread().name)
+    if seen["fail"]:
+        seen["fail"] = False
+        raise RuntimeError("this build fails")
+    entered.set()
+    if not gate.wait(60):
+        raise RuntimeError("never released")
+    return pn.pane.Markdown("built off the loop")
+
+with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+server = pn.serve({"app": app}, port=port, address="127.0.0.1", show=False, threaded=True,
+                  websocket_origin=[f"127.0.0.1:{port}"])
+base = f"http://127.0.0.1:{port}"
+out = {}
+def get(path, timeout=30.0):
+    try:
+        with urllib.request.urlopen(base + path, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, b""
+# wait for the server, with a build that fails: the request gets an error, the server stays up
+for _ in range(600):
+    try:
+        seen["fail"] = True
+        out["failed_build"] = get("/app")[0]
+        break
+    except OSError:
+        threading.Event().wait(0.05)
+page = {}
+visitor = threading.Thread(target=lambda: page.update(zip(("status", "body"), get("/app"))))
+visitor.start()
+assert entered.wait(30), "the build never started"
+# the build is held: a static file is served meanwhile (it never was with builds on the loop)
+try:
+    status, body = get("/static/js/bokeh.min.js", timeout=20.0)
+    out["static_while_building"] = [status, len(body)]
+except OSError as exc:
+    out["static_while_building"] = repr(exc)
+gate.set()
+visitor.join(60)
+out["page"] = [page.get("status"), b"bokeh" in page.get("body", b"")]
+# a client that connects creates its session the same way, and gets the built document
+with pull_session(url=f"{base}/app") as session:
+    texts = [getattr(m, "text", "") for m in session.document.roots[0].references()]
+    out["pulled"] = any("built off the loop" in str(t) for t in texts)
+out["threads"] = seen["threads"]
+server.stop()
+print("RESULT " + json.dumps(out))
+'''
+
+
+def test_sessions_are_built_off_the_loop_while_it_serves_the_javascript(tmp_path: Any) -> None:
+    """`pairscope serve` builds each session's document on a thread of its own
+    (`build_sessions_off_the_loop`): while a build is held, the server still sends a page's
+    JavaScript (before, the request waited for the build); the built session is served to the
+    browser that made it and to a websocket client; a build that fails answers its request
+    (Panel shows the error) and the server goes on. In a process of its own: the change is process-wide."""
+    import json
+    import subprocess
+    import sys
+
+    script = tmp_path / "serve_off_loop.py"
+    script.write_text(_OFF_LOOP_SERVER)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    assert lines, done.stdout[-2000:] + done.stderr[-4000:]
+    out = json.loads(lines[-1][len("RESULT "):])
+    assert out["failed_build"] in (200, 500)  # Panel shows an app's error on its page
+    assert out["static_while_building"][0] == 200 and out["static_while_building"][1] > 100_000
+    assert out["page"] == [200, True]
+    assert out["pulled"] is True
+    assert out["threads"] and all(name.startswith("pairscope-session") for name in out["threads"])

@@ -14,7 +14,13 @@ import panel as pn
 import param
 
 from pairscope.ui.backend import Backend, CoreBackend
-from pairscope.ui.session_loop import batched, served, session_scheduler, when_connected
+from pairscope.ui.session_loop import (
+    batched,
+    build_sessions_off_the_loop,
+    served,
+    session_scheduler,
+    when_connected,
+)
 from pairscope.ui.settings import Settings
 from pairscope.ui.state import ExplorerState
 from pairscope.ui.views import (
@@ -523,6 +529,8 @@ def serve(
     # one held session per app path: Panel's default key also takes the URL's ``theme``, so every
     # new value would hold one more session for good (a visitor could fill the memory)
     pn.config.session_key_func = _held_session_key
+    # and that build runs off the loop thread, which meanwhile sends the page's JavaScript
+    build_sessions_off_the_loop()
     origins = list(allow_websocket_origin or [])
     if not origins:
         origins = [f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]

@@ -32,8 +32,8 @@ from functools import partial
 from typing import Any, TypeGuard
 
 __all__ = [
-    "Coalesced", "Schedule", "after_shown", "after_writes", "batched", "served", "session_scheduler",
-    "when_connected",
+    "Coalesced", "Schedule", "after_shown", "after_writes", "batched", "build_sessions_off_the_loop",
+    "served", "session_scheduler", "when_connected",
 ]  # fmt: skip
 
 Schedule = Callable[[Callable[[], None]], None]
@@ -65,9 +65,7 @@ def session_scheduler(
         return None
 
     if post is None:
-        from tornado.ioloop import IOLoop
-
-        post = IOLoop.current().add_callback
+        post = _loop_of(doc).add_callback
     lock = threading.Lock()
     queue: deque[Callable[[], None]] = deque()
     held: list[Callable[[], None]] | None = [] if wait_for_load else None
@@ -118,6 +116,19 @@ def session_scheduler(
         # built the pulled document is lost there
         pn.state.onload(release)
     return schedule
+
+
+def _loop_of(doc: Any) -> Any:
+    """The Tornado loop serving ``doc``'s session (the current one outside a Bokeh server)."""
+    try:
+        loop = doc.session_context.server_context.application_context.io_loop
+    except AttributeError:
+        loop = None
+    if loop is None:
+        from tornado.ioloop import IOLoop
+
+        loop = IOLoop.current()
+    return loop
 
 
 #: Served documents -> what runs once the browser has pulled them (see :func:`when_connected`).
@@ -368,3 +379,89 @@ def batched(doc: Any) -> Iterator[None]:
 
     with set_curdoc(doc), pn.io.hold(doc):
         yield
+
+
+#: Builds served sessions' documents, one at a time, off the server's loop thread.
+_builder: Any = None
+
+
+def build_sessions_off_the_loop() -> None:
+    """Make Bokeh's server build each new session's document on a thread of its own
+    (``pairscope-session``) instead of on the loop thread. Installed once per process, by
+    ``serve``.
+
+    A page's HTML comes from a held session at once (Panel's warm reuse); the visitor's own
+    session is built right after (~0.3 s of Python for the explorer). Built on the loop thread,
+    it held the page's JavaScript (~3 MB, 2-3 ms to serve on an idle loop) for 0.2-0.3 s, and the
+    browser can run none of it before it has it. Built on a thread, the loop serves the files
+    between the build's Python (the interpreter switches threads every 5 ms) while the browser
+    runs the JavaScript. A browser that connects first waits for the build, as Bokeh's own
+    concurrent creations do.
+
+    What this changes of Bokeh's ``ApplicationContext.create_session_if_needed`` (3.x): only
+    where ``Application.initialize_document`` runs; the session is created, registered and
+    handed to waiters on the loop thread as before. Panel records the thread that built a
+    document as the one allowed to change it (``state._thread_id_``); it is set to the loop
+    thread once the build is done, where every later change is made."""
+    global _builder
+    from bokeh.document import Document
+    from bokeh.server import contexts
+    from bokeh.server.session import ServerSession
+
+    if _builder is not None:
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    _builder = ThreadPoolExecutor(1, thread_name_prefix="pairscope-session")
+    original = contexts.ApplicationContext.create_session_if_needed
+
+    async def create_session_if_needed(
+        self: Any, session_id: Any, request: Any = None, token: str | None = None
+    ) -> Any:
+        if not session_id or session_id in self._sessions or session_id in self._pending_sessions:
+            return await original(self, session_id, request, token)
+        import asyncio
+
+        from bokeh.util.token import get_token_payload
+        from panel.io.state import state as pn_state
+
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending_sessions[session_id] = future
+        doc = Document()
+        context = contexts.BokehSessionContext(session_id, self.server_context, doc,
+                                               logout_url=self._logout_url)  # fmt: skip
+        if request is not None:
+            payload = get_token_payload(token) if token else {}
+            headers = payload.get("headers")
+            if "cookies" in payload and headers is not None and "Cookie" not in headers:
+                headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in payload["cookies"].items())
+            context._request = contexts._RequestProxy(
+                request, arguments=payload.get("arguments"), cookies=payload.get("cookies"),
+                headers=headers,
+            )  # fmt: skip
+        context._token = token
+        doc._session_context = weakref.ref(context)
+        try:
+            try:
+                await self._application.on_session_created(context)
+            except Exception as exc:  # as Bokeh: logged, and the session is still made
+                log.error("Failed to run session creation hooks %r", exc, exc_info=True)
+            build = self._application.initialize_document
+            await asyncio.get_running_loop().run_in_executor(_builder, build, doc)
+            pn_state._thread_id_[doc] = threading.get_ident()  # changed from here on
+            session = ServerSession(session_id, doc, io_loop=self._loop, token=token)
+        except BaseException as exc:  # waiters get the build's error, as the creator does
+            del self._pending_sessions[session_id]
+            if isinstance(exc, Exception):
+                future.set_exception(exc)
+            else:
+                future.cancel()
+            raise
+        del self._pending_sessions[session_id]
+        self._sessions[session_id] = session
+        context._set_session(session)
+        self._session_contexts[session_id] = context
+        future.set_result(session)
+        return session
+
+    contexts.ApplicationContext.create_session_if_needed = create_session_if_needed  # type: ignore[method-assign]
