@@ -441,3 +441,81 @@ def test_sessions_are_built_off_the_loop_while_it_serves_the_javascript(tmp_path
     assert out["page"] == [200, True]
     assert out["pulled"] is True
     assert out["threads"] and all(name.startswith("pairscope-session") for name in out["threads"])
+
+
+class _LoopDoc(_ReorderingDoc):
+    """A served-like document whose next-tick callbacks run on an asyncio loop, in order."""
+
+    def __init__(self, loop: Any) -> None:
+        super().__init__()
+        self.loop = loop
+
+    def add_next_tick_callback(self, fn: Callable[[], None]) -> Any:  # type: ignore[override]
+        self.loop.call_soon_threadsafe(fn)
+
+
+def test_a_held_pull_replies_with_what_the_first_job_did() -> None:
+    """`hold_pull`: the browser's pull starts the session's first job and its reply waits for the
+    gate; the job's updates made before the reply run at once (the document the browser gets
+    holds them), those after it wait for the page's load (a patch sent while the browser builds
+    the pulled document is lost there). Without the gate opened, the reply goes after the
+    timeout. Not served: no gate."""
+    import asyncio
+    import concurrent.futures
+    from types import SimpleNamespace
+
+    import panel as pn
+    from bokeh.core.types import ID
+    from bokeh.server.session import ServerSession
+    from panel.io.state import set_curdoc
+
+    from pairscope.ui.session_loop import hold_pull, replied, when_connected
+
+    assert hold_pull(None, 1.0) is None
+    reply = object()
+    conn = SimpleNamespace(protocol=SimpleNamespace(create=lambda *a: reply))
+    message = SimpleNamespace(header={"msgid": "1"})
+
+    async def scenario(open_gate: bool) -> list[str]:
+        loop = asyncio.get_running_loop()
+        events: list[str] = []
+        doc = _LoopDoc(loop)
+        with set_curdoc(doc):
+            schedule = session_scheduler(doc, post=loop.call_soon_threadsafe)
+            assert schedule is not None
+            gate = hold_pull(doc, 600.0 if open_gate else 0.2)
+            assert gate is not None
+            when_connected(doc, lambda: events.append("job started"))
+        session = ServerSession(ID("s"), doc)
+        pull = asyncio.ensure_future(session._handle_pull(message, conn))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert events == ["job started"] and not replied(doc)
+        # the job's first result, from its worker thread, before the reply: applied at once
+        with concurrent.futures.ThreadPoolExecutor(1) as worker:
+            worker.submit(schedule, lambda: events.append("result")).result()
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert events == ["job started", "result"]
+        if open_gate:
+            assert not pull.done()  # the reply waits for the gate...
+            gate.open()  # ...which the first result opens (`app._complete_after_first_maps`)
+        assert await asyncio.wait_for(pull, 60) is reply
+        assert replied(doc)
+        schedule(lambda: events.append("after the reply"))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert events == ["job started", "result"]  # held: the browser builds the page
+        with set_curdoc(doc):  # Panel reports the page loaded
+            for callback, _threaded in pn.state._onload.pop(doc, []):
+                callback()
+        for _ in range(20):
+            await asyncio.sleep(0)
+        return events
+
+    def run(coroutine: Any) -> Any:  # a loop of its own (other tests may leave one running here)
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, coroutine).result()
+
+    for open_gate in (True, False):
+        assert run(scenario(open_gate)) == ["job started", "result", "after the reply"]

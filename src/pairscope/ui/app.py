@@ -15,8 +15,10 @@ import param
 
 from pairscope.ui.backend import Backend, CoreBackend
 from pairscope.ui.session_loop import (
+    PullGate,
     batched,
     build_sessions_off_the_loop,
+    hold_pull,
     served,
     session_scheduler,
     when_connected,
@@ -377,9 +379,12 @@ def create_app(
         # runs while the browser builds the page. What is already cached (pairs computed for
         # an earlier visitor) is drawn into the page now.
         pending = not state.load_cached(compute=auto)
+        gate = None
         if pending:
+            # a shared URL's maps, when its job is quick, go in the document the browser pulls
+            gate = hold_pull(doc, PULL_WAIT_S) if auto else None
             when_connected(doc, lambda: state.load(compute=auto))
-        _complete_after_first_maps(app, doc, auto and pending)
+        _complete_after_first_maps(app, doc, auto and pending, gate)
     else:
         app.complete()  # before the load: the views then follow its results as they come
         state.load(compute=auto)
@@ -388,16 +393,24 @@ def create_app(
 
 #: A served page gets its secondary views at the latest this long after the browser connected.
 COMPLETE_AFTER_S = 4.0
+#: How long the reply to a shared URL's pull waits for its job's first result (`hold_pull`).
+#: Longer than the default demo's job (~0.2-0.3 s), about the browser's building of the page.
+PULL_WAIT_S = 0.5
 
 
-def _complete_after_first_maps(app: Explorer, doc: Any, auto: bool) -> None:
+def _complete_after_first_maps(
+    app: Explorer, doc: Any, auto: bool, gate: PullGate | None = None
+) -> None:
     """Complete a served page once its first maps have gone out (``auto``: a result, or an error,
     of the job a shared URL starts, which may come before the page has loaded), else when it has
-    loaded; at the latest :data:`COMPLETE_AFTER_S` after the page loaded."""
-    from pairscope.ui.session_loop import after_writes
+    loaded; at the latest :data:`COMPLETE_AFTER_S` after the page loaded. ``gate``: the held
+    pull (`hold_pull`) opened by that first result or error when it comes before the reply;
+    then the page is completed once loaded, as one whose maps were cached."""
+    from pairscope.ui.session_loop import after_writes, replied
 
     state = app.state
     watcher: list[Any] = []
+    in_pull: list[bool] = []  # the first result came before the pull's reply
 
     def complete() -> None:
         if watcher:
@@ -410,13 +423,17 @@ def _complete_after_first_maps(app: Explorer, doc: Any, auto: bool) -> None:
 
     def changed(event: Any) -> None:
         if event.name == "version" or event.new == "danger":
+            if gate is not None and not replied(doc):
+                in_pull.append(True)
+                gate.open()  # the reply carries it; the rest once the page has loaded
+                return
             after_writes(doc, complete)
 
     if auto:
         watcher.append(state.param.watch(changed, ["version", "status_kind"]))
 
     def loaded() -> None:
-        if not auto:
+        if not auto or in_pull:
             after_writes(doc, complete)
         doc.add_timeout_callback(complete, int(COMPLETE_AFTER_S * 1000))
 

@@ -32,8 +32,9 @@ from functools import partial
 from typing import Any, TypeGuard
 
 __all__ = [
-    "Coalesced", "Schedule", "after_shown", "after_writes", "batched", "build_sessions_off_the_loop",
-    "served", "session_scheduler", "when_connected",
+    "Coalesced", "PullGate", "Schedule", "after_shown", "after_writes", "batched",
+    "build_sessions_off_the_loop", "hold_pull", "replied", "served", "session_scheduler",
+    "when_connected",
 ]  # fmt: skip
 
 Schedule = Callable[[Callable[[], None]], None]
@@ -55,11 +56,13 @@ def session_scheduler(
     """A ``schedule(fn)`` running ``fn`` on ``doc``'s loop, in call order; None when ``doc`` is not
     a served session (then callers run ``fn`` directly).
 
-    Call it on the session's loop thread (when the session is created). ``wait_for_load``: hold
-    functions scheduled before the browser has built the page and run them, in order, once it
-    has (``pn.state.onload``): a job may start when the browser connects and overlap the page's
-    building (:func:`when_connected`). ``post``:
-    how to wake the loop thread (default: the current Tornado ``IOLoop.add_callback``).
+    Call it when the session is created. ``wait_for_load``: hold functions scheduled while the
+    browser builds the document it pulled and run them, in order, once it has
+    (``pn.state.onload``): a patch sent in between is lost there. Before the pull they run at
+    once, and the pulled document holds what they did (a shared URL's first job may finish
+    before the pull, :func:`hold_pull`). ``post``: how to wake the loop thread (default:
+    ``add_callback`` of the server's Tornado loop; the session may be built on another thread,
+    see :func:`build_sessions_off_the_loop`).
     """
     if not served(doc):
         return None
@@ -68,7 +71,8 @@ def session_scheduler(
         post = _loop_of(doc).add_callback
     lock = threading.Lock()
     queue: deque[Callable[[], None]] = deque()
-    held: list[Callable[[], None]] | None = [] if wait_for_load else None
+    held: list[Callable[[], None]] | None = [] if wait_for_load and replied(doc) else None
+    loaded = False
 
     def drain() -> None:
         while True:
@@ -94,9 +98,16 @@ def session_scheduler(
         except Exception:  # the server is shutting down
             pass
 
-    def release() -> None:
+    def hold() -> None:  # on the loop thread, as the pull's reply is made
         nonlocal held
         with lock:
+            if not loaded and held is None:
+                held = []
+
+    def release() -> None:
+        nonlocal held, loaded
+        with lock:
+            loaded = True
             pending, held = held or [], None
             queue.extendleft(reversed(pending))
         drain()
@@ -112,8 +123,11 @@ def session_scheduler(
     if wait_for_load:
         import panel as pn
 
-        # not at the document's pull (see when_connected): a patch sent before the browser has
-        # built the pulled document is lost there
+        # held from the pull's reply to the load (see when_connected): a patch sent before the
+        # browser has built the pulled document is lost there
+        _install_pull_hook()
+        if not replied(doc):
+            _on_reply.setdefault(doc, []).append(hold)
         pn.state.onload(release)
     return schedule
 
@@ -133,6 +147,99 @@ def _loop_of(doc: Any) -> Any:
 
 #: Served documents -> what runs once the browser has pulled them (see :func:`when_connected`).
 _on_pull: weakref.WeakKeyDictionary[Any, list[Callable[[], None]]] = weakref.WeakKeyDictionary()
+#: Served documents -> what runs as the reply to the browser's pull is made.
+_on_reply: weakref.WeakKeyDictionary[Any, list[Callable[[], None]]] = weakref.WeakKeyDictionary()
+#: Served documents whose pull has been answered (its reply made).
+_replied: weakref.WeakSet[Any] = weakref.WeakSet()
+#: Served documents -> the gate their pull's reply waits for (:func:`hold_pull`).
+_gates: weakref.WeakKeyDictionary[Any, PullGate] = weakref.WeakKeyDictionary()
+
+
+async def _next_tick(doc: Any) -> None:
+    """Until the callbacks registered on ``doc``'s loop so far have run (FIFO)."""
+    import asyncio
+
+    future = asyncio.get_running_loop().create_future()
+
+    def done() -> None:
+        if not future.done():
+            future.set_result(None)
+
+    try:
+        doc.add_next_tick_callback(done)
+    except Exception:  # noqa: BLE001 - the session is gone
+        return
+    await future
+
+
+def replied(doc: Any) -> bool:
+    """Whether the browser's pull of ``doc`` has been answered: changes made before are in the
+    document it gets, later ones go to it as messages."""
+    return doc in _replied
+
+
+class PullGate:
+    """What a held pull's reply waits for (:func:`hold_pull`): :meth:`open`, or ``timeout``."""
+
+    def __init__(self, doc: Any, timeout: float) -> None:
+        self._doc = weakref.ref(doc)
+        self.timeout = timeout
+        self.opened = False
+        self.released = False
+        self._future: Any = None
+
+    def open(self) -> None:
+        """Let the reply go, on the next tick of the session's loop: changes made in this one
+        (a data source's new columns are set on the next tick, ``maps.set_data``) go first.
+        Call on the loop thread; once is enough."""
+        if self.opened:
+            return
+        self.opened = True
+        doc = self._doc()
+        if doc is None:
+            return
+        try:
+            doc.add_next_tick_callback(self._release)
+        except Exception:  # noqa: BLE001 - the session is gone: nothing waits
+            pass
+
+    def _release(self) -> None:
+        self.released = True
+        if self._future is not None and not self._future.done():
+            self._future.set_result(None)
+
+    async def wait(self) -> None:
+        """Until released (the next tick after :meth:`open`) or ``timeout``. On the loop."""
+        import asyncio
+
+        if self.released or (self.opened and self._doc() is None):
+            return
+        if self._future is None:
+            self._future = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._future), self.timeout)
+        except TimeoutError:
+            pass
+
+
+def hold_pull(doc: Any, timeout: float) -> PullGate | None:
+    """Hold the reply to the browser's pull of ``doc`` (a served session's document) until the
+    returned gate is opened, at most ``timeout`` seconds; what :func:`when_connected` runs, runs
+    as the pull comes, before the reply. None when ``doc`` is not served.
+
+    For a shared URL of a pair not computed yet: its job starts as the browser pulls the
+    document, and a reply made at once carried empty maps; the browser built that page (~0.4 s),
+    and the maps came in ~25 messages after it had (the job's results are held until then),
+    each laid out again. Held until the job's first result is in the document (~0.2-0.3 s for
+    the default demo), the reply carries the maps, as for a pair computed before. A job slower
+    than ``timeout`` delays the page by ``timeout`` at most, and its results then come as
+    before."""
+    if not served(doc):
+        return None
+    _install_pull_hook()
+    gate = PullGate(doc, timeout)
+    _gates[doc] = gate
+    return gate
 
 
 def _install_pull_hook() -> None:
@@ -145,8 +252,15 @@ def _install_pull_hook() -> None:
     original = ServerSession._handle_pull
 
     def _handle_pull(self: Any, message: Any, connection: Any) -> Any:
+        doc = self.document
+        gate = _gates.pop(doc, None)
+        if gate is not None and doc in _on_pull:
+            return _held_pull(self, gate, message, connection)
+        for fn in _on_reply.pop(doc, ()):
+            fn()
+        _replied.add(doc)
         reply = original(self, message, connection)  # a coroutine (it takes the document lock)
-        callbacks = _on_pull.pop(self.document, ())
+        callbacks = _on_pull.pop(doc, ())
         if not callbacks:
             return reply
 
@@ -164,6 +278,20 @@ def _install_pull_hook() -> None:
             return out
 
         return then()
+
+    async def _held_pull(self: Any, gate: PullGate, message: Any, connection: Any) -> Any:
+        doc = self.document
+        for fn in _on_pull.pop(doc, ()):
+            doc.add_next_tick_callback(fn)  # now, document locked: the job starts
+        await gate.wait()
+        log.info("a shared page's document is sent %s", "with its first result" if gate.released
+                 else f"without its first result (not done in {gate.timeout:g} s)")  # fmt: skip
+        for fn in _on_reply.pop(doc, ()):
+            fn()  # the job's next updates wait for the page's load
+        await _next_tick(doc)  # what is already due on the loop (a source's columns) goes first
+        _replied.add(doc)
+        reply: Any = original(self, message, connection)  # a coroutine (the document lock)
+        return await reply
 
     ServerSession._handle_pull = _handle_pull  # type: ignore[method-assign]
     ServerSession._pairscope_on_pull = True  # type: ignore[attr-defined]
