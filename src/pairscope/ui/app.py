@@ -459,16 +459,25 @@ def _with_allowed(settings: Settings, catalog: str) -> Settings:
 def _sync_url(state: ExplorerState) -> None:
     """Keep the page URL equal to the selection, so a view can be shared and reloaded."""
 
+    loaded: list[bool] = []
+
     def push(*_: Any) -> None:
         loc = pn.state.location
-        if loc is None:
+        if loc is None or not loaded:
             return
         search = "?" + urllib.parse.urlencode(state.query(), safe=",_:/")
         if loc.search != search:
             loc.search = search
 
+    def on_load() -> None:
+        loaded.append(True)
+        push()  # changes made before the browser connected (canonical burst id...)
+
+    # Not before the page has loaded: the browser's URL follows changes of the page's Location,
+    # not the value in the document it pulls (a shared URL's first result may be applied before
+    # the pull's reply, `session_loop.hold_pull`), so a search set earlier would never reach it.
     state.param.watch(push, _URL_PARAMS)
-    pn.state.onload(push)  # changes made before the browser connected (canonical burst id...)
+    pn.state.onload(on_load)
 
 
 def _served_app(settings: Settings) -> Explorer:
