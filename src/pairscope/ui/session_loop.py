@@ -16,7 +16,9 @@ still run.
 
 Also here, for updates made on the loop thread: :class:`Coalesced` (a view redrawn once per tick,
 after the maps, or once a changing range has settled) and :func:`batched` (updates combined into
-one message through Panel's write queue).
+one message through Panel's write queue once the page has loaded); and for a served page's start:
+:func:`when_connected` (a first job started by the browser's pull), :func:`hold_pull` (that pull's
+reply waits for the job's first result) and :func:`build_sessions_off_the_loop`.
 """
 
 from __future__ import annotations
@@ -229,7 +231,7 @@ def hold_pull(doc: Any, timeout: float) -> PullGate | None:
 
     For a shared URL of a pair not computed yet: its job starts as the browser pulls the
     document, and a reply made at once carried empty maps; the browser built that page (~0.4 s),
-    and the maps came in ~25 messages after it had (the job's results are held until then),
+    and the maps came in ~27 messages after it had (the job's results are held until then),
     each laid out again. Held until the job's first result is in the document (~0.2-0.3 s for
     the default demo), the reply carries the maps, as for a pair computed before. A job slower
     than ``timeout`` delays the page by ``timeout`` at most, and its results then come as
