@@ -519,3 +519,42 @@ def test_a_held_pull_replies_with_what_the_first_job_did() -> None:
 
     for open_gate in (True, False):
         assert run(scenario(open_gate)) == ["job started", "result", "after the reply"]
+
+
+def test_a_starting_page_goes_before_other_pages_later_views(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`page_starting`: a served page counts as starting from its session's build until Panel
+    reports it loaded, at most STARTING_S (a held session, or a visitor who left, never loads);
+    `others_starting` tells another page's later views to wait meanwhile (visits back to back:
+    each of their steps holds the server's loop, which the new page's JavaScript waits for).
+    Not served: never counted."""
+    import time
+
+    import panel as pn
+    from panel.io.state import set_curdoc
+
+    from pairscope.ui import session_loop
+    from pairscope.ui.session_loop import others_starting, page_starting
+
+    first, second, held = _ReorderingDoc(), _ReorderingDoc(), _ReorderingDoc()
+    page_starting(Document())  # not served: nothing counted
+    assert not others_starting(first)
+    for doc in (first, second):
+        with set_curdoc(doc):
+            page_starting(doc)
+    assert others_starting(first) and others_starting(second)  # each sees the other
+    with set_curdoc(second):  # Panel reports the second page loaded
+        for callback, _threaded in pn.state._onload.pop(second, []):
+            callback()
+    assert not others_starting(first)  # the first page's later views may go on
+    assert others_starting(second)  # the first page has not loaded yet
+    with set_curdoc(first):
+        for callback, _threaded in pn.state._onload.pop(first, []):
+            callback()
+    assert not others_starting(second)
+    # a page that never loads stops counting after STARTING_S
+    with set_curdoc(held):
+        page_starting(held)
+    assert others_starting(first)
+    now = time.monotonic()
+    monkeypatch.setattr(time, "monotonic", lambda: now + session_loop.STARTING_S + 0.1)
+    assert not others_starting(first)

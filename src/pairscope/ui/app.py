@@ -8,6 +8,7 @@ import pathlib
 import threading
 import urllib.parse
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 import panel as pn
@@ -19,6 +20,7 @@ from pairscope.ui.session_loop import (
     batched,
     build_sessions_off_the_loop,
     hold_pull,
+    page_starting,
     served,
     session_scheduler,
     when_connected,
@@ -378,6 +380,7 @@ def create_app(
         # (it pulls the page's document over its websocket), never on the request alone, and
         # runs while the browser builds the page. What is already cached (pairs computed for
         # an earlier visitor) is drawn into the page now.
+        page_starting(doc)  # until loaded, other pages' later views let it go first
         pending = not state.load_cached(compute=auto)
         gate = None
         if pending:
@@ -393,6 +396,8 @@ def create_app(
 
 #: A served page gets its secondary views at the latest this long after the browser connected.
 COMPLETE_AFTER_S = 4.0
+#: How often a served page's later views look again whether other visitors' pages still start.
+YIELD_MS = 100
 #: How long the reply to a shared URL's pull waits for its job's first result (`hold_pull`).
 #: Longer than the default demo's job (~0.2-0.3 s), about the browser's building of the page.
 PULL_WAIT_S = 0.5
@@ -406,20 +411,27 @@ def _complete_after_first_maps(
     loaded; at the latest :data:`COMPLETE_AFTER_S` after the page loaded. ``gate``: the held
     pull (`hold_pull`) opened by that first result or error when it comes before the reply;
     then the page is completed once loaded, as one whose maps were cached."""
-    from pairscope.ui.session_loop import after_writes, replied
+    from pairscope.ui.session_loop import after_writes, others_starting, replied
 
     state = app.state
     watcher: list[Any] = []
     in_pull: list[bool] = []  # the first result came before the pull's reply
 
-    def complete() -> None:
+    def complete(force: bool = False) -> None:
         if watcher:
             state.param.unwatch(watcher.pop())
-        if not app.completed:
-            with batched(doc):
-                more = app.add_next_view()
-            if more:  # the next one after this one's message has gone out
-                after_writes(doc, complete)
+        if app.completed:
+            return
+        if not force and others_starting(doc):
+            # another visitor's page is starting: each step holds the server's loop ~0.1-0.3 s,
+            # which that page's JavaScript and document pull would wait for (visits back to
+            # back); this page's maps are out, its later views wait (until the deadline below)
+            doc.add_timeout_callback(complete, YIELD_MS)
+            return
+        with batched(doc):
+            more = app.add_next_view()
+        if more:  # the next one after this one's message has gone out
+            after_writes(doc, complete)
 
     def changed(event: Any) -> None:
         if event.name == "version" or event.new == "danger":
@@ -435,7 +447,7 @@ def _complete_after_first_maps(
     def loaded() -> None:
         if not auto or in_pull:
             after_writes(doc, complete)
-        doc.add_timeout_callback(complete, int(COMPLETE_AFTER_S * 1000))
+        doc.add_timeout_callback(partial(complete, True), int(COMPLETE_AFTER_S * 1000))
 
     pn.state.onload(loaded)
 

@@ -35,8 +35,8 @@ from typing import Any, TypeGuard
 
 __all__ = [
     "Coalesced", "PullGate", "Schedule", "after_shown", "after_writes", "batched",
-    "build_sessions_off_the_loop", "hold_pull", "replied", "served", "session_scheduler",
-    "when_connected",
+    "build_sessions_off_the_loop", "hold_pull", "others_starting", "page_starting", "replied",
+    "served", "session_scheduler", "when_connected",
 ]  # fmt: skip
 
 Schedule = Callable[[Callable[[], None]], None]
@@ -595,3 +595,41 @@ def build_sessions_off_the_loop() -> None:
         return session
 
     contexts.ApplicationContext.create_session_if_needed = create_session_if_needed  # type: ignore[method-assign]
+
+
+#: Served pages starting (their session built, the page not loaded yet): document -> when its
+#: session was built (monotonic s). A page counts as starting for :data:`STARTING_S` at most (a
+#: held session, or a visitor who left, never loads).
+_starting: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+_starting_lock = threading.Lock()
+STARTING_S = 3.0
+
+
+def page_starting(doc: Any) -> None:
+    """Count ``doc``'s page as starting until it has loaded (:func:`others_starting`). Any
+    thread (a session is built off the loop)."""
+    import time
+
+    import panel as pn
+
+    if not served(doc):
+        return
+    with _starting_lock:
+        _starting[doc] = time.monotonic()
+
+    def loaded() -> None:
+        with _starting_lock:
+            _starting.pop(doc, None)
+
+    pn.state.onload(loaded)
+
+
+def others_starting(doc: Any) -> bool:
+    """Whether a page other than ``doc``'s is starting: its visitor waits for the server's loop
+    (the JavaScript it fetches, the document it pulls), so work that can wait should."""
+    import time
+
+    now = time.monotonic()
+    with _starting_lock:
+        return any(other is not doc and now - since < STARTING_S
+                   for other, since in list(_starting.items()))  # fmt: skip
