@@ -289,6 +289,26 @@ def test_the_socket_path_matches_bokeh_and_tornado() -> None:
     assert "self.stream" in inspect.getsource(websocket.WebSocketProtocol)
 
 
+def test_the_session_creation_we_mirror_matches_bokeh_and_panel() -> None:
+    """`build_sessions_off_the_loop` repeats Bokeh's `create_session_if_needed` with the build on a
+    thread; a Bokeh or Panel that changes what it repeats must fail here, not in a browser."""
+    import inspect
+
+    from bokeh.server import contexts
+    from panel.io.state import state as pn_state
+
+    source = inspect.getsource(contexts.ApplicationContext.create_session_if_needed)
+    for part in ("self._pending_sessions[session_id] = gen.Future()", "doc = Document()",
+                 "BokehSessionContext(session_id", "_RequestProxy(request",
+                 "await self._application.on_session_created(session_context)",
+                 "self._application.initialize_document(doc)",
+                 "ServerSession(session_id, doc, io_loop=self._loop, token=token)",
+                 "session_context._set_session(session)",
+                 "self._session_contexts[session_id] = session_context"):  # fmt: skip
+        assert part in source, part
+    assert hasattr(pn_state, "_thread_id_")  # the thread Panel lets change a document
+
+
 def test_when_connected_runs_once_at_the_pull_or_at_onload() -> None:
     """A served session's first job starts when the browser pulls the document over its
     websocket (Bokeh's PULL-DOC), once; Panel's onload, later, does not start it again. Without

@@ -415,7 +415,6 @@ def _complete_after_first_maps(
 
     state = app.state
     watcher: list[Any] = []
-    in_pull: list[bool] = []  # the first result came before the pull's reply
 
     def complete(force: bool = False) -> None:
         if watcher:
@@ -430,13 +429,12 @@ def _complete_after_first_maps(
             return
         with batched(doc):
             more = app.add_next_view()
-        if more:  # the next one after this one's message has gone out
-            after_writes(doc, complete)
+        if more:  # the next one after this one's message has gone out (past the deadline too)
+            after_writes(doc, partial(complete, force))
 
     def changed(event: Any) -> None:
         if event.name == "version" or event.new == "danger":
             if gate is not None and not replied(doc):
-                in_pull.append(True)
                 gate.open()  # the reply carries it; the rest once the page has loaded
                 return
             after_writes(doc, complete)
@@ -445,7 +443,7 @@ def _complete_after_first_maps(
         watcher.append(state.param.watch(changed, ["version", "status_kind"]))
 
     def loaded() -> None:
-        if not auto or in_pull:
+        if not auto or (gate is not None and gate.opened):  # the maps came in the document
             after_writes(doc, complete)
         doc.add_timeout_callback(partial(complete, True), int(COMPLETE_AFTER_S * 1000))
 

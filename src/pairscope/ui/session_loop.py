@@ -29,7 +29,7 @@ import logging
 import threading
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import Any, TypeGuard
 
@@ -246,52 +246,53 @@ def hold_pull(doc: Any, timeout: float) -> PullGate | None:
 
 def _install_pull_hook() -> None:
     """Make Bokeh's server run a document's :data:`_on_pull` callbacks (next tick, document
-    locked) when a browser pulls the document over its websocket. Installed once per process."""
+    locked) when a browser pulls the document over its websocket: after the reply is made, or,
+    for a held pull (:func:`hold_pull`), before it, the reply then waiting for the gate. Either
+    way :data:`_on_reply` runs as the reply is made. Installed once per process."""
     from bokeh.server.session import ServerSession
 
     if getattr(ServerSession, "_pairscope_on_pull", False):
         return
     original = ServerSession._handle_pull
 
+    def due(doc: Any, callbacks: Iterable[Callable[[], None]]) -> None:
+        for fn in callbacks:
+            doc.add_next_tick_callback(fn)
+
+    def replying(doc: Any) -> None:
+        for fn in _on_reply.pop(doc, ()):
+            fn()  # the job's next updates wait for the page's load
+        _replied.add(doc)
+
     def _handle_pull(self: Any, message: Any, connection: Any) -> Any:
         doc = self.document
         gate = _gates.pop(doc, None)
         if gate is not None and doc in _on_pull:
             return _held_pull(self, gate, message, connection)
-        for fn in _on_reply.pop(doc, ()):
-            fn()
-        _replied.add(doc)
+        replying(doc)
         reply = original(self, message, connection)  # a coroutine (it takes the document lock)
         callbacks = _on_pull.pop(doc, ())
         if not callbacks:
             return reply
-
-        def due() -> None:
-            for fn in callbacks:
-                self.document.add_next_tick_callback(fn)
-
         if not inspect.isawaitable(reply):
-            due()
+            due(doc, callbacks)
             return reply
 
         async def then() -> Any:
             out = await reply
-            due()  # after the reply is made: the browser has the document as it was
+            due(doc, callbacks)  # after the reply is made: the browser has the document as it was
             return out
 
         return then()
 
     async def _held_pull(self: Any, gate: PullGate, message: Any, connection: Any) -> Any:
         doc = self.document
-        for fn in _on_pull.pop(doc, ()):
-            doc.add_next_tick_callback(fn)  # now, document locked: the job starts
+        due(doc, _on_pull.pop(doc, ()))  # now: the job starts
         await gate.wait()
         log.info("a shared page's document is sent %s", "with its first result" if gate.released
                  else f"without its first result (not done in {gate.timeout:g} s)")  # fmt: skip
-        for fn in _on_reply.pop(doc, ()):
-            fn()  # the job's next updates wait for the page's load
+        replying(doc)
         await _next_tick(doc)  # what is already due on the loop (a source's columns) goes first
-        _replied.add(doc)
         reply: Any = original(self, message, connection)  # a coroutine (the document lock)
         return await reply
 
