@@ -525,6 +525,48 @@ def test_result_cache_makes_revisits_instant(demo_catalog: pathlib.Path) -> None
     assert not np.allclose(other["coherence"].values, first["coherence"].values, equal_nan=True)
 
 
+def test_cache_counts_a_data_arrays_coordinates() -> None:
+    """A DataArray's ``nbytes`` is its data alone; the cache's bound counts its coordinates too."""
+    grid = np.zeros((10, 10))  # 800 bytes of coordinates beside 100 bytes of data
+    value = xr.DataArray(np.zeros((10, 10), np.uint8), dims=("y", "x"),
+                         coords={"lat": (("y", "x"), grid), "lon": (("y", "x"), grid.copy())})
+    assert value.nbytes == 100
+    cache = ResultCache(max_bytes=4000)
+    for i in range(4):
+        cache.put(("k", i), value.copy(deep=True))  # 1700 bytes each
+    assert len(cache) == 2 and ("k", 3) in cache and ("k", 1) not in cache
+
+
+def test_dates_share_the_bursts_grid_read_once(demo_catalog: pathlib.Path) -> None:
+    """A date's cached samples hold no grid (the burst's latitude / longitude / height are read
+    once, `CoreBackend.grid`); a pair's stack is the same as the lazy stack's, grid included; the
+    cache's count of its bytes is at least what its entries hold."""
+    backend = make_backend()
+    cat = str(demo_catalog)
+    burst = backend.open_catalog(cat).bursts[0].burst_id
+    dates = backend.burst_dates(cat, burst, "VV").dates
+    pair = backend.pair_stack(cat, burst, "VV", [dates[0], dates[2]])
+    lazy = backend.stack(cat, burst, "VV").sel(date=[dates[0], dates[2]]).load()
+    np.testing.assert_array_equal(pair.values, lazy.values)
+    two_d = sorted(str(k) for k, v in lazy.coords.items() if v.ndim == 2)
+    assert {"latitude", "longitude"} <= set(two_d)
+    assert sorted(str(k) for k, v in pair.coords.items() if v.ndim == 2) == two_d
+    for name in two_d:
+        np.testing.assert_array_equal(pair[name].values, lazy[name].values)
+    backend.pair_stack(cat, burst, "VV", [dates[1], dates[2]])
+    entries = [v for v, _ in backend.cache._data.values()]
+    samples = [v for v in entries if isinstance(v, xr.DataArray)]
+    assert len(samples) == 3 and all(v.ndim == 2 for v in samples)
+    assert all(c.ndim == 0 for v in samples for c in v.coords.values())  # no grid per date
+    grids = [v for v in entries if isinstance(v, xr.Dataset)]
+    assert len(grids) == 1 and sorted(map(str, grids[0].coords)) == two_d
+    # every array an entry holds, each counted once: no more than the cache counts
+    arrays = {id(a): a for v in samples + grids
+              for a in [getattr(v, "values", None), *(c.values for c in v.coords.values())]
+              if isinstance(a, np.ndarray)}
+    assert sum(a.nbytes for a in arrays.values()) <= backend.cache._bytes
+
+
 def test_threads_do_not_leak_between_states(settings: Settings) -> None:
     a, b = make_state(settings), make_state(settings)
     a.burst, b.burst = "T117_249435_IW2", "T117_249436_IW2"

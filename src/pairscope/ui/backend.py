@@ -165,8 +165,14 @@ class ResultCache:
 
     @staticmethod
     def _size(value: Any) -> int:
+        """Bytes ``value`` holds: an xarray DataArray's coordinates count too (its ``nbytes`` is
+        its data alone; a burst's latitude / longitude / height grid is 3x a date's samples)."""
         nbytes = getattr(value, "nbytes", None)
-        return int(nbytes) if nbytes is not None else 1024
+        if nbytes is None:
+            return 1024
+        if isinstance(value, xr.DataArray):
+            nbytes += sum(int(c.nbytes) for name, c in value.coords.items() if name != value.name)
+        return int(nbytes)
 
     def get(self, key: Hashable) -> Any | None:
         with self._lock:
@@ -444,7 +450,27 @@ class CoreBackend:
         self.cache.put(key, _Small(slc))
         return slc
 
+    def grid(self, catalog: str, burst_id: str, polarization: str) -> xr.Dataset:
+        """The burst's 2-D coordinates (latitude, longitude, height where the stack has them) as
+        a Dataset of coordinates, read once and cached: every date of the stack shares them."""
+        key = ("grid", catalog, burst_id, polarization)
+        hit = self.cache.get(key)
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
+        self._miss("grid")
+        slc = self.stack(catalog, burst_id, polarization)
+        names = [str(k) for k, v in slc.coords.items() if v.ndim == 2]
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", category=UserWarning, module="rasterio")
+                grid = xr.Dataset(coords={k: slc.coords[k] for k in names}).load()
+        except Exception as exc:
+            raise explain(exc, f"Could not read the grid of burst {burst_id}") from exc
+        self.cache.put(key, grid)
+        return grid
+
     def _date(self, catalog: str, burst_id: str, polarization: str, date: np.datetime64) -> Any:
+        """One date's samples (no 2-D coordinates: `grid` holds them once for the burst)."""
         key = ("slc", catalog, burst_id, polarization, day(date))
         hit = self.cache.get(key)
         if hit is not None:
@@ -454,7 +480,8 @@ class CoreBackend:
         try:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", category=UserWarning, module="rasterio")
-                one = slc.sel(date=as_date(date)).load()
+                one = slc.sel(date=as_date(date))
+                one = one.drop_vars([k for k, v in one.coords.items() if v.ndim == 2]).load()
         except KeyError as exc:
             raise UserError(
                 f"Date {day(date)} is not in the stack of burst {burst_id}.",
@@ -473,6 +500,7 @@ class CoreBackend:
         """The given dates of the burst in memory, as a ``("date", ...)`` stack (each date read
         once and cached for every pair that uses it)."""
         one = [self._date(catalog, burst_id, polarization, d) for d in dates]
+        grid = self.grid(catalog, burst_id, polarization)
         shapes = {o.shape for o in one}
         if len(shapes) > 1:
             raise UserError(
@@ -483,7 +511,7 @@ class CoreBackend:
         first = one[0]
         dims = ("date", *(str(d) for d in first.dims))
         coords: dict[str, Any] = {"date": np.array([as_date(d) for d in dates])}
-        for name, coord in first.coords.items():
+        for name, coord in [*first.coords.items(), *grid.coords.items()]:
             if name != "date" and coord.dims:
                 coords[str(name)] = coord
         return xr.DataArray(np.stack([o.values for o in one]), dims=dims, coords=coords,
