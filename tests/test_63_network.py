@@ -420,3 +420,72 @@ def test_a_new_range_recolours_the_network_and_matrix_in_place(settings: Setting
     # a change of the network itself still draws a new figure
     state.toggle_date("20240902")
     assert net_fig not in figures().values()
+
+
+def test_another_pixel_or_pair_changes_the_pixel_plots_in_place(settings: Settings) -> None:
+    """The pixel's three figures are built at the first clicked pixel and kept: another pixel or
+    pair changes their data and titles (a new set of figures per click was ~0.5 s of the
+    server's loop and ~150 new models for the browser); no pixel shows the message alone; a
+    click on a matrix cell or a baseline point opens its pair."""
+    import panel as pn
+    from bokeh.events import Tap
+    from bokeh.models import Plot
+
+    from pairscope.ui.views import PixelView
+
+    state = computed(loaded(settings, rule="sequential", rule_value="2"))
+    view = PixelView(state=state)
+    root = pn.panel(view).get_root()
+    assert view._figures == {} and view._message.visible
+    assert "click a map" in view._message.text
+    state.pixel = (10.0, 5.0)
+    figures = dict(view._figures)
+    sources = dict(view._sources)
+    assert set(figures) == {"baseline", "date", "matrix"}
+    assert not view._message.visible and all(f.visible for f in view._figures.values())
+    rows = state.pixel_series()
+    points = sources["points"].data
+    assert sorted(points["pair"]) == sorted(r["pair"] for r in rows)
+    assert dict(zip(points["pair"], points["coherence"], strict=True)) == pytest.approx(
+        {r["pair"]: r["coherence"] for r in rows})
+    assert figures["matrix"].title.text.startswith("Coherence matrix of pixel (10, 5)")
+    labels, m = pixel_matrix(sorted(state.network.dates), rows)
+    cells = sources["cells"].data
+    assert len(cells["coherence"]) == int(np.isfinite(m).sum()) - len(labels)  # off-diagonal
+    for a, b, v in zip(cells["reference"], cells["secondary"], cells["coherence"], strict=True):
+        assert v == pytest.approx(m[labels.index(b), labels.index(a)])
+    chosen = state.pair
+    assert list(sources["outline"].data["reference"]) != [] and chosen
+    # another pixel, then another pair: the same figures and sources, new values
+    state.pixel = (30.0, 12.0)
+    assert view._figures == figures and view._sources == sources
+    assert figures["baseline"].title.text.startswith("Pixel (30, 12): coherence per pair")
+    assert sources["points"].data["coherence"] == pytest.approx(
+        [r["coherence"] for r in state.pixel_series()])
+    other = next(r["pair"] for r in rows if r["pair"] != chosen)
+    state.pair = other
+    assert view._figures == figures
+    mark = sources["mark"].data
+    assert len(mark["coherence"]) == 1
+    assert sources["chosen"].data["coherence"] == pytest.approx(
+        [r["coherence"] for r in state.pixel_series() if r["pair"] == other])
+    plots = [m for m in root.references() if isinstance(m, Plot)]
+    assert {id(f) for f in figures.values()} <= {id(p) for p in plots}
+    # a click on a cell opens its pair (categorical centres 0.5, 1.5, ...), on the diagonal not
+    a, b = chosen.split("_")
+    i, j = view._factors.index(a), view._factors.index(b)
+    figures["matrix"]._trigger_event(Tap(figures["matrix"], x=i + 0.5, y=j + 0.5))
+    assert state.pair == chosen
+    figures["matrix"]._trigger_event(Tap(figures["matrix"], x=i + 0.5, y=i + 0.5))
+    assert state.pair == chosen
+    # a click near a point of the baseline plot opens that pair
+    row = next(r for r in state.pixel_series() if r["pair"] == other)
+    figures["baseline"]._trigger_event(Tap(figures["baseline"], x=row["temporal_baseline"] + 1.0,
+                                           y=row["coherence"]))  # fmt: skip
+    assert state.pair == other
+    # outside the maps: the message alone, the figures kept for the next pixel
+    state.pixel = (40.6, 3.0)
+    assert view._message.visible and not any(f.visible for f in view._figures.values())
+    assert "outside the computed maps" in view._message.text
+    state.pixel = (12.0, 6.0)
+    assert view._figures == figures and not view._message.visible

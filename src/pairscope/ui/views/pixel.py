@@ -2,7 +2,12 @@
 """The clicked pixel: its coherence (the estimate over its window) in every computed pair of the
 network, against temporal baseline, against acquisition date (each pair a bar from its reference
 to its secondary date), and as a date x date matrix (MintPy's ``plot_coherence_matrix``); with its
-latitude, longitude and height. Clicking a point, bar or cell opens that pair.
+latitude, longitude and height. Clicking a point or a cell opens that pair.
+
+Plain Bokeh figures, built at the first clicked pixel and kept: another pixel, pair or result
+changes their data sources and titles in place (as HoloViews plots each click rebuilt three
+figures, ~0.5 s of the server's loop per figure set, and the browser built and laid out ~150
+new models).
 """
 
 from __future__ import annotations
@@ -11,14 +16,24 @@ import html
 import math
 from typing import Any
 
-import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
+from bokeh.events import Tap
+from bokeh.models import (
+    ColumnDataSource,
+    FactorRange,
+    HoverTool,
+    LinearColorMapper,
+    Range1d,
+)
+from bokeh.models.annotations.legends import ColorBar
+from bokeh.models.widgets.markups import Div
+from bokeh.plotting import figure
 
 from pairscope.ui.session_loop import Coalesced
 from pairscope.ui.state import ExplorerState, pixel_matrix
-from pairscope.ui.views.style import layer_style
+from pairscope.ui.views.style import layer_style, unfaded
 
 HEIGHT = 220
 MATRIX_HEIGHT = 280
@@ -61,23 +76,22 @@ class PixelView(pn.viewable.Viewer):
         self._info = pn.pane.HTML("", css_classes=["ps-pixel-info"], sizing_mode="stretch_width",
                                   margin=(0, 5))  # fmt: skip
         self._empty: str | None = None  # the message drawn when there is no pixel series
-        first, second, third = self._plots() or (None, None, None)
-        self._panes = [pn.pane.HoloViews(p, sizing_mode="stretch_width", linked_axes=False)
-                       for p in (first, second, third)]  # fmt: skip
+        self._message = Div(text="", height=80)
+        self._message_pane = pn.pane.Bokeh(self._message, sizing_mode="stretch_width")
+        self._plots: list[Any] = []  # the figures' panes, once built
+        self._body = pn.Column(self._message_pane, sizing_mode="stretch_width")
+        self._sources: dict[str, ColumnDataSource] = {}
+        self._figures: dict[str, Any] = {}
+        self._factors: list[str] = []  # the dates on both axes of the pixel's matrix
+        self._refresh()
         # redrawn once per tick, after the maps (see session_loop.Coalesced)
         self._redraw = Coalesced(self._refresh)
         self.state.param.watch(self._redraw, ["pixel", "version", "pair", "network", "stale"])
 
+    # -- what is drawn ---------------------------------------------------------------------------
     def _refresh(self, *_: Any) -> None:
-        plots = self._plots()
-        if plots is None:
-            return  # the same message as drawn: nothing to send (another pair, no pixel)
-        for pane, plot in zip(self._panes, plots, strict=True):
-            pane.object = plot
-
-    def _plots(self) -> tuple[Any, Any, Any] | None:
-        """The three plots for the state now; None when they would be the empty message already
-        drawn."""
+        """The state's pixel into the figures (built at the first pixel, then changed in place),
+        or the message saying why there is none."""
         state = self.state
         text = pixel_text(state)
         self._info.object = f"<div>{html.escape(text)}</div>" if text else ""
@@ -88,92 +102,158 @@ class PixelView(pn.viewable.Viewer):
                 if state.pixel is None
                 else "Pixel: the clicked point is outside the computed maps."
             )
-            if message == self._empty:
-                return None
-            self._empty = message
-            empty = hv.Div(f"<p class='ps-empty'>{message}</p>").opts(height=80)
-            return empty, hv.Div("").opts(height=10), hv.Div("").opts(height=10)
+            if message != self._empty:  # else the same message as drawn: nothing to send
+                self._empty = message
+                self._message.text = f"<p class='ps-empty'>{html.escape(message)}</p>"
+                self._show(message=True)
+            return
         self._empty = None
         x, y = state.pixel or (0.0, 0.0)
         outdated = " (outdated: press Compute)" if state.stale else ""
         df = pd.DataFrame(rows)
         df["selected"] = df["pair"] == (state.pair or "")
-        return (self._by_baseline(df, x, y, outdated), self._by_date(df, x, y, outdated),
-                self._matrix(rows, x, y, outdated))  # fmt: skip
+        labels, cells = self._matrix_cells(rows)
+        if not self._figures:
+            self._build(labels)
+            self._plots = [pn.pane.Bokeh(self._figures[name], sizing_mode="stretch_width")
+                           for name in ("baseline", "date", "matrix")]  # fmt: skip
+            self._body.objects = [self._message_pane, *self._plots]
+        self._draw(df, labels, cells)
+        where = f"({x:.0f}, {y:.0f})"
+        titles = {"baseline": f"Pixel {where}: coherence per pair{outdated}",
+                  "date": f"Coherence of pixel {where} against date{outdated}",
+                  "matrix": f"Coherence matrix of pixel {where}{outdated}"}  # fmt: skip
+        for name, title in titles.items():
+            if self._figures[name].title.text != title:
+                self._figures[name].title.text = title
+        self._show(message=False)
 
-    def _by_baseline(self, df: pd.DataFrame, x: float, y: float, outdated: str) -> Any:
-        frame = df.drop(columns=["reference", "secondary"])
-        vdims = ["coherence", "pair", "perpendicular_baseline"]
-        tips = [("pair", "@pair"), ("coherence", "@coherence{0.000}"),
-                ("temporal baseline [d]", "@temporal_baseline")]  # fmt: skip
-        points = hv.Scatter(frame, kdims=["temporal_baseline"], vdims=vdims).opts(
-            size=9, color="#1f77b4", tools=["hover", "tap"], hover_tooltips=tips,
-            nonselection_alpha=1.0, selection_alpha=1.0,
-        )  # fmt: skip
-        chosen = hv.Scatter(frame[frame["selected"]], kdims=["temporal_baseline"],
-                            vdims=["coherence"]).opts(
-            size=16, color="#d62728", marker="circle", fill_alpha=0.4)  # fmt: skip
-        tap = hv.streams.Tap(source=points, x=None, y=None)
-        tap.add_subscriber(self._tapped_baseline)
-        return (points * chosen).opts(
-            responsive=True, height=HEIGHT, ylim=(0.0, 1.0), xlabel="temporal baseline [days]",
-            ylabel="coherence [0-1]", title=f"Pixel ({x:.0f}, {y:.0f}): coherence per pair"
-            + outdated, toolbar="above",
-        )  # fmt: skip
+    def _show(self, *, message: bool) -> None:
+        """The message or the figures (both stay in the page: showing one hides the other). The
+        Bokeh models' own ``visible`` (a Bokeh pane's ``visible`` set back to True reads False)."""
+        if self._message.visible != message:
+            self._message.visible = message
+        for fig in self._figures.values():
+            if fig.visible == message:
+                fig.visible = not message
 
-    def _by_date(self, df: pd.DataFrame, x: float, y: float, outdated: str) -> Any:
-        frame = df.assign(
-            reference=pd.to_datetime(df["reference"]), secondary=pd.to_datetime(df["secondary"]),
-            level=df["coherence"],
-        )
-        style = layer_style("coherence")
-        tips = [("pair", "@pair"), ("coherence", "@coherence{0.000}")]
-        bars = hv.Segments(frame, kdims=["reference", "level", "secondary", "coherence"],
-                           vdims=["pair", "temporal_baseline"]).opts(
-            color="coherence", cmap=list(style.cmap), clim=(0.0, 1.0), line_width=4,
-            tools=["hover"], hover_tooltips=tips)  # fmt: skip
-        ends = pd.concat([
-            frame[["reference", "coherence", "pair"]].rename(columns={"reference": "date"}),
-            frame[["secondary", "coherence", "pair"]].rename(columns={"secondary": "date"}),
-        ])  # fmt: skip
-        dots = hv.Scatter(ends, kdims=["date"], vdims=["coherence", "pair"]).opts(
-            size=6, color="#333333", tools=["hover"], hover_tooltips=tips)
-        chosen = frame[frame["selected"]]
-        mark = hv.Segments(chosen, kdims=["reference", "level", "secondary", "coherence"]).opts(
-            color="#d62728", line_width=9, alpha=0.5)
-        return (mark * bars * dots).opts(
-            responsive=True, height=HEIGHT, ylim=(0.0, 1.0), xlabel="acquisition date",
-            ylabel="coherence [0-1]", xrotation=30,
-            title=f"Coherence of pixel ({x:.0f}, {y:.0f}) against date" + outdated,
-            toolbar="above",
-        )  # fmt: skip
+    def _draw(self, df: pd.DataFrame, labels: list[str], cells: pd.DataFrame) -> None:
+        """New columns for every data source drawn (served: through Panel's write queue)."""
+        from pairscope.ui.views.maps import set_data
 
-    def _matrix(self, rows: list[dict[str, Any]], x: float, y: float, outdated: str) -> Any:
+        chosen = df[df["selected"]]
+        reference = pd.to_datetime(df["reference"]).to_numpy("datetime64[ms]")
+        secondary = pd.to_datetime(df["secondary"]).to_numpy("datetime64[ms]")
+        coherence = df["coherence"].to_numpy(float)
+        pairs = list(df["pair"])
+        picked = df["selected"].to_numpy(bool)
+        if self._factors != labels:  # another network's dates: the matrix's axes follow
+            self._factors = labels
+            matrix = self._figures["matrix"]
+            matrix.x_range.factors = list(labels)
+            matrix.y_range.factors = list(labels)
+        row = cells[cells["pair"] == (self.state.pair or "")]
+        columns = {
+            "points": {"temporal_baseline": df["temporal_baseline"].to_numpy(float),
+                       "coherence": coherence, "pair": pairs,
+                       "perpendicular_baseline": df["perpendicular_baseline"].to_numpy(float)},
+            "chosen": {"temporal_baseline": chosen["temporal_baseline"].to_numpy(float),
+                       "coherence": chosen["coherence"].to_numpy(float)},
+            "bars": {"reference": reference, "secondary": secondary, "coherence": coherence,
+                     "pair": pairs},
+            "ends": {"date": np.concatenate([reference, secondary]),
+                     "coherence": np.concatenate([coherence, coherence]), "pair": pairs + pairs},
+            "mark": {"reference": reference[picked], "secondary": secondary[picked],
+                     "coherence": coherence[picked]},
+            "cells": {"reference": list(cells["reference"]), "secondary": list(cells["secondary"]),
+                      "coherence": cells["coherence"].to_numpy(float)},
+            "outline": {"reference": list(row["reference"]), "secondary": list(row["secondary"])},
+        }  # fmt: skip
+        for name, data in columns.items():
+            set_data(self._sources[name], data)
+
+    def _matrix_cells(self, rows: list[dict[str, Any]]) -> tuple[list[str], pd.DataFrame]:
+        """The dates of the matrix's axes (the network's, else the pixel's pairs') and one cell
+        per computed pair, on both sides of the diagonal, with its pair's key."""
         bd = self.state.burst_dates
         dates = sorted({d for r in rows for d in (r["reference"], r["secondary"])})
         if bd is not None:
             net = self.state.network
             dates = sorted(net.dates) if net is not None else sorted(bd.dates)
         labels, m = pixel_matrix(dates, rows)
-        cells = [{"reference": labels[j], "secondary": labels[i], "coherence": float(m[i, j])}
+        cells = [{"reference": labels[j], "secondary": labels[i], "coherence": float(m[i, j]),
+                  "pair": f"{min(labels[i], labels[j])}_{max(labels[i], labels[j])}"}
                  for i in range(len(labels)) for j in range(len(labels))
                  if i != j and not math.isnan(m[i, j])]  # fmt: skip
-        frame = pd.DataFrame(cells, columns=["reference", "secondary", "coherence"])
-        style = layer_style("coherence")
-        heat = hv.HeatMap(frame, kdims=["reference", "secondary"], vdims=["coherence"])
-        heat = heat.redim.values(reference=labels, secondary=labels).opts(
-            cmap=list(style.cmap), clim=(0.0, 1.0), colorbar=True, clabel="coherence [0-1]",
-            tools=["hover", "tap"], responsive=True, height=MATRIX_HEIGHT, xrotation=45,
-            title=f"Coherence matrix of pixel ({x:.0f}, {y:.0f})" + outdated, toolbar="above",
-            selection_alpha=1.0, nonselection_alpha=1.0, xlabel="date", ylabel="date",
-        )  # fmt: skip
-        tap = hv.streams.Tap(source=heat, x=None, y=None)
-        tap.add_subscriber(self._tapped_cell)
-        return heat
+        return labels, pd.DataFrame(cells, columns=["reference", "secondary", "coherence", "pair"])
 
+    def _build(self, labels: list[str]) -> None:
+        """The three figures and their (empty) data sources, once."""
+        cmap = list(layer_style("coherence").cmap)
+        src = self._sources = {name: ColumnDataSource(data={}) for name in (
+            "points", "chosen", "bars", "ends", "mark", "cells", "outline")}  # fmt: skip
+        tools = "pan,wheel_zoom,box_zoom,reset,save"
+        common: dict[str, Any] = {"sizing_mode": "stretch_width", "min_width": 200,
+                                  "toolbar_location": "above", "tools": tools, "title": " "}
+
+        base = figure(height=HEIGHT, y_range=Range1d(start=0.0, end=1.0), x_axis_label="temporal baseline [days]",
+                      y_axis_label="coherence [0-1]", **common)  # fmt: skip
+        points = unfaded(base.scatter("temporal_baseline", "coherence", source=src["points"],
+                                      size=9, color="#1f77b4"))  # fmt: skip
+        base.scatter("temporal_baseline", "coherence", source=src["chosen"], size=16,
+                     color="#d62728", fill_alpha=0.4)  # fmt: skip
+        base.add_tools(HoverTool(renderers=[points], tooltips=[
+            ("pair", "@pair"), ("coherence", "@coherence{0.000}"),
+            ("temporal baseline [d]", "@temporal_baseline")]))  # fmt: skip
+        base.on_event(Tap, lambda e: self._tapped_baseline(e.x, e.y))
+
+        by_date = figure(height=HEIGHT, y_range=Range1d(start=0.0, end=1.0), x_axis_type="datetime",
+                         x_axis_label="acquisition date", y_axis_label="coherence [0-1]", **common)
+        by_date.xaxis.major_label_orientation = math.radians(30)
+        tips = [("pair", "@pair"), ("coherence", "@coherence{0.000}")]
+        by_date.segment("reference", "coherence", "secondary", "coherence", source=src["mark"],
+                        color="#d62728", line_width=9, alpha=0.5)  # fmt: skip
+        colours = LinearColorMapper(palette=cmap, low=0.0, high=1.0)
+        bars = by_date.segment("reference", "coherence", "secondary", "coherence",
+                               source=src["bars"], line_width=4,
+                               color={"field": "coherence", "transform": colours})  # fmt: skip
+        dots = by_date.scatter("date", "coherence", source=src["ends"], size=6, color="#333333")
+        by_date.add_tools(HoverTool(renderers=[bars, dots], tooltips=tips))
+
+        matrix = figure(height=MATRIX_HEIGHT, x_range=FactorRange(factors=list(labels)),
+                        y_range=FactorRange(factors=list(labels)), x_axis_label="date",
+                        y_axis_label="date", **common)  # fmt: skip
+        self._factors = list(labels)
+        matrix.grid.visible = False
+        matrix.axis.major_tick_line_color = None
+        matrix.xaxis.major_label_orientation = math.radians(45)
+        mapper = LinearColorMapper(palette=cmap, low=0.0, high=1.0, nan_color="#bbbbbb")
+        matrix.add_layout(ColorBar(color_mapper=mapper, title="coherence [0-1]", width=12), "right")
+        heat = unfaded(matrix.rect("reference", "secondary", width=1, height=1, source=src["cells"],
+                                   fill_color={"field": "coherence", "transform": mapper},
+                                   line_color=None))  # fmt: skip
+        matrix.rect("reference", "secondary", width=1, height=1, source=src["outline"],
+                    fill_alpha=0.0, line_color="#d62728", line_width=3)  # fmt: skip
+        matrix.add_tools(HoverTool(renderers=[heat], tooltips=[
+            ("reference", "@reference"), ("secondary", "@secondary"),
+            ("coherence", "@coherence{0.000}")]))  # fmt: skip
+        matrix.on_event(Tap, self._tap_cell)
+        self._figures = {"baseline": base, "date": by_date, "matrix": matrix}
+
+    # -- clicks ----------------------------------------------------------------------------------
     def _open(self, key: str | None) -> None:
         if key and key in self.state.results:
             self.state.pair = key
+
+    def _tap_cell(self, event: Any) -> None:
+        """A click on the matrix: the dates of the cell under it (the axes' factors sit at
+        0.5, 1.5, ... in Bokeh's categorical coordinates)."""
+        factors = self._factors
+        if event.x is None or event.y is None or not factors:
+            return
+        i, j = int(np.floor(event.x)), int(np.floor(event.y))
+        if 0 <= i < len(factors) and 0 <= j < len(factors) and i != j:
+            self._tapped_cell(factors[i], factors[j])
 
     def _tapped_cell(self, x: Any, y: Any) -> None:
         if x is None or y is None:
@@ -193,4 +273,4 @@ class PixelView(pn.viewable.Viewer):
             self._open(rows[i]["pair"])
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Column(self._info, *self._panes, sizing_mode="stretch_width")
+        return pn.Column(self._info, self._body, sizing_mode="stretch_width")
