@@ -11,6 +11,9 @@ In a real browser (Debian chromium, loopback only) against ``pairscope serve`` o
    image arrives. Target < 300 ms.
 3. Pair switch: on a page whose network is computed (``pairs=seq:1``), pick another pair in
    "Pair shown" and time until its coherence map is drawn. Target < 500 ms.
+   On the same page, a click on the coherence map -> the clicked pixel's three plots (against
+   baseline, against date, its matrix) show that pixel: the first click and later ones (no
+   target in the issue; measured as a view a visitor waits for, against the pair switch's).
 
 Where the time goes, measured in this process on the same catalog (server side, no browser):
 building a session's document, computing an uncached pair (reading its two dates, estimating),
@@ -78,6 +81,15 @@ _JS_RANGES = """
     return [m.x_range.start, m.x_range.end, m.y_range.start, m.y_range.end];
   }
   return null;
+}
+"""
+_JS_PIXEL_TITLES = r"""
+() => {
+  const owners = [...Bokeh.index.roots].map(r => r.owner);
+  const shown = m => owners.some(o => { try { return !!o.find_one(m); } catch (e) { return false; } });
+  return [...Bokeh.documents[0].all_models].filter(m => m.constructor.__name__ === "Figure" && m.title
+      && /^(Pixel \(|Coherence of pixel \(|Coherence matrix of pixel \()/.test(m.title.text)
+      && m.visible !== false && shown(m)).map(m => m.title.text);
 }
 """
 _JS_FIGURE_SHOWN = """
@@ -241,7 +253,8 @@ def browser_numbers(catalog: pathlib.Path, repeat: int) -> dict[str, float]:
                 t0 = time.perf_counter()  # every pair of the network computed and listed
                 while select.locator("option").count() < len(pairs) and time.perf_counter() - t0 < 120:
                     page.wait_for_timeout(100)
-                switches = []
+                switches: list[float] = []
+                first_click: list[float] = []
                 for k in range(repeat):
                     pair = pairs[1 + k % (len(pairs) - 1)] if k % 2 == 0 else pairs[0]
                     a, b = pair.split("_")
@@ -251,6 +264,27 @@ def browser_numbers(catalog: pathlib.Path, repeat: int) -> dict[str, float]:
                     switches.append(time.perf_counter() - t0)
                     page.wait_for_timeout(300)
                 out["pair_switch_s"] = statistics.median(switches)
+                # a click on the map -> the pixel's three plots (titles name the pixel)
+                clicks = []
+                for k in range(repeat + 1):
+                    xr = page.evaluate(_JS_RANGES, ["coherence", 1.0])
+                    fx, fy = 0.25 + 0.05 * ((k * 3) % 10), 0.25 + 0.05 * ((k * 7) % 10)
+                    sx, sy = page.evaluate(_JS_SCREEN, ["coherence", xr[0] + (xr[1] - xr[0]) * fx,
+                                                        xr[2] + (xr[3] - xr[2]) * fy])[:2]  # fmt: skip
+                    before = page.evaluate(_JS_PIXEL_TITLES)
+                    t0 = time.perf_counter()
+                    page.mouse.click(sx, sy)
+                    while time.perf_counter() - t0 < 30:
+                        now = page.evaluate(_JS_PIXEL_TITLES)
+                        if len(now) == 3 and len(set(now) & set(before)) == 0:
+                            break
+                        page.wait_for_timeout(5)
+                    else:
+                        raise RuntimeError(f"no pixel plots after a click: {now}")
+                    (clicks if k else first_click).append(time.perf_counter() - t0)
+                    page.wait_for_timeout(500)
+                out["pixel_first_click_s"] = first_click[0]
+                out["pixel_click_s"] = statistics.median(clicks)
                 ctx.close()
                 browser.close()
         finally:
