@@ -8,6 +8,12 @@ coherence histogram; on the demo catalog the simulation's true coherence beside 
 (:func:`pairscope.sim.demo.true_pair_coherence`) and its error; a window slider that recomputes live;
 the look geometry of the clicked pixel (:func:`pairscope.geometry.look_geometry` on the date's
 orbit) and the fringe scale (one cycle = lambda / 2 of line-of-sight motion).
+
+Each figure is built once, when the tab is first shown, and then changes in place: the curves,
+histograms, diagram and titles are plain Bokeh data sources and properties; the three truth maps
+are HoloViews DynamicMaps fed by a ``Pipe`` (Datashader re-rasterizes them on zoom). A new window
+built five new figures before (~0.6-0.7 s of the server's loop here, and the browser's building
+and layout of them).
 """
 
 from __future__ import annotations
@@ -19,6 +25,10 @@ import holoviews as hv
 import numpy as np
 import panel as pn
 import xarray as xr
+from bokeh.core.properties import value
+from bokeh.models import ColumnDataSource, HoverTool, LinearColorMapper, Range1d
+from bokeh.models.annotations import LabelSet, Legend, LegendItem, Span
+from bokeh.plotting import figure
 from holoviews.operation.datashader import rasterize
 
 from pairscope import geometry, render
@@ -164,51 +174,47 @@ TOUZI = formulas_html(FORMULA_BIAS, FORMULA_PHASE_NOISE, FORMULA_MOTION)
 
 
 # -- plots ------------------------------------------------------------------------------------
-def bias_plot(looks: int, measured: np.ndarray | None, sidebar_looks: int | None) -> Any:
+def bias_data(looks: int, measured: np.ndarray | None, sidebar_looks: int | None
+              ) -> tuple[dict[str, dict[str, Any]], str]:  # fmt: skip
+    """The bias plot's columns (``hist``: the measured histogram scaled to 1, ``curve``: Touzi's
+    expected sample coherence for ``looks``, ``side``: the sidebar window's when it differs) and
+    title."""
     curves = bias_curves(looks)
-    title = f"Sample coherence bias, {looks} looks"
-    parts = []
-    if measured is not None:
-        share, edges = coherence_histogram(measured)
-        scaled = share / share.max() if share.max() > 0 else share
-        parts.append(hv.Histogram((edges, scaled), kdims=["coherence"], vdims=["sample"]).opts(
-            color="#bbbbbb", line_color=None, alpha=0.7))  # fmt: skip
-    parts.append(hv.Curve(([0, 1], [0, 1]), "coherence", "sample").relabel("unbiased").opts(
-        color="black", line_dash="dotted"))  # fmt: skip
+    hist = _histogram(measured, 1.0)
+    side: dict[str, Any] = {"x": [], "y": []}
     if sidebar_looks and sidebar_looks != looks:
-        side = bias_curves(sidebar_looks)
-        parts.append(hv.Curve(side.rename(columns={"true": "coherence", "expected": "sample"}), "coherence", "sample").relabel(f"{sidebar_looks} looks (sidebar)")
-                     .opts(color="#ff7f0e", line_dash="dashed"))  # fmt: skip
-    parts.append(hv.Curve(curves.rename(columns={"true": "coherence", "expected": "sample"}),
-                          "coherence", "sample").relabel(f"E|gamma_hat|, {looks} looks")
-                 .opts(color="#1f77b4", line_width=3))  # fmt: skip
+        other = bias_curves(sidebar_looks)
+        side = {"x": other["true"].to_numpy(), "y": other["expected"].to_numpy()}
     floor = float(curves["expected"].iloc[0])
-    parts.append(hv.HLine(floor).opts(color="#d62728", line_dash="dashed", line_width=1))
-    return hv.Overlay(parts).opts(
-        responsive=True, height=PLOT_HEIGHT, xlim=(0, 1), ylim=(0, 1.02), legend_position="bottom_right",
-        xlabel="true coherence [0-1] (grey: measured histogram, scaled)",
-        ylabel="expected sample coherence [0-1]",
-        title=f"{title}: pure noise reads {floor:.2f}",
-    )  # fmt: skip
+    title = f"Sample coherence bias, {looks} looks: pure noise reads {floor:.2f}"
+    return {"hist": hist, "curve": {"x": curves["true"].to_numpy(),
+                                    "y": curves["expected"].to_numpy()}, "side": side}, title
 
 
-def phase_plot(looks: int, measured: np.ndarray | None) -> Any:
+def phase_data(looks: int, measured: np.ndarray | None) -> tuple[dict[str, dict[str, Any]], str]:
+    """The phase-noise plot's columns (``hist`` scaled to 110 deg, ``curve``: the Cramer-Rao
+    phase standard deviation for ``looks``) and title."""
     curves = bias_curves(looks)
-    parts = []
-    if measured is not None:
-        share, edges = coherence_histogram(measured)
-        scaled = 110.0 * share / share.max() if share.max() > 0 else share
-        parts.append(hv.Histogram((edges, scaled), kdims=["coherence"], vdims=["phase_std_deg"]).opts(
-            color="#bbbbbb", line_color=None, alpha=0.7))  # fmt: skip
-    parts.append(hv.Curve(curves, "true", "phase_std_deg").redim(true="coherence").opts(color="#9467bd", line_width=3))
-    parts.append(hv.HLine(math.degrees(PHASE_STD_NOISE)).opts(color="#d62728", line_dash="dashed",
-                                                              line_width=1))  # fmt: skip
-    return hv.Overlay(parts).opts(
-        responsive=True, height=PLOT_HEIGHT, xlim=(0, 1), ylim=(0, 110),
-        xlabel="coherence [0-1] (grey: measured histogram, scaled)",
-        ylabel="phase standard deviation [deg]",
-        title=f"Phase noise (Cramer-Rao), {looks} looks; uniform phase: 104 deg",
-    )  # fmt: skip
+    return ({"hist": _histogram(measured, 110.0),
+             "curve": {"x": curves["true"].to_numpy(), "y": curves["phase_std_deg"].to_numpy()}},
+            f"Phase noise (Cramer-Rao), {looks} looks; uniform phase: 104 deg")  # fmt: skip
+
+
+def _histogram(measured: np.ndarray | None, top: float) -> dict[str, Any]:
+    """Quads of the measured coherence histogram, its highest bar ``top`` high (none without)."""
+    if measured is None:
+        return {"left": [], "right": [], "top": []}
+    share, edges = coherence_histogram(measured)
+    scaled = top * share / share.max() if share.max() > 0 else share
+    return {"left": edges[:-1], "right": edges[1:], "top": scaled}
+
+
+def _curve_figure(y_end: float, xlabel: str, ylabel: str) -> Any:
+    fig = figure(height=PLOT_HEIGHT, sizing_mode="stretch_width", min_width=MIN_WIDTH,
+                 x_range=Range1d(start=0.0, end=1.0), y_range=Range1d(start=0.0, end=y_end),
+                 x_axis_label=xlabel, y_axis_label=ylabel, title=" ", toolbar_location="above",
+                 tools="pan,wheel_zoom,box_zoom,reset,save")  # fmt: skip
+    return fig
 
 
 def radar_image(da: xr.DataArray, name: str, label: str) -> hv.Image:
@@ -219,44 +225,52 @@ def radar_image(da: xr.DataArray, name: str, label: str) -> hv.Image:
                     vdims=[hv.Dimension(name, label=label)])  # fmt: skip
 
 
-def truth_plots(tc: TruthComparison, looks: int) -> list[Any]:
+def truth_titles(tc: TruthComparison, looks: int) -> tuple[str, str, str]:
+    return ("True coherence (simulation)", f"Estimate, {looks} looks",
+            f"Error: mean {tc.mean_error:+.3f} (Touzi {tc.predicted_bias:+.3f})")
+
+
+def truth_plots(pipes: list[Any]) -> list[Any]:
+    """The truth, the estimate and their difference as rasterized DynamicMaps, each fed by its
+    ``Pipe`` of ``(DataArray, title)``: a new window sends new data, the figures stay."""
     viridis = list(render.palette("viridis"))
     common: dict[str, Any] = dict(responsive=True, height=MAP_HEIGHT, colorbar=True, tools=["hover"],
                                   invert_yaxis=True, xlabel="range [sample]",
-                                  ylabel="azimuth [line]")  # fmt: skip
+                                  ylabel="azimuth [line]", title="{label}")  # fmt: skip
     coh = "coherence [0-1]"
-    truth = rasterize(radar_image(tc.truth, "truth", coh)).opts(
-        cmap=viridis, clim=(0, 1), clabel=coh, title="True coherence (simulation)", **common)
-    est = rasterize(radar_image(tc.estimate, "estimate", coh)).opts(
-        cmap=viridis, clim=(0, 1), clabel=coh, title=f"Estimate, {looks} looks", **common)
     label = "estimate - truth"
-    err = rasterize(radar_image(tc.error, "error", label)).opts(
-        cmap=list(render.palette("rdbu_r")), clim=(-0.4, 0.4), clabel=label,
-        title=f"Error: mean {tc.mean_error:+.3f} (Touzi {tc.predicted_bias:+.3f})", **common)
-    return [truth, est, err]
+
+    def image(name: str, unit: str) -> Any:
+        def draw(data: Any) -> Any:
+            da, title = data
+            return radar_image(da, name, unit).relabel(title)
+        return draw
+
+    specs = [("truth", coh, viridis, (0.0, 1.0)), ("estimate", coh, viridis, (0.0, 1.0)),
+             ("error", label, list(render.palette("rdbu_r")), (-0.4, 0.4))]  # fmt: skip
+    return [rasterize(hv.DynamicMap(image(name, unit), streams=[pipe])).opts(
+                cmap=cmap, clim=clim, clabel=unit, **common)
+            for (name, unit, cmap, clim), pipe in zip(specs, pipes, strict=True)]  # fmt: skip
 
 
-def look_diagram(g: PixelGeometry) -> Any:
-    """Side view in the target's east-north-up frame: target, sensor, line of sight, vertical."""
+def look_data(g: PixelGeometry) -> dict[str, dict[str, Any]]:
+    """The look diagram's columns, in the target's east-north-up frame (km): line of sight,
+    local vertical and ground; target and sensor; their labels."""
     r_km = g.slant_range / 1000.0
     horiz = float(np.hypot(g.enu[0], g.enu[1])) * r_km
     up = float(g.enu[2]) * r_km
-    seg = hv.Segments(
-        [(0, 0, horiz, up, "line of sight"), (0, 0, 0, up * 0.45, "local vertical"),
-         (-0.15 * horiz, 0, 1.1 * horiz, 0, "ground (tangent plane)")],
-        kdims=["x0", "y0", "x1", "y1"], vdims=["what"],
-    ).opts(color="what", cmap=["#1f77b4", "#2ca02c", "#8c564b"], line_width=2, tools=["hover"])
-    pts = hv.Points([(0, 0, "target"), (horiz, up, "sensor")], vdims=["what"]).opts(
-        size=12, color="what", cmap=["#d62728", "#ff7f0e"])  # fmt: skip
-    labels = hv.Labels(
-        [(0.04 * horiz, 0.06 * up, f"incidence {g.incidence:.1f} deg"),
-         (horiz, 0.92 * up, "sensor"), (0.06 * horiz, -0.05 * up, "target"),
-         (0.5 * horiz, 0.5 * up + 0.04 * up, f"slant range {r_km:.1f} km")],
-    ).opts(text_font_size="10pt", text_align="left")  # fmt: skip
-    return (seg * pts * labels).opts(
-        width=430, height=PLOT_HEIGHT, data_aspect=1, xlabel="horizontal towards the sensor [km]",
-        ylabel="up [km]", title="Look geometry of the clicked pixel", show_legend=False,
-    )  # fmt: skip
+    return {
+        "lines": {"x0": [0.0, 0.0, -0.15 * horiz], "y0": [0.0, 0.0, 0.0],
+                  "x1": [horiz, 0.0, 1.1 * horiz], "y1": [up, up * 0.45, 0.0],
+                  "what": ["line of sight", "local vertical", "ground (tangent plane)"],
+                  "colour": ["#1f77b4", "#2ca02c", "#8c564b"]},
+        "points": {"x": [0.0, horiz], "y": [0.0, up], "what": ["target", "sensor"],
+                   "colour": ["#d62728", "#ff7f0e"]},
+        "labels": {"x": [0.04 * horiz, horiz, 0.06 * horiz, 0.5 * horiz],
+                   "y": [0.06 * up, 0.92 * up, -0.05 * up, 0.54 * up],
+                   "text": [f"incidence {g.incidence:.1f} deg", "sensor", "target",
+                            f"slant range {r_km:.1f} km"]},
+    }  # fmt: skip
 
 
 def look_markdown(g: PixelGeometry, where: str) -> str:
@@ -281,17 +295,23 @@ def look_markdown(g: PixelGeometry, where: str) -> str:
 
 
 def fringe_plot(wavelength: float = geometry.SENTINEL1_WAVELENGTH, cycles: int = 3) -> Any:
+    """The phase of line-of-sight motion over a few cycles (drawn once)."""
     half = fringe_cycle(wavelength) * 100.0  # cm
     d = np.linspace(0.0, cycles * half, 600)
     phase = np.angle(np.exp(1j * 4 * np.pi * d / (wavelength * 100.0)))
-    img = hv.Image((d, np.array([0.0, 1.0]), np.vstack([phase, phase]).astype(np.float32)),
-                   kdims=["los", "fringe_band"], vdims=[hv.Dimension("phase", label="phase", unit="rad")])
-    return img.opts(
-        cmap=list(render.palette("twilight")), clim=(-math.pi, math.pi), responsive=True, height=110,
-        yaxis=None, xlabel="line-of-sight motion [cm]", colorbar=False, toolbar=None,
-        title=f"Fringe scale: one cycle = lambda/2 = {half:.2f} cm of line-of-sight motion "
-              f"(lambda = {wavelength * 100:.2f} cm)",
-    )  # fmt: skip
+    fig = figure(height=110, sizing_mode="stretch_width", min_width=MIN_WIDTH, toolbar_location=None,
+                 x_range=Range1d(start=0.0, end=float(d[-1])), y_range=Range1d(start=0.0, end=1.0),
+                 x_axis_label="line-of-sight motion [cm]",
+                 title=f"Fringe scale: one cycle = lambda/2 = {half:.2f} cm of line-of-sight "
+                       f"motion (lambda = {wavelength * 100:.2f} cm)")  # fmt: skip
+    fig.yaxis.visible = False
+    fig.grid.visible = False
+    colours = LinearColorMapper(palette=list(render.palette("twilight")), low=-math.pi,
+                               high=math.pi)  # fmt: skip
+    mapped: dict[str, Any] = {"color_mapper": colours}  # missing in bokeh's type stub
+    fig.image(image=[np.vstack([phase, phase]).astype(np.float32)], x=0.0, y=0.0,
+              dw=float(d[-1]), dh=1.0, **mapped)  # fmt: skip
+    return fig
 
 
 class LearnView(pn.viewable.Viewer):
@@ -325,12 +345,13 @@ class LearnView(pn.viewable.Viewer):
             "oversampled, so fewer of them are independent than L: the real bias and phase noise "
             "sit a little above these curves. s1, s2: the two coregistered SLCs; the sums run over "
             "the window's valid samples.", sizing_mode="stretch_width")  # fmt: skip
-        # the plots are drawn when the tab is first shown (activate): a session that never opens
-        # Learn does not pay for them (~0.5 s of the session's document)
-        self.curves = pn.pane.HoloViews(None, sizing_mode="stretch_width", min_width=MIN_WIDTH,
-                                        height=PLOT_HEIGHT + 10, linked_axes=False)  # fmt: skip
-        self.phase = pn.pane.HoloViews(None, sizing_mode="stretch_width", min_width=MIN_WIDTH,
-                                       height=PLOT_HEIGHT + 10, linked_axes=False)  # fmt: skip
+        # the plots are built when the tab is first shown (activate): a session that never opens
+        # Learn does not pay for them (~0.5 s of the session's document); then they change in
+        # place
+        self.curves = pn.pane.Bokeh(None, sizing_mode="stretch_width", min_width=MIN_WIDTH)
+        self.phase = pn.pane.Bokeh(None, sizing_mode="stretch_width", min_width=MIN_WIDTH)
+        self._sources: dict[str, ColumnDataSource] = {}
+        self._legend: dict[str, LegendItem] = {}
         # one pane per map; Panel links their axes (dimension names unique to this view)
         self.truth_panes = [
             pn.pane.HoloViews(None, linked_axes=True, sizing_mode="stretch_width",
@@ -338,12 +359,12 @@ class LearnView(pn.viewable.Viewer):
                               css_classes=["ps-learn-map"])
             for _ in range(3)
         ]  # fmt: skip
+        self._pipes: list[Any] | None = None  # what feeds the truth maps, once drawn
         self.truth_text = pn.pane.Markdown("", sizing_mode="stretch_width")
-        self.diagram = pn.pane.HoloViews(None, width=450, linked_axes=False)
+        self.diagram = pn.pane.Bokeh(None, width=450)
         self.look_text = pn.pane.Markdown("Click a pixel of a map (Explore tab) to see its look "
                                           "geometry here.", sizing_mode="stretch_width")  # fmt: skip
-        self.fringe = pn.pane.HoloViews(None, sizing_mode="stretch_width",
-                                        linked_axes=False)  # fmt: skip
+        self.fringe = pn.pane.Bokeh(None, sizing_mode="stretch_width")
         self.azimuth.param.watch(self._window_changed, "value_throttled")
         self.range.param.watch(self._window_changed, "value_throttled")
         state.param.watch(self._pair_changed, ["pair", "version", "catalog", "burst",
@@ -366,8 +387,8 @@ class LearnView(pn.viewable.Viewer):
         """Called when the tab is shown: recompute for the current pair and pixel."""
         if self.fringe.object is None:  # first shown: the plots that need no pair
             sidebar = int(self.state.window_azimuth) * int(self.state.window_range)
-            self.curves.object = bias_plot(self._looks(), None, sidebar)
-            self.phase.object = phase_plot(self._looks(), None)
+            self._build_curves()
+            self._draw_curves(self._looks(), None, sidebar)
             self.fringe.object = fringe_plot()
         self.active = self.shown = True
         self.recompute()
@@ -403,8 +424,7 @@ class LearnView(pn.viewable.Viewer):
         looks = self._looks()
         sidebar = int(state.window_azimuth) * int(state.window_range)
         if not state.pair:
-            self.curves.object = bias_plot(looks, None, sidebar)
-            self.phase.object = phase_plot(looks, None)
+            self._draw_curves(looks, None, sidebar)
             self.say("Compute a pair (sidebar) to see its measured coherence and truth here.")
             return
         ref, sec = parse_pairs(state.pair)[0]
@@ -429,11 +449,17 @@ class LearnView(pn.viewable.Viewer):
         def done(result: tuple[np.ndarray, TruthComparison | None, str]) -> None:
             measured, tc, note = result
             self.measured, self.truth = measured, tc
-            self.curves.object = bias_plot(looks, measured, sidebar)
-            self.phase.object = phase_plot(looks, measured)
+            self._draw_curves(looks, measured, sidebar)
             if tc is not None:
-                for pane, plot in zip(self.truth_panes, truth_plots(tc, looks), strict=True):
-                    pane.object = plot
+                data = list(zip((tc.truth, tc.estimate, tc.error), truth_titles(tc, looks),
+                                strict=True))  # fmt: skip
+                if self._pipes is None:  # first drawn: the maps, fed by their pipes from now on
+                    self._pipes = [hv.streams.Pipe(data=d) for d in data]
+                    for pane, plot in zip(self.truth_panes, truth_plots(self._pipes), strict=True):
+                        pane.object = plot
+                else:
+                    for pipe, d in zip(self._pipes, data, strict=True):
+                        pipe.send(d)
                 self.truth_text.object = (
                     f"Estimate minus truth over the burst: mean {tc.mean_error:+.4f}, RMSE "
                     f"{tc.rmse:.4f}. Touzi's curve predicts a mean bias of "
@@ -444,6 +470,7 @@ class LearnView(pn.viewable.Viewer):
             else:
                 for pane in self.truth_panes:
                     pane.object = None
+                self._pipes = None
                 self.truth_text.object = note
             finite = measured[np.isfinite(measured)]
             mean = float(finite.mean()) if finite.size else math.nan
@@ -481,7 +508,7 @@ class LearnView(pn.viewable.Viewer):
             return pixel_geometry(backend.orbit(location, burst, pol, ref), *found)
 
         def done(g: PixelGeometry) -> None:
-            self.diagram.object = look_diagram(g)
+            self._draw_look(g)
             self.look_text.object = look_markdown(g, where)
 
         def failed(exc: BaseException) -> None:
@@ -489,6 +516,74 @@ class LearnView(pn.viewable.Viewer):
             self.look_text.object = as_text(f"Look geometry unavailable: {explain(exc, 'pixel')}")
 
         self.pixel_runner.submit(work, done, failed)
+
+    # -- the figures, built once and changed in place -----------------------------------------------
+    def _build_curves(self) -> None:
+        bias = _curve_figure(1.02, "true coherence [0-1] (grey: measured histogram, scaled)",
+                             "expected sample coherence [0-1]")  # fmt: skip
+        phase = _curve_figure(110.0, "coherence [0-1] (grey: measured histogram, scaled)",
+                              "phase standard deviation [deg]")  # fmt: skip
+        src = self._sources
+        for name in ("bias_hist", "bias_curve", "bias_side", "phase_hist", "phase_curve"):
+            src[name] = ColumnDataSource(data={})
+        for fig, hist in ((bias, "bias_hist"), (phase, "phase_hist")):
+            fig.quad(left="left", right="right", bottom=0.0, top="top", source=src[hist],
+                     color="#bbbbbb", line_color=None, alpha=0.7)  # fmt: skip
+        unbiased = bias.line([0.0, 1.0], [0.0, 1.0], color="black", line_dash="dotted")
+        side = bias.line("x", "y", source=src["bias_side"], color="#ff7f0e", line_dash="dashed")
+        curve = bias.line("x", "y", source=src["bias_curve"], color="#1f77b4", line_width=3)
+        self._floor = Span(location=0.0, dimension="width", line_color="#d62728",
+                           line_dash="dashed", line_width=1)  # fmt: skip
+        bias.add_layout(self._floor)
+        # labels are values (a plain string set later would name a data column)
+        self._legend = {"unbiased": LegendItem(label=value("unbiased"), renderers=[unbiased]),
+                        "side": LegendItem(label=value("sidebar"), renderers=[side], visible=False),
+                        "curve": LegendItem(label=value("E|gamma_hat|"), renderers=[curve])}
+        bias.add_layout(Legend(items=list(self._legend.values()), location="bottom_right"))
+        phase.line("x", "y", source=src["phase_curve"], color="#9467bd", line_width=3)
+        phase.add_layout(Span(location=math.degrees(PHASE_STD_NOISE), dimension="width",
+                              line_color="#d62728", line_dash="dashed", line_width=1))  # fmt: skip
+        self.curves.object, self.phase.object = bias, phase
+
+    def _draw_curves(self, looks: int, measured: np.ndarray | None, sidebar: int | None) -> None:
+        """The window's curves, the measured histogram and the titles, into the figures."""
+        from pairscope.ui.views.maps import set_data
+
+        columns, bias_title = bias_data(looks, measured, sidebar)
+        phase_columns, phase_title = phase_data(looks, measured)
+        for name, data in columns.items():
+            set_data(self._sources[f"bias_{name}"], data)
+        for name, data in phase_columns.items():
+            set_data(self._sources[f"phase_{name}"], data)
+        self._floor.location = float(columns["curve"]["y"][0])
+        self._legend["curve"].label = value(f"E|gamma_hat|, {looks} looks")
+        shown = bool(len(columns["side"]["x"]))
+        self._legend["side"].update(label=value(f"{sidebar} looks (sidebar)"), visible=shown)
+        self.curves.object.title.text = bias_title
+        self.phase.object.title.text = phase_title
+
+    def _draw_look(self, g: PixelGeometry) -> None:
+        """The clicked pixel's look geometry into the diagram (built at the first pixel)."""
+        from pairscope.ui.views.maps import set_data
+
+        columns = look_data(g)
+        if "look_lines" not in self._sources:
+            fig = figure(width=430, height=PLOT_HEIGHT, match_aspect=True, title="Look geometry "
+                         "of the clicked pixel", x_axis_label="horizontal towards the sensor [km]",
+                         y_axis_label="up [km]", toolbar_location="above",
+                         tools="pan,wheel_zoom,reset,save")  # fmt: skip
+            for name in ("lines", "points", "labels"):
+                self._sources[f"look_{name}"] = ColumnDataSource(data=columns[name])
+            lines = fig.segment("x0", "y0", "x1", "y1", source=self._sources["look_lines"],
+                                color="colour", line_width=2)  # fmt: skip
+            fig.scatter("x", "y", source=self._sources["look_points"], size=12, color="colour")
+            fig.add_layout(LabelSet(x="x", y="y", text="text", source=self._sources["look_labels"],
+                                    text_font_size="10pt", text_align="left"))  # fmt: skip
+            fig.add_tools(HoverTool(renderers=[lines], tooltips=[("", "@what")]))
+            self.diagram.object = fig
+            return
+        for name in ("lines", "points", "labels"):
+            set_data(self._sources[f"look_{name}"], columns[name])
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(
