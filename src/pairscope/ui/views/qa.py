@@ -161,10 +161,10 @@ def histogram_plot(c: Comparison, x_range: Any, y_range: Any, n_both: int) -> An
     )  # fmt: skip
     line = hv.Curve(([0.0, 1.0], [0.0, 1.0]), "product", "ours").opts(color="red", line_dash="dashed")
     return (raster.opts(cmap=list(render.palette("magma_r")), cnorm="log", colorbar=True,
-                        clabel="pixels", tools=["hover"]) * line).opts(
+                        clabel="pixels", tools=["hover"]) * line).relabel(
+        f"Product vs ours: 2-D histogram of {n_both} pixels").opts(
         width=HISTOGRAM_WIDTH, height=380, xlim=(0.0, 1.0), ylim=(0.0, 1.0),
-        xlabel="product coherence [0-1]", ylabel="our coherence [0-1]",
-        title=f"Product vs ours: 2-D histogram of {n_both} pixels",
+        xlabel="product coherence [0-1]", ylabel="our coherence [0-1]", title="{label}",
     )  # fmt: skip
 
 
@@ -217,6 +217,9 @@ class QAView(pn.viewable.Viewer):
                               css_classes=["ps-qa-map"])
             for _ in range(3)
         ]  # fmt: skip
+        # drawn once, then fed by its pipe: every pan or zoom of the maps sends the view's
+        # pixels (a new figure each time was ~0.2-0.5 s of the server's loop per range change)
+        self._histogram_pipe: Any = None
         self.histogram = pn.pane.HoloViews(None, width=HISTOGRAM_WIDTH + 20,
                                            css_classes=["ps-qa-histogram"],
                                            linked_axes=False)  # fmt: skip
@@ -450,7 +453,13 @@ class QAView(pn.viewable.Viewer):
         stats = view_statistics(c, x_range, y_range)
         whole = x_range is None and y_range is None
         self.stats.object = statistics_markdown(stats, whole)
-        self.histogram.object = histogram_plot(c, x_range, y_range, stats["n_both"])
+        data = (c, x_range, y_range, stats["n_both"])
+        if self._histogram_pipe is None or self.histogram.object is None:
+            self._histogram_pipe = hv.streams.Pipe(data=data)
+            self.histogram.object = hv.DynamicMap(lambda data: histogram_plot(*data),
+                                                  streams=[self._histogram_pipe])  # fmt: skip
+        else:
+            self._histogram_pipe.send(data)
 
     # -- best-matching window -------------------------------------------------------------------
     def search_window(self) -> None:
