@@ -14,6 +14,8 @@ In a real browser (Debian chromium, loopback only) against ``pairscope serve`` o
    On the same page, a click on the coherence map -> the clicked pixel's three plots (against
    baseline, against date, its matrix) show that pixel: the first click and later ones (no
    target in the issue; measured as a view a visitor waits for, against the pair switch's).
+   In the Learn tab, one step of the window slider -> the new window's bias curve and estimate
+   map drawn.
 
 Where the time goes, measured in this process on the same catalog (server side, no browser):
 building a session's document, computing an uncached pair (reading its two dates, estimating),
@@ -90,6 +92,15 @@ _JS_PIXEL_TITLES = r"""
   return [...Bokeh.documents[0].all_models].filter(m => m.constructor.__name__ === "Figure" && m.title
       && /^(Pixel \(|Coherence of pixel \(|Coherence matrix of pixel \()/.test(m.title.text)
       && m.visible !== false && shown(m)).map(m => m.title.text);
+}
+"""
+_JS_TITLES_SHOWN = """
+(prefixes) => {
+  const owners = [...Bokeh.index.roots].map(r => r.owner);
+  const shown = m => owners.some(o => { try { return !!o.find_one(m); } catch (e) { return false; } });
+  const titles = [...Bokeh.documents[0].all_models].filter(m => m.constructor.__name__ === "Figure"
+      && m.title && shown(m)).map(m => m.title.text);
+  return prefixes.every(p => titles.some(t => t.startsWith(p)));
 }
 """
 _JS_FIGURE_SHOWN = """
@@ -285,6 +296,29 @@ def browser_numbers(catalog: pathlib.Path, repeat: int) -> dict[str, float]:
                     page.wait_for_timeout(500)
                 out["pixel_first_click_s"] = first_click[0]
                 out["pixel_click_s"] = statistics.median(clicks)
+                # Learn: one step of the window slider -> its curves and estimate map redrawn
+                page.get_by_text("Learn", exact=True).click()
+                t0 = time.perf_counter()
+                while not page.evaluate(_JS_TITLES_SHOWN, ["Sample coherence bias, 105 looks",
+                                                           "Estimate, 105 looks"]):  # fmt: skip
+                    if time.perf_counter() - t0 > 60:
+                        raise RuntimeError("the Learn tab did not draw")
+                    page.wait_for_timeout(20)
+                page.wait_for_timeout(1000)
+                steps = []
+                handle = page.locator(".ps-learn-azimuth .noUi-handle").first
+                for k in range(repeat):
+                    key, looks = ("ArrowLeft", 84) if k % 2 == 0 else ("ArrowRight", 105)
+                    t0 = time.perf_counter()
+                    handle.press(key)
+                    while not page.evaluate(_JS_TITLES_SHOWN, [
+                            f"Sample coherence bias, {looks} looks", f"Estimate, {looks} looks"]):
+                        if time.perf_counter() - t0 > 30:
+                            raise RuntimeError(f"no Learn plots for {looks} looks")
+                        page.wait_for_timeout(5)
+                    steps.append(time.perf_counter() - t0)
+                    page.wait_for_timeout(500)
+                out["learn_window_step_s"] = statistics.median(steps)
                 ctx.close()
                 browser.close()
         finally:

@@ -578,3 +578,48 @@ def test_a_starting_page_goes_before_other_pages_later_views(monkeypatch: pytest
     now = time.monotonic()
     monkeypatch.setattr(time, "monotonic", lambda: now + session_loop.STARTING_S + 0.1)
     assert not others_starting(first)
+
+
+def test_models_frozen_walks_the_document_once_for_several_plot_updates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each HoloViews plot update freezes the document's models, and Bokeh walks the whole page
+    when the freeze ends (~0.2 s on a served page here): within `models_frozen` the walk runs
+    once, at its end, with every model added in the block then known; outside a served session
+    the block does nothing."""
+    from bokeh.models import Row
+    from bokeh.models.widgets.markups import Div
+
+    from pairscope.ui.session_loop import models_frozen
+
+    doc = _ReorderingDoc()
+    row = Row(children=[Div(text="a")])
+    doc.add_root(row)
+    walks: list[int] = []
+    recompute = doc.models.recompute
+
+    def counted() -> None:
+        walks.append(1)
+        recompute()
+
+    monkeypatch.setattr(doc.models, "recompute", counted)
+    added = [Div(text="b"), Div(text="c")]
+    with models_frozen(doc):
+        for div in added:
+            with doc.models.freeze():  # as HoloViews does around each plot update
+                row.children = [*row.children, div]
+        assert walks == []
+        assert all(doc.get_model_by_id(d.id) is None for d in added)  # not walked yet
+    assert walks == [1]
+    assert all(doc.get_model_by_id(d.id) is d for d in added)
+    # the same updates without the block: one walk each
+    for _ in range(2):
+        with doc.models.freeze():
+            row.children = [*row.children, Div(text="d")]
+    assert walks == [1, 1, 1]
+    # outside a served session: no freeze at all
+    plain = Document()
+    with models_frozen(plain):
+        assert plain.models._freeze_count == 0
+    with models_frozen(None):
+        pass

@@ -47,6 +47,7 @@ from pairscope.ui.services import (
     pixel_location,
     truth_comparison,
 )
+from pairscope.ui.session_loop import models_frozen
 from pairscope.ui.state import ExplorerState, parse_pairs
 from pairscope.ui.views.style import wrap_row
 
@@ -215,6 +216,10 @@ def _curve_figure(y_end: float, xlabel: str, ylabel: str) -> Any:
                  x_axis_label=xlabel, y_axis_label=ylabel, title=" ", toolbar_location="above",
                  tools="pan,wheel_zoom,box_zoom,reset,save")  # fmt: skip
     return fig
+
+
+def _same(a: xr.DataArray, b: xr.DataArray) -> bool:
+    return a is b or (a.shape == b.shape and np.array_equal(a.values, b.values, equal_nan=True))
 
 
 def radar_image(da: xr.DataArray, name: str, label: str) -> hv.Image:
@@ -457,9 +462,12 @@ class LearnView(pn.viewable.Viewer):
                     self._pipes = [hv.streams.Pipe(data=d) for d in data]
                     for pane, plot in zip(self.truth_panes, truth_plots(self._pipes), strict=True):
                         pane.object = plot
-                else:
-                    for pipe, d in zip(self._pipes, data, strict=True):
-                        pipe.send(d)
+                else:  # the truth is the pair's, not the window's: sent when it changed
+                    doc = self.curves.object.document if self.curves.object is not None else None
+                    with models_frozen(doc):  # one walk of the page's models, not one per map
+                        for pipe, d in zip(self._pipes, data, strict=True):
+                            if pipe.data[1] != d[1] or not _same(pipe.data[0], d[0]):
+                                pipe.send(d)
                 self.truth_text.object = (
                     f"Estimate minus truth over the burst: mean {tc.mean_error:+.4f}, RMSE "
                     f"{tc.rmse:.4f}. Touzi's curve predicts a mean bias of "
