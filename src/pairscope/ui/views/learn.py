@@ -56,6 +56,9 @@ MAP_HEIGHT = 260
 #: Narrowest a plot may get before the plots of a row wrap under each other (they grow with the
 #: window; none is wider than the main area).
 MIN_WIDTH = 360
+#: The bias and phase-noise plots: as wide as their titles (Bokeh draws a title on one line, so
+#: a narrower figure widened the page); they go under each other when the window is narrow.
+CURVES_MIN_WIDTH = 580
 
 # The formulas as MathML, which the browser typesets itself (no script to load: KaTeX's was ~0.3 MB
 # of every page's JavaScript for one tab).
@@ -211,7 +214,7 @@ def _histogram(measured: np.ndarray | None, top: float) -> dict[str, Any]:
 
 
 def _curve_figure(y_end: float, xlabel: str, ylabel: str) -> Any:
-    fig = figure(height=PLOT_HEIGHT, sizing_mode="stretch_width", min_width=MIN_WIDTH,
+    fig = figure(height=PLOT_HEIGHT, sizing_mode="stretch_width", min_width=CURVES_MIN_WIDTH,
                  x_range=Range1d(start=0.0, end=1.0), y_range=Range1d(start=0.0, end=y_end),
                  x_axis_label=xlabel, y_axis_label=ylabel, title=" ", toolbar_location="above",
                  tools="pan,wheel_zoom,box_zoom,reset,save")  # fmt: skip
@@ -353,8 +356,8 @@ class LearnView(pn.viewable.Viewer):
         # the plots are built when the tab is first shown (activate): a session that never opens
         # Learn does not pay for them (~0.5 s of the session's document); then they change in
         # place
-        self.curves = pn.pane.Bokeh(None, sizing_mode="stretch_width", min_width=MIN_WIDTH)
-        self.phase = pn.pane.Bokeh(None, sizing_mode="stretch_width", min_width=MIN_WIDTH)
+        self.curves = pn.pane.Bokeh(None, sizing_mode="stretch_width", min_width=CURVES_MIN_WIDTH)
+        self.phase = pn.pane.Bokeh(None, sizing_mode="stretch_width", min_width=CURVES_MIN_WIDTH)
         self._sources: dict[str, ColumnDataSource] = {}
         self._legend: dict[str, LegendItem] = {}
         # one pane per map; Panel links their axes (dimension names unique to this view)
