@@ -27,7 +27,7 @@ from bokeh.plotting import figure
 from pairscope.ui.backend import day
 from pairscope.ui.session_loop import Coalesced
 from pairscope.ui.state import ExplorerState, pair_key
-from pairscope.ui.views.style import mean_coherence_colours, unfaded
+from pairscope.ui.views.style import cell_at, mean_coherence_colours, unfaded
 
 HEIGHT = 300
 TABLE_HEIGHT = 230
@@ -250,14 +250,10 @@ class MatrixView(pn.viewable.Viewer):
         return fig
 
     def _tap_event(self, event: Any) -> None:
-        """A click on the matrix: the dates of the cell under it (the axes' factors sit at
-        0.5, 1.5, ... in Bokeh's categorical coordinates)."""
-        factors = self._factors
-        if event.x is None or event.y is None or not factors:
-            return
-        i, j = int(np.floor(event.x)), int(np.floor(event.y))
-        if 0 <= i < len(factors) and 0 <= j < len(factors):
-            self._tapped(factors[i], factors[j])
+        """A click on the matrix: the dates of the cell under it."""
+        found = cell_at(event, self._factors)
+        if found is not None:
+            self._tapped(*found)
 
     def _tapped(self, x: Any, y: Any) -> None:
         if x is None or y is None:

@@ -33,7 +33,7 @@ from bokeh.plotting import figure
 
 from pairscope.ui.session_loop import Coalesced
 from pairscope.ui.state import ExplorerState, pixel_matrix
-from pairscope.ui.views.style import layer_style, unfaded
+from pairscope.ui.views.style import cell_at, layer_style, unfaded
 
 HEIGHT = 220
 MATRIX_HEIGHT = 280
@@ -246,14 +246,10 @@ class PixelView(pn.viewable.Viewer):
             self.state.pair = key
 
     def _tap_cell(self, event: Any) -> None:
-        """A click on the matrix: the dates of the cell under it (the axes' factors sit at
-        0.5, 1.5, ... in Bokeh's categorical coordinates)."""
-        factors = self._factors
-        if event.x is None or event.y is None or not factors:
-            return
-        i, j = int(np.floor(event.x)), int(np.floor(event.y))
-        if 0 <= i < len(factors) and 0 <= j < len(factors) and i != j:
-            self._tapped_cell(factors[i], factors[j])
+        """A click on the matrix: the pair of the cell under it (none on the diagonal)."""
+        found = cell_at(event, self._factors)
+        if found is not None and found[0] != found[1]:
+            self._tapped_cell(*found)
 
     def _tapped_cell(self, x: Any, y: Any) -> None:
         if x is None or y is None:

@@ -80,6 +80,18 @@ def mean_coherence_colours(fig: Any) -> LinearColorMapper:
     return mapper
 
 
+def cell_at(event: Any, factors: list[str]) -> tuple[str, str] | None:
+    """The (x, y) factors of the cell under a click on a figure with ``factors`` on both
+    categorical axes (they sit at 0.5, 1.5, ... in Bokeh's categorical coordinates); None off
+    the cells."""
+    if event.x is None or event.y is None or not factors:
+        return None
+    i, j = int(np.floor(event.x)), int(np.floor(event.y))
+    if 0 <= i < len(factors) and 0 <= j < len(factors):
+        return factors[i], factors[j]
+    return None
+
+
 def unfaded(renderer: Any) -> Any:
     """``renderer`` with its glyphs' look kept when a click selects some of them (Bokeh fades
     the others by default)."""
