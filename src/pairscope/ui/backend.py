@@ -171,7 +171,7 @@ class ResultCache:
         if nbytes is None:
             return 1024
         if isinstance(value, xr.DataArray):
-            nbytes += sum(int(c.nbytes) for name, c in value.coords.items() if name != value.name)
+            nbytes += sum(int(c.nbytes) for c in value.coords.values())
         return int(nbytes)
 
     def get(self, key: Hashable) -> Any | None:
@@ -459,7 +459,7 @@ class CoreBackend:
             return hit  # type: ignore[no-any-return]
         self._miss("grid")
         slc = self.stack(catalog, burst_id, polarization)
-        names = [str(k) for k, v in slc.coords.items() if v.ndim == 2]
+        names = _grid_names(slc)
         try:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", category=UserWarning, module="rasterio")
@@ -480,8 +480,7 @@ class CoreBackend:
         try:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", category=UserWarning, module="rasterio")
-                one = slc.sel(date=as_date(date))
-                one = one.drop_vars([k for k, v in one.coords.items() if v.ndim == 2]).load()
+                one = slc.sel(date=as_date(date)).drop_vars(_grid_names(slc)).load()
         except KeyError as exc:
             raise UserError(
                 f"Date {day(date)} is not in the stack of burst {burst_id}.",
@@ -640,6 +639,11 @@ class CoreBackend:
         if self.truth is None:
             raise FileNotFoundError("this server has no simulated truth")
         return self.truth(catalog, reference, secondary, polarization, burst_id)
+
+
+def _grid_names(stack: xr.DataArray) -> list[str]:
+    """The stack's 2-D coordinates (its burst's grid: latitude, longitude, height)."""
+    return [str(k) for k, v in stack.coords.items() if v.ndim == 2]
 
 
 class _Small:

@@ -178,47 +178,41 @@ TOUZI = formulas_html(FORMULA_BIAS, FORMULA_PHASE_NOISE, FORMULA_MOTION)
 
 
 # -- plots ------------------------------------------------------------------------------------
-def bias_data(looks: int, measured: np.ndarray | None, sidebar_looks: int | None
-              ) -> tuple[dict[str, dict[str, Any]], str]:  # fmt: skip
-    """The bias plot's columns (``hist``: the measured histogram scaled to 1, ``curve``: Touzi's
-    expected sample coherence for ``looks``, ``side``: the sidebar window's when it differs) and
-    title."""
+def curves_data(looks: int, measured: np.ndarray | None, sidebar_looks: int | None
+                ) -> tuple[dict[str, dict[str, Any]], tuple[str, str]]:  # fmt: skip
+    """The columns of the bias and phase-noise plots' sources (``bias_curve``: Touzi's expected
+    sample coherence for ``looks``; ``bias_side``: the sidebar window's, when it differs;
+    ``phase_curve``: the Cramer-Rao phase standard deviation; ``bias_hist`` / ``phase_hist``: the
+    measured histogram, highest bar 1 and 110 deg) and their titles. The curves and the
+    histogram are computed once for both plots."""
     curves = bias_curves(looks)
-    hist = _histogram(measured, 1.0)
+    g = curves["true"].to_numpy()
     side: dict[str, Any] = {"x": [], "y": []}
     if sidebar_looks and sidebar_looks != looks:
         other = bias_curves(sidebar_looks)
         side = {"x": other["true"].to_numpy(), "y": other["expected"].to_numpy()}
+    hist: dict[str, Any] = {"left": [], "right": [], "top": []}
+    share = np.zeros(0)
+    if measured is not None:
+        share, edges = coherence_histogram(measured)
+        hist = {"left": edges[:-1], "right": edges[1:]}
+    peak = share.max() if share.size and share.max() > 0 else 1.0
     floor = float(curves["expected"].iloc[0])
-    title = f"Sample coherence bias, {looks} looks: pure noise reads {floor:.2f}"
-    return {"hist": hist, "curve": {"x": curves["true"].to_numpy(),
-                                    "y": curves["expected"].to_numpy()}, "side": side}, title
-
-
-def phase_data(looks: int, measured: np.ndarray | None) -> tuple[dict[str, dict[str, Any]], str]:
-    """The phase-noise plot's columns (``hist`` scaled to 110 deg, ``curve``: the Cramer-Rao
-    phase standard deviation for ``looks``) and title."""
-    curves = bias_curves(looks)
-    return ({"hist": _histogram(measured, 110.0),
-             "curve": {"x": curves["true"].to_numpy(), "y": curves["phase_std_deg"].to_numpy()}},
-            f"Phase noise (Cramer-Rao), {looks} looks; uniform phase: 104 deg")  # fmt: skip
-
-
-def _histogram(measured: np.ndarray | None, top: float) -> dict[str, Any]:
-    """Quads of the measured coherence histogram, its highest bar ``top`` high (none without)."""
-    if measured is None:
-        return {"left": [], "right": [], "top": []}
-    share, edges = coherence_histogram(measured)
-    scaled = top * share / share.max() if share.max() > 0 else share
-    return {"left": edges[:-1], "right": edges[1:], "top": scaled}
+    columns = {
+        "bias_curve": {"x": g, "y": curves["expected"].to_numpy()}, "bias_side": side,
+        "phase_curve": {"x": g, "y": curves["phase_std_deg"].to_numpy()},
+        "bias_hist": {**hist, "top": share / peak} if measured is not None else hist,
+        "phase_hist": {**hist, "top": 110.0 * share / peak} if measured is not None else hist,
+    }  # fmt: skip
+    return columns, (f"Sample coherence bias, {looks} looks: pure noise reads {floor:.2f}",
+                     f"Phase noise (Cramer-Rao), {looks} looks; uniform phase: 104 deg")
 
 
 def _curve_figure(y_end: float, xlabel: str, ylabel: str) -> Any:
-    fig = figure(height=PLOT_HEIGHT, sizing_mode="stretch_width", min_width=CURVES_MIN_WIDTH,
-                 x_range=Range1d(start=0.0, end=1.0), y_range=Range1d(start=0.0, end=y_end),
-                 x_axis_label=xlabel, y_axis_label=ylabel, title=" ", toolbar_location="above",
-                 tools="pan,wheel_zoom,box_zoom,reset,save")  # fmt: skip
-    return fig
+    return figure(height=PLOT_HEIGHT, sizing_mode="stretch_width", min_width=CURVES_MIN_WIDTH,
+                  x_range=Range1d(start=0.0, end=1.0), y_range=Range1d(start=0.0, end=y_end),
+                  x_axis_label=xlabel, y_axis_label=ylabel, title=" ", toolbar_location="above",
+                  tools="pan,wheel_zoom,box_zoom,reset,save")  # fmt: skip
 
 
 def _same(a: xr.DataArray, b: xr.DataArray) -> bool:
@@ -560,15 +554,12 @@ class LearnView(pn.viewable.Viewer):
         """The window's curves, the measured histogram and the titles, into the figures."""
         from pairscope.ui.views.maps import set_data
 
-        columns, bias_title = bias_data(looks, measured, sidebar)
-        phase_columns, phase_title = phase_data(looks, measured)
+        columns, (bias_title, phase_title) = curves_data(looks, measured, sidebar)
         for name, data in columns.items():
-            set_data(self._sources[f"bias_{name}"], data)
-        for name, data in phase_columns.items():
-            set_data(self._sources[f"phase_{name}"], data)
-        self._floor.location = float(columns["curve"]["y"][0])
+            set_data(self._sources[name], data)
+        self._floor.location = float(columns["bias_curve"]["y"][0])
         self._legend["curve"].label = value(f"E|gamma_hat|, {looks} looks")
-        shown = bool(len(columns["side"]["x"]))
+        shown = bool(len(columns["bias_side"]["x"]))
         self._legend["side"].update(label=value(f"{sidebar} looks (sidebar)"), visible=shown)
         self.curves.object.title.text = bias_title
         self.phase.object.title.text = phase_title

@@ -141,10 +141,10 @@ class PixelView(pn.viewable.Viewer):
         """New columns for every data source drawn (served: through Panel's write queue)."""
         from pairscope.ui.views.maps import set_data
 
-        chosen = df[df["selected"]]
         reference = pd.to_datetime(df["reference"]).to_numpy("datetime64[ms]")
         secondary = pd.to_datetime(df["secondary"]).to_numpy("datetime64[ms]")
         coherence = df["coherence"].to_numpy(float)
+        days = df["temporal_baseline"].to_numpy(float)
         pairs = list(df["pair"])
         picked = df["selected"].to_numpy(bool)
         if self._factors != labels:  # another network's dates: the matrix's axes follow
@@ -154,11 +154,9 @@ class PixelView(pn.viewable.Viewer):
             matrix.y_range.factors = list(labels)
         row = cells[cells["pair"] == (self.state.pair or "")]
         columns = {
-            "points": {"temporal_baseline": df["temporal_baseline"].to_numpy(float),
-                       "coherence": coherence, "pair": pairs,
+            "points": {"temporal_baseline": days, "coherence": coherence, "pair": pairs,
                        "perpendicular_baseline": df["perpendicular_baseline"].to_numpy(float)},
-            "chosen": {"temporal_baseline": chosen["temporal_baseline"].to_numpy(float),
-                       "coherence": chosen["coherence"].to_numpy(float)},
+            "chosen": {"temporal_baseline": days[picked], "coherence": coherence[picked]},
             "bars": {"reference": reference, "secondary": secondary, "coherence": coherence,
                      "pair": pairs},
             "ends": {"date": np.concatenate([reference, secondary]),
