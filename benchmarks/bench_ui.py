@@ -90,7 +90,7 @@ _JS_PIXEL_TITLES = r"""
   const owners = [...Bokeh.index.roots].map(r => r.owner);
   const shown = m => owners.some(o => { try { return !!o.find_one(m); } catch (e) { return false; } });
   return [...Bokeh.documents[0].all_models].filter(m => m.constructor.__name__ === "Figure" && m.title
-      && /^(Pixel \(|Coherence of pixel \(|Coherence matrix of pixel \()/.test(m.title.text)
+      && /^(Pixel \(|Coherence of pixel\s\(|Coherence matrix of\spixel \()/.test(m.title.text)
       && m.visible !== false && shown(m)).map(m => m.title.text);
 }
 """

@@ -354,9 +354,9 @@ def test_views_render_the_network_and_pixel(settings: Settings) -> None:
     models = list(root.references())
     titles = {m.text for m in models if type(m).__name__ == "Title"}
     assert any(t.startswith("Pair network") and "outdated: press Compute" in t for t in titles), titles
-    assert any(t.startswith("Mean coherence per pair (whole burst)") for t in titles), titles
-    assert any(t.startswith("Coherence matrix of pixel (10, 5)") for t in titles), titles
-    assert any(t.startswith("Coherence of pixel (10, 5) against date") for t in titles), titles
+    assert any(t.startswith("Mean coherence per pair\n(whole burst)") for t in titles), titles
+    assert any(t.startswith("Coherence matrix of\npixel (10, 5)") for t in titles), titles
+    assert any(t.startswith("Coherence of pixel\n(10, 5) by date") for t in titles), titles
     # the excluded date is hollow (its own renderer, no fill), the added pair is not computed
     nodes, edges, _ = network_view.network_frames(state)
     assert nodes.set_index("day").loc["20240902", "status"] == "excluded"
@@ -403,7 +403,7 @@ def test_a_new_range_recolours_the_network_and_matrix_in_place(settings: Setting
     assert state.view_means != whole
     after = figures()
     assert net_fig in after.values() and mat_fig in after.values()  # the same figures
-    assert mat_fig.title.text == "Mean coherence per pair (current view)"
+    assert mat_fig.title.text == "Mean coherence per pair\n(current view)"
     _, edges, _ = network_view.network_frames(state)
     computed_edges = edges[edges["status"] == "computed"]
     np.testing.assert_allclose(network._computed.data["coherence"],
@@ -448,7 +448,7 @@ def test_another_pixel_or_pair_changes_the_pixel_plots_in_place(settings: Settin
     assert sorted(points["pair"]) == sorted(r["pair"] for r in rows)
     assert dict(zip(points["pair"], points["coherence"], strict=True)) == pytest.approx(
         {r["pair"]: r["coherence"] for r in rows})
-    assert figures["matrix"].title.text.startswith("Coherence matrix of pixel (10, 5)")
+    assert figures["matrix"].title.text.startswith("Coherence matrix of\npixel (10, 5)")
     labels, m = pixel_matrix(sorted(state.network.dates), rows)
     cells = sources["cells"].data
     assert len(cells["coherence"]) == int(np.isfinite(m).sum()) - len(labels)  # off-diagonal
@@ -459,7 +459,7 @@ def test_another_pixel_or_pair_changes_the_pixel_plots_in_place(settings: Settin
     # another pixel, then another pair: the same figures and sources, new values
     state.pixel = (30.0, 12.0)
     assert view._figures == figures and view._sources == sources
-    assert figures["baseline"].title.text.startswith("Pixel (30, 12): coherence per pair")
+    assert figures["baseline"].title.text.startswith("Pixel (30, 12):\ncoherence per pair")
     assert sources["points"].data["coherence"] == pytest.approx(
         [r["coherence"] for r in state.pixel_series()])
     other = next(r["pair"] for r in rows if r["pair"] != chosen)

@@ -240,7 +240,7 @@ def test_matrix_table_pixel_and_shared_view(open_session: Any, demo_dates: Any) 
     a, b = lowest.split("_")
     s.wait_for_title(f"coherence {a} / {b}")
     # the matrix: a click on a cell opens that pair, and no cell fades
-    matrix = figure(s, "Mean coherence per pair (whole burst)")
+    matrix = figure(s, "Mean coherence per pair\n(whole burst)")
     assert matrix is not None
     cells = [r for r in matrix["renderers"] if r["glyph"] == "Rect" and "coherence" in r["data"]]
     assert cells and all(r["nonselection_alpha"] == 1 for r in cells), cells
@@ -250,8 +250,8 @@ def test_matrix_table_pixel_and_shared_view(open_session: Any, demo_dates: Any) 
     x0, x1, y0, y1 = coh["ranges"]
     xc, yc = (x0 + x1) / 2, (y0 + y1) / 2
     click_data(s, "coherence", xc, yc)
-    s.wait_for_title("Coherence matrix of pixel (")
-    s.wait_for_title("Coherence of pixel (")
+    s.wait_for_title("Coherence matrix of\npixel (")
+    s.wait_for_title("Coherence of pixel\n(")
     info = until(s, lambda: text_of(s, "ps-pixel-info"), "pixel info")
     assert re.search(r"latitude -?\d+\.\d{5}, longitude -?\d+\.\d{5}, height -?\d+ m", info), info
 
@@ -270,7 +270,7 @@ def test_matrix_table_pixel_and_shared_view(open_session: Any, demo_dates: Any) 
     sx, sy = s.screen_point("coherence", xc, yc)
     s.page.mouse.move(sx, sy)
     s.page.mouse.wheel(0, -500)
-    until(s, lambda: figure(s, "Mean coherence per pair (current view)"), "matrix of the view")
+    until(s, lambda: figure(s, "Mean coherence per pair\n(current view)"), "matrix of the view")
     q = until(s, lambda: (q := s.query()).get("view") and q, "view= in the URL")
     assert q["colormap"] == "magma"
     view = [float(v) for v in q["view"].split(",")]
@@ -278,7 +278,7 @@ def test_matrix_table_pixel_and_shared_view(open_session: Any, demo_dates: Any) 
     # the shared URL opens the same view, colormap and pixel in a new session
     t = open_session()
     t.open(s.page.url.split("?", 1)[1], wait_for_title="coherence")
-    t.wait_for_title("Coherence matrix of pixel (")
+    t.wait_for_title("Coherence matrix of\npixel (")
     again = until(t, lambda: (f := figure(t, "coherence")) and abs(f["ranges"][0] - view[0])
                   < 0.02 * (view[1] - view[0]) and f, "the shared view")  # fmt: skip
     assert abs(again["ranges"][1] - view[1]) < 0.02 * (view[1] - view[0])

@@ -5,9 +5,10 @@ One long session at 1280 x 800 visits every tab and the main interactions (Compu
 URL, the Learn window slider, QA's product comparison, "Pair shown" switched on every tab, the
 sidebar's window) with every request outside loopback aborted and recorded: none may be tried,
 the browser must typeset the formulas (MathML) and Panel's alert styling must apply (from the server).
-No tab is wider than the window and Compute is on screen without scrolling; at 1920 x 1080 the
-maps grow. The QA tab follows "Pair shown" (at once when shown, else when next shown) and says
-"Outdated: ... Press Compare." when its inputs changed since it was drawn.
+No tab is wider than the window (Explore also with a clicked pixel's plots) and Compute is on
+screen without scrolling; at 1920 x 1080 the maps grow. The QA tab follows "Pair shown" (at once
+when shown, else when next shown) and says "Outdated: ... Press Compare." when its inputs changed
+since it was drawn.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ _JS_WIDTH = "() => [document.scrollingElement.scrollWidth, window.innerWidth, wi
 # Computed background of an element (the alert's host element, inside Panel's shadow roots).
 _JS_BACKGROUND = "(el) => getComputedStyle(el).backgroundColor"
 UNSTYLED = ("rgba(0, 0, 0, 0)", "transparent", "")
+# The ranges of the figure whose title starts with the argument: [x start, x end, y start, y end].
+_JS_RANGES = """(prefix) => { for (const m of Bokeh.documents[0].all_models)
+    if (m.constructor.__name__ === "Figure" && m.title && m.title.text.startsWith(prefix))
+      return [m.x_range.start, m.x_range.end, m.y_range.start, m.y_range.end];
+  return null; }"""
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +98,13 @@ def test_offline_every_tab_fits_and_qa_follows_the_pair(open_session: Any, demo_
            wait_for_title=f"coherence {d[0]} / {d[1]}")  # fmt: skip
     s.wait_for_status("3 pair")
     assert_fits(s, "Explore")
+    # a clicked pixel adds three plots beside the network and the matrix: their titles (one
+    # line each, Bokeh sizes a figure to its title) made the page 1373-1446 px wide
+    s.wait_for_title("Pair network")
+    x0, x1, y0, y1 = s.page.evaluate(_JS_RANGES, f"coherence {d[0]} / {d[1]}")
+    s.page.mouse.click(*s.screen_point(f"coherence {d[0]} / {d[1]}", (x0 + x1) / 2, (y0 + y1) / 2))
+    s.wait_for_title("Coherence matrix of\npixel (")
+    assert_fits(s, "Explore with a clicked pixel")
 
     # Learn: the browser typesets the formulas (MathML); the alert carries Panel's alert style
     open_tab(s, "Learn")

@@ -157,8 +157,8 @@ class MatrixView(pn.viewable.Viewer):
             self._syncing = False
 
     def _title(self) -> str:
-        title = f"Mean coherence per pair ({where_text(self.state)})"
-        return title + (" (outdated: press Compute)" if self.state.stale else "")
+        title = f"Mean coherence per pair\n({where_text(self.state)})"  # short lines, see network
+        return title + ("\n(outdated: press Compute)" if self.state.stale else "")
 
     def _pair_moved(self, *_: Any) -> None:
         """Outline the pair now shown and select its table row, in what is already drawn."""

@@ -402,15 +402,15 @@ class NetworkView(pn.viewable.Viewer):
         self._nodes = np.column_stack([xms, ys]) if len(nodes) else np.zeros((0, 2))
         self._days = list(nodes["day"])
         self._spans = (float(np.ptp(xms)) or 1.0, float(np.ptp(ys)) or 1.0)
-        title = "Pair network (" + {
-            "open": "click an edge to open it", "exclude": "click a date to exclude it",
-            "edit": "click an edge to drop it, two dates to add one"}[self.mode.value] + ")"  # fmt: skip
-        if disconnected:
-            title = f"Pair network: disconnected, {len(net.components)} groups"
+        lines = [f"Pair network: disconnected,\n{len(net.components)} groups" if disconnected else
+                 "Pair network\n(" + {
+                     "open": "click an edge to open it", "exclude": "click a date to exclude it",
+                     "edit": "click an edge to drop it,\ntwo dates to add one"}[self.mode.value] + ")"]
         if state.stale:
-            title += " (outdated: press Compute)"
+            lines.append("(outdated: press Compute)")
         if bd.critical_baseline is not None and band:
-            title += f"; critical baseline +-{bd.critical_baseline / 1000:.1f} km shaded"
+            lines.append(f"shaded: critical baseline\n+-{bd.critical_baseline / 1000:.1f} km")
+        title = "\n".join(lines)  # short lines: Bokeh sizes a figure to its title's longest
         fig = figure(
             height=HEIGHT, sizing_mode="stretch_width", min_width=200, x_axis_type="datetime",
             title=title, x_axis_label="acquisition date", y_axis_label=ylabel,

@@ -109,7 +109,7 @@ class PixelView(pn.viewable.Viewer):
             return
         self._empty = None
         x, y = state.pixel or (0.0, 0.0)
-        outdated = " (outdated: press Compute)" if state.stale else ""
+        outdated = "\n(outdated: press\nCompute)" if state.stale else ""
         df = pd.DataFrame(rows)
         df["selected"] = df["pair"] == (state.pair or "")
         labels, cells = self._matrix_cells(rows)
@@ -120,9 +120,11 @@ class PixelView(pn.viewable.Viewer):
             self._body.objects = [self._message_pane, *self._plots]
         self._draw(df, labels, cells)
         where = f"({x:.0f}, {y:.0f})"
-        titles = {"baseline": f"Pixel {where}: coherence per pair{outdated}",
-                  "date": f"Coherence of pixel {where} against date{outdated}",
-                  "matrix": f"Coherence matrix of pixel {where}{outdated}"}  # fmt: skip
+        # short lines: a figure is as wide as its title's longest (at 1280 px a pixel plot's
+        # frame is ~190 px; titles of one line made the page up to 1446 px wide)
+        titles = {"baseline": f"Pixel {where}:\ncoherence per pair{outdated}",
+                  "date": f"Coherence of pixel\n{where} by date{outdated}",
+                  "matrix": f"Coherence matrix of\npixel {where}{outdated}"}  # fmt: skip
         for name, title in titles.items():
             if self._figures[name].title.text != title:
                 self._figures[name].title.text = title
