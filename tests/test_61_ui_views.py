@@ -16,11 +16,12 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from pairscope import coherence, geometry, qa
+from pairscope import coherence, geometry, qa, render
 from pairscope.ui.app import make_backend
 from pairscope.ui.settings import Settings
 from pairscope.ui.state import ExplorerState, format_pairs
 from pairscope.ui.views import learn
+from pairscope.ui.views import maps as maps_view
 from pairscope.ui.views import qa as qa_view
 
 BURST = "T117_249435_IW2"
@@ -231,13 +232,14 @@ def test_learn_figures_are_built_once_and_change_in_place(state: ExplorerState) 
     bias, phase = view.curves.object, view.phase.object
     maps = [pane.object for pane in view.truth_panes]
     assert bias is not None and all(m is not None for m in maps)
-    pipes = list(view._pipes or [])
-    assert len(pipes) == 3
+    linked = view.truth_maps
+    assert linked is not None and [m.fig for m in linked.maps] == maps
+    truth_image = linked.maps[0].source.data["image"][0]
     assert not view._legend["side"].visible  # the sliders show the sidebar's window
     view.azimuth.value, view.range.value = 2, 8
     view._window_changed()
     assert view.curves.object is bias and view.phase.object is phase
-    assert [pane.object for pane in view.truth_panes] == maps and view._pipes == pipes
+    assert [pane.object for pane in view.truth_panes] == maps and view.truth_maps is linked
     assert bias.title.text.startswith("Sample coherence bias, 16 looks: pure noise reads")
     assert phase.title.text.startswith("Phase noise (Cramer-Rao), 16 looks")
     curve = view._sources["bias_curve"].data
@@ -248,10 +250,32 @@ def test_learn_figures_are_built_once_and_change_in_place(state: ExplorerState) 
     assert view._floor.location == pytest.approx(float(curve["y"][0]))
     hist = view._sources["bias_hist"].data
     assert len(hist["top"]) == learn.HIST_BINS and max(hist["top"]) == pytest.approx(1.0)
-    assert pipes[1].data[1] == "Estimate, 16 looks" and pipes[1].data[0] is view.truth.estimate
-    assert pipes[2].data[1].startswith(f"Error: mean {view.truth.mean_error:+.3f}")
+    # the maps: the new estimate and error drawn in the same figures; the truth (the pair's,
+    # not the window's) not sent again
+    tc = view.truth
+    shown = [m.frame.values for m in linked.maps if m.frame is not None]
+    for values, expected in zip(shown, (tc.truth, tc.estimate, tc.error), strict=True):
+        np.testing.assert_array_equal(values, np.asarray(expected.values, np.float32))
+    assert linked.maps[0].source.data["image"][0] is truth_image
+    rows, cols = tc.estimate.shape
+    for m in linked.maps:  # all of the grid, in whole-sample blocks for the figure's pixels
+        data = m.source.data
+        assert (data["x"], data["y"], data["dw"], data["dh"]) == ([-0.5], [-0.5], [cols], [rows])
+        np.testing.assert_array_equal(data["image"][0], render.block_reduce(
+            m.frame.values, maps_view.factors(m.frame, None, m.pixels)))
+    assert [m.fig.title.text for m in linked.maps][1:] == [
+        "Estimate, 16 looks", f"Error: mean {tc.mean_error:+.3f} (Touzi {tc.predicted_bias:+.3f})"]
+    assert linked.maps[2].mapper.palette == list(render.palette("rdbu_r"))
     titles = {m.text for m in root.references() if type(m).__name__ == "Title"}
-    assert "Estimate, 16 looks" in titles, titles  # the map's title follows its pipe
+    assert "Estimate, 16 looks" in titles, titles
+    # a zoom: the three maps (one range pair) show the samples of the range, not resampled
+    assert len({id(m.fig.x_range) for m in linked.maps}) == 1
+    c0, r0 = cols // 4, rows // 4  # samples c0..c0+10, lines r0..r0+8 (cells meeting the range)
+    linked.show_range((c0 + 10.0, float(c0), r0 + 8.0, float(r0)))
+    for m in linked.maps:
+        data = m.source.data
+        assert (data["x"], data["y"], data["dw"], data["dh"]) == ([c0 - 0.5], [r0 - 0.5], [11], [9])
+        np.testing.assert_array_equal(data["image"][0], m.frame.values[r0:r0 + 9, c0:c0 + 11])
     # back to the sidebar's window: no second curve
     view.azimuth.value, view.range.value = 5, 21
     view._window_changed()

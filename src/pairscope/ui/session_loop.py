@@ -512,20 +512,6 @@ def batched(doc: Any) -> Iterator[None]:
         yield
 
 
-@contextlib.contextmanager
-def models_frozen(doc: Any) -> Iterator[None]:
-    """Within this block (on ``doc``'s loop thread, inside :func:`batched`), Bokeh walks the
-    document's models once, at its end, instead of after every change that may add or drop a
-    model (each HoloViews plot update is one such change: a walk of the whole page, ~0.2 s here).
-    The held events go out after that walk (the hold of :func:`batched` ends later), so every
-    model they name is known. Outside a served session: nothing."""
-    if not served(doc):
-        yield
-        return
-    with doc.models.freeze():
-        yield
-
-
 #: Builds served sessions' documents, one at a time, off the server's loop thread.
 _builder: Any = None
 

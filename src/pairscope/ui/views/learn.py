@@ -11,9 +11,11 @@ orbit) and the fringe scale (one cycle = lambda / 2 of line-of-sight motion).
 
 Each figure is built once, when the tab is first shown, and then changes in place: the curves,
 histograms, diagram and titles are plain Bokeh data sources and properties; the three truth maps
-are HoloViews DynamicMaps fed by a ``Pipe`` (Datashader re-rasterizes them on zoom). A new window
-built five new figures before (~0.6-0.7 s of the server's loop here, and the browser's building
-and layout of them).
+pan and zoom together and are resampled to their figures' pixels for the range shown, as the
+explorer's maps (:class:`pairscope.ui.views.maps.LinkedImages`). A new window built five new
+figures before (~0.6-0.7 s of the server's loop here, and the browser's building and layout of
+them); as HoloViews DynamicMaps fed by ``Pipe`` s the maps' updates then still cost a walk of the
+whole page's models each.
 """
 
 from __future__ import annotations
@@ -21,15 +23,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import holoviews as hv
 import numpy as np
 import panel as pn
-import xarray as xr
 from bokeh.core.properties import value
 from bokeh.models import ColumnDataSource, HoverTool, LinearColorMapper, Range1d
 from bokeh.models.annotations import LabelSet, Legend, LegendItem, Span
 from bokeh.plotting import figure
-from holoviews.operation.datashader import rasterize
 
 from pairscope import geometry, render
 from pairscope.ui.backend import UserError
@@ -47,8 +46,8 @@ from pairscope.ui.services import (
     pixel_location,
     truth_comparison,
 )
-from pairscope.ui.session_loop import models_frozen
 from pairscope.ui.state import ExplorerState, parse_pairs
+from pairscope.ui.views.maps import LinkedImages
 from pairscope.ui.views.style import wrap_row
 
 PLOT_HEIGHT = 300
@@ -215,44 +214,21 @@ def _curve_figure(y_end: float, xlabel: str, ylabel: str) -> Any:
                   tools="pan,wheel_zoom,box_zoom,reset,save")  # fmt: skip
 
 
-def _same(a: xr.DataArray, b: xr.DataArray) -> bool:
-    return a is b or (a.shape == b.shape and np.array_equal(a.values, b.values, equal_nan=True))
-
-
-def radar_image(da: xr.DataArray, name: str, label: str) -> hv.Image:
-    values = np.asarray(da.values, dtype=np.float32)
-    ys, xs = np.arange(values.shape[0], dtype=np.float64), np.arange(values.shape[1], dtype=np.float64)
-    kdims = [hv.Dimension("learn_range", label="range"), hv.Dimension("learn_azimuth", label="azimuth")]
-    return hv.Image((xs, ys, values), kdims=kdims,
-                    vdims=[hv.Dimension(name, label=label)])  # fmt: skip
-
-
 def truth_titles(tc: TruthComparison, looks: int) -> tuple[str, str, str]:
     return ("True coherence (simulation)", f"Estimate, {looks} looks",
             f"Error: mean {tc.mean_error:+.3f} (Touzi {tc.predicted_bias:+.3f})")
 
 
-def truth_plots(pipes: list[Any]) -> list[Any]:
-    """The truth, the estimate and their difference as rasterized DynamicMaps, each fed by its
-    ``Pipe`` of ``(DataArray, title)``: a new window sends new data, the figures stay."""
-    viridis = list(render.palette("viridis"))
-    common: dict[str, Any] = dict(responsive=True, height=MAP_HEIGHT, colorbar=True, tools=["hover"],
-                                  invert_yaxis=True, xlabel="range [sample]",
-                                  ylabel="azimuth [line]", title="{label}")  # fmt: skip
+def truth_images(tc: TruthComparison, looks: int) -> list[tuple[np.ndarray, list[str],
+                                                                  tuple[float, float], str, str]]:
+    """The truth, the estimate and their difference as :meth:`LinkedImages.show` draws them:
+    values, palette, colour limits, colour bar label, title."""
+    viridis, diverging = list(render.palette("viridis")), list(render.palette("rdbu_r"))
     coh = "coherence [0-1]"
-    label = "estimate - truth"
-
-    def image(name: str, unit: str) -> Any:
-        def draw(data: Any) -> Any:
-            da, title = data
-            return radar_image(da, name, unit).relabel(title)
-        return draw
-
-    specs = [("truth", coh, viridis, (0.0, 1.0)), ("estimate", coh, viridis, (0.0, 1.0)),
-             ("error", label, list(render.palette("rdbu_r")), (-0.4, 0.4))]  # fmt: skip
-    return [rasterize(hv.DynamicMap(image(name, unit), streams=[pipe])).opts(
-                cmap=cmap, clim=clim, clabel=unit, **common)
-            for (name, unit, cmap, clim), pipe in zip(specs, pipes, strict=True)]  # fmt: skip
+    titles = truth_titles(tc, looks)
+    return [(np.asarray(tc.truth.values), viridis, (0.0, 1.0), coh, titles[0]),
+            (np.asarray(tc.estimate.values), viridis, (0.0, 1.0), coh, titles[1]),
+            (np.asarray(tc.error.values), diverging, (-0.4, 0.4), "estimate - truth", titles[2])]
 
 
 def look_data(g: PixelGeometry) -> dict[str, dict[str, Any]]:
@@ -354,14 +330,13 @@ class LearnView(pn.viewable.Viewer):
         self.phase = pn.pane.Bokeh(None, sizing_mode="stretch_width", min_width=CURVES_MIN_WIDTH)
         self._sources: dict[str, ColumnDataSource] = {}
         self._legend: dict[str, LegendItem] = {}
-        # one pane per map; Panel links their axes (dimension names unique to this view)
+        # one pane per map; the maps share their ranges (they pan and zoom together)
         self.truth_panes = [
-            pn.pane.HoloViews(None, linked_axes=True, sizing_mode="stretch_width",
-                              min_width=MIN_WIDTH, height=MAP_HEIGHT + 10,
-                              css_classes=["ps-learn-map"])
+            pn.pane.Bokeh(None, sizing_mode="stretch_width", min_width=MIN_WIDTH,
+                          height=MAP_HEIGHT + 10, css_classes=["ps-learn-map"])
             for _ in range(3)
         ]  # fmt: skip
-        self._pipes: list[Any] | None = None  # what feeds the truth maps, once drawn
+        self.truth_maps: LinkedImages | None = None  # the truth maps, once drawn
         self.truth_text = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.diagram = pn.pane.Bokeh(None, width=450)
         self.look_text = pn.pane.Markdown("Click a pixel of a map (Explore tab) to see its look "
@@ -453,18 +428,12 @@ class LearnView(pn.viewable.Viewer):
             self.measured, self.truth = measured, tc
             self._draw_curves(looks, measured, sidebar)
             if tc is not None:
-                data = list(zip((tc.truth, tc.estimate, tc.error), truth_titles(tc, looks),
-                                strict=True))  # fmt: skip
-                if self._pipes is None:  # first drawn: the maps, fed by their pipes from now on
-                    self._pipes = [hv.streams.Pipe(data=d) for d in data]
-                    for pane, plot in zip(self.truth_panes, truth_plots(self._pipes), strict=True):
-                        pane.object = plot
-                else:  # the truth is the pair's, not the window's: sent when it changed
-                    doc = self.curves.object.document if self.curves.object is not None else None
-                    with models_frozen(doc):  # one walk of the page's models, not one per map
-                        for pipe, d in zip(self._pipes, data, strict=True):
-                            if pipe.data[1] != d[1] or not _same(pipe.data[0], d[0]):
-                                pipe.send(d)
+                if self.truth_maps is None:  # first drawn: the figures, kept from now on
+                    self.truth_maps = LinkedImages(3, height=MAP_HEIGHT, min_width=MIN_WIDTH)
+                    for pane, m in zip(self.truth_panes, self.truth_maps.maps, strict=True):
+                        pane.object = m.fig
+                # (the truth is the pair's, not the window's: its image is sent when it changed)
+                self.truth_maps.show(truth_images(tc, looks))
                 self.truth_text.object = (
                     f"Estimate minus truth over the burst: mean {tc.mean_error:+.4f}, RMSE "
                     f"{tc.rmse:.4f}. Touzi's curve predicts a mean bias of "
@@ -475,7 +444,7 @@ class LearnView(pn.viewable.Viewer):
             else:
                 for pane in self.truth_panes:
                     pane.object = None
-                self._pipes = None
+                self.truth_maps = None
                 self.truth_text.object = note
             finite = measured[np.isfinite(measured)]
             mean = float(finite.mean()) if finite.size else math.nan
