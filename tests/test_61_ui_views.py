@@ -133,9 +133,18 @@ def test_statistics_follow_the_view(qa_view_on_demo: qa_view.QAView) -> None:
     ref = qa.compare(sub_p.values, sub_o.values)
     assert stats["rmse"] == pytest.approx(ref["rmse"]) and stats["n_both"] == ref["n_both"]
     assert "current view" in view.stats.object and f"of {51 * 61}" in view.stats.object
-    # the histogram holds exactly the pixels valid in both
+    # the histogram holds exactly the pixels valid in both, each in its bin (empty bins blank)
     drawn = view.histogram.object
-    assert f"2-D histogram of {ref['n_both']} pixels" in drawn[()].label
+    assert drawn.title.text == f"Product vs ours: 2-D histogram of {ref['n_both']} pixels"
+    image = view._histogram.source.data["image"][0]
+    p, o = sub_p.values.ravel(), sub_o.values.ravel()
+    both = np.isfinite(p) & np.isfinite(o)
+    bins = np.minimum((np.stack([o[both], p[both]]) * qa_view.HIST_BINS).astype(int),
+                      qa_view.HIST_BINS - 1)  # fmt: skip
+    expected = np.zeros((qa_view.HIST_BINS, qa_view.HIST_BINS))
+    np.add.at(expected, (bins[0], bins[1]), 1)
+    np.testing.assert_array_equal(np.nan_to_num(image), expected)
+    assert np.isnan(image[expected == 0]).all() and np.nansum(image) == ref["n_both"]
     titles = {m.text for m in root.references() if type(m).__name__ == "Title"}
     assert f"Product vs ours: 2-D histogram of {ref['n_both']} pixels" in titles, titles
     empty = qa_view.view_statistics(c, (0.0, 1.0), (0.0, 1.0))
@@ -144,7 +153,46 @@ def test_statistics_follow_the_view(qa_view_on_demo: qa_view.QAView) -> None:
     assert "whole product" in view.stats.object
     # the same histogram, fed the whole product's pixels (a new one per zoom was ~0.2-0.5 s)
     assert view.histogram.object is drawn
-    assert f"2-D histogram of {qa_view.view_statistics(c)['n_both']} pixels" in drawn[()].label
+    assert drawn.title.text.endswith(f"2-D histogram of {qa_view.view_statistics(c)['n_both']} pixels")
+
+
+def test_qa_maps_are_kept_and_a_zoom_gives_the_view_statistics(
+    qa_view_on_demo: qa_view.QAView,
+) -> None:
+    """The three QA maps are built at the first comparison and kept: they show the product, ours
+    and the difference on the product grid (as many metres across as up), pan and zoom together,
+    and a zoom gives the statistics and histogram of the range shown; a new comparison changes
+    the figures drawn."""
+    view = qa_view_on_demo
+    c, linked = view.comparison, view.maps
+    assert c is not None and linked is not None
+    figures = [pane.object for pane in view.map_panes]
+    assert figures == [m.fig for m in linked.maps]
+    assert len({id(m.fig.x_range) for m in linked.maps}) == 1
+    for m, da in zip(linked.maps, (c.product, c.ours, c.difference), strict=True):
+        assert m.frame is not None
+        np.testing.assert_array_equal(m.frame.values[::-1], np.asarray(da.values, np.float32))
+    assert [m.fig.title.text for m in linked.maps][1:] == ["Ours 5x21, geocoded",
+                                                           "Difference (ours - product)"]
+    fig = linked.maps[0].fig
+    (h, w) = linked.maps[0].pixels
+    dx, dy = fig.x_range.end - fig.x_range.start, fig.y_range.end - fig.y_range.start
+    assert dx / w == pytest.approx(dy / h)  # one metre as long across as up
+    x, y = c.product["x"].values, c.product["y"].values
+    linked.show_range((float(x[10]), float(x[60]), float(y[90]), float(y[30])))
+    assert view._range == ((float(x[10]), float(x[60])), (float(y[90]), float(y[30])))
+    ref = qa_view.view_statistics(c, (x[10], x[60]), (y[90], y[30]))
+    assert "current view" in view.stats.object and f"of {ref['n_pixels']}" in view.stats.object
+    assert view._histogram is not None
+    assert view._histogram.fig.title.text.endswith(f"of {ref['n_both']} pixels")
+    for m in linked.maps:  # the samples of the range, one cell per sample
+        assert m.source.data["image"][0].shape == (61, 51)
+    view.compare()  # again (inline here): the same figures, still showing the range zoomed to
+    assert [pane.object for pane in view.map_panes] == figures and view.maps is linked
+    assert view._range == ((float(x[10]), float(x[60])), (float(y[90]), float(y[30])))
+    assert "current view" in view.stats.object
+    linked.show_range((float(x[0]), float(x[-1]), float(y[-1]), float(y[0])))  # all of it
+    assert view._range == (None, None) and "whole product" in view.stats.object
 
 
 def test_best_window_search_and_use(qa_view_on_demo: qa_view.QAView, state: ExplorerState) -> None:

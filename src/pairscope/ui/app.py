@@ -119,12 +119,13 @@ _warm_lock = threading.Lock()
 
 
 def warm_up(settings: Settings | None = None) -> None:
-    """Compile the estimator's and Datashader's numba kernels once per process (several
-    seconds each), so the first visitor's maps draw as fast as everyone else's.
+    """Compile the estimator's numba kernels once per process (several seconds), so the first
+    visitor's maps draw as fast as everyone else's.
 
     With ``settings``, also draw the whole app once on the first pair of the default catalog
-    (the real path: Bokeh and HoloViews plot classes, the result cache); a failure there is
-    reported and ignored, the server still starts.
+    (the real path: Bokeh models, the result cache, and the maps' resampling kernel for every
+    array layout a pan or zoom meets); a failure there is reported and ignored, the server
+    still starts.
     """
     with _warm_lock:
         if not _warmed.is_set():
@@ -164,14 +165,6 @@ def _warm_up() -> None:
         for _ in range(2)
     )
     coherence.estimate(a, b, (5, 21))  # compiles the estimator's kernels
-    import holoviews as hv
-    import holoviews.plotting.bokeh  # noqa: F401  (registers the bokeh backend for render)
-    from holoviews.operation.datashader import rasterize
-
-    img = hv.Image(np.linspace(0, 1, 64 * 64, dtype=np.float32).reshape(64, 64))
-    for aggregator, interpolation in (("mean", "linear"), ("first", None)):
-        raster = rasterize(img, aggregator=aggregator, interpolation=interpolation, dynamic=False)
-        hv.render(raster.opts(width=200, height=200), backend="bokeh")
 
 
 def default_catalog(settings: Settings) -> str:

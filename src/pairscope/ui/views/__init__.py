@@ -1,7 +1,5 @@
 """Panel views of the explorer; each reads from one :class:`~pairscope.ui.state.ExplorerState`."""
 
-import holoviews.plotting.bokeh  # noqa: F401  (registers plot options, also outside a server)
-
 from pairscope.ui.views.downloads import DownloadsView, QADownloads
 from pairscope.ui.views.maps import MapsView
 from pairscope.ui.views.matrix import MatrixView

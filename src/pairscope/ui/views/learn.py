@@ -47,7 +47,7 @@ from pairscope.ui.services import (
     truth_comparison,
 )
 from pairscope.ui.state import ExplorerState, parse_pairs
-from pairscope.ui.views.maps import LinkedImages
+from pairscope.ui.views.maps import Image, LinkedImages, index_frame
 from pairscope.ui.views.style import wrap_row
 
 PLOT_HEIGHT = 300
@@ -219,16 +219,16 @@ def truth_titles(tc: TruthComparison, looks: int) -> tuple[str, str, str]:
             f"Error: mean {tc.mean_error:+.3f} (Touzi {tc.predicted_bias:+.3f})")
 
 
-def truth_images(tc: TruthComparison, looks: int) -> list[tuple[np.ndarray, list[str],
-                                                                  tuple[float, float], str, str]]:
+def truth_images(tc: TruthComparison, looks: int) -> list[Image]:
     """The truth, the estimate and their difference as :meth:`LinkedImages.show` draws them:
     values, palette, colour limits, colour bar label, title."""
     viridis, diverging = list(render.palette("viridis")), list(render.palette("rdbu_r"))
     coh = "coherence [0-1]"
     titles = truth_titles(tc, looks)
-    return [(np.asarray(tc.truth.values), viridis, (0.0, 1.0), coh, titles[0]),
-            (np.asarray(tc.estimate.values), viridis, (0.0, 1.0), coh, titles[1]),
-            (np.asarray(tc.error.values), diverging, (-0.4, 0.4), "estimate - truth", titles[2])]
+    diff = "estimate - truth"
+    return [(index_frame(np.asarray(tc.truth.values), coh), viridis, (0.0, 1.0), coh, titles[0]),
+            (index_frame(np.asarray(tc.estimate.values), coh), viridis, (0.0, 1.0), coh, titles[1]),
+            (index_frame(np.asarray(tc.error.values), diff), diverging, (-0.4, 0.4), diff, titles[2])]
 
 
 def look_data(g: PixelGeometry) -> dict[str, dict[str, Any]]:

@@ -370,20 +370,60 @@ def set_ranges(m: _Map, edges: View, view: View | None) -> None:
     _set(m.fig.y_range, start=ys[0], end=ys[1], reset_start=resets[0], reset_end=resets[1])
 
 
+def index_frame(values: np.ndarray, label: str) -> Frame:
+    """A 2-D array on its sample indices (rows: azimuth lines, columns: range samples)."""
+    rows, cols = values.shape
+    return Frame(label, np.asarray(values, dtype=np.float32), np.arange(cols, dtype=np.float64),
+                 np.arange(rows, dtype=np.float64), None, first=False)  # fmt: skip
+
+
+def _same_frame(a: Frame, b: Frame) -> bool:
+    """Whether two frames draw the same image (same samples on the same axes)."""
+    return a.values is b.values or (
+        a.values.shape == b.values.shape and a.first == b.first
+        and np.array_equal(a.xs, b.xs) and np.array_equal(a.ys, b.ys)
+        and np.array_equal(a.values, b.values, equal_nan=True))  # fmt: skip
+
+
+def after_image(doc: Any, fn: Callable[[], None]) -> None:
+    """Run ``fn`` once the image changed in this tick has been written to the browser (served),
+    at once otherwise."""
+    if served(doc):
+        try:  # next tick: the image's message is queued when this tick's hold ends
+            doc.add_next_tick_callback(partial(after_writes, doc, fn))
+        except Exception:  # noqa: BLE001 - the session is gone
+            pass
+    else:
+        fn()
+
+
+#: What `LinkedImages.show` draws in one figure: the frame, its palette, colour limits, colour
+#: bar label and title.
+Image = tuple[Frame, list[str], tuple[float, float], str, str]
+
+
 class LinkedImages:
-    """Images of one radar grid side by side that pan and zoom together (one range pair), each
-    drawn as the explorer's maps are: the range shown, resampled to its figure's pixels
-    (:func:`drawn`) when the browser reports a pan or zoom. Learn's truth, estimate and error.
+    """Images of one grid side by side that pan and zoom together (one range pair), each drawn
+    as the explorer's maps are: the range shown, resampled to its figure's pixels (:func:`drawn`)
+    when the browser reports a pan or zoom; new images of the same grid keep the range shown. Learn's truth, estimate and error (radar geometry,
+    azimuth down) and QA's product, ours and difference (a map grid, as many metres across as
+    up). ``on_view(view)``: called after a pan or zoom has been drawn, with the range shown
+    (x0, x1, y0, y1), or None when it shows everything.
 
     :meth:`show` changes what they show in the figures drawn (data sources, colours, titles); an
-    image whose samples did not change is not sent again. As HoloViews DynamicMaps fed by
-    ``Pipe`` s each update froze the page's models and Bokeh walked all of them when the freeze
-    ended (~0.2 s per map on a served page)."""
+    image whose samples did not change is not sent again. As HoloViews DynamicMaps (Datashader)
+    each update froze the page's models and Bokeh walked all of them when the freeze ended
+    (~0.2 s per map on a served page), and a new comparison built new figures."""
 
-    def __init__(self, count: int, height: int = MAP_HEIGHT, min_width: int = 280) -> None:
-        look = (True, *map_axis_labels(True), "azimuth", "range")
-        x_range, y_range = Range1d(start=0, end=1), Range1d(start=1, end=0)  # azimuth down
+    def __init__(self, count: int, *, radar: bool = True, labels: tuple[str, str] | None = None,
+                 height: int = MAP_HEIGHT, min_width: int = 280,
+                 on_view: Callable[[View | None], None] | None = None) -> None:  # fmt: skip
+        look = (radar, *(labels or map_axis_labels(radar)))
+        x_range = Range1d(start=0, end=1)
+        y_range = Range1d(start=1, end=0) if radar else Range1d(start=0, end=1)  # radar: azimuth down
         self.maps = [_Map(look, x_range, y_range, height, min_width) for _ in range(count)]
+        self.radar = radar
+        self.on_view = on_view
         self._edges: View | None = None
         self._shown: View | None = None  # the range the browser last reported
         self._redraw_soon = Coalesced(self._redraw)
@@ -396,23 +436,16 @@ class LinkedImages:
         doc = self.maps[0].fig.document
         return batched(doc) if served(doc) else contextlib.nullcontext()
 
-    def show(self, images: list[tuple[np.ndarray, list[str], tuple[float, float], str, str]]) -> None:
-        """Per figure ``(values, palette, clim, colour bar label, title)``: the values (rows =
-        azimuth lines, columns = range samples) drawn for the range shown (all of them when the
-        grid changed)."""
+    def show(self, images: list[Image]) -> None:
+        """Draw ``images`` (one per figure) for the range shown; all of each when the grid
+        changed."""
         with self._held():
             changed = []
-            for m, (values, palette, clim, label, title) in zip(self.maps, images, strict=True):
-                fr, values = m.frame, np.asarray(values, dtype=np.float32)
-                if fr is None or not (fr.values is values or (
-                        fr.values.shape == values.shape
-                        and np.array_equal(fr.values, values, equal_nan=True))):
-                    rows, cols = values.shape
-                    fr = m.frame = Frame(label, values,
-                                         np.arange(cols, dtype=np.float64),
-                                         np.arange(rows, dtype=np.float64), None, first=False)
+            for m, (fr, palette, clim, label, title) in zip(self.maps, images, strict=True):
+                if m.frame is None or not _same_frame(m.frame, fr):
+                    m.frame = fr
                     changed.append(m)
-                m.paint(fr, palette, clim, label, title)
+                m.paint(m.frame, palette, clim, label, title)
             first = self.maps[0].frame
             if first is not None and first.edges != self._edges:  # another grid: all of it
                 self._edges, self._shown = first.edges, None
@@ -420,6 +453,13 @@ class LinkedImages:
                 changed = list(self.maps)
             for m in changed:
                 m.draw(self._shown)
+
+    def view(self) -> View | None:
+        """The range shown (x0, x1, y0, y1); None when it is all of the grid."""
+        first = self.maps[0].frame
+        if self._shown is None or first is None or is_whole(self._shown, first.extent):
+            return None
+        return self._shown
 
     def _ranges_reported(self, event: Any) -> None:
         try:
@@ -429,8 +469,9 @@ class LinkedImages:
         self.show_range(view)
 
     def show_range(self, view: View) -> None:
-        """The figures now show ``view`` (x0, x1, y0, y1): each gets its samples (on the next
-        tick when served: once for all the figures' reports)."""
+        """The figures now show ``view`` (x0, x1, y0, y1): each gets its samples, then
+        ``on_view`` is told (on the next ticks when served: once for all the figures' reports,
+        and after the images have gone out)."""
         if not all(np.isfinite(view)) or self._edges is None:
             return
         view = (min(view[:2]), max(view[:2]), min(view[2:]), max(view[2:]))
@@ -442,11 +483,20 @@ class LinkedImages:
         with self._held():
             for m in self.maps:
                 m.draw(self._shown)
+        if self.on_view is not None:
+            view, tell = self.view(), self.on_view
+            after_image(self.maps[0].fig.document, lambda: tell(view))
 
     def _resized(self, attr: str, old: Any, new: Any) -> None:
-        pixels = self.maps[0].measured_pixels()
-        if any(m.frame is not None and not fits(m.frame, self._shown, m.pixels, pixels)
-               for m in self.maps):  # fmt: skip
+        m = self.maps[0]
+        if m.frame is None:
+            return
+        pixels = m.measured_pixels()
+        if self._shown is None and not self.radar and self._edges is not None:
+            with self._held():  # a map grid's aspect depends on the figure's shape
+                set_ranges(m, self._edges, None)
+        if any(x.frame is not None and not fits(x.frame, self._shown, x.pixels, pixels)
+               for x in self.maps):  # fmt: skip
             self._redraw_soon()
 
 
@@ -582,19 +632,8 @@ class MapsView(pn.viewable.Viewer):
     def _redraw(self) -> None:
         with self._held():
             self._draw_all()
-        self._after_image(self._follow_shown)
+        after_image(self._maps[0].fig.document, self._follow_shown)
 
-    def _after_image(self, fn: Any) -> None:
-        """Run ``fn`` once the maps' new image has been written to the browser (served), at once
-        otherwise."""
-        doc = self._maps[0].fig.document
-        if served(doc):
-            try:  # next tick: the image's message is queued when this tick's hold ends
-                doc.add_next_tick_callback(partial(after_writes, doc, fn))
-            except Exception:  # noqa: BLE001 - the session is gone
-                pass
-        else:
-            fn()
 
     def _follow_shown(self) -> None:
         """The state's view follows the range the maps show (the views' statistics of it: the

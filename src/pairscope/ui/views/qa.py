@@ -9,6 +9,12 @@ radar geometry, geocoded onto the product grid with :func:`pairscope.qa.to_produ
 (:func:`pairscope.geometry.geocoding.geocode` to the product's CRS and pixel size, then nearest product
 cell), statistics from :func:`pairscope.qa.compare` and the window search from
 :func:`pairscope.qa.best_matching_window` (on a worker thread).
+
+The three maps are :class:`pairscope.ui.views.maps.LinkedImages` (pan and zoom together, each
+resampled to its figure's pixels for the range shown) and the 2-D histogram a plain Bokeh image:
+all built at the first comparison, then changed in place. As HoloViews + Datashader, each
+comparison built four new figures, and every pan or zoom updated four plots, each update a walk
+of the whole page's models on the server (~0.2 s each on a served page).
 """
 
 from __future__ import annotations
@@ -16,12 +22,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
-import xarray as xr
-from holoviews.operation.datashader import rasterize
+from bokeh.models import ColumnDataSource, HoverTool, LogColorMapper, Range1d
+from bokeh.models.annotations.legends import ColorBar
+from bokeh.plotting import figure
 
 from pairscope import render
 from pairscope.ui.backend import UserError, day
@@ -42,46 +48,21 @@ from pairscope.ui.services import (
 )
 from pairscope.ui.state import ExplorerState
 from pairscope.ui.views.downloads import QADownloads
+from pairscope.ui.views.maps import Image, LinkedImages, View, frame, set_data
 from pairscope.ui.views.style import wrap_row
 
 #: Narrowest and widest a map may get: the maps grow with the window (equal scale in x and y:
 #: their height follows) and wrap onto the next row when it is narrow.
 MAP_MIN_WIDTH = 380
 MAP_MAX_WIDTH = 620
+MAP_HEIGHT = 400
 HISTOGRAM_WIDTH = 420
 #: Symmetric colour limit of the difference map (coherence units).
 DIFF_LIMIT = 0.2
 ESTIMATOR = "|sum(s1 conj(s2))| / sqrt(sum|s1|^2 sum|s2|^2)"
 
 
-# -- running work off the event loop ---------------------------------------------------------------
-
-
 # -- what the view shows, as plain functions ----------------------------------------------------
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 def statistics_markdown(stats: dict[str, Any], whole: bool) -> str:
@@ -136,36 +117,66 @@ def best_window_frame(found: dict[str, Any]) -> pd.DataFrame:
 
 
 # -- plots ----------------------------------------------------------------------------------------
-def map_image(da: xr.DataArray, name: str, label: str) -> hv.Image:
-    xs = np.asarray(da["x"].values, dtype=np.float64)
-    ys = np.asarray(da["y"].values, dtype=np.float64)
-    values = np.asarray(da.values, dtype=np.float32)
-    if xs.size > 1 and xs[0] > xs[-1]:
-        xs, values = xs[::-1], values[:, ::-1]
-    if ys.size > 1 and ys[0] > ys[-1]:
-        ys, values = ys[::-1], values[::-1, :]
-    kdims = [hv.Dimension("qa_x", label="easting"), hv.Dimension("qa_y", label="northing")]
-    return hv.Image((xs, ys, values), kdims=kdims, vdims=[hv.Dimension(name, label=label)])
+def map_images(c: Comparison) -> list[Image]:
+    """The product, ours and their difference as :meth:`LinkedImages.show` draws them, in the
+    product's render (colormap and limits; the difference on its own diverging scale)."""
+    cmap = list(render.palette(c.render.colormap_name))
+    coh, diff = "coherence [0-1]", "ours - product [coherence]"
+    limits = (float(c.render.limits[0]), float(c.render.limits[1]))
+    title = f"Product {c.asset} {day(c.choice.reference)} / {day(c.choice.secondary)}"
+    return [(frame(c.product, coh), cmap, limits, coh, title),
+            (frame(c.ours, coh), cmap, limits, coh, f"Ours {c.window[0]}x{c.window[1]}, geocoded"),
+            (frame(c.difference, diff), list(render.palette("rdbu_r")), (-DIFF_LIMIT, DIFF_LIMIT),
+             diff, "Difference (ours - product)")]  # fmt: skip
 
 
-def histogram_plot(c: Comparison, x_range: Any, y_range: Any, n_both: int) -> Any:
-    """Datashader 2-D histogram (pixel counts, log colour) of ours against the product."""
+def histogram_counts(c: Comparison, x_range: Any = None, y_range: Any = None,
+                     bins: int = HIST_BINS) -> np.ndarray:  # fmt: skip
+    """Pixels of the view valid in both, counted on a ``bins`` x ``bins`` grid over [0, 1]^2:
+    rows our coherence, columns the product's (1.0 in the last bin)."""
     product = subset_view(c.product, x_range, y_range).values.ravel()
     ours = subset_view(c.ours, x_range, y_range).values.ravel()
     both = np.isfinite(product) & np.isfinite(ours)
-    df = pd.DataFrame({"product": product[both], "ours": ours[both]})
-    points = hv.Points(df, kdims=["product", "ours"])
-    raster = rasterize(
-        points, x_range=(0.0, 1.0), y_range=(0.0, 1.0), width=HIST_BINS, height=HIST_BINS,
-        dynamic=False,
-    )  # fmt: skip
-    line = hv.Curve(([0.0, 1.0], [0.0, 1.0]), "product", "ours").opts(color="red", line_dash="dashed")
-    return (raster.opts(cmap=list(render.palette("magma_r")), cnorm="log", colorbar=True,
-                        clabel="pixels", tools=["hover"]) * line).relabel(
-        f"Product vs ours: 2-D histogram of {n_both} pixels").opts(
-        width=HISTOGRAM_WIDTH, height=380, xlim=(0.0, 1.0), ylim=(0.0, 1.0),
-        xlabel="product coherence [0-1]", ylabel="our coherence [0-1]", title="{label}",
-    )  # fmt: skip
+    counts, _, _ = np.histogram2d(ours[both], product[both], bins=bins,
+                                  range=((0.0, 1.0), (0.0, 1.0)))  # fmt: skip
+    return np.asarray(counts)
+
+
+def _ranges(view: View | None) -> tuple[Any, Any]:
+    """(x range, y range) of a view; (None, None) for all of the product."""
+    return (None, None) if view is None else ((view[0], view[1]), (view[2], view[3]))
+
+
+class Histogram:
+    """The 2-D histogram of ours against the product (pixel counts, log colour; empty bins
+    blank) with the 1:1 line: one plain Bokeh figure whose image and title change in place."""
+
+    def __init__(self) -> None:
+        self.source = ColumnDataSource(data={"image": [], "x": [], "y": [], "dw": [], "dh": []})
+        self.mapper = LogColorMapper(palette=list(render.palette("magma_r")), low=1, high=10,
+                                     nan_color=(0, 0, 0, 0))  # fmt: skip
+        fig = figure(width=HISTOGRAM_WIDTH, height=380, x_range=Range1d(start=0.0, end=1.0),
+                     y_range=Range1d(start=0.0, end=1.0), x_axis_label="product coherence [0-1]",
+                     y_axis_label="our coherence [0-1]", title=" ", toolbar_location="right",
+                     tools="pan,wheel_zoom,box_zoom,reset,save")  # fmt: skip
+        mapped: dict[str, Any] = {"color_mapper": self.mapper}  # missing in bokeh's type stub
+        image = fig.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self.source,
+                          **mapped)  # fmt: skip
+        fig.add_layout(ColorBar(color_mapper=self.mapper, title="pixels", width=12), "right")
+        fig.line([0.0, 1.0], [0.0, 1.0], color="red", line_dash="dashed")
+        fig.add_tools(HoverTool(renderers=[image], tooltips=[
+            ("product", "$x{0.000}"), ("ours", "$y{0.000}"), ("pixels", "@image{0}")]))  # fmt: skip
+        self.fig = fig
+
+    def draw(self, counts: np.ndarray, n_both: int) -> None:
+        image = np.where(counts > 0, counts, np.nan).astype(np.float32)
+        high = float(np.nanmax(image)) if n_both else 1.0
+        set_data(self.source, {"image": [image], "x": [0.0], "y": [0.0], "dw": [1.0], "dh": [1.0]})
+        if self.mapper.high != max(high, 2.0):
+            self.mapper.high = max(high, 2.0)
+        title = f"Product vs ours: 2-D histogram of {n_both} pixels"
+        if self.fig.title.text != title:  # type: ignore[union-attr]
+            self.fig.title.text = title  # type: ignore[union-attr]
 
 
 class QAView(pn.viewable.Viewer):
@@ -209,20 +220,18 @@ class QAView(pn.viewable.Viewer):
                                       margin=(5, 5))  # fmt: skip
         self.estimators = pn.pane.Markdown("", css_classes=["ps-qa-estimators"],
                                            sizing_mode="stretch_width")  # fmt: skip
-        # one pane per map; Panel links their axes (dimension names unique to this view)
-        # (each grows with the window; they wrap under each other when it is narrow)
+        # one pane per map (each grows with the window; they wrap under each other when it is
+        # narrow); the figures are built at the first comparison and kept, sharing their ranges
         self.map_panes = [
-            pn.pane.HoloViews(None, linked_axes=True, sizing_mode="stretch_width",
-                              min_width=MAP_MIN_WIDTH, max_width=MAP_MAX_WIDTH,
-                              css_classes=["ps-qa-map"])
+            pn.pane.Bokeh(None, sizing_mode="stretch_width", min_width=MAP_MIN_WIDTH,
+                          max_width=MAP_MAX_WIDTH, css_classes=["ps-qa-map"])
             for _ in range(3)
         ]  # fmt: skip
-        # drawn once, then fed by its pipe: every pan or zoom of the maps sends the view's
-        # pixels (a new figure each time was ~0.2-0.5 s of the server's loop per range change)
-        self._histogram_pipe: Any = None
-        self.histogram = pn.pane.HoloViews(None, width=HISTOGRAM_WIDTH + 20,
-                                           css_classes=["ps-qa-histogram"],
-                                           linked_axes=False)  # fmt: skip
+        self.maps: LinkedImages | None = None
+        # built at the first comparison; a pan or zoom of the maps changes its image and title
+        self._histogram: Histogram | None = None
+        self.histogram = pn.pane.Bokeh(None, width=HISTOGRAM_WIDTH + 20,
+                                       css_classes=["ps-qa-histogram"])  # fmt: skip
         self.stats = pn.pane.Markdown("", css_classes=["ps-qa-stats"], sizing_mode="stretch_width",
                                       min_width=280, max_width=430)  # fmt: skip
         self.windows = pn.pane.DataFrame(None, index=False, float_format="{:.4f}".format,
@@ -404,42 +413,26 @@ class QAView(pn.viewable.Viewer):
             self.comparison = c
             self._drawn = drawn
             self._check_outdated()
-            self._range = (None, None)
             self.compare_button.disabled = False
             self.search_button.disabled = False
             self.estimators.object = estimator_markdown(c)
-            for pane, plot in zip(self.map_panes, self._maps(c), strict=True):
-                pane.object = plot
+            if self.maps is None:  # the first comparison: the figures, kept from now on
+                self.maps = LinkedImages(3, radar=False, labels=("easting [m]", "northing [m]"),
+                                         height=MAP_HEIGHT, min_width=MAP_MIN_WIDTH,
+                                         on_view=self._view_shown)  # fmt: skip
+                for pane, m in zip(self.map_panes, self.maps.maps, strict=True):
+                    pane.object = m.fig
+            self.maps.show(map_images(c))  # the same grid keeps its range; another is whole
+            self._range = _ranges(self.maps.view())
             self._update_statistics()
             self.say(f"{c.choice.item_id} ({c.asset}) against ours ({c.window[0]}x{c.window[1]}):"
                      " pan or zoom the maps to get the statistics of the view.", "success")  # fmt: skip
 
         self.runner.submit(work, done, self._failed)
 
-    def _maps(self, c: Comparison) -> list[Any]:
-        cmap = list(render.palette(c.render.colormap_name))
-        common: dict[str, Any] = dict(
-            responsive=True, data_aspect=1, colorbar=True, tools=["hover"],
-            xlabel="easting [m]", ylabel="northing [m]", active_tools=["wheel_zoom"],
-            xformatter="%.0f", yformatter="%.0f", xticks=3,
-        )  # fmt: skip
-        coh = "coherence [0-1]"
-        product = rasterize(map_image(c.product, "coherence", coh), aggregator="mean")
-        product = product.opts(cmap=cmap, clim=c.render.limits, clabel=coh,
-                               title=f"Product {c.asset} {day(c.choice.reference)} / "
-                                     f"{day(c.choice.secondary)}", **common)  # fmt: skip
-        ours = rasterize(map_image(c.ours, "coherence", coh), aggregator="mean").opts(
-            cmap=cmap, clim=c.render.limits, clabel=coh,
-            title=f"Ours {c.window[0]}x{c.window[1]}, geocoded", **common,
-        )  # fmt: skip
-        diff_label = "ours - product [coherence]"
-        diff = rasterize(map_image(c.difference, "difference", diff_label), aggregator="mean").opts(
-            cmap=list(render.palette("rdbu_r")), clim=(-DIFF_LIMIT, DIFF_LIMIT), clabel=diff_label,
-            title="Difference (ours - product)", **common,
-        )  # fmt: skip
-        stream = hv.streams.RangeXY(source=product)
-        stream.add_subscriber(self._view_changed)
-        return [product, ours, diff]
+    def _view_shown(self, view: View | None) -> None:
+        """The maps show ``view`` (x0, x1, y0, y1; None: all of the product)."""
+        self._view_changed(*_ranges(view))
 
     def _view_changed(self, x_range: Any = None, y_range: Any = None) -> None:
         self._range = (x_range, y_range)
@@ -453,13 +446,10 @@ class QAView(pn.viewable.Viewer):
         stats = view_statistics(c, x_range, y_range)
         whole = x_range is None and y_range is None
         self.stats.object = statistics_markdown(stats, whole)
-        data = (c, x_range, y_range, stats["n_both"])
-        if self._histogram_pipe is None or self.histogram.object is None:
-            self._histogram_pipe = hv.streams.Pipe(data=data)
-            self.histogram.object = hv.DynamicMap(lambda data: histogram_plot(*data),
-                                                  streams=[self._histogram_pipe])  # fmt: skip
-        else:
-            self._histogram_pipe.send(data)
+        if self._histogram is None:
+            self._histogram = Histogram()
+            self.histogram.object = self._histogram.fig
+        self._histogram.draw(histogram_counts(c, x_range, y_range), int(stats["n_both"]))
 
     # -- best-matching window -------------------------------------------------------------------
     def search_window(self) -> None:
