@@ -15,7 +15,9 @@ In a real browser (Debian chromium, loopback only) against ``pairscope serve`` o
    baseline, against date, its matrix) show that pixel: the first click and later ones (no
    target in the issue; measured as a view a visitor waits for, against the pair switch's).
    In the Learn tab, one step of the window slider -> the new window's bias curve and estimate
-   map drawn.
+   map drawn. In the QA tab, its first comparison drawn (product, ours, difference, 2-D
+   histogram), then a wheel zoom of its maps -> the three maps redrawn for the new range, and
+   the statistics of that range (measured against the zoom target, 300 ms).
 
 Where the time goes, measured in this process on the same catalog (server side, no browser):
 building a session's document, computing an uncached pair (reading its two dates, estimating),
@@ -319,6 +321,47 @@ def browser_numbers(catalog: pathlib.Path, repeat: int) -> dict[str, float]:
                     steps.append(time.perf_counter() - t0)
                     page.wait_for_timeout(500)
                 out["learn_window_step_s"] = statistics.median(steps)
+                # QA: the tab's first comparison drawn (three maps and the histogram), then a
+                # zoom of its maps -> the three maps redrawn for the range, and its statistics
+                maps = ("Product VV", "Ours ", "Difference")
+                page.locator(".ps-tabs .bk-tab", has_text="QA").first.click()
+                t0 = time.perf_counter()
+                while not (page.evaluate(_JS_TITLES_SHOWN, [*maps, "Product vs ours"])
+                           and all(page.evaluate(_JS_IMAGE_STAMP, m) for m in maps)):
+                    if time.perf_counter() - t0 > 60:
+                        raise RuntimeError("the QA tab did not draw")
+                    page.wait_for_timeout(10)
+                out["qa_first_comparison_s"] = time.perf_counter() - t0
+                page.wait_for_timeout(1500)
+                qa_maps, qa_stats = [], []
+                stats = page.locator(".ps-qa-stats div").first
+                for k in range(repeat):
+                    page.locator(".ps-qa-map").first.scroll_into_view_if_needed()
+                    before = [page.evaluate(_JS_IMAGE_STAMP, m) for m in maps]
+                    text = stats.inner_text()
+                    xr = page.evaluate(_JS_RANGES, [maps[0], 1.0])
+                    sx, sy = page.evaluate(_JS_SCREEN, [maps[0], (xr[0] + xr[1]) / 2,
+                                                        (xr[2] + xr[3]) / 2])[:2]  # fmt: skip
+                    page.mouse.move(sx, sy)
+                    t0 = time.perf_counter()
+                    page.mouse.wheel(0, -300 if k % 2 == 0 else 300)
+                    marks: dict[str, float] = {}
+                    while len(marks) < 2 and time.perf_counter() - t0 < 20:
+                        now = time.perf_counter() - t0
+                        if "maps" not in marks and all(
+                                (s := page.evaluate(_JS_IMAGE_STAMP, m)) and s[1:3] != b[1:3]
+                                for m, b in zip(maps, before, strict=True)):  # fmt: skip
+                            marks["maps"] = now
+                        if "stats" not in marks and stats.inner_text() != text:
+                            marks["stats"] = now
+                        page.wait_for_timeout(5)
+                    if len(marks) < 2:
+                        raise RuntimeError(f"the QA maps did not follow a zoom: {marks}")
+                    qa_maps.append(marks["maps"])
+                    qa_stats.append(marks["stats"])
+                    page.wait_for_timeout(800)
+                out["qa_zoom_maps_s"] = statistics.median(qa_maps)
+                out["qa_zoom_statistics_s"] = statistics.median(qa_stats)
                 ctx.close()
                 browser.close()
         finally:
@@ -461,7 +504,7 @@ def main() -> None:
         "url_to_coherence_cold_s": 1.5, "url_to_coherence_cached_s": 1.5,
         "url_to_coherence_cached_idle_server_s": 1.5,
         "url_to_coherence_new_pair_s": 1.5, "pan_zoom_redraw_s": 0.3, "pair_switch_s": 0.5,
-        "full_total_s": 3.0,
+        "qa_zoom_maps_s": 0.3, "full_total_s": 3.0,
     }  # fmt: skip
     print(f"{'measure':34s} {'value':>9s}  ratio to target / baseline")
     for key, value in numbers.items():
