@@ -370,6 +370,19 @@ def set_ranges(m: _Map, edges: View, view: View | None) -> None:
     _set(m.fig.y_range, start=ys[0], end=ys[1], reset_start=resets[0], reset_end=resets[1])
 
 
+def on_ranges(fig: Any, show: Callable[[View], None]) -> None:
+    """Call ``show(view)`` with the range (x0, x1, y0, y1) the browser reports after a pan or
+    zoom of ``fig`` (Bokeh's ``RangesUpdate``, :data:`SETTLE_MS` after the last wheel step)."""
+    def reported(event: Any) -> None:
+        try:
+            view = (float(event.x0), float(event.x1), float(event.y0), float(event.y1))
+        except (TypeError, ValueError):  # a range not known yet
+            return
+        show(view)
+
+    fig.on_event(RangesUpdate, reported)
+
+
 def index_frame(values: np.ndarray, label: str) -> Frame:
     """A 2-D array on its sample indices (rows: azimuth lines, columns: range samples)."""
     rows, cols = values.shape
@@ -428,7 +441,7 @@ class LinkedImages:
         self._shown: View | None = None  # the range the browser last reported
         self._redraw_soon = Coalesced(self._redraw)
         for m in self.maps:
-            m.fig.on_event(RangesUpdate, self._ranges_reported)
+            on_ranges(m.fig, self.show_range)
         self.maps[0].fig.on_change("inner_width", self._resized)
         self.maps[0].fig.on_change("inner_height", self._resized)
 
@@ -460,13 +473,6 @@ class LinkedImages:
         if self._shown is None or first is None or is_whole(self._shown, first.extent):
             return None
         return self._shown
-
-    def _ranges_reported(self, event: Any) -> None:
-        try:
-            view = (float(event.x0), float(event.x1), float(event.y0), float(event.y1))
-        except (TypeError, ValueError):
-            return
-        self.show_range(view)
 
     def show_range(self, view: View) -> None:
         """The figures now show ``view`` (x0, x1, y0, y1): each gets its samples, then
@@ -539,7 +545,7 @@ class MapsView(pn.viewable.Viewer):
         maps = [_Map(look, x_range, y_range) for _ in range(2)]  # one range pair: linked
         for m in maps:
             m.marker.data = self._marker_data(bool(look[0]))
-            m.fig.on_event(RangesUpdate, self._ranges_reported)
+            on_ranges(m.fig, self.show_range)
             m.fig.on_event(Tap, self._tapped)
         maps[0].fig.on_change("inner_width", self._resized)
         maps[0].fig.on_change("inner_height", self._resized)
@@ -643,13 +649,6 @@ class MapsView(pn.viewable.Viewer):
             self.state.view = None if is_whole(view, self._extent) else view
 
     # -- the browser ----------------------------------------------------------------------------
-    def _ranges_reported(self, event: Any) -> None:
-        try:
-            view = (float(event.x0), float(event.x1), float(event.y0), float(event.y1))
-        except (TypeError, ValueError):
-            return
-        self.show_range(view)
-
     def show_range(self, view: View) -> None:
         """The maps now show ``view`` (x0, x1, y0, y1): both maps get its samples, then the
         state's view follows (on the next ticks when served: once for the two figures' reports,
