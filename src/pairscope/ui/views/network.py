@@ -40,6 +40,8 @@ from pairscope.ui.state import ExplorerState, pair_key
 from pairscope.ui.views.style import mean_coherence_colours, unfaded
 
 HEIGHT = 300
+#: Height of one more line of the title (outdated, the critical baseline: see ``draw_network``).
+TITLE_LINE = 16
 #: A click selects the nearest edge within this fraction of the plot's diagonal.
 TAP_TOLERANCE = 0.08
 #: A click selects the nearest node within this fraction (nodes win over edges when this close).
@@ -412,8 +414,8 @@ class NetworkView(pn.viewable.Viewer):
             lines.append(f"shaded: critical baseline\n+-{bd.critical_baseline / 1000:.1f} km")
         title = "\n".join(lines)  # short lines: Bokeh sizes a figure to its title's longest
         fig = figure(
-            height=HEIGHT, sizing_mode="stretch_width", min_width=200, x_axis_type="datetime",
-            title=title, x_axis_label="acquisition date", y_axis_label=ylabel,
+            height=HEIGHT + TITLE_LINE * (title.count("\n") - 1),  # the plot keeps its height
+            sizing_mode="stretch_width", min_width=200, x_axis_type="datetime", title=title, x_axis_label="acquisition date", y_axis_label=ylabel,
             toolbar_location="above", tools="pan,wheel_zoom,box_zoom,reset,save",
             x_range=DataRange1d(range_padding=0.16),  # 8 % on each side
             y_range=(DataRange1d(range_padding=0.16) if ylim is None
