@@ -51,8 +51,8 @@ from pairscope.ui.views.downloads import QADownloads
 from pairscope.ui.views.maps import Image, LinkedImages, View, frame, set_data
 from pairscope.ui.views.style import wrap_row
 
-#: Narrowest and widest a map may get: the maps grow with the window (equal scale in x and y:
-#: their height follows) and wrap onto the next row when it is narrow.
+#: Narrowest and widest a map may get, and its height: the maps grow with the window (their
+#: ranges keep one metre as long across as up) and wrap onto the next row when it is narrow.
 MAP_MIN_WIDTH = 380
 MAP_MAX_WIDTH = 620
 MAP_HEIGHT = 400
