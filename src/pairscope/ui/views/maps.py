@@ -418,10 +418,11 @@ Image = tuple[Frame, list[str], tuple[float, float], str, str]
 class LinkedImages:
     """Images of one grid side by side that pan and zoom together (one range pair), each drawn
     as the explorer's maps are: the range shown, resampled to its figure's pixels (:func:`drawn`)
-    when the browser reports a pan or zoom; new images of the same grid keep the range shown. Learn's truth, estimate and error (radar geometry,
-    azimuth down) and QA's product, ours and difference (a map grid, as many metres across as
-    up). ``on_view(view)``: called after a pan or zoom has been drawn, with the range shown
-    (x0, x1, y0, y1), or None when it shows everything.
+    when the browser reports a pan or zoom; new images of the same grid keep the range shown.
+    Learn's truth, estimate and error (radar geometry, azimuth down) and QA's product, ours and
+    difference (a map grid, as many metres across as up). ``on_view(view)``: called after a pan
+    or zoom has been drawn, with the range shown (x0, x1, y0, y1), or None when it shows
+    everything.
 
     :meth:`show` changes what they show in the figures drawn (data sources, colours, titles); an
     image whose samples did not change is not sent again. As HoloViews DynamicMaps (Datashader)
