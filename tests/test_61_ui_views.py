@@ -149,6 +149,9 @@ def test_statistics_follow_the_view(qa_view_on_demo: qa_view.QAView) -> None:
     assert f"Product vs ours: 2-D histogram of {ref['n_both']} pixels" in titles, titles
     empty = qa_view.view_statistics(c, (0.0, 1.0), (0.0, 1.0))
     assert empty["n_pixels"] == 0 and math.isnan(empty["bias"])
+    view._view_changed(x_range=(0.0, 1.0), y_range=(0.0, 1.0))  # a view beside the product
+    assert drawn.title.text == "Product vs ours: 2-D histogram of 0 pixels"
+    assert np.isnan(view._histogram.source.data["image"][0]).all()
     view._view_changed(None, None)
     assert "whole product" in view.stats.object
     # the same histogram, fed the whole product's pixels (a new one per zoom was ~0.2-0.5 s)
