@@ -97,6 +97,12 @@ def test_offline_every_tab_fits_and_qa_follows_the_pair(open_session: Any, demo_
     s.open(f"burst={burst}&pairs={first},{second},{unpublished}",
            wait_for_title=f"coherence {d[0]} / {d[1]}")  # fmt: skip
     s.wait_for_status("3 pair")
+    # the server's paint.js ran before the document was drawn (from loopback, like every file):
+    # BokehJS's visuals take their models' values instead of reading CSS on every paint
+    assert s.page.evaluate("() => window.pairscopeVisualsFromModels") is True
+    assert s.page.evaluate(
+        "() => Bokeh.require('core/visuals/visual').VisualProperties.prototype._get_css_value()"
+    ) == ""
     assert_fits(s, "Explore")
     # a clicked pixel adds three plots beside the network and the matrix: their titles (one
     # line each, Bokeh sizes a figure to its title) made the page 1373-1446 px wide

@@ -41,6 +41,8 @@ from pairscope.ui.views.qa import QAView
 
 ASSETS = pathlib.Path(__file__).resolve().parents[3] / "assets"
 APP_PATH = "explorer"
+#: Where `serve` publishes the files of ``pairscope/ui/static`` (paint.js).
+STATIC_ROUTE = "pairscope-static"
 #: The views a served page gets after its first maps, in this order.
 SECONDARY = ("network", "matrix", "pixel")
 _URL_PARAMS = (
@@ -560,6 +562,9 @@ def serve(
     pn.config.session_key_func = _held_session_key
     # and that build runs off the loop thread, which meanwhile sends the page's JavaScript
     build_sessions_off_the_loop()
+    # BokehJS's visuals take their models' values, not CSS custom properties read on every paint
+    # (static/paint.js: ~1 s of opening the Learn tab here)
+    pn.config.js_files = {**pn.config.js_files, "pairscope_paint": f"{STATIC_ROUTE}/paint.js"}
     origins = list(allow_websocket_origin or [])
     if not origins:
         origins = [f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]
@@ -575,6 +580,7 @@ def serve(
             show=show,
             title="pairscope explorer",
             verbose=False,
+            static_dirs={STATIC_ROUTE: str(pathlib.Path(__file__).parent / "static")},
         )
     except KeyboardInterrupt:
         pass
