@@ -356,6 +356,23 @@ def test_an_extension_without_a_local_schema_fails(test_data: pathlib.Path, map_
     assert report["https://stac-extensions.github.io/unknown/v9.9.9/schema.json"] == "no local schema"
 
 
+def test_schema_copies_resolve_every_reference_locally(test_data: pathlib.Path) -> None:
+    """The schema copies name no json-schema.org (their ``$schema`` dialect line is dropped, every
+    schema is read as draft 07): a collection's summary given as a JSON schema is checked against
+    the local draft-07 meta-schema (``urn:pairscope:json-schema:draft-07``), found by its $id."""
+    folder = test_data / "stac" / "schemas"
+    assert not [f for f in folder.rglob("*.json") if "json-schema.org" in f.read_text()]
+    collection = {"type": "Collection", "stac_version": "1.1.0", "id": "c", "description": "d",
+                  "license": "CC-BY-4.0", "links": [],
+                  "extent": {"spatial": {"bbox": [[0, 0, 1, 1]]},
+                             "temporal": {"interval": [["2020-01-01T00:00:00Z", None]]}},
+                  "summaries": {"x": {"type": "number", "minimum": 0}}}  # fmt: skip
+    assert set(export.validate_item(collection, folder).values()) == {"valid"}
+    collection["summaries"]["x"] = {"type": 5}  # not a JSON schema: the meta-schema says so
+    with pytest.raises(jsonschema.ValidationError, match="collection.json"):
+        export.validate_item(collection, folder)
+
+
 def test_exported_items_reload_in_pairscope(radar_items: list[Any], map_item: Any,
                                             radar_result: xr.Dataset,
                                             map_result: xr.Dataset) -> None:

@@ -1750,8 +1750,9 @@ _CORE_KINDS = {"Feature": "item-spec/json-schema/item.json",
 
 
 def _local_schemas(schema_dir: pathlib.Path) -> dict[str, dict[str, Any]]:
-    """Schemas by public URI: ``schema-config.json`` (URI -> file) when the folder has one, then any
-    other ``*.json`` under it whose ``$id`` is a schema URI; pystac's bundled core schemas last."""
+    """Schemas by URI: ``schema-config.json`` (URI -> file) when the folder has one, then any other
+    ``*.json`` under it by its ``$id``; pystac's bundled core schemas last. Every schema is read
+    as JSON Schema draft 07 (`validate_item`), whatever its ``$schema`` says or whether it has one."""
     from pystac.validation.local_validator import get_local_schema_cache
 
     schemas: dict[str, dict[str, Any]] = {}
@@ -1764,7 +1765,7 @@ def _local_schemas(schema_dir: pathlib.Path) -> dict[str, dict[str, Any]]:
             doc = json.loads(file.read_text(encoding="utf-8"))
         except ValueError:
             continue
-        if isinstance(doc, dict) and isinstance(doc.get("$id"), str) and "$schema" in doc:
+        if isinstance(doc, dict) and isinstance(doc.get("$id"), str):
             schemas.setdefault(doc["$id"].rstrip("#"), doc)
     for uri, doc in get_local_schema_cache().items():
         schemas.setdefault(uri.rstrip("#"), doc)
