@@ -266,12 +266,24 @@ def subset_view(da: xr.DataArray, x_range: Any, y_range: Any) -> xr.DataArray:
     return out
 
 
+def view_subsets(
+    comparison: Comparison, x_range: Any = None, y_range: Any = None
+) -> tuple[xr.DataArray, xr.DataArray]:
+    """The product and ours inside the view (whole grid when no range)."""
+    return (subset_view(comparison.product, x_range, y_range),
+            subset_view(comparison.ours, x_range, y_range))  # fmt: skip
+
+
 def view_statistics(
     comparison: Comparison, x_range: Any = None, y_range: Any = None, bins: int = HIST_BINS
 ) -> dict[str, Any]:
     """:func:`pairscope.qa.compare` over the pixels inside the view (whole grid when no range)."""
-    product = subset_view(comparison.product, x_range, y_range)
-    ours = subset_view(comparison.ours, x_range, y_range)
+    return subset_statistics(*view_subsets(comparison, x_range, y_range), bins=bins)
+
+
+def subset_statistics(product: xr.DataArray, ours: xr.DataArray,
+                      bins: int = HIST_BINS) -> dict[str, Any]:  # fmt: skip
+    """:func:`pairscope.qa.compare` of two subsets of the same grid (`view_subsets`)."""
     if product.size == 0:
         stats = qa.compare(np.full((1, 1), np.nan), np.full((1, 1), np.nan), bins=bins)
         stats["n_pixels"] = 0

@@ -43,7 +43,7 @@ from bokeh.plotting import figure
 from pairscope.render import block_factors, block_reduce
 from pairscope.ui.session_loop import Coalesced, after_shown, after_writes, batched, served
 from pairscope.ui.state import ExplorerState
-from pairscope.ui.views.style import layer_style, map_axis_labels
+from pairscope.ui.views.style import OUTDATED, layer_style, map_axis_labels
 
 MAP_HEIGHT = 330
 #: A range within this fraction of the data extent on every side counts as "the whole map".
@@ -410,6 +410,14 @@ def after_image(doc: Any, fn: Callable[[], None]) -> None:
         fn()
 
 
+def held(fig: Any) -> Any:
+    """Changes of ``fig``'s page combined into one message through Panel's write queue when
+    served (``batched``): they may come from a callback that does not hold the document's lock
+    (Panel runs some callbacks as tasks), where Bokeh refuses direct changes."""
+    doc = fig.document
+    return batched(doc) if served(doc) else contextlib.nullcontext()
+
+
 #: What `LinkedImages.show` draws in one figure: the frame, its palette, colour limits, colour
 #: bar label and title.
 Image = tuple[Frame, list[str], tuple[float, float], str, str]
@@ -446,14 +454,10 @@ class LinkedImages:
         self.maps[0].fig.on_change("inner_width", self._resized)
         self.maps[0].fig.on_change("inner_height", self._resized)
 
-    def _held(self) -> Any:
-        doc = self.maps[0].fig.document
-        return batched(doc) if served(doc) else contextlib.nullcontext()
-
     def show(self, images: list[Image]) -> None:
         """Draw ``images`` (one per figure) for the range shown; all of each when the grid
         changed."""
-        with self._held():
+        with held(self.maps[0].fig):
             changed = []
             for m, (fr, palette, clim, label, title) in zip(self.maps, images, strict=True):
                 if m.frame is None or not _same_frame(m.frame, fr):
@@ -487,7 +491,7 @@ class LinkedImages:
             self._redraw_soon()
 
     def _redraw(self) -> None:
-        with self._held():
+        with held(self.maps[0].fig):
             for m in self.maps:
                 m.draw(self._shown)
         if self.on_view is not None:
@@ -500,7 +504,7 @@ class LinkedImages:
             return
         pixels = m.measured_pixels()
         if self._shown is None and not self.radar and self._edges is not None:
-            with self._held():  # a map grid's aspect depends on the figure's shape
+            with held(self.maps[0].fig):  # a map grid's aspect depends on the figure's shape
                 set_ranges(m, self._edges, None)
         if any(x.frame is not None and not fits(x.frame, self._shown, x.pixels, pixels)
                for x in self.maps):  # fmt: skip
@@ -557,19 +561,9 @@ class MapsView(pn.viewable.Viewer):
         crs = da.rio.crs if (not radar and hasattr(da, "rio")) else None
         return (radar, *map_axis_labels(radar, crs), str(da.dims[-2]), str(da.dims[-1]))
 
-    def _held(self) -> Any:
-        """Changes of the figures combined into one message through Panel's write queue when
-        served (``batched``): they may come from a callback that does not hold the document's
-        lock (Panel and HoloViews run some callbacks as tasks), where Bokeh refuses direct
-        changes."""
-        doc = self._maps[0].fig.document
-        if served(doc):
-            return batched(doc)
-        return contextlib.nullcontext()
-
     # -- state changes --------------------------------------------------------------------------
     def _refresh(self, *_: Any) -> None:
-        with self._held():
+        with held(self._maps[0].fig):
             self._update()
 
     def _update(self) -> None:
@@ -603,7 +597,7 @@ class MapsView(pn.viewable.Viewer):
         title = (f"{layer} {pair.replace('_', ' / ')}" if layer in ("coherence", "phase",
                  "amplitude") else layer)  # fmt: skip
         if state.stale:
-            title += " (outdated: press Compute)"
+            title += f" {OUTDATED}"
         m.frame = frame(da, layer, self._latlon_of(da))
         m.style(m.frame, state.colormap if layer == state.layer else "render", title)
 
@@ -637,7 +631,7 @@ class MapsView(pn.viewable.Viewer):
                                              and is_whole(view, self._extent))  # fmt: skip
 
     def _redraw(self) -> None:
-        with self._held():
+        with held(self._maps[0].fig):
             self._draw_all()
         after_image(self._maps[0].fig.document, self._follow_shown)
 
@@ -667,7 +661,7 @@ class MapsView(pn.viewable.Viewer):
         self._redraw_soon()  # then the state's view (_follow_shown)
 
     def _resized(self, attr: str, old: Any, new: Any) -> None:
-        with self._held():
+        with held(self._maps[0].fig):
             self._fit_to_size()
 
     def _fit_to_size(self) -> None:

@@ -27,7 +27,7 @@ from bokeh.plotting import figure
 from pairscope.ui.backend import day
 from pairscope.ui.session_loop import Coalesced
 from pairscope.ui.state import ExplorerState, pair_key
-from pairscope.ui.views.style import cell_at, mean_coherence_colours, unfaded
+from pairscope.ui.views.style import OUTDATED, cell_at, mean_coherence_colours, unfaded
 
 HEIGHT = 300
 TABLE_HEIGHT = 230
@@ -158,7 +158,7 @@ class MatrixView(pn.viewable.Viewer):
 
     def _title(self) -> str:
         title = f"Mean coherence per pair\n({where_text(self.state)})"  # short lines, see network
-        return title + ("\n(outdated: press Compute)" if self.state.stale else "")
+        return title + (f"\n{OUTDATED}" if self.state.stale else "")
 
     def _pair_moved(self, *_: Any) -> None:
         """Outline the pair now shown and select its table row, in what is already drawn."""

@@ -37,7 +37,7 @@ from bokeh.plotting import figure
 from pairscope.ui.backend import day
 from pairscope.ui.session_loop import Coalesced
 from pairscope.ui.state import ExplorerState, pair_key
-from pairscope.ui.views.style import mean_coherence_colours, unfaded
+from pairscope.ui.views.style import OUTDATED, mean_coherence_colours, unfaded
 
 HEIGHT = 300
 #: Height of one more line of the title (outdated, the critical baseline: see ``draw_network``).
@@ -409,7 +409,7 @@ class NetworkView(pn.viewable.Viewer):
                      "open": "click an edge to open it", "exclude": "click a date to exclude it",
                      "edit": "click an edge to drop it,\ntwo dates to add one"}[self.mode.value] + ")"]
         if state.stale:
-            lines.append("(outdated: press Compute)")
+            lines.append(OUTDATED)
         if bd.critical_baseline is not None and band:
             lines.append(f"shaded: critical baseline\n+-{bd.critical_baseline / 1000:.1f} km")
         title = "\n".join(lines)  # short lines: Bokeh sizes a figure to its title's longest

@@ -33,7 +33,7 @@ from bokeh.plotting import figure
 
 from pairscope.ui.session_loop import Coalesced
 from pairscope.ui.state import ExplorerState, pixel_matrix
-from pairscope.ui.views.style import cell_at, layer_style, unfaded
+from pairscope.ui.views.style import OUTDATED, cell_at, layer_style, unfaded
 
 HEIGHT = 220
 MATRIX_HEIGHT = 280
@@ -109,7 +109,7 @@ class PixelView(pn.viewable.Viewer):
             return
         self._empty = None
         x, y = state.pixel or (0.0, 0.0)
-        outdated = "\n(outdated: press\nCompute)" if state.stale else ""
+        outdated = "\n" + OUTDATED.replace(" Compute", "\nCompute") if state.stale else ""
         df = pd.DataFrame(rows)
         df["selected"] = df["pair"] == (state.pair or "")
         labels, cells = self._matrix_cells(rows)

@@ -43,8 +43,9 @@ from pairscope.ui.services import (
     product_estimator,
     product_render,
     run_comparison,
-    subset_view,
+    subset_statistics,
     view_statistics,
+    view_subsets,
 )
 from pairscope.ui.state import ExplorerState
 from pairscope.ui.views.downloads import QADownloads
@@ -130,12 +131,10 @@ def map_images(c: Comparison) -> list[Image]:
              diff, "Difference (ours - product)")]  # fmt: skip
 
 
-def histogram_counts(c: Comparison, x_range: Any = None, y_range: Any = None,
-                     bins: int = HIST_BINS) -> np.ndarray:  # fmt: skip
-    """Pixels of the view valid in both, counted on a ``bins`` x ``bins`` grid over [0, 1]^2:
-    rows our coherence, columns the product's (1.0 in the last bin)."""
-    product = subset_view(c.product, x_range, y_range).values.ravel()
-    ours = subset_view(c.ours, x_range, y_range).values.ravel()
+def histogram_counts(product: np.ndarray, ours: np.ndarray, bins: int = HIST_BINS) -> np.ndarray:
+    """The pixels valid in both (same-grid arrays: `view_subsets`), counted on a ``bins`` x
+    ``bins`` grid over [0, 1]^2: rows our coherence, columns the product's (1.0 in the last bin)."""
+    product, ours = np.ravel(product), np.ravel(ours)
     both = np.isfinite(product) & np.isfinite(ours)
     counts, _, _ = np.histogram2d(ours[both], product[both], bins=bins,
                                   range=((0.0, 1.0), (0.0, 1.0)))  # fmt: skip
@@ -443,13 +442,14 @@ class QAView(pn.viewable.Viewer):
         if c is None:
             return
         x_range, y_range = self._range
-        stats = view_statistics(c, x_range, y_range)
+        product, ours = view_subsets(c, x_range, y_range)  # cut once for both (~12 ms each)
+        stats = subset_statistics(product, ours)
         whole = x_range is None and y_range is None
         self.stats.object = statistics_markdown(stats, whole)
         if self._histogram is None:
             self._histogram = Histogram()
             self.histogram.object = self._histogram.fig
-        self._histogram.draw(histogram_counts(c, x_range, y_range), int(stats["n_both"]))
+        self._histogram.draw(histogram_counts(product.values, ours.values), int(stats["n_both"]))
 
     # -- best-matching window -------------------------------------------------------------------
     def search_window(self) -> None:

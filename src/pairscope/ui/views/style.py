@@ -80,6 +80,10 @@ def mean_coherence_colours(fig: Any) -> LinearColorMapper:
     return mapper
 
 
+#: What a figure's title adds while the sidebar's inputs changed since its results were computed.
+OUTDATED = "(outdated: press Compute)"
+
+
 def cell_at(event: Any, factors: list[str]) -> tuple[str, str] | None:
     """The (x, y) factors of the cell under a click on a figure with ``factors`` on both
     categorical axes (they sit at 0.5, 1.5, ... in Bokeh's categorical coordinates); None off
