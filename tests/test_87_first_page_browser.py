@@ -16,7 +16,7 @@ import pytest
 
 from pairscope.ui.app import PULL_WAIT_S, make_backend
 from pairscope.ui.backend import day
-from tests.plugins.browser import until
+from tests.plugins.browser import serve_explorer, session_factory, until
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -198,3 +198,42 @@ def test_each_visitor_gets_a_held_page_at_once_and_its_own_session(
             ".filter(n => n.includes('/static/extensions/panel/') && n.includes('.css'))"),
             "Panel's stylesheets loaded from the server")  # fmt: skip
         visitor.assert_clean()
+
+
+@pytest.fixture(scope="module")
+def panel_served(demo_catalog: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The same app served by ``panel serve app/explorer.py`` on the small demo catalog."""
+    with serve_explorer(demo_catalog, tmp_path_factory.mktemp("panel-serve"), panel=True) as served:
+        yield served
+
+
+@pytest.fixture
+def open_panel_session(chromium: Any, panel_served: Any, request: pytest.FixtureRequest) -> Any:
+    yield from session_factory(chromium, panel_served, request)
+
+
+def test_panel_serve_draws_a_shared_url_with_bokeh_visuals_from_models(
+    open_panel_session: Any, demo_catalog: Any
+) -> None:
+    """``panel serve app/explorer.py`` runs ``static/paint.js`` too (it did not: the script was a
+    route only ``pairscope serve`` published), from the page itself: no request for it."""
+    dates = make_backend().burst_dates(str(demo_catalog), BURST, "VV").dates
+    a, b = day(dates[0]), day(dates[2])
+    s = open_panel_session()
+    requested: list[str] = []
+    s.page.on("request", lambda r: requested.append(r.url))
+    s.open(f"burst={BURST}&pairs={a}_{b}&layer=coherence", wait_for_title=f"coherence {a} / {b}")
+    until(s, lambda: _drawn(s.page, f"coherence {a} / {b}"), "the coherence map")
+    assert s.page.evaluate("() => window.pairscopeVisualsFromModels") is True
+    assert s.page.evaluate(
+        "() => Bokeh.require('core/visuals/visual').VisualProperties.prototype._get_css_value()"
+    ) == ""
+    assert not [u for u in requested if "paint" in u], requested
+    scripts = s.page.evaluate(
+        "() => [...document.scripts].map(e => e.src.startsWith('data:') ? e.src.slice(0, 28)"
+        " : e.src.split('/').pop().split('?')[0])"
+    )
+    assert "data:text/javascript;base64," in scripts, scripts
+    # it runs after BokehJS, whose module it changes
+    assert scripts.index("data:text/javascript;base64,") > scripts.index("bokeh.min.js"), scripts
+    s.assert_clean()

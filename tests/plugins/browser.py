@@ -133,16 +133,22 @@ def loopback_http(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator
 
 @contextlib.contextmanager
 def serve_explorer(catalog: pathlib.Path, tmp: pathlib.Path, allowed: str = "",
-                   **env: str) -> Iterator[ServedExplorer]:  # fmt: skip
+                   panel: bool = False, **env: str) -> Iterator[ServedExplorer]:  # fmt: skip
     """``pairscope serve --catalog <catalog> --port <free>`` in a subprocess (its log and cache in
     ``tmp``; ``allowed``: a catalog the operator also allows; ``env``: more of its environment,
-    tiles off unless ``PAIRSCOPE_TILES`` is given), stopped at the end."""
+    tiles off unless ``PAIRSCOPE_TILES`` is given), stopped at the end. ``panel``: the same app
+    served by ``panel serve app/explorer.py`` (the catalog from ``PAIRSCOPE_CATALOG``) instead."""
     port = _free_port()
     env = {"PAIRSCOPE_TILES": "none", "PAIRSCOPE_ALLOWED_CATALOGS": allowed,
            "PAIRSCOPE_CACHE": str(tmp / "cache"), "PYTHONUNBUFFERED": "1", **env}  # fmt: skip
     log = tmp / "serve.log"
     cmd = [sys.executable, "-m", "pairscope.cli", "serve", "--catalog", str(catalog),
            "--port", str(port)]  # fmt: skip
+    if panel:
+        env["PAIRSCOPE_CATALOG"] = str(catalog)
+        cmd = [sys.executable, "-m", "panel", "serve", str(REPO / "app" / "explorer.py"),
+               "--address", "127.0.0.1", "--port", str(port),
+               "--allow-websocket-origin", f"127.0.0.1:{port}"]  # fmt: skip
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
                                 env=dict(os.environ, **env), cwd=REPO)  # fmt: skip
