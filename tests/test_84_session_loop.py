@@ -579,3 +579,70 @@ def test_a_starting_page_goes_before_other_pages_later_views(monkeypatch: pytest
     monkeypatch.setattr(time, "monotonic", lambda: now + session_loop.STARTING_S + 0.1)
     assert not others_starting(first)
 
+
+
+def test_a_page_whose_visitor_left_builds_no_later_views(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A served page's later views (sidebar, then network / matrix / pixel plots: each step
+    ~0.1-0.8 s of the server's loop) wait while its visitor has left (the browser pulled the
+    document, then its websocket closed: a closed tab, a reload), so they do not hold up the
+    next page; they are built when the browser comes back, and nothing is said twice.
+    Measured on back-to-back visits of a computed pair, each page closed once its map was
+    drawn: 1.59 -> 1.37 s from URL to map (median of 12 each)."""
+    from types import SimpleNamespace
+
+    import panel as pn
+    from panel.io.state import set_curdoc
+
+    from pairscope.ui import app as app_module
+    from pairscope.ui import session_loop
+    from pairscope.ui.session_loop import left
+
+    class _TimedDoc(_ReorderingDoc):
+        def add_timeout_callback(self, fn: Callable[[], None], ms: int) -> Any:  # type: ignore[override]
+            self.timers[(ms, object())] = fn
+
+    monkeypatch.setattr(session_loop, "_starting", type(session_loop._starting)())  # no other page
+    doc = _TimedDoc()
+    assert not left(Document()) and not left(doc)  # not served; served but never connected
+    _with_connection(doc, [False])
+    session_loop._replied.add(doc)  # the browser pulled the document
+    assert not left(doc)
+    context = doc.session_context
+    connections = context._session._subscribed_connections
+    built: list[str] = []
+    steps = ["sidebar", "secondary views"]
+
+    def add_next_view() -> bool:
+        built.append(steps[len(built)])
+        page.completed = len(built) == len(steps)
+        return not page.completed
+
+    state = SimpleNamespace(query=lambda: {"catalog": "https://example.com/stac?token=secret",
+                                           "burst": "T1", "pairs": "a_b", "pol": "VV"})
+    page = SimpleNamespace(state=state, completed=False, add_next_view=add_next_view)
+    with set_curdoc(doc):
+        app_module._complete_after_first_maps(page, doc, auto=False)  # type: ignore[arg-type]
+        for callback, _threaded in pn.state._onload.pop(doc, []):  # Panel: the page loaded
+            callback()
+    deadline = [k for k in doc.timers if k[0] == int(app_module.COMPLETE_AFTER_S * 1000)]
+    doc.timers.pop(deadline[0])  # at most COMPLETE_AFTER_S later (not reached here)
+    doc.ticks.pop()()  # the first step, the browser connected
+    assert built == ["sidebar"] and len(doc.ticks) == 1  # nothing left to write: the next tick
+    # the visitor leaves before that tick
+    context._session._subscribed_connections = {}.values()
+    assert left(doc)
+    with caplog.at_level(logging.INFO, logger="pairscope.ui"):
+        doc.ticks.pop()()
+        for _ in range(3):  # looked at again every LEFT_RECHECK_MS, nothing built
+            (key,) = doc.timers
+            assert key[0] == app_module.LEFT_RECHECK_MS and not doc.ticks
+            doc.timers.pop(key)()
+            assert built == ["sidebar"]
+    said = [r.getMessage() for r in caplog.records if "visitor left" in r.getMessage()]
+    assert said == ["a page's later views wait: its visitor left (burst=T1&pairs=a_b)"], said
+    # the browser comes back: the rest is built at the next look
+    context._session._subscribed_connections = connections
+    doc.timers.popitem()[1]()
+    assert built == ["sidebar", "secondary views"] and not doc.timers

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import logging
 import pathlib
 import threading
 import urllib.parse
@@ -54,6 +56,7 @@ CSS = """
 .ps-title { margin: 0; }
 """
 
+log = logging.getLogger("pairscope.ui")
 _backends: dict[tuple[Any, ...], CoreBackend] = {}
 _demo_lock = threading.Lock()
 
@@ -393,6 +396,8 @@ def create_app(
 COMPLETE_AFTER_S = 4.0
 #: How often a served page's later views look again whether other visitors' pages still start.
 YIELD_MS = 100
+#: How often a served page whose visitor has left looks whether the browser came back.
+LEFT_RECHECK_MS = 1000
 #: How long the reply to a shared URL's pull waits for its job's first result (`hold_pull`).
 #: Longer than the default demo's job (~0.2-0.3 s), about the browser's building of the page.
 PULL_WAIT_S = 0.5
@@ -406,15 +411,29 @@ def _complete_after_first_maps(
     loaded; at the latest :data:`COMPLETE_AFTER_S` after the page loaded. ``gate``: the held
     pull (`hold_pull`) opened by that first result or error when it comes before the reply;
     then the page is completed once loaded, as one whose maps were cached."""
-    from pairscope.ui.session_loop import after_writes, others_starting, replied
+    from pairscope.ui.session_loop import after_writes, left, others_starting, replied
 
     state = app.state
     watcher: list[Any] = []
+    waiting: list[bool] = []  # its visitor left: said once
 
     def complete(force: bool = False) -> None:
         if watcher:
             state.param.unwatch(watcher.pop())
         if app.completed:
+            return
+        if left(doc):
+            # its visitor has gone (a closed tab, a reload): nobody will see these views, and
+            # building them (~0.5-1 s of the loop) would hold up the next page, such as the
+            # reloaded one. Looked at again later: a browser that reconnects gets them then;
+            # the session's destruction ends the wait
+            if not waiting:
+                waiting.append(True)
+                shown = {k: v for k, v in state.query().items() if k in ("burst", "pairs", "window")}
+                log.info("a page's later views wait: its visitor left (%s)",  # no catalog URL
+                         urllib.parse.urlencode(shown, safe=",_:"))  # fmt: skip
+            with contextlib.suppress(Exception):  # the session is destroyed: nothing to do
+                doc.add_timeout_callback(partial(complete, force), LEFT_RECHECK_MS)
             return
         if not force and others_starting(doc):
             # another visitor's page is starting: each step holds the server's loop ~0.1-0.3 s,

@@ -180,6 +180,13 @@ def replied(doc: Any) -> bool:
     return doc in _replied
 
 
+def left(doc: Any) -> bool:
+    """Whether the visitor of ``doc``'s served session has left: the browser pulled the document
+    and no websocket of it is open any more (a closed tab, a reload). Bokeh keeps such a session
+    ~15-30 s before it destroys it, and its callbacks run until then."""
+    return served(doc) and replied(doc) and not _connections(doc)
+
+
 class PullGate:
     """What a held pull's reply waits for (:func:`hold_pull`): :meth:`open`, or ``timeout``."""
 
