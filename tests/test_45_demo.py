@@ -183,6 +183,27 @@ def test_slc_assets_open_as_declared(slc_items: list[pystac.Item]) -> None:
         assert np.all(np.isfinite(vv)) and np.abs(vv).mean() > 0
 
 
+def test_radar_files_are_band_interleaved_cogs(demo_catalog: pathlib.Path) -> None:
+    """The radar-grid files (every date's SLC with its latitude / longitude, the burst's geometry
+    and truth) are cloud-optimized by rio-cogeo's validator, as their media type says, and
+    band-interleaved: reading a date's samples decodes none of its grid's tiles."""
+    import rasterio
+    from rasterio.enums import Interleaving
+    from rio_cogeo.cogeo import cog_validate
+
+    files = sorted((demo_catalog.parent / demo.SLC_COLLECTION).rglob("*.tif"))
+    assert len(files) >= 8, files
+    for path in files:
+        with warnings.catch_warnings():  # radar grids have no CRS on purpose
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            valid, errors, _advice = cog_validate(str(path), quiet=True)
+            assert valid, (path.name, errors)
+            with rasterio.open(path) as src:
+                assert src.is_tiled and src.block_shapes[0] == (256, 256), path.name
+                if src.count > 1:
+                    assert src.interleaving == Interleaving.band, (path.name, src.interleaving)
+
+
 def test_orbit_files_parse_and_cover_the_burst(slc_items: list[pystac.Item]) -> None:
     scene = make_scene("small", seed=0)
     for k, it in enumerate(slc_items):

@@ -115,9 +115,10 @@ _OPEN_FILES = threading.local()
 def reusing_open_files() -> Iterator[None]:
     """Within this block, the windowed reads of this thread keep each raster file open (closed at
     the end) instead of opening it per block. GDAL's block cache then serves a second read of the
-    same tiles: the demo's SLC files are pixel-interleaved (samples and latitude / longitude bands
-    in one tile), so a date's samples and its grid cost one decompression instead of three. The
-    values are the same; only the reads are fewer. While the files are open their decoded tiles
+    same tiles: in a pixel-interleaved file (samples and latitude / longitude bands in one tile,
+    as the demo's SLC files were before they became band-interleaved) a date's samples and its
+    grid cost one decompression instead of three; each file is also opened once. The values are
+    the same; only the reads are fewer. While the files are open their decoded tiles
     stay in GDAL's block cache, which ``GDAL_CACHEMAX`` bounds (5 % of the RAM by default)."""
     if getattr(_OPEN_FILES, "handles", None) is not None:  # nested: the outer block closes them
         yield

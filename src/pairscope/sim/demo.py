@@ -235,16 +235,26 @@ class _BandWriter:
 
     def close(self) -> None:
         self.dst.close()
-        options: dict[str, Any] = {"COMPRESS": "ZSTD", "LEVEL": 1, "BLOCKSIZE": 256, "NUM_THREADS": 2}
+        options: dict[str, Any] = {"COMPRESS": "ZSTD", "NUM_THREADS": 2}
         if self.dst.dtypes[0] == "float32":
             options["PREDICTOR"] = 3
-        if self.overviews:
-            options["OVERVIEW_RESAMPLING"] = "AVERAGE"
+        if self.overviews:  # map grids: GDAL's COG driver, with overviews
+            options.update(LEVEL=1, BLOCKSIZE=256, OVERVIEW_RESAMPLING="AVERAGE")
+            driver = "COG"
         else:
-            options["OVERVIEWS"] = "NONE"
+            # Radar grids (the SLC dates: samples with latitude / longitude; the burst's
+            # geometry): band-interleaved, so that reading the samples decodes no grid tile and
+            # reading one grid band no other band (a pixel-interleaved file decodes all its bands
+            # for any of them: a date's samples 0.053 -> 0.026 s, one grid band 0.058 -> 0.011 s
+            # on the default demo). GDAL 3.10's COG driver writes pixel interleaving only; a tiled
+            # GTiff with COPY_SRC_OVERVIEWS has the cloud-optimized layout (IFDs first, then the
+            # tiles in order: test_45 checks it with rio-cogeo's validator).
+            options.update(ZSTD_LEVEL=1, TILED=True, BLOCKXSIZE=256, BLOCKYSIZE=256,
+                           INTERLEAVE="BAND", COPY_SRC_OVERVIEWS=True)  # fmt: skip
+            driver = "GTiff"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            rasterio.shutil.copy(self.tmp, self.path, driver="COG", **options)
+            rasterio.shutil.copy(self.tmp, self.path, driver=driver, **options)
         self.tmp.unlink()
 
 
