@@ -176,3 +176,50 @@ def test_reusing_open_files_reads_the_same_values_with_fewer_opens(
     np.testing.assert_array_equal(reused.values, plain.values)
     for name in ("latitude", "longitude"):
         np.testing.assert_array_equal(reused[name].values, plain[name].values)
+
+
+def test_batches_of_one_run_link_the_geolocation_an_earlier_batch_wrote(
+    demo_catalog: pathlib.Path, tmp_path: pathlib.Path
+) -> None:
+    """Above the block budget (a full-size burst) every pair is a batch of its own, and each
+    wrote the burst's float64 geolocation file again (~3.9 s of a full-size pair's ~11 s). A
+    batch of the same run whose grid is read from the same rasters (the same first date: the
+    stack's grid is its first date's) now links the file an earlier one wrote; the files are
+    the bytes a batch writing its own makes. Another run writes its own."""
+    import dataclasses
+
+    def jobs(out: str) -> list[compute.PairJob]:
+        return compute.plan_jobs(str(demo_catalog), [BURST], "all", (3, 9), "VV",
+                                 tmp_path / out, geometry="radar")[:4]  # fmt: skip
+
+    def batches(out: str) -> list[compute.Batch]:  # one pair each, in row blocks
+        made = compute.plan_batches(jobs(out), date_bytes=10**9, max_block_bytes=10**5)
+        assert [len(b.jobs) for b in made] == [1, 1, 1, 1]
+        return made
+
+    for batch in batches("own"):  # outside a run: each writes its own file
+        compute.compute_batch(batch)
+    for batch in batches("run"):
+        compute.compute_batch(dataclasses.replace(batch, run="r1"))
+    assert _digests(tmp_path / "run") == _digests(tmp_path / "own")  # bit-identical files
+
+    def inodes(out: str) -> dict[str, int]:
+        return {p.parent.name: p.stat().st_ino
+                for p in (tmp_path / out / BURST).glob("*/*_geolocation.tif")}  # fmt: skip
+
+    refs = {j.item_id: j.reference for j in jobs("x")}
+    assert len(set(refs.values())) == 1  # the first four pairs share their reference date
+    assert len(set(inodes("own").values())) == 4
+    assert len(set(inodes("run").values())) == 1  # written once, linked three times
+    # a pair of another first date reads its grid from another file: not linked
+    other = compute.plan_jobs(str(demo_catalog), [BURST], "all", (3, 9), "VV", tmp_path / "run",
+                              geometry="radar")[-1]  # fmt: skip
+    assert other.reference != next(iter(refs.values()))
+    [batch] = compute.plan_batches([other], date_bytes=10**9, max_block_bytes=10**5)
+    compute.compute_batch(dataclasses.replace(batch, run="r1"))
+    assert len(set(inodes("run").values())) == 2
+    # another run (its files may have changed meanwhile) writes its own
+    for batch in batches("run2"):
+        compute.compute_batch(dataclasses.replace(batch, run="r2"))
+    assert not set(inodes("run2").values()) & set(inodes("run").values())
+    assert len(set(inodes("run2").values())) == 1

@@ -230,6 +230,8 @@ class Batch:
     jobs: tuple[PairJob, ...]
     max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTES
     memory_budget: int = DEFAULT_MEMORY_BUDGET
+    #: A token of the run (`run` sets it): batches of one run on one worker share what they wrote.
+    run: str = ""
 
     @property
     def dates(self) -> list[str]:
@@ -683,6 +685,54 @@ def _with_shared(stack: Any, wanted: Sequence[str], shared: Mapping[str, Any] | 
     return out.assign_coords({k: (stack[k].dims, v) for k, v in grid.items()})
 
 
+#: Per worker process, for the current run: the geolocation file last given to the items of a
+#: burst's folder, by georeference and by what the batch's grid was read from (`_grid_key`), with
+#: its GCPs. A later batch reading the same grid links it instead of writing the same bytes again:
+#: above the block budget (a full-size burst) every pair is a batch of its own, and writing the
+#: float64 grid was ~3.9 s of its ~11 s.
+_GEOLOCATION_FILES: dict[tuple[str, ...], tuple[Any, ...]] = {}
+
+
+def _grid_key(batch: Batch, stack: Any) -> tuple[str, ...] | None:
+    """What identifies the latitude / longitude / height grid ``stack`` reads, for the items of
+    ``batch``: the run, the burst's folder, the georeference and each grid array's source
+    (`pairscope.io.rasters.lazy_source`: the same file, bands, shape and type read the same
+    values within a run); None outside a run, in map geometry, or when a grid array is not one
+    raster read by windows."""
+    from pairscope.io.rasters import lazy_source
+
+    first = batch.jobs[0]
+    if not batch.run or first.geometry != "radar":
+        return None
+    names = [n for n in ("latitude", "longitude", "height")
+             if n in stack.coords and stack[n].ndim == 2]  # fmt: skip
+    if not {"latitude", "longitude"} <= set(names):
+        return None
+    sources = [lazy_source(stack[n].data) for n in names]
+    if any(source is None for source in sources):
+        return None
+    return (batch.run, str(first.directory), first.georeference, *names, *map(str, sources))
+
+
+def _seed_from_earlier_batch(cache: export.GeolocationCache, key: tuple[str, ...] | None,
+                             result: Any) -> None:
+    """Start ``cache`` from the geolocation file an earlier batch of this run wrote for the same
+    grid (`_GEOLOCATION_FILES`), when it is still there and ``cache`` holds none yet."""
+    if key is None or cache.held() is not None:
+        return
+    for other in [k for k in _GEOLOCATION_FILES if k[0] != key[0]]:
+        del _GEOLOCATION_FILES[other]  # another run: its files may have changed since
+    earlier = _GEOLOCATION_FILES.get(key)
+    if earlier is None or not pathlib.Path(earlier[0]).is_file():
+        return
+    path, georeference, bands, gcps = earlier
+    height = (np.asarray(result["height"].values, dtype="float64")
+              if "height" in result.variables else None)  # fmt: skip
+    cache.seed(np.asarray(result["latitude"].values, dtype="float64"),
+               np.asarray(result["longitude"].values, dtype="float64"), height,
+               georeference, pathlib.Path(path), bands, gcps)  # fmt: skip
+
+
 def compute_batch(
     batch: Batch,
     hook: export.StageHook | None = None,
@@ -717,6 +767,7 @@ def compute_batch(
         return [s for part in parts
                 for s in compute_batch(dataclasses.replace(batch, jobs=part), hook, shared)]
     recipe = first.recipe
+    grid_key = _grid_key(batch, stack)  # before the shared reads replace its lazy grid
     baselines = _burst_baselines(cat, all_acquisitions, [by_day[d] for d in wanted], recipe.convention)
     summaries: list[dict[str, Any]] = []
     with (dask.config.set(scheduler="synchronous"), _kernel_threads(),
@@ -740,12 +791,17 @@ def compute_batch(
             with reusing_open_files():  # row blocks: each file opened once, not per block
                 result = pipeline.compute_pairs(stack, pairs, recipe, baselines=baselines,
                                                 sums=sums).compute()
+            if k == 0:  # ... or once for the run by an earlier batch of the same grid
+                _seed_from_earlier_batch(cache, grid_key, result)
             for n, job in enumerate(chunk):
                 one = result.isel(pair=[n])
                 inputs = [by_day[job.reference].item, by_day[job.secondary].item]
                 pending.append(writer.submit(_write_pair, job, one, inputs, hook, start, cache))
         for future in pending:
             summaries.append(future.result())
+        held = cache.held()
+        if grid_key is not None and held is not None:
+            _GEOLOCATION_FILES[grid_key] = held
     return summaries
 
 
@@ -1094,7 +1150,8 @@ def _run_tasks(
                 reads[read] = _submit(client, read, hook)
             users[read] = users.get(read, 0) + 1
             shared[name] = reads[read]
-        futures[_submit(client, task, hook, shared)] = task
+        submitted = dataclasses.replace(task, run=token) if isinstance(task, Batch) else task
+        futures[_submit(client, submitted, hook, shared)] = task
     done = 0
     for future in as_completed(futures):  # type: ignore[no-untyped-call]
         task = futures[future]

@@ -861,6 +861,16 @@ class GeolocationCache:
         self._grid, self._gcps = (lat, lon, height), gcps
         self._file = (path, str(georeference), bands)
 
+    def held(self) -> tuple[pathlib.Path, str, list[dict[str, Any]],
+                            list[GroundControlPoint] | None] | None:  # fmt: skip
+        """The geolocation file the items were last given (its path, georeference and
+        ``raster:bands``) with the grid's GCPs, for `seed` of another cache of the same grid;
+        None before the first item."""
+        if self._file is None:
+            return None
+        path, georeference, bands = self._file
+        return path, georeference, bands, self._gcps
+
     def remember(self, lat: np.ndarray, lon: np.ndarray, height: np.ndarray | None,
                  georeference: str | None, path: pathlib.Path, bands: list[dict[str, Any]]) -> None:
         if not self._same(lat, lon, height):
