@@ -51,6 +51,7 @@ import os
 import pathlib
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, Any
@@ -691,6 +692,7 @@ def _with_shared(stack: Any, wanted: Sequence[str], shared: Mapping[str, Any] | 
 #: above the block budget (a full-size burst) every pair is a batch of its own, and writing the
 #: float64 grid was ~3.9 s of its ~11 s.
 _GEOLOCATION_FILES: dict[tuple[str, ...], tuple[Any, ...]] = {}
+_GEOLOCATION_LOCK = threading.Lock()  # a worker of several threads runs several batches at once
 
 
 def _grid_key(batch: Batch, stack: Any) -> tuple[str, ...] | None:
@@ -720,9 +722,10 @@ def _seed_from_earlier_batch(cache: export.GeolocationCache, key: tuple[str, ...
     grid (`_GEOLOCATION_FILES`), when it is still there and ``cache`` holds none yet."""
     if key is None or cache.held() is not None:
         return
-    for other in [k for k in _GEOLOCATION_FILES if k[0] != key[0]]:
-        del _GEOLOCATION_FILES[other]  # another run: its files may have changed since
-    earlier = _GEOLOCATION_FILES.get(key)
+    with _GEOLOCATION_LOCK:
+        for other in [k for k in _GEOLOCATION_FILES if k[0] != key[0]]:
+            del _GEOLOCATION_FILES[other]  # another run: its files may have changed since
+        earlier = _GEOLOCATION_FILES.get(key)
     if earlier is None or not pathlib.Path(earlier[0]).is_file():
         return
     path, georeference, bands, gcps = earlier
@@ -801,7 +804,8 @@ def compute_batch(
             summaries.append(future.result())
         held = cache.held()
         if grid_key is not None and held is not None:
-            _GEOLOCATION_FILES[grid_key] = held
+            with _GEOLOCATION_LOCK:
+                _GEOLOCATION_FILES[grid_key] = held
     return summaries
 
 
