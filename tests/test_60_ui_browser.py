@@ -157,7 +157,10 @@ def test_shared_url_opens_that_view(open_session: Any, demo_dates: Any) -> None:
     assert s.page.locator(".ps-win-az input").input_value() == "3"
     assert s.page.locator(".ps-win-rg input").input_value() == "9"
     s.wait_for_status(r"3x9 window")
-    q = s.query()
+    # the page's URL takes the canonical burst id once the page has loaded (`app._sync_url`:
+    # a search set before would never reach the browser), which may come after the status
+    q = until(s, lambda: (lambda q: q if q.get("burst") == burst else None)(s.query()),
+              "the canonical burst id in the page's URL")  # fmt: skip
     assert q["burst"] == burst and q["window"] == "3x9" and q["layer"] == "phase"
     # wheel-zoom the phase map: the coherence map follows (linked axes), and both are
     # re-rasterized for the new view (Datashader), not just stretched
