@@ -357,11 +357,18 @@ def test_an_extension_without_a_local_schema_fails(test_data: pathlib.Path, map_
 
 
 def test_schema_copies_resolve_every_reference_locally(test_data: pathlib.Path) -> None:
-    """The schema copies name no json-schema.org (their ``$schema`` dialect line is dropped, every
-    schema is read as draft 07): a collection's summary given as a JSON schema is checked against
-    the local draft-07 meta-schema (``urn:pairscope:json-schema:draft-07``), found by its $id."""
+    """The schema copies name no host (json-schema.org, schemas.stacspec.org, stac-extensions,
+    geojson.org, proj.org): their ``$id`` s, ``$ref`` s and required extension URIs use the
+    host-less roots of `export.SCHEMA_ROOTS`, which documents' public URIs map to. A collection's
+    summary given as a JSON schema is checked against the local draft-07 meta-schema
+    (``urn:pairscope:json-schema:draft-07``, their ``$schema`` dialect line dropped)."""
+    import re
+
     folder = test_data / "stac" / "schemas"
-    assert not [f for f in folder.rglob("*.json") if "json-schema.org" in f.read_text()]
+    named = {f.name: re.findall(r"https?://[^/\"]+", f.read_text()) for f in folder.rglob("*.json")}
+    assert not {k: v for k, v in named.items() if v}
+    public = "https://stac-extensions.github.io/sar/v1.3.0/schema.json"
+    assert export._schema_key(public) in export._local_schemas(folder)
     collection = {"type": "Collection", "stac_version": "1.1.0", "id": "c", "description": "d",
                   "license": "CC-BY-4.0", "links": [],
                   "extent": {"spatial": {"bbox": [[0, 0, 1, 1]]},

@@ -1759,6 +1759,41 @@ _CORE_KINDS = {"Feature": "item-spec/json-schema/item.json",
                "Catalog": "catalog-spec/json-schema/catalog.json"}
 
 
+#: The public roots of the schemas pairscope's documents name, and the host-less roots the
+#: offline copies under ``tests/data/stac/schemas`` use as their ``$id`` and ``$ref`` (no test
+#: names a host a validator could fetch from). A ``file:`` root, not a URN: the schemas' relative
+#: ``$ref`` s (``common.json``, ``../../item-spec/...``) resolve against hierarchical URIs only.
+SCHEMA_ROOTS = {
+    "https://schemas.stacspec.org/": "file:///pairscope-schemas/stac/",
+    "https://stac-extensions.github.io/": "file:///pairscope-schemas/stac-extensions/",
+    "https://geojson.org/schema/": "file:///pairscope-schemas/geojson/",
+    "https://proj.org/schemas/": "file:///pairscope-schemas/proj/",
+}
+
+
+def _schema_key(uri: str) -> str:
+    """The key a schema URI is found under: public roots (`SCHEMA_ROOTS`) as their offline
+    copies name them, without a trailing ``#``."""
+    uri = uri.rstrip("#")
+    for public, local in SCHEMA_ROOTS.items():
+        if uri.startswith(public):
+            return local + uri[len(public):]
+    return uri
+
+
+def _localized(value: Any) -> Any:
+    """``value`` (a schema) with every URI under a public root named as its offline copy names it
+    (`_schema_key`): ``$id``, ``$ref`` and the ``const`` of the extension a schema requires
+    alike, so copies with either naming validate the same documents."""
+    if isinstance(value, str):
+        return _schema_key(value) if value.startswith(tuple(SCHEMA_ROOTS)) else value
+    if isinstance(value, dict):
+        return {k: _localized(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_localized(v) for v in value]
+    return value
+
+
 def _local_schemas(schema_dir: pathlib.Path) -> dict[str, dict[str, Any]]:
     """Schemas by URI: ``schema-config.json`` (URI -> file) when the folder has one, then any other
     ``*.json`` under it by its ``$id``; pystac's bundled core schemas last. Every schema is read
@@ -1769,16 +1804,17 @@ def _local_schemas(schema_dir: pathlib.Path) -> dict[str, dict[str, Any]]:
     for config in sorted(schema_dir.rglob("schema-config.json")):
         mapping = json.loads(config.read_text(encoding="utf-8")).get("schemas", {})
         for uri, rel in mapping.items():
-            schemas[uri.rstrip("#")] = json.loads((config.parent / rel).read_text(encoding="utf-8"))
+            doc = json.loads((config.parent / rel).read_text(encoding="utf-8"))
+            schemas[_schema_key(uri)] = _localized(doc)
     for file in sorted(schema_dir.rglob("*.json")):
         try:
             doc = json.loads(file.read_text(encoding="utf-8"))
         except ValueError:
             continue
         if isinstance(doc, dict) and isinstance(doc.get("$id"), str):
-            schemas.setdefault(doc["$id"].rstrip("#"), doc)
+            schemas.setdefault(_schema_key(doc["$id"]), _localized(doc))
     for uri, doc in get_local_schema_cache().items():
-        schemas.setdefault(uri.rstrip("#"), doc)
+        schemas.setdefault(_schema_key(uri), _localized(doc))
     return schemas
 
 
@@ -1790,8 +1826,9 @@ def validate_item(
 ) -> dict[str, str]:
     """Validate a STAC document (item, collection or catalog) offline: the STAC core schema of its
     type and version, then every extension it declares in ``stac_extensions``, each against its own
-    schema from ``schema_dir`` (a folder with ``schema-config.json`` mapping public URIs to files,
-    as ``tests/data/stac/schemas``, or any ``*.json`` schemas with an ``$id``). Nothing is fetched:
+    schema from ``schema_dir`` (a folder with ``schema-config.json`` mapping URIs to files, as
+    ``tests/data/stac/schemas``, or any ``*.json`` schemas with an ``$id``; public URIs and their
+    host-less copies, `SCHEMA_ROOTS`, name the same schema). Nothing is fetched:
     a ``$ref`` to a URI with no local copy is an error.
 
     An extension with no local schema raises :class:`SchemaNotFoundError` (``missing="error"``,
@@ -1808,7 +1845,7 @@ def validate_item(
     schemas = _local_schemas(pathlib.Path(schema_dir))
 
     def retrieve(uri: str) -> Resource:
-        key = uri.rstrip("#")
+        key = _schema_key(uri)
         if key in schemas:
             return Resource.from_contents(schemas[key], default_specification=_draft7())
         raise LookupError(f"no local copy of schema {uri}; pairscope validates offline only")
@@ -1819,8 +1856,11 @@ def validate_item(
         raise ValueError(f"not a STAC item, collection or catalog: type {data.get('type')!r}")
     core = f"https://schemas.stacspec.org/v{data.get('stac_version', '1.1.0')}/{kind}"
     report: dict[str, str] = {}
+    checked = dict(data)  # its extensions named as the schemas name them (`_localized`)
+    if isinstance(data.get("stac_extensions"), list):
+        checked["stac_extensions"] = _localized(data["stac_extensions"])
     for uri in [core, *data.get("stac_extensions", [])]:
-        schema = schemas.get(uri.rstrip("#"))
+        schema = schemas.get(_schema_key(uri))
         if schema is None:
             if missing == "error":
                 raise SchemaNotFoundError(
@@ -1830,7 +1870,7 @@ def validate_item(
             report[uri] = "no local schema"
             continue
         validator = jsonschema.Draft7Validator(schema, registry=registry)
-        error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+        error = jsonschema.exceptions.best_match(validator.iter_errors(checked))
         if error is not None:
             error.message = f"{data.get('id', '?')} against {uri}: {error.message}"
             raise error
