@@ -729,11 +729,7 @@ def _seed_from_earlier_batch(cache: export.GeolocationCache, key: tuple[str, ...
     if earlier is None or not pathlib.Path(earlier[0]).is_file():
         return
     path, georeference, bands, gcps = earlier
-    height = (np.asarray(result["height"].values, dtype="float64")
-              if "height" in result.variables else None)  # fmt: skip
-    cache.seed(np.asarray(result["latitude"].values, dtype="float64"),
-               np.asarray(result["longitude"].values, dtype="float64"), height,
-               georeference, pathlib.Path(path), bands, gcps)  # fmt: skip
+    cache.seed(*export.radar_grid(result), georeference, pathlib.Path(path), bands, gcps)
 
 
 def compute_batch(

@@ -1139,6 +1139,17 @@ def _latlon(ds: xr.Dataset, coherence: xr.DataArray) -> tuple[np.ndarray, np.nda
     )
 
 
+def radar_grid(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The latitude, longitude and height (or None) a radar-geometry item of ``ds`` (a pipeline
+    result, with or without its ``pair`` dimension) is written with: the arrays a
+    `GeolocationCache` compares."""
+    template = ds["coherence"]
+    if "pair" in template.dims:
+        template = template.isel(pair=0)
+    lat, lon = _latlon(ds, template)
+    return lat, lon, _height(ds, template)
+
+
 def _height(ds: xr.Dataset, template: xr.DataArray) -> np.ndarray | None:
     """The terrain height grid (m) when the stack carried one (GCP z values), else None."""
     if "height" in ds.variables:

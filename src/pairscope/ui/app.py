@@ -10,7 +10,7 @@ import pathlib
 import threading
 import urllib.parse
 from collections.abc import Callable, Mapping
-from functools import partial
+from functools import cache, partial
 from typing import Any, Generic, TypeVar
 
 import panel as pn
@@ -512,11 +512,16 @@ def use_paint_script() -> None:
 
     The script goes into the page itself as a ``data:`` URL (~2 kB): no route to publish, no
     request more per page, and the same under any server prefix."""
+    pn.config.js_files = {**pn.config.js_files, "pairscope_paint": _paint_url()}
+
+
+@cache
+def _paint_url() -> str:
+    """paint.js as a ``data:`` URL, encoded once per process (`panel serve` runs the app's
+    script, and so `use_paint_script`, for every session)."""
     import base64
 
-    encoded = base64.b64encode(PAINT_SCRIPT.read_bytes()).decode("ascii")
-    pn.config.js_files = {**pn.config.js_files,
-                          "pairscope_paint": f"data:text/javascript;base64,{encoded}"}  # fmt: skip
+    return "data:text/javascript;base64," + base64.b64encode(PAINT_SCRIPT.read_bytes()).decode("ascii")
 
 
 def _served_app(settings: Settings) -> Explorer:
