@@ -3,7 +3,9 @@
 - Script and HTML from every URL parameter and from a catalog server's error body stay text: no
   dialog opens, no script runs, no element is injected.
 - A catalog URL with a user name and password is refused without showing them.
-- A plain HTTP GET of a shared URL starts no work; the first job starts when a browser connects.
+- A plain HTTP GET of a shared URL starts no work; the first job starts when a browser connects,
+  or when the page's first script sends the page's own session token (never on a forged one, one
+  from another origin, or a bare POST).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import http.server
 import pathlib
 import re
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -208,3 +211,64 @@ def test_no_work_without_a_browser(guarded_server: ServedExplorer, chromium: Any
     finally:
         context.close()
 
+
+
+def _post(url: str, body: bytes, origin: str | None = None) -> tuple[int, str]:
+    headers = {"Content-Type": "text/plain", **({"Origin": origin} if origin else {})}
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return int(answer.status), answer.read().decode()
+    except urllib.error.HTTPError as err:
+        return int(err.code), err.read().decode()
+
+
+def test_a_page_start_request_needs_that_pages_token(guarded_server: ServedExplorer) -> None:
+    """The page's first script starts its session's first job ahead of the websocket
+    (`session_loop.install_early_start`): only with that page's session token, from an allowed
+    origin, once. A bare POST, a malformed token, another origin or the token of no session start
+    nothing, and no refusal echoes what was sent."""
+    from bokeh.util.token import generate_jwt_token, generate_session_id
+
+    from pairscope.ui.session_loop import START_PATH
+
+    log = guarded_server.log
+    pair = "20250617_20250629"
+    shared = f"{guarded_server.url}?burst=T117_249435_IW2&pairs={pair}&window=2x9"
+    start = f"{guarded_server.url}/{START_PATH}"
+    origin = f"http://127.0.0.1:{guarded_server.port}"
+    before = len(log.read_text().splitlines())
+    with urllib.request.urlopen(shared, timeout=30) as answer:
+        html = answer.read().decode()
+    found = re.search(r"body:'([A-Za-z0-9_.-]+)'", html)
+    assert found, "the page has no start script"
+    token = found.group(1)
+    assert html.index(found.group(0)) < html.index("bokeh.min.js")  # ahead of the JavaScript
+
+    def computing() -> list[str]:
+        return [line for line in log.read_text().splitlines()[before:]
+                if "computing" in line and pair in line]  # fmt: skip
+
+    nobody = generate_jwt_token(generate_session_id(), expiration=300)
+    for body, sender in ((b"", origin), (b"no token at all, " + token.encode()[:20], origin),
+                         (token.encode() + b"'", origin), (token.encode(), "http://evil.example"),
+                         (token.encode() + b"<script>", None)):  # fmt: skip
+        status, text = _post(start, body, sender)
+        assert status == 403, (status, text)
+        assert token[:20] not in text and "evil" not in text and "<" not in text, text
+    assert _post(start, nobody.encode(), origin)[0] == 204  # no such session: none is made
+    time.sleep(1.0)
+    assert not computing(), computing()
+
+    assert _post(start, token.encode(), origin)[0] == 204  # no browser, no websocket
+    deadline = time.monotonic() + 60
+    while not computing() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(computing()) == 1, "the page's start request started no job"
+    lines = log.read_text().splitlines()[before:]
+    assert any("first job starts as its browser runs the page's first script" in line
+               for line in lines), lines[-10:]  # fmt: skip
+    assert _post(start, token.encode(), origin)[0] == 204  # once
+    time.sleep(1.0)
+    assert len(computing()) == 1, computing()
+    assert token not in log.read_text()  # never logged

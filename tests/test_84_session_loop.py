@@ -541,6 +541,72 @@ def test_a_held_pull_replies_with_what_the_first_job_did() -> None:
         assert run(scenario(open_gate)) == ["job started", "result", "after the reply"]
 
 
+def test_a_start_request_starts_the_first_job_before_the_pull() -> None:
+    """`start_early` (the page's start request): what `when_connected` holds runs now, once; the
+    browser's later pull neither runs it again nor skips the gate: its reply still waits for the
+    job's first result. Nothing held: False, nothing runs."""
+    import asyncio
+    import concurrent.futures
+    from types import SimpleNamespace
+
+    from bokeh.core.types import ID
+    from bokeh.server.session import ServerSession
+    from panel.io.state import set_curdoc
+
+    from pairscope.ui.session_loop import hold_pull, replied, start_early, when_connected
+
+    reply = object()
+    conn = SimpleNamespace(protocol=SimpleNamespace(create=lambda *a: reply))
+    message = SimpleNamespace(header={"msgid": "1"})
+
+    async def scenario() -> list[str]:
+        loop = asyncio.get_running_loop()
+        events: list[str] = []
+        bare = _LoopDoc(loop)
+        assert not start_early(bare)  # nothing held for it
+        doc = _LoopDoc(loop)
+        with set_curdoc(doc):
+            gate = hold_pull(doc, 600.0)
+            assert gate is not None
+            when_connected(doc, lambda: events.append("job started"))
+        assert start_early(doc)
+        assert not start_early(doc)  # once
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert events == ["job started"] and not replied(doc)
+        session = ServerSession(ID("s"), doc)
+        pull = asyncio.ensure_future(session._handle_pull(message, conn))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert events == ["job started"]  # not run again by the pull
+        assert not pull.done() and not replied(doc)  # the reply waits for the first result
+        gate.open()
+        assert await asyncio.wait_for(pull, 60) is reply
+        assert replied(doc)
+        return events
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # a loop of its own
+        assert pool.submit(asyncio.run, scenario()).result() == ["job started"]
+
+
+def test_the_start_script_carries_only_a_plain_token() -> None:
+    """`start_script` goes first in the page's head and holds the session token only when it is
+    plain base64url: nothing from a visitor can reach the script."""
+    from pairscope.ui.session_loop import START_PATH, _with_start_script, start_script
+
+    token = "eyJzZXNzaW9uX2lkIjogImEzZkV1OXkySUNjWlJC.abc_-"
+    script = start_script(token)
+    assert script.startswith("<script>") and script.endswith("</script>")
+    assert f"body:'{token}'" in script and f"/{START_PATH}'" in script
+    for bad in ("", "short", token + "'", token + "</script>", token + "\\", token + " x"):
+        assert start_script(bad) == ""
+    page = '<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n<title>t</title></head></html>'
+    out = _with_start_script(page, token)
+    assert out.index(script) > out.index('<meta charset="utf-8">')
+    assert out.index(script) < out.index("<title>")
+    assert _with_start_script(page, token + "'") == page
+
+
 def test_a_starting_page_goes_before_other_pages_later_views(monkeypatch: pytest.MonkeyPatch) -> None:
     """`page_starting`: a served page counts as starting from its session's build until Panel
     reports it loaded, at most STARTING_S (a held session, or a visitor who left, never loads);

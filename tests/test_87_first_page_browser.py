@@ -3,7 +3,8 @@ the coherence map (and one of a pair not computed yet, when its job is done with
 wait) (real browser, Debian chromium via Playwright, every request outside loopback
 blocked, against ``pairscope serve`` on the small demo catalog).
 
-The HTTP GET starts no work (``test_66_security_browser``); what is already in the server's cache is
+The HTTP GET starts no work (``test_66_security_browser``): a pair not computed yet starts its job
+when the page's first script sends the page's session token; what is already in the server's cache is
 drawn into the page as the session is created (``ExplorerState.load_cached``), so the map needs no
 job and no round trip after the page has loaded."""
 
@@ -39,6 +40,14 @@ _JS_FIRST = """
   }
   return ["", 0];
 }
+"""
+
+
+# The page's start requests: [initiator, HTTP status] of each.
+_JS_START_REQUESTS = """
+() => performance.getEntriesByType('resource')
+  .filter(e => e.name.split('?')[0].endsWith('/pairscope-start'))
+  .map(e => [e.initiatorType, e.responseStatus || 0])
 """
 
 
@@ -79,8 +88,12 @@ def test_a_computed_pair_arrives_drawn_in_the_first_document(
     lines = log.read_text().splitlines()[before:]
     computing = [line for line in lines if "computing" in line and f"{a}_{b}" in line]
     assert len(computing) == 1, computing
-    # its job starts as the browser pulls the document, and the reply waits for the job's first
-    # result (at most PULL_WAIT_S): then the first document holds the map
+    # the page's first script sent its start request (`session_loop.install_early_start`)
+    started = first.page.evaluate(_JS_START_REQUESTS)
+    assert started == [["fetch", 204]], started
+    # its job starts as the page's first script runs (or at the latest as the browser pulls the
+    # document), and the reply waits for the job's first result (at most PULL_WAIT_S): then the
+    # first document holds the map
     sent = [line for line in lines if "a shared page's document is sent" in line]
     assert len(sent) == 1, sent
     in_first = seen[0].startswith(title) and seen[1] > 0

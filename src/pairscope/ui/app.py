@@ -22,6 +22,7 @@ from pairscope.ui.session_loop import (
     batched,
     build_sessions_off_the_loop,
     hold_pull,
+    install_early_start,
     page_starting,
     served,
     session_scheduler,
@@ -602,6 +603,9 @@ def serve(
     # and that build runs off the loop thread, which meanwhile sends the page's JavaScript
     build_sessions_off_the_loop()
     use_paint_script()
+    # a page's first job starts when its browser runs the page's first script, ahead of the
+    # page's JavaScript, instead of when it pulls the document (`session_loop.install_early_start`)
+    start_route = install_early_start(APP_PATH)
     origins = list(allow_websocket_origin or [])
     if not origins:
         origins = [f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]
@@ -617,6 +621,7 @@ def serve(
             show=show,
             title="pairscope explorer",
             verbose=False,
+            extra_patterns=[start_route],
         )
     except KeyboardInterrupt:
         pass

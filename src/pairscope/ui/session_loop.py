@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
+import re
 import threading
 import weakref
 from collections import deque
@@ -35,8 +36,9 @@ from typing import Any, TypeGuard
 
 __all__ = [
     "Coalesced", "PullGate", "Schedule", "after_shown", "after_writes", "batched",
-    "build_sessions_off_the_loop", "hold_pull", "others_starting", "page_starting", "replied",
-    "served", "session_scheduler", "when_connected",
+    "build_sessions_off_the_loop", "hold_pull", "install_early_start", "others_starting",
+    "page_starting", "replied", "served", "session_scheduler", "start_early", "start_script",
+    "when_connected",
 ]  # fmt: skip
 
 Schedule = Callable[[Callable[[], None]], None]
@@ -153,6 +155,9 @@ _on_pull: weakref.WeakKeyDictionary[Any, list[Callable[[], None]]] = weakref.Wea
 _on_reply: weakref.WeakKeyDictionary[Any, list[Callable[[], None]]] = weakref.WeakKeyDictionary()
 #: Served documents whose pull has been answered (its reply made).
 _replied: weakref.WeakSet[Any] = weakref.WeakSet()
+#: Served documents whose :func:`when_connected` work was started by the page's start request
+#: (:func:`start_early`), before the browser pulled the document.
+_started_early: weakref.WeakSet[Any] = weakref.WeakSet()
 #: Served documents -> the gate their pull's reply waits for (:func:`hold_pull`).
 _gates: weakref.WeakKeyDictionary[Any, PullGate] = weakref.WeakKeyDictionary()
 
@@ -251,6 +256,11 @@ def hold_pull(doc: Any, timeout: float) -> PullGate | None:
     return gate
 
 
+def _due(doc: Any, callbacks: Iterable[Callable[[], None]]) -> None:
+    for fn in callbacks:
+        doc.add_next_tick_callback(fn)
+
+
 def _install_pull_hook() -> None:
     """Make Bokeh's server run a document's :data:`_on_pull` callbacks (next tick, document
     locked) when a browser pulls the document over its websocket: after the reply is made, or,
@@ -261,10 +271,7 @@ def _install_pull_hook() -> None:
     if getattr(ServerSession, "_pairscope_on_pull", False):
         return
     original = ServerSession._handle_pull
-
-    def due(doc: Any, callbacks: Iterable[Callable[[], None]]) -> None:
-        for fn in callbacks:
-            doc.add_next_tick_callback(fn)
+    due = _due
 
     def replying(doc: Any) -> None:
         for fn in _on_reply.pop(doc, ()):
@@ -274,7 +281,7 @@ def _install_pull_hook() -> None:
     def _handle_pull(self: Any, message: Any, connection: Any) -> Any:
         doc = self.document
         gate = _gates.pop(doc, None)
-        if gate is not None and doc in _on_pull:
+        if gate is not None and (doc in _on_pull or doc in _started_early):
             return _held_pull(self, gate, message, connection)
         replying(doc)
         reply = original(self, message, connection)  # a coroutine (it takes the document lock)
@@ -332,6 +339,169 @@ def when_connected(doc: Any, fn: Callable[[], None]) -> None:
     _install_pull_hook()
     _on_pull.setdefault(doc, []).append(once)
     pn.state.onload(once)
+
+
+def start_early(doc: Any) -> bool:
+    """Run now (next tick of ``doc``'s loop) what :func:`when_connected` holds for the browser's
+    pull of ``doc``: the page's start request (:func:`install_early_start`) came first. The pull's
+    reply still waits for a :func:`hold_pull` gate. False when nothing was held (already run,
+    or nothing asked for). On the loop thread."""
+    callbacks = _on_pull.pop(doc, None)
+    if not callbacks:
+        return False
+    _started_early.add(doc)
+    _due(doc, callbacks)
+    return True
+
+
+#: The path, under the app's, of a served page's start request (:func:`install_early_start`).
+START_PATH = "pairscope-start"
+#: How long a start request waits for its session to be made (Panel's warm reuse makes it after
+#: the page's HTML has gone out), seconds.
+START_WAIT_S = 2.0
+_TOKEN = re.compile(r"[A-Za-z0-9_.-]{16,8192}")
+
+
+def start_script(token: str) -> str:
+    """The page's first script: it sends the page's session token to :data:`START_PATH` under the
+    page's own path as soon as the browser parses it, ahead of the page's ~3 MB of JavaScript.
+    "" for a token that is not plain base64url (nothing is put into the page then)."""
+    if not _TOKEN.fullmatch(token):
+        return ""
+    return ("<script>(function(){try{fetch(location.pathname.replace(/\\/+$/,'')+'/"
+            + START_PATH + "',{method:'POST',body:'" + token + "',credentials:'same-origin',"
+            "headers:{'Content-Type':'text/plain'}}).catch(function(){});}catch(e){}})();</script>")
+
+
+def _with_start_script(page: str, token: str) -> str:
+    """``page`` (a served session's HTML) with :func:`start_script` first in its head."""
+    script = start_script(token)
+    if not script:
+        return page
+    for mark in ('<meta charset="utf-8">', "<head>"):
+        at = page.find(mark)
+        if at >= 0:
+            at += len(mark)
+            return page[:at] + "\n" + script + page[at:]
+    return page
+
+
+def install_early_start(app_path: str) -> tuple[str, Any, dict[str, Any]]:
+    """Start a served page's first job (what :func:`when_connected` holds) when its browser runs
+    the page's first script, not when it pulls the document over its websocket. Returns the
+    route to give the server (``extra_patterns``); every page Panel renders from then on gets
+    :func:`start_script` in its head. Installed once per process, by ``serve``.
+
+    The browser pulls the document only once it has fetched and run the page's JavaScript
+    (~0.65-0.9 s after the HTML here). A shared URL of a pair not computed yet waited that long
+    for its job (~0.2-0.3 s for the default demo); started by the page's first script, the job
+    runs while the browser runs the JavaScript, and the pulled document holds the maps.
+
+    Still no work for a plain HTTP GET: the request needs the page's session token, a signed one
+    when the server signs sessions, unexpired, and from an allowed origin when it names one, as
+    the websocket does; it only looks the session up (never makes one) and starts what that
+    session would start at its pull, once."""
+    import panel.io.server as pn_server
+
+    if not getattr(pn_server.server_html_page_for_session, "_pairscope_start", False):
+        original = pn_server.server_html_page_for_session
+
+        def server_html_page_for_session(session: Any, *args: Any, **kwargs: Any) -> str:
+            page = original(session, *args, **kwargs)
+            token = kwargs.get("token") or getattr(session, "token", None)
+            return _with_start_script(page, token) if isinstance(token, str) else page
+
+        server_html_page_for_session._pairscope_start = True  # type: ignore[attr-defined]
+        pn_server.server_html_page_for_session = server_html_page_for_session
+    path = "/" + app_path.strip("/")
+    return (rf"{re.escape(path)}/{START_PATH}", _start_handler(), {"app_path": path})
+
+
+def _start_handler() -> Any:
+    """The Tornado handler of :data:`START_PATH` (a class made on first use: Tornado is imported
+    by the server only)."""
+    global _START_HANDLER
+    if _START_HANDLER is not None:
+        return _START_HANDLER
+    import asyncio
+    import calendar
+    import datetime as dt
+    from urllib.parse import urlparse
+
+    from bokeh.util.token import check_token_signature, get_session_id, get_token_payload
+    from tornado.web import RequestHandler
+
+    class StartHandler(RequestHandler):
+        """POST ``<app>/pairscope-start`` with a page's session token as the body: 204 when
+        that session's first job was started or had been (or the session is not there: the
+        page's websocket then makes it, as before), 403 when the token or origin is refused."""
+
+        def initialize(self, app_path: str) -> None:
+            self.app_path = app_path
+
+        def _refuse(self, why: str) -> None:
+            log.info("a page's start request was refused: %s", why)  # never the token
+            self.set_status(403)
+            self.set_header("Content-Type", "text/plain; charset=utf-8")
+            self.finish(f"refused: {why}\n")
+
+        async def post(self) -> None:
+            app: Any = self.application
+            origin = self.request.headers.get("Origin")
+            if origin is not None:
+                from bokeh.server.util import check_allowlist
+
+                allowed = sorted(getattr(app, "websocket_origins", ()) or ())
+                if not check_allowlist(urlparse(origin).netloc.lower(), allowed):
+                    self._refuse("the page's origin may not connect to this server")
+                    return
+            token = self.request.body.decode("ascii", "replace").strip()
+            try:
+                valid = bool(_TOKEN.fullmatch(token)) and check_token_signature(
+                    token, secret_key=app.secret_key, signed=app.sign_sessions)
+                payload = get_token_payload(token) if valid else {}
+                session_id = get_session_id(token) if valid else ""
+            except Exception:  # noqa: BLE001 - not a session token
+                valid = False
+            if not valid:
+                self._refuse("not a session token of this server")
+                return
+            now = calendar.timegm(dt.datetime.now(tz=dt.UTC).timetuple())
+            if now >= payload.get("session_expiry", 0):
+                self._refuse("the session token has expired: reload the page")
+                return
+            context = getattr(app, "_applications", {}).get(self.app_path)
+            session = await _find_session(context, session_id, START_WAIT_S) if context else None
+            if session is not None and start_early(session.document):
+                log.info("a page's first job starts as its browser runs the page's first script")
+            self.set_status(204)
+            self.finish()
+
+    async def _find_session(context: Any, session_id: str, wait: float) -> Any:
+        """The session ``session_id`` of ``context`` once made (waiting for one being made),
+        None when there is none after ``wait`` seconds. Never makes one."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + wait
+        while True:
+            session = context._sessions.get(session_id)
+            if session is not None:
+                return session
+            pending = context._pending_sessions.get(session_id)
+            left = until - loop.time()
+            if left <= 0:
+                return None
+            if pending is not None:
+                try:
+                    return await asyncio.wait_for(asyncio.shield(pending), left)
+                except Exception:  # noqa: BLE001 - its build failed or took too long
+                    return None
+            await asyncio.sleep(min(0.02, left))
+
+    _START_HANDLER = StartHandler
+    return StartHandler
+
+
+_START_HANDLER: Any = None
 
 
 class Coalesced:
