@@ -81,14 +81,14 @@ def test_batches_from_shared_reads_write_the_same_bytes(
     results = {read: compute.read_shared(read) for read in {r for p in plans for r in p.values()}}
     for batch, plan in zip(split, plans, strict=True):
         shared = {day: results[read] for day, read in plan.items()}
-        first = shared[batch.dates[0]]
+        first = shared[batch.grid_day]
         assert first["grid"] is not None and {"latitude", "longitude"} <= set(first["grid"])
         assert all(r["samples"].dtype == np.complex64 for r in shared.values())
         compute.compute_batch(batch, None, shared)
     own, got = _digests(tmp_path / "own"), _digests(tmp_path / "shared")
     assert len(own) >= 4 * len(jobs("x")) - 1 and got == own  # bit-identical files
-    # the burst's geolocation file was written once, by the shared read of the earliest first
-    # date, and every item of both batches links it (the same grid in the demo's stack)
+    # the burst's geolocation file was written once, by the shared read of the grid date, and
+    # every item of both batches links it
     [made] = (tmp_path / "shared" / BURST).glob(".pairscope-geolocation-t-*.tmp")
     linked = sorted((tmp_path / "shared" / BURST).glob("*/*_geolocation.tif"))
     assert len(linked) == len(jobs("x"))
@@ -100,12 +100,17 @@ def test_batches_from_shared_reads_write_the_same_bytes(
         loaded = stack.compute()
     for k, day in enumerate(split[1].dates):
         np.testing.assert_array_equal(results[plans[1][day]]["samples"], loaded.values[k])
-    second = results[plans[1][split[1].dates[0]]]["grid"]
-    assert "height" in loaded.coords and "height" not in second  # read once, by the first batch's
-    for name, values in second.items():
-        np.testing.assert_array_equal(values, loaded[name].values)
-    held = results[plans[1]["height"]]
-    np.testing.assert_array_equal(held["grid"]["height"], loaded["height"].values)
+    # one grid for both batches: the burst's earliest date's (not the second batch's first
+    # date's), with its height, read once
+    earliest = split[0].dates[0]
+    assert split[0].grid_day == split[1].grid_day == earliest != split[1].dates[0]
+    assert [r.day for r in results if r.grid] == [earliest] and "height" not in plans[1]
+    with dask.config.set(scheduler="synchronous"):
+        grid = rasters.open_slc_stack(str(demo_catalog), BURST, [earliest], "VV").compute()
+    held = results[plans[1][earliest]]
+    assert set(held["grid"]) == {"latitude", "longitude", "height"}
+    for name, values in held["grid"].items():
+        np.testing.assert_array_equal(values, grid[name].values)
     assert held["height_source"] == rasters.lazy_source(stack["height"].data) is not None
 
 
@@ -183,8 +188,8 @@ def test_batches_of_one_run_link_the_geolocation_an_earlier_batch_wrote(
 ) -> None:
     """Above the block budget (a full-size burst) every pair is a batch of its own, and each
     wrote the burst's float64 geolocation file again (~3.9 s of a full-size pair's ~11 s). A
-    batch of the same run whose grid is read from the same rasters (the same first date: the
-    stack's grid is its first date's) now links the file an earlier one wrote; the files are
+    batch of the same run whose grid is read from the same rasters (the same grid date, which
+    `plan_jobs` makes one per burst) now links the file an earlier one wrote; the files are
     the bytes a batch writing its own makes. Another run writes its own."""
     import dataclasses
 
@@ -211,11 +216,19 @@ def test_batches_of_one_run_link_the_geolocation_an_earlier_batch_wrote(
     assert len(set(refs.values())) == 1  # the first four pairs share their reference date
     assert len(set(inodes("own").values())) == 4
     assert len(set(inodes("run").values())) == 1  # written once, linked three times
-    # a pair of another first date reads its grid from another file: not linked
+    # a pair of another first date of the same plan is placed with the same grid (the burst's
+    # earliest date's, `PairJob.grid_date`): linked too
     other = compute.plan_jobs(str(demo_catalog), [BURST], "all", (3, 9), "VV", tmp_path / "run",
                               geometry="radar")[-1]  # fmt: skip
-    assert other.reference != next(iter(refs.values()))
+    assert other.reference != next(iter(refs.values())) == other.grid_date
     [batch] = compute.plan_batches([other], date_bytes=10**9, max_block_bytes=10**5)
+    compute.compute_batch(dataclasses.replace(batch, run="r1"))
+    assert len(set(inodes("run").values())) == 1
+    # a pair on its own grid (its reference date's) reads it from another file: not linked
+    alone = dataclasses.replace(compute.plan_jobs(
+        str(demo_catalog), [BURST], "all", (3, 9), "VV", tmp_path / "run", geometry="radar")[-2],
+        grid_date="")  # fmt: skip
+    [batch] = compute.plan_batches([alone], date_bytes=10**9, max_block_bytes=10**5)
     compute.compute_batch(dataclasses.replace(batch, run="r1"))
     assert len(set(inodes("run").values())) == 2
     # another run (its files may have changed meanwhile) writes its own
@@ -223,3 +236,56 @@ def test_batches_of_one_run_link_the_geolocation_an_earlier_batch_wrote(
         compute.compute_batch(dataclasses.replace(batch, run="r2"))
     assert not set(inodes("run2").values()) & set(inodes("run").values())
     assert len(set(inodes("run2").values())) == 1
+
+
+def test_outputs_do_not_depend_on_the_batching_when_the_dates_grids_differ(
+    demo_catalog: pathlib.Path, tmp_path: pathlib.Path
+) -> None:
+    """A catalog's per-date latitude / longitude grids of a coregistered stack agree, but need
+    not to the last bit. Every pair of a run is placed with one grid (the burst's earliest
+    date's, `PairJob.grid_date`), so one batch, two batches (two workers) and two batches from
+    shared reads write the same bytes; before, a batch took its own first date's grid."""
+    import dataclasses
+    import shutil
+
+    import rasterio
+
+    from pairscope.io.catalog import list_acquisitions
+
+    root = tmp_path / "demo"
+    shutil.copytree(demo_catalog.parent, root)
+    catalog = root / demo_catalog.name
+    acqs = sorted(list_acquisitions(str(catalog), BURST, polarization="VV"), key=lambda a: a.date)
+    for acq in acqs[1:]:  # nudge every later date's latitude by a few micro-degrees
+        geo = acq.geolocation
+        assert geo is not None
+        with rasterio.open(rasters.asset_location(None, geo.href), "r+") as dst:
+            lat = dst.read(geo.latitude_band)
+            dst.write(lat + 3e-6, geo.latitude_band)
+
+    def jobs(out: str) -> list[compute.PairJob]:
+        return compute.plan_jobs(str(catalog), [BURST], "all", (3, 9), "VV", tmp_path / out,
+                                 geometry="radar")  # fmt: skip
+
+    for batch in compute.plan_batches(jobs("one")):
+        compute.compute_batch(batch)
+    split = compute.plan_batches(jobs("two"), workers=2)
+    assert len(split) == 2 and split[1].dates[0] != split[0].dates[0]
+    for batch in split:
+        compute.compute_batch(batch)
+    split = compute.plan_batches(jobs("shared"), workers=2)
+    plans = compute.plan_shared_reads(split, run="t")
+    results = {read: compute.read_shared(read) for read in {r for p in plans for r in p.values()}}
+    for batch, plan in zip(split, plans, strict=True):
+        compute.compute_batch(batch, None, {day: results[read] for day, read in plan.items()})
+    one = _digests(tmp_path / "one")
+    assert len(one) >= 4 * len(jobs("x")) - 1
+    assert _digests(tmp_path / "two") == one
+    assert _digests(tmp_path / "shared") == one
+    # and that grid is the earliest date's: a pair of later dates on its own grid differs
+    earliest = str(np.datetime64(acqs[0].date, "D"))
+    later = next(j for j in jobs("alone") if j.reference != earliest)
+    compute.compute_pair(dataclasses.replace(later, grid_date=""))
+    [mine] = (tmp_path / "alone" / BURST).glob("*/*_geolocation.tif")
+    theirs = tmp_path / "one" / mine.relative_to(tmp_path / "alone")
+    assert hashlib.sha256(mine.read_bytes()).digest() != hashlib.sha256(theirs.read_bytes()).digest()

@@ -10,11 +10,13 @@ made once for the batch (`pairscope.coherence.DateSums`), and written with
 geolocation grid (GCPs and file) is made once per batch (`pairscope.io.export.GeolocationCache`).
 When a burst's pairs are split into several batches (more workers than bursts), each of its dates
 is read once, by a `SharedRead` task on some worker (with the latitude / longitude / height grid
-when the date is a batch's first, in the same pass over the file: `pairscope.io.rasters.
+when the date is the batches' grid date, in the same pass over the file: `pairscope.io.rasters.
 reusing_open_files`), and every batch that uses the date gets those samples from memory (dask moves
-them between workers) instead of reading the file again (`plan_shared_reads`); the burst's height
-grid (its geometry file) is read once, with the earliest first date, which also writes the burst's
-geolocation file once for every batch to link. Shared reads hold at
+them between workers) instead of reading the file again (`plan_shared_reads`); that read also
+writes the burst's geolocation file once for every batch to link. Every pair of a burst in a run is
+placed with one grid, the burst's earliest date's in the plan (`PairJob.grid_date`), whichever
+batch computes it: a coregistered stack's per-date grids agree, but a catalog's need not to the
+last bit, and a pair's outputs must not depend on how the run was split. Shared reads hold at
 most ``memory_budget`` bytes for a burst (`shared_bytes`: its dates, complex64, and a float64 grid
 each at most); above that each batch reads its own dates, as before. A worker process lists a
 burst's acquisitions and reads an orbit once (`_acquisitions_cached`, `_orbit_cached`).
@@ -144,6 +146,12 @@ class PairJob:
     spacing: float = 20.0
     encoding: str = "compact"
     georeference: str = "gcps"
+    #: The date (YYYY-MM-DD) whose latitude / longitude / height grid places the pair's outputs:
+    #: `plan_jobs` gives every pair of a burst the earliest date of the burst's pairs in the run,
+    #: so a pair's outputs never depend on which batch computed it (the stack is coregistered:
+    #: its dates' grids agree, but a catalog's per-date grids may differ in their last digits).
+    #: "" (a pair on its own): its reference date.
+    grid_date: str = ""
 
     @property
     def recipe(self) -> pipeline.Recipe:
@@ -239,6 +247,12 @@ class Batch:
         return sorted({d for j in self.jobs for d in (j.reference, j.secondary)})
 
     @property
+    def grid_day(self) -> str:
+        """The date whose grid places the batch's outputs (`PairJob.grid_date`); it may be none
+        of the batch's own dates (then only its grid is read, not its samples)."""
+        return min(self.jobs[0].grid_date or self.dates[0], self.dates[0])  # at the latest its first
+
+    @property
     def label(self) -> str:
         first = self.jobs[0]
         if len(self.jobs) == 1:
@@ -323,13 +337,15 @@ def plan_jobs(
             )
         if geometry == "map":
             _check_map_geometry(cat, burst, acquisitions, pol)
-        for pair in select_pairs(dates, **kwargs):
+        pairs = select_pairs(dates, **kwargs)
+        grid_date = min((_day(p.reference) for p in pairs), default="")
+        for pair in pairs:
             jobs.append(PairJob(
                 catalog=str(catalog), burst_id=burst, reference=_day(pair.reference),
                 secondary=_day(pair.secondary), window=size, polarization=pol,
                 out=str(pathlib.Path(out).resolve()), bias_corrected=bias_corrected,
                 geometry=geometry, spacing=float(spacing), encoding=encoding,
-                georeference=georeference,
+                georeference=georeference, grid_date=grid_date,
             ))
     return jobs
 
@@ -379,7 +395,8 @@ def plan_batches(
     groups: dict[tuple[Any, ...], list[PairJob]] = {}
     for job in jobs:
         key = (job.catalog, job.burst_id, job.polarization, job.out, job.window,
-               job.bias_corrected, job.geometry, job.spacing, job.encoding, job.georeference)
+               job.bias_corrected, job.geometry, job.spacing, job.encoding, job.georeference,
+               job.grid_date)
         groups.setdefault(key, []).append(job)
     parts = -(-workers // max(1, len(groups)))  # batches per burst that keep the workers busy
     batches: list[Batch] = []
@@ -659,19 +676,23 @@ def _seed_geolocation(cache: export.GeolocationCache, job: PairJob,
             return
 
 
-def _with_shared(stack: Any, wanted: Sequence[str], shared: Mapping[str, Any] | None) -> Any:
+def _with_shared(stack: Any, wanted: Sequence[str], shared: Mapping[str, Any] | None,
+                 grid_day: str | None = None) -> Any:
     """``stack`` with its samples and 2-D coords taken from `read_shared` results (day -> result;
-    ``"height"`` -> the read holding the burst's height grid, when the first date's read left it
-    out) when every date and the grid of its first date were read, the height from the same
-    source as the stack's own; else unchanged (the batch reads them itself)."""
+    ``"height"`` -> the read holding the burst's height grid, when the grid's read left it out)
+    when every date and the grid of ``grid_day`` (default: the stack's first date) were read,
+    the height from the same source as the stack's own; else unchanged (the batch reads them
+    itself)."""
     from pairscope.io.rasters import lazy_source
 
     if not shared:
         return stack
     days = [_day(d) for d in stack["date"].values]
-    if sorted(days) != sorted(wanted) or any(shared.get(d) is None for d in days):
+    grid_day = grid_day or days[0]
+    if (sorted(days) != sorted(wanted) or any(shared.get(d) is None for d in days)
+            or shared.get(grid_day) is None):
         return stack
-    grid = shared[days[0]]["grid"]
+    grid = shared[grid_day]["grid"]
     names = {k for k, v in stack.coords.items() if v.ndim == 2}
     if grid is not None and "height" in names and "height" not in grid:
         held = shared.get("height")
@@ -756,8 +777,11 @@ def compute_batch(
     missing = sorted(set(wanted) - set(by_day))
     if missing:
         raise InputError(f"{batch.label}: no {first.polarization} acquisition on {', '.join(missing)}")
-    stack = open_slc_stack(cat, first.burst_id, wanted, first.polarization,
+    grid_day = batch.grid_day
+    stack = open_slc_stack(cat, first.burst_id, sorted({grid_day, *wanted}), first.polarization,
                            acquisitions=_acquisitions_cached(cat, first.burst_id))
+    if grid_day not in wanted:  # its grid places the outputs; its samples are never read
+        stack = stack.isel({stack.dims[0]: slice(1, None)})
     rows, cols = stack.sizes[stack.dims[1]], stack.sizes[stack.dims[2]]
     nbytes = len(wanted) * rows * cols * 12  # complex64 samples + float32 window power sums
     if len(batch.jobs) > 1 and nbytes > batch.memory_budget:  # more dates than the budget holds
@@ -774,7 +798,7 @@ def compute_batch(
         sums = None
         if nbytes <= batch.max_block_bytes or len(batch.jobs) > 1:
             with reusing_open_files():  # the first date's samples and grid: one decompression
-                stack = _with_shared(stack, wanted, shared).load()  # the dates whole: exact path
+                stack = _with_shared(stack, wanted, shared, grid_day).load()  # the dates whole
             sums = coherence.DateSums(stack, recipe.window)  # each date's power sums made once
             step = 2  # estimate two pairs, hand them to the writer, estimate the next two
         else:  # one pair above the block budget: row blocks with a halo (dask)
@@ -1040,9 +1064,10 @@ def _submit(client: Any, task: Batch | GeometryJob | SharedRead, hook: export.St
 def plan_shared_reads(batches: Sequence[Batch], run: str = "") -> list[dict[str, SharedRead]]:
     """For each batch, the `SharedRead` s it takes its dates from (day -> read; ``{}`` for a burst
     computed in one batch): every date of a burst split into several batches is read once for all
-    of them, with the grid when it is some batch's first date; the height grid only with the
-    burst's earliest such date, which the other batches also get under ``"height"``. Reads of one
-    date are one object."""
+    of them, with the grid when it is some batch's grid date (`Batch.grid_day`: one date for
+    the batches of one `plan_jobs`); the height grid only with the burst's earliest such date,
+    which batches of another grid date also get under ``"height"``. Reads of one date are one
+    object."""
     groups: dict[tuple[str, str, str], list[Batch]] = {}
     for batch in batches:
         first = batch.jobs[0]
@@ -1051,8 +1076,8 @@ def plan_shared_reads(batches: Sequence[Batch], run: str = "") -> list[dict[str,
     for (catalog, burst, pol), members in groups.items():
         if len(members) < 2:
             continue
-        days = sorted({d for b in members for d in b.dates})
-        firsts = {b.dates[0] for b in members}
+        days = sorted({d for b in members for d in (*b.dates, b.grid_day)})
+        firsts = {b.grid_day for b in members}
         budget = min(b.memory_budget for b in members)
         primary = min(firsts)
         places = {(str(j.directory), j.georeference) for b in members for j in b.jobs
@@ -1063,8 +1088,8 @@ def plan_shared_reads(batches: Sequence[Batch], run: str = "") -> list[dict[str,
                                geolocation=geolocation if d == primary else "")
                  for d in days}
         for batch in members:
-            plans[id(batch)] = {d: reads[d] for d in batch.dates}
-            if batch.dates[0] != primary:
+            plans[id(batch)] = {d: reads[d] for d in (*batch.dates, batch.grid_day)}
+            if batch.grid_day != primary:
                 plans[id(batch)]["height"] = reads[primary]
     return [plans.get(id(b), {}) for b in batches]
 
