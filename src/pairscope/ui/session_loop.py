@@ -300,11 +300,16 @@ def _install_pull_hook() -> None:
         return then()
 
     async def _held_pull(self: Any, gate: PullGate, message: Any, connection: Any) -> Any:
+        import time
+
         doc = self.document
         due(doc, _on_pull.pop(doc, ()))  # now: the job starts
+        pulled = time.monotonic()
         await gate.wait()
-        log.info("a shared page's document is sent %s", "with its first result" if gate.released
-                 else f"without its first result (not done in {gate.timeout:g} s)")  # fmt: skip
+        log.info("a shared page's document is sent %s, %.2f s after the pull",
+                 "with its first result" if gate.released
+                 else f"without its first result (not done in {gate.timeout:g} s)",
+                 time.monotonic() - pulled)  # fmt: skip
         replying(doc)
         await _next_tick(doc)  # what is already due on the loop (a source's columns) goes first
         reply: Any = original(self, message, connection)  # a coroutine (the document lock)
@@ -432,9 +437,10 @@ def _start_handler() -> Any:
     from tornado.web import RequestHandler
 
     class StartHandler(RequestHandler):
-        """POST ``<app>/pairscope-start`` with a page's session token as the body: 204 when
-        that session's first job was started or had been (or the session is not there: the
-        page's websocket then makes it, as before), 403 when the token or origin is refused."""
+        """POST ``<app>/pairscope-start`` with a page's session token as the body: 204 at once
+        (the session's first job then starts once the session is made, unless it has started;
+        a session not made within :data:`START_WAIT_S` is left to its websocket, as before),
+        403 when the token or origin is refused."""
 
         def initialize(self, app_path: str) -> None:
             self.app_path = app_path
@@ -471,11 +477,17 @@ def _start_handler() -> Any:
                 self._refuse("the session token has expired: reload the page")
                 return
             context = getattr(app, "_applications", {}).get(self.app_path)
-            session = await _find_session(context, session_id, START_WAIT_S) if context else None
-            if session is not None and start_early(session.document):
-                log.info("a page's first job starts as its browser runs the page's first script")
+            if context is not None:  # answered at once: the browser's connection is not held
+                task = asyncio.ensure_future(_start_when_made(context, session_id))
+                _START_TASKS.add(task)
+                task.add_done_callback(_START_TASKS.discard)
             self.set_status(204)
             self.finish()
+
+    async def _start_when_made(context: Any, session_id: str) -> None:
+        session = await _find_session(context, session_id, START_WAIT_S)
+        if session is not None and start_early(session.document):
+            log.info("a page's first job starts as its browser runs the page's first script")
 
     async def _find_session(context: Any, session_id: str, wait: float) -> Any:
         """The session ``session_id`` of ``context`` once made (waiting for one being made),
@@ -502,6 +514,7 @@ def _start_handler() -> Any:
 
 
 _START_HANDLER: Any = None
+_START_TASKS: set[Any] = set()  # start requests waiting for their session (kept from collection)
 
 
 class Coalesced:
