@@ -376,9 +376,10 @@ def create_app(
         pn.state.on_session_destroyed(lambda _ctx: state.cancel())
     if is_served:
         # no work for a plain HTTP GET: the first job starts when the browser has connected
-        # (it pulls the page's document over its websocket), never on the request alone, and
-        # runs while the browser builds the page. What is already cached (pairs computed for
-        # an earlier visitor) is drawn into the page now.
+        # (the page's first script sends the page's token, or the browser pulls the document
+        # over its websocket), never on the request alone, and runs while the browser loads
+        # and builds the page. What is already cached (pairs computed for an earlier visitor)
+        # is drawn into the page now.
         page_starting(doc)  # until loaded, other pages' later views let it go first
         pending = not state.load_cached(compute=auto)
         gate = None

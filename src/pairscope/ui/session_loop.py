@@ -321,13 +321,15 @@ def _install_pull_hook() -> None:
 
 def when_connected(doc: Any, fn: Callable[[], None]) -> None:
     """Run ``fn`` once on ``doc``'s loop when a browser has connected to the served session: when
-    it pulls the document over its websocket, or at the latest when Panel reports the page
-    loaded (``pn.state.onload``, ~1 s later: after the browser has built and laid out the page).
+    the page's first script sends its start request (:func:`start_early`, where the server
+    installed it: :func:`install_early_start`), else when it pulls the document over its
+    websocket, or at the latest when Panel reports the page loaded (``pn.state.onload``, ~1 s
+    later: after the browser has built and laid out the page).
 
     A plain HTTP GET never gets here (it creates the session; only a browser that ran the page's
-    script and opened the websocket with the session's token pulls the document), so work started
-    here is still no work for a GET; it overlaps the browser's building of the page instead of
-    following it. Outside a served session ``fn`` runs at once."""
+    script sends its start request or opens the websocket with the session's token), so work
+    started here is still no work for a GET; it overlaps the browser's loading and building of
+    the page instead of following it. Outside a served session ``fn`` runs at once."""
     import panel as pn
 
     if not served(doc):
