@@ -589,6 +589,55 @@ def test_a_start_request_starts_the_first_job_before_the_pull() -> None:
         assert pool.submit(asyncio.run, scenario()).result() == ["job started"]
 
 
+def test_start_requests_wait_for_their_session_and_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`_schedule_start`: a start request waits for its session being made (Panel's warm reuse
+    makes it after the HTML went out) and then starts its first job; one of no session gives up
+    after START_WAIT_S without making one; at most MAX_START_WAITS wait at once (made-up tokens
+    must not pile up), the others are dropped (their pages start at the pull)."""
+    import asyncio
+    import concurrent.futures
+    from types import SimpleNamespace
+
+    from panel.io.state import set_curdoc
+
+    from pairscope.ui import session_loop
+    from pairscope.ui.session_loop import hold_pull, when_connected
+
+    monkeypatch.setattr(session_loop, "START_WAIT_S", 0.3)
+    monkeypatch.setattr(session_loop, "MAX_START_WAITS", 3)
+
+    async def scenario() -> list[str]:
+        loop = asyncio.get_running_loop()
+        events: list[str] = []
+        doc = _LoopDoc(loop)
+        with set_curdoc(doc):
+            hold_pull(doc, 600.0)
+            when_connected(doc, lambda: events.append("job started"))
+        context = SimpleNamespace(_sessions={}, _pending_sessions={})
+        pending = loop.create_future()
+        context._pending_sessions["made"] = pending
+        assert session_loop._schedule_start(context, "made")
+        assert session_loop._schedule_start(context, "nobody")
+        await asyncio.sleep(0.05)
+        assert events == []  # its session is still being made
+        pending.set_result(SimpleNamespace(document=doc))
+        await asyncio.sleep(0.05)
+        assert events == ["job started"]
+        # the cap: "nobody" still waits; two more may, the next one is dropped
+        assert session_loop._schedule_start(context, "nobody-2")
+        assert session_loop._schedule_start(context, "nobody-3")
+        assert not session_loop._schedule_start(context, "nobody-4")
+        await asyncio.sleep(0.6)
+        assert not session_loop._START_TASKS  # all gave up; none made a session
+        assert context._sessions == {} and list(context._pending_sessions) == ["made"]
+        assert session_loop._schedule_start(context, "nobody-5")  # room again
+        await asyncio.sleep(0.4)
+        return events
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # a loop of its own
+        assert pool.submit(asyncio.run, scenario()).result() == ["job started"]
+
+
 def test_the_start_script_carries_only_a_plain_token() -> None:
     """`start_script` goes first in the page's head and holds the session token only when it is
     plain base64url: nothing from a visitor can reach the script."""

@@ -430,7 +430,6 @@ def _start_handler() -> Any:
     global _START_HANDLER
     if _START_HANDLER is not None:
         return _START_HANDLER
-    import asyncio
     import calendar
     import datetime as dt
     from urllib.parse import urlparse
@@ -480,43 +479,65 @@ def _start_handler() -> Any:
                 return
             context = getattr(app, "_applications", {}).get(self.app_path)
             if context is not None:  # answered at once: the browser's connection is not held
-                task = asyncio.ensure_future(_start_when_made(context, session_id))
-                _START_TASKS.add(task)
-                task.add_done_callback(_START_TASKS.discard)
+                _schedule_start(context, session_id)
             self.set_status(204)
             self.finish()
-
-    async def _start_when_made(context: Any, session_id: str) -> None:
-        session = await _find_session(context, session_id, START_WAIT_S)
-        if session is not None and start_early(session.document):
-            log.info("a page's first job starts as its browser runs the page's first script")
-
-    async def _find_session(context: Any, session_id: str, wait: float) -> Any:
-        """The session ``session_id`` of ``context`` once made (waiting for one being made),
-        None when there is none after ``wait`` seconds. Never makes one."""
-        loop = asyncio.get_running_loop()
-        until = loop.time() + wait
-        while True:
-            session = context._sessions.get(session_id)
-            if session is not None:
-                return session
-            pending = context._pending_sessions.get(session_id)
-            left = until - loop.time()
-            if left <= 0:
-                return None
-            if pending is not None:
-                try:
-                    return await asyncio.wait_for(asyncio.shield(pending), left)
-                except Exception:  # noqa: BLE001 - its build failed or took too long
-                    return None
-            await asyncio.sleep(min(0.02, left))
 
     _START_HANDLER = StartHandler
     return StartHandler
 
 
 _START_HANDLER: Any = None
-_START_TASKS: set[Any] = set()  # start requests waiting for their session (kept from collection)
+#: Start requests waiting for their session (held here: a task nobody holds may be collected).
+_START_TASKS: set[Any] = set()
+#: At most this many start requests wait at once: tokens of sessions that do not exist cost a
+#: wait each (an unsigned token is easy to make up), so a flood of them must not pile up; a page
+#: whose request is not waited for still starts its job at its pull, as before.
+MAX_START_WAITS = 64
+
+
+def _schedule_start(context: Any, session_id: str) -> bool:
+    """Start ``session_id``'s first job once ``context`` has made the session (at most
+    :data:`START_WAIT_S` from now); False, and nothing done, when :data:`MAX_START_WAITS`
+    requests already wait. On the loop thread."""
+    import asyncio
+
+    if len(_START_TASKS) >= MAX_START_WAITS:
+        return False
+    task = asyncio.ensure_future(_start_when_made(context, session_id))
+    _START_TASKS.add(task)
+    task.add_done_callback(_START_TASKS.discard)
+    return True
+
+
+async def _start_when_made(context: Any, session_id: str) -> None:
+    session = await _find_session(context, session_id, START_WAIT_S)
+    if session is not None and start_early(session.document):
+        log.info("a page's first job starts as its browser runs the page's first script")
+
+
+async def _find_session(context: Any, session_id: str, wait: float) -> Any:
+    """The session ``session_id`` of ``context`` (a Bokeh ``ApplicationContext``) once made,
+    waiting for one being made; None when there is none after ``wait`` seconds. Never makes
+    one."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    until = loop.time() + wait
+    while True:
+        session = context._sessions.get(session_id)
+        if session is not None:
+            return session
+        pending = context._pending_sessions.get(session_id)
+        left = until - loop.time()
+        if left <= 0:
+            return None
+        if pending is not None:
+            try:
+                return await asyncio.wait_for(asyncio.shield(pending), left)
+            except Exception:  # noqa: BLE001 - its build failed or took too long
+                return None
+        await asyncio.sleep(min(0.02, left))
 
 
 class Coalesced:
