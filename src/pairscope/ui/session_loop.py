@@ -271,7 +271,6 @@ def _install_pull_hook() -> None:
     if getattr(ServerSession, "_pairscope_on_pull", False):
         return
     original = ServerSession._handle_pull
-    due = _due
 
     def replying(doc: Any) -> None:
         for fn in _on_reply.pop(doc, ()):
@@ -289,12 +288,12 @@ def _install_pull_hook() -> None:
         if not callbacks:
             return reply
         if not inspect.isawaitable(reply):
-            due(doc, callbacks)
+            _due(doc, callbacks)
             return reply
 
         async def then() -> Any:
             out = await reply
-            due(doc, callbacks)  # after the reply is made: the browser has the document as it was
+            _due(doc, callbacks)  # after the reply is made: the browser has the document as it was
             return out
 
         return then()
@@ -303,7 +302,7 @@ def _install_pull_hook() -> None:
         import time
 
         doc = self.document
-        due(doc, _on_pull.pop(doc, ()))  # now: the job starts
+        _due(doc, _on_pull.pop(doc, ()))  # now: the job starts
         pulled = time.monotonic()
         await gate.wait()
         log.info("a shared page's document is sent %s, %.2f s after the pull",
