@@ -7,6 +7,7 @@ import csv
 import json
 import math
 import pathlib
+import re
 import warnings
 from typing import Any
 
@@ -349,11 +350,18 @@ def test_validation_catches_broken_items(test_data: pathlib.Path, map_item: Any,
 
 def test_an_extension_without_a_local_schema_fails(test_data: pathlib.Path, map_item: Any) -> None:
     data = copy.deepcopy(map_item.to_dict(include_self_link=False))
-    data["stac_extensions"].append("https://stac-extensions.github.io/unknown/v9.9.9/schema.json")
+    unknown = _public("stac-extensions/") + "unknown/v9.9.9/schema.json"
+    data["stac_extensions"].append(unknown)
     with pytest.raises(export.SchemaNotFoundError, match="unknown/v9.9.9"):
         export.validate_item(data, test_data / "stac" / "schemas")
     report = export.validate_item(data, test_data / "stac" / "schemas", missing="report")
-    assert report["https://stac-extensions.github.io/unknown/v9.9.9/schema.json"] == "no local schema"
+    assert report[unknown] == "no local schema"
+
+
+def _public(local: str) -> str:
+    """The public schema root whose offline copies live under ``local`` (`export.SCHEMA_ROOTS`):
+    the URIs pairscope writes into documents, named here without writing a host."""
+    return next(k for k, v in export.SCHEMA_ROOTS.items() if v.endswith("/" + local))
 
 
 def test_schema_copies_resolve_every_reference_locally(test_data: pathlib.Path) -> None:
@@ -367,7 +375,7 @@ def test_schema_copies_resolve_every_reference_locally(test_data: pathlib.Path) 
     folder = test_data / "stac" / "schemas"
     named = {f.name: re.findall(r"https?://[^/\"]+", f.read_text()) for f in folder.rglob("*.json")}
     assert not {k: v for k, v in named.items() if v}
-    public = "https://stac-extensions.github.io/sar/v1.3.0/schema.json"
+    public = _public("stac-extensions/") + "sar/v1.3.0/schema.json"
     assert export._schema_key(public) in export._local_schemas(folder)
     collection = {"type": "Collection", "stac_version": "1.1.0", "id": "c", "description": "d",
                   "license": "CC-BY-4.0", "links": [],
@@ -673,3 +681,37 @@ def test_exported_item_files_hold_relative_links(tmp_path: pathlib.Path,
     hrefs = [link["href"] for link in on_disk["links"] if link["rel"] == "derived_from"]
     assert hrefs == ["../../inputs/a/a.json"]
     assert [link.href for link in item.links if link.rel == "derived_from"] == [source.get_self_href()]
+
+
+#: The only outside names a test file may hold in a URL: the STAC API conformance classes the
+#: loopback test server declares (pystac-client recognizes a search API by these exact URIs;
+#: nothing resolves them).
+_CONFORMANCE = re.compile(r"https?://(api\.stacspec\.org|www\.opengis\.net)/")
+
+
+def _outside(host: str) -> bool:
+    host = host.lower()
+    reserved = (host in ("127.0.0.1", "localhost") or "." not in host
+                or re.fullmatch(r"10(\.\d+){3}", host) is not None
+                or host.endswith((".example", ".invalid", ".test", ".localhost"))
+                or host.split(".")[-2:] in (["example", "com"], ["example", "org"], ["example", "net"]))
+    return not reserved
+
+
+def test_no_test_file_names_an_outside_host() -> None:
+    """No test may reach the internet: no file under ``tests/`` names an outside host in a URL
+    (data copies name theirs under the reserved ``.example`` domain and schema identifiers with
+    `export.SCHEMA_ROOTS`, see ``tests/data/SOURCES.md``), apart from the conformance classes."""
+    tests = pathlib.Path(__file__).parent
+    found = []
+    for path in sorted(tests.rglob("*")):
+        if not path.is_file() or "__pycache__" in path.parts:
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, ValueError):
+            continue  # binary rasters
+        for match in re.finditer(r"https?://([A-Za-z0-9.-]+)", text):
+            if _outside(match.group(1)) and not _CONFORMANCE.match(text, match.start()):
+                found.append(f"{path.relative_to(tests)}: {match.group(0)}")
+    assert not found, "\n".join(found[:40])

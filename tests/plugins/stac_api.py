@@ -138,8 +138,8 @@ def _slc_item(
         "type": "Feature",
         "stac_version": "1.1.0",
         "stac_extensions": [
-            "https://stac-extensions.github.io/sar/v1.1.0/schema.json",
-            "https://stac-extensions.github.io/sat/v1.0.0/schema.json",
+            "file:///pairscope-schemas/stac-extensions/sar/v1.1.0/schema.json",
+            "file:///pairscope-schemas/stac-extensions/sat/v1.0.0/schema.json",
         ],
         "id": f"S1_IW_SLC_{date.replace('-', '')}_{burst}",
         "geometry": geom,
@@ -219,8 +219,8 @@ def build_static_catalog(root: pathlib.Path, seeds: pathlib.Path) -> pathlib.Pat
             renders=seed["renders"],
             item_assets={"VV": seed["item_assets"]["VV"], "VH": seed["item_assets"]["VH"]},
             stac_extensions=[
-                "https://stac-extensions.github.io/render/v1.0.0/schema.json",
-                "https://stac-extensions.github.io/raster/v2.0.0/schema.json",
+                "file:///pairscope-schemas/stac-extensions/render/v1.0.0/schema.json",
+                "file:///pairscope-schemas/stac-extensions/raster/v2.0.0/schema.json",
             ],
         )
     )
