@@ -139,3 +139,45 @@ def test_maps_follow_zooms_and_pairs_in_the_same_figures(settings: Settings) -> 
     # back to everything: no view in the state (the URL shows none)
     maps.show_range((x0 - 1, x1 + 1, y0 - 1, y1 + 1))
     assert state.view is None
+
+
+def test_a_first_page_holds_the_first_map_and_the_second_follows_at_its_size(
+    settings: Settings,
+) -> None:
+    """``companion_later`` (a shared URL's first document): the second map is neither on the page
+    nor drawn (no image to make or send) until `show_companion`, which draws it for the range
+    shown at the size the browser measured for the first map, then puts it in its place."""
+    import panel as pn
+    from bokeh.document import Document
+
+    state = computed(loaded(settings, rule="sequential", rule_value="1"))
+    maps = MapsView(state=state, companion_later=True)
+    doc = Document()
+    doc.add_root(pn.Column(maps).get_root(doc))
+    first, second = maps._maps
+    assert first.fig.document is doc and second.fig.document is None  # not on the page
+    assert first.source.data["image"] and not second.source.data.get("image")
+    assert second.fig.title.text.startswith("phase ")  # its colours and title are set already
+    # the browser laid the first figure out (Bokeh sets these from the browser's report)
+    first.fig.set_from_json("inner_width", 431)
+    first.fig.set_from_json("inner_height", 257)
+    view = maps._edges
+    x0, x1, y0, y1 = view
+    zoom = (x0, x0 + 0.5 * (x1 - x0), y0, y0 + 0.5 * (y1 - y0))
+    maps.show_range(zoom)
+    assert not second.source.data.get("image")  # still not drawn
+    maps.show_companion()
+    assert second.fig.document is doc  # on the page now, beside the first
+    assert second.pixels == (257, 431)
+    assert second.source.data["image"] and second.source.data["x"] == first.source.data["x"]
+    assert second.source.data["dw"] == first.source.data["dw"]  # the same range
+    maps.show_companion()  # once
+    assert sum(r.document is doc for r in (first.fig, second.fig)) == 2
+    # from now on both follow zooms and pairs, as on any page
+    maps.show_range(view)
+    assert second.source.data["dw"] == first.source.data["dw"]
+    # a page that is not a shared view's first document holds both maps at once
+    both = MapsView(state=state)
+    other = Document()
+    other.add_root(pn.Column(both).get_root(other))
+    assert all(m.fig.document is other and m.source.data["image"] for m in both._maps)

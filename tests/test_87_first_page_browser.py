@@ -118,14 +118,34 @@ def test_a_computed_pair_arrives_drawn_in_the_first_document(
     second.assert_clean()
 
 
-# Whether the document holds a model with the CSS class: null until the browser holds a document.
-_JS_HAS_CLASS = """
-(name) => {
+# Whether the document holds the sidebar, and the title of each of its map figures (those with an
+# image): null until the browser holds a document.
+_JS_SIDEBAR_AND_MAPS = """
+() => {
   if (!window.Bokeh || !Bokeh.documents || !Bokeh.documents.length) return null;
+  let sidebar = false;
+  const maps = [];
   for (const m of Bokeh.documents[0].all_models) {
-    if ((m.css_classes || []).includes(name)) return true;
+    if ((m.css_classes || []).includes("ps-catalog")) sidebar = true;
+    if (m.constructor.__name__ === "Figure"
+        && m.renderers.some(r => r.glyph && r.glyph.constructor.__name__ === "Image")) {
+      maps.push(m.title ? m.title.text : "");
+    }
   }
-  return false;
+  return [sidebar, maps];
+}
+"""
+
+# Where the figure titled ``prefix...`` is drawn on the page: [x, y, width, height], or null.
+_JS_FIGURE_BOX = """
+(prefix) => {
+  for (const v of Bokeh.index.all_views()) {
+    if (v.model.constructor.__name__ !== "Figure" || !v.model.title) continue;
+    if (!v.model.title.text.startsWith(prefix)) continue;
+    const r = v.el.getBoundingClientRect();
+    return [r.x, r.y, r.width, r.height];
+  }
+  return null;
 }
 """
 
@@ -133,18 +153,27 @@ _JS_HAS_CLASS = """
 def test_the_sidebar_comes_first_on_a_bare_page_and_after_the_maps_on_a_shared_one(
     open_session: Any, explorer_server: Any, demo_catalog: Any
 ) -> None:
-    """A page opened without a view needs the sidebar to pick one: its first document holds it.
-    A shared URL's first document holds the maps alone; the sidebar (~25 widgets) follows once
-    they have gone out, and works."""
+    """A page opened without a view needs the sidebar to pick one: its first document holds it,
+    and both maps. A shared URL's first document holds the first map alone; the second map and
+    the sidebar (~25 widgets) follow once it has gone out, and work. The first map does not
+    move when the second comes: its place was kept."""
     bare = open_session()
-    assert _first_document(bare.page, explorer_server.url, _JS_HAS_CLASS, "ps-catalog")
+    sidebar, maps = _first_document(bare.page, explorer_server.url, _JS_SIDEBAR_AND_MAPS, None)
+    assert sidebar and len(maps) == 2, maps
     bare.page.locator(".ps-compute button").wait_for(timeout=60_000)
     dates = make_backend().burst_dates(str(demo_catalog), BURST, "VV").dates
     a, b = day(dates[0]), day(dates[1])
     shared = open_session()
     url = f"{explorer_server.url}?burst={BURST}&pairs={a}_{b}&layer=coherence"
-    assert not _first_document(shared.page, url, _JS_HAS_CLASS, "ps-catalog")
+    sidebar, maps = _first_document(shared.page, url, _JS_SIDEBAR_AND_MAPS, None)
+    assert not sidebar and maps == [f"coherence {a} / {b}"], maps
     until(shared, lambda: _drawn(shared.page, f"coherence {a} / {b}"), "the shared URL's map")
+    box = shared.page.evaluate(_JS_FIGURE_BOX, "coherence")
+    until(shared, lambda: _drawn(shared.page, f"phase {a} / {b}"), "the second map, after")
+    assert shared.page.evaluate(_JS_FIGURE_BOX, "coherence") == box  # it kept its place
+    beside = shared.page.evaluate(_JS_FIGURE_BOX, "phase")
+    assert abs(beside[2] - box[2]) <= 1 and beside[0] >= box[0] + box[2] - 1, (box, beside)
+    assert beside[1] == box[1]  # in the same row
     shared.page.locator(".ps-compute button").wait_for(timeout=60_000)
     shared.page.locator(".ps-catalog input").wait_for(timeout=60_000)
     assert shared.page.locator(".ps-catalog input").input_value() == str(demo_catalog)

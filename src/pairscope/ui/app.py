@@ -216,18 +216,18 @@ class Explorer(pn.viewable.Viewer):
     tiles = param.String(default=None, allow_None=True)
     progressive = param.Boolean(default=False, doc="""
         A served page of a shared view (its URL names a burst): the first document holds the
-        maps alone; the sidebar and the downloads, then the secondary views are added in two
-        steps once the maps have gone out (add_next_view).""")
+        first map alone; the second map, the sidebar and the downloads, then the secondary
+        views are added in two steps once it has gone out (add_next_view).""")
 
     def __init__(self, state: ExplorerState, **params: Any) -> None:
         super().__init__(**params)
         self.state = state
         self.status = StatusView(state=self.state)
-        self.maps = MapsView(state=self.state)
-        # the sidebar and the downloads: on a progressive page built and added by complete()
-        # after the first maps, into slots that keep their width while empty (adding them moves
-        # nothing); the network, matrix and pixel plots: added by complete() in the next step,
-        # below the maps; QA and Learn: built when their tab is first shown
+        self.maps = MapsView(state=self.state, companion_later=self.progressive)
+        # the second map, the sidebar and the downloads: on a progressive page built and added
+        # by complete() after the first map, into slots that keep their width while empty
+        # (adding them moves nothing); the network, matrix and pixel plots: added by complete()
+        # in the next step, below the maps; QA and Learn: built when their tab is first shown
         self._side = pn.Column(width=340, css_classes=["ps-side"])
         self._downloads_slot = pn.Column(width=250)
         if not self.progressive:
@@ -283,7 +283,8 @@ class Explorer(pn.viewable.Viewer):
         return not self.completed
 
     def _add_controls(self) -> None:
-        """The sidebar and the downloads beside the maps, into their slots."""
+        """The second map, the sidebar and the downloads beside the maps, into their slots."""
+        self.maps.show_companion()
         self._side.objects = [self.sidebar]
         self._downloads_slot.objects = [self.downloads]
 
