@@ -518,7 +518,8 @@ class LinkedImages:
 
 
 class MapsView(pn.viewable.Viewer):
-    """Two linked maps; a click on either sets ``state.pixel``, a pan/zoom sets ``state.view``.
+    """Two linked maps (the second built and added later with ``companion_later``); a click on
+    either sets ``state.pixel``, a pan/zoom sets ``state.view``.
 
     A new pair, layer or colormap changes the figures already shown (image, colours, titles):
     no figure is rebuilt, so the browser lays nothing out again. After a pan or zoom the browser
@@ -538,21 +539,16 @@ class MapsView(pn.viewable.Viewer):
         self._redraw_soon = Coalesced(self._redraw)
         doc = pn.state.curdoc  # a served session's document (the figures join it later)
         self._doc = doc if served(doc) else None
-        self._maps = self._build((True, *map_axis_labels(True), "azimuth", "range"))
-        self._panes = [
-            pn.pane.Bokeh(m.fig, sizing_mode="stretch_width", min_height=MAP_HEIGHT + 20,
-                          css_classes=[f"ps-map-{i}"])
-            for i, m in enumerate(self._maps)
-        ]  # fmt: skip
-        # the second map's place beside the first, as wide while empty: with ``companion_later``
-        # (a served page's first document) the first map goes alone and the second follows
-        # (show_companion), so the browser builds and draws one figure before the map a visitor
-        # waits for (measured: a shared URL's coherence map ~0.15 s sooner here)
-        self._companion_slot = pn.Column(sizing_mode="stretch_width",
+        # with ``companion_later`` (a served page's first document) the first map goes alone and
+        # the second is built and added later (show_companion): the browser builds and draws one
+        # figure before the map a visitor waits for, and the session's build makes one (measured:
+        # a shared URL's coherence map ~0.1-0.15 s sooner here). Its place beside the first is
+        # kept as wide while empty, so adding it moves nothing
+        self._maps = self._build((True, *map_axis_labels(True), "azimuth", "range"),
+                                 1 if companion_later else 2)  # fmt: skip
+        self._panes = [self._pane(m, i) for i, m in enumerate(self._maps)]
+        self._companion_slot = pn.Column(*self._panes[1:], sizing_mode="stretch_width",
                                          min_height=MAP_HEIGHT + 20, styles={"flex": "1 1 0"})
-        self._companion_shown = not companion_later
-        if self._companion_shown:
-            self._companion_slot.objects = [self._panes[1]]
         self._refresh()
         self.state.param.watch(
             self._refresh, ["version", "pair", "layer", "colormap", "geometry_layers", "stale"]
@@ -560,17 +556,41 @@ class MapsView(pn.viewable.Viewer):
         self.state.param.watch(self._pixel_moved, ["pixel"])
 
     # -- building -------------------------------------------------------------------------------
-    def _build(self, look: tuple[Any, ...]) -> list[_Map]:
+    def _build(self, look: tuple[Any, ...], count: int = 2) -> list[_Map]:
+        """``count`` maps of ``look`` (the first, or both) on a new pair of linked ranges."""
         x_range = Range1d(start=0, end=1)
         y_range = Range1d(start=1, end=0) if look[0] else Range1d(start=0, end=1)  # radar: azimuth down
-        maps = [_Map(look, x_range, y_range) for _ in range(2)]  # one range pair: linked
-        for m in maps:
-            m.marker.data = self._marker_data(bool(look[0]))
-            on_ranges(m.fig, self.show_range)
-            m.fig.on_event(Tap, self._tapped)
+        maps = [self._new_map(look, x_range, y_range) for _ in range(count)]
         maps[0].fig.on_change("inner_width", self._resized)
         maps[0].fig.on_change("inner_height", self._resized)
         return maps
+
+    def _new_map(self, look: tuple[Any, ...], x_range: Range1d, y_range: Range1d) -> _Map:
+        m = _Map(look, x_range, y_range)  # one range pair: linked
+        m.marker.data = self._marker_data(bool(look[0]))
+        on_ranges(m.fig, self.show_range)
+        m.fig.on_event(Tap, self._tapped)
+        return m
+
+    @staticmethod
+    def _pane(m: _Map, index: int) -> pn.pane.Bokeh:
+        return pn.pane.Bokeh(m.fig, sizing_mode="stretch_width", min_height=MAP_HEIGHT + 20,
+                             css_classes=[f"ps-map-{index}"])  # fmt: skip
+
+    def show_companion(self) -> None:
+        """Build the second map and put it beside the first (once; see ``companion_later``),
+        drawn for the range shown at the first map's size, which the browser measured (the two
+        are as wide)."""
+        if len(self._maps) > 1:
+            return
+        first = self._maps[0]
+        m = self._new_map(first.look, first.fig.x_range, first.fig.y_range)
+        self._maps.append(m)
+        layer = companion(self.state.layer)
+        self._fill(m, layer, self.state.layer_data(layer))
+        m.draw(self._view(), self._later(), pixels=first.measured_pixels())
+        self._panes.append(self._pane(m, 1))
+        self._companion_slot.objects = [self._panes[1]]
 
     def _look(self, da: xr.DataArray) -> tuple[Any, ...]:
         radar = da.dims[-1] == "range"
@@ -590,9 +610,9 @@ class MapsView(pn.viewable.Viewer):
         look = self._look(shown) if shown is not None else self._maps[0].look
         rebuilt = look != self._maps[0].look
         if rebuilt:  # another geometry: new figures, placed anew
-            self._maps = self._build(look)
+            self._maps = self._build(look, len(self._maps))
             self._edges = None
-        for m, layer, da in zip(self._maps, layers, data, strict=True):
+        for m, layer, da in zip(self._maps, layers, data, strict=False):  # one until the other
             self._fill(m, layer, da)
         if rebuilt:
             for pane, m in zip(self._panes, self._maps, strict=True):
@@ -638,27 +658,13 @@ class MapsView(pn.viewable.Viewer):
     def _view(self) -> View | None:
         return self._shown if self._shown is not None else self.state.view
 
-    def _on_page(self) -> list[_Map]:
-        """The maps on the page: both, or the first alone until `show_companion`."""
-        return self._maps if self._companion_shown else self._maps[:1]
-
-    def show_companion(self) -> None:
-        """Put the second map beside the first (once; see ``companion_later``), drawn for the
-        range shown at the first map's size, which the browser measured (the two are as wide)."""
-        if self._companion_shown:
-            return
-        self._companion_shown = True
-        m = self._maps[1]
-        m.draw(self._view(), self._later(), pixels=self._maps[0].measured_pixels())
-        self._companion_slot.objects = [self._panes[1]]
-
     def _later(self) -> Callable[[Callable[[], None]], None] | None:
         return partial(after_shown, self._doc) if self._doc is not None else None
 
     def _draw_all(self) -> None:
         view = self._view()
         later = self._later()
-        for m in self._on_page():
+        for m in self._maps:
             m.draw(view, later)
         self._whole_drawn = view is None or (self._extent is not None
                                              and is_whole(view, self._extent))  # fmt: skip
@@ -706,7 +712,7 @@ class MapsView(pn.viewable.Viewer):
             self._set_ranges(None)  # the aspect of a map grid depends on the figure's shape
         view = self._view()
         if any(x.frame is not None and not fits(x.frame, view, x.pixels, (h, w))
-               for x in self._on_page()):  # fmt: skip
+               for x in self._maps):  # fmt: skip
             self._redraw_soon()  # else the image drawn already suits the figure: no new one
 
     def _tapped(self, event: Any) -> None:
