@@ -560,6 +560,7 @@ class MapsView(pn.viewable.Viewer):
         """``count`` maps of ``look`` (the first, or both) on a new pair of linked ranges."""
         x_range = Range1d(start=0, end=1)
         y_range = Range1d(start=1, end=0) if look[0] else Range1d(start=0, end=1)  # radar: azimuth down
+        self._ranges = (x_range, y_range)
         maps = [self._new_map(look, x_range, y_range) for _ in range(count)]
         maps[0].fig.on_change("inner_width", self._resized)
         maps[0].fig.on_change("inner_height", self._resized)
@@ -584,7 +585,7 @@ class MapsView(pn.viewable.Viewer):
         if len(self._maps) > 1:
             return
         first = self._maps[0]
-        m = self._new_map(first.look, first.fig.x_range, first.fig.y_range)
+        m = self._new_map(first.look, *self._ranges)
         self._maps.append(m)
         layer = companion(self.state.layer)
         self._fill(m, layer, self.state.layer_data(layer))
