@@ -10,6 +10,7 @@ job and no round trip after the page has loaded."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -150,6 +151,24 @@ _JS_FIGURE_BOX = """
 """
 
 
+# The range, the image's placement and the pixel marker of the figure titled ``prefix...`` (JSON);
+# null without one.
+_JS_SHOWN = """
+(prefix) => {
+  for (const v of Bokeh.index.all_views()) {
+    const m = v.model;
+    if (m.constructor.__name__ !== "Figure" || !m.title || !m.title.text.startsWith(prefix)) continue;
+    const glyph = (name) => m.renderers.find(r => r.glyph && r.glyph.constructor.__name__ === name);
+    const image = glyph("Image").data_source.data, marker = glyph("Scatter").data_source.data;
+    return JSON.stringify({x: [m.x_range.start, m.x_range.end], y: [m.y_range.start, m.y_range.end],
+                           image: [image.x[0], image.dw[0], image.y[0], image.dh[0]],
+                           marker: Array.from(marker.x || [])});
+  }
+  return null;
+}
+"""
+
+
 def test_the_sidebar_comes_first_on_a_bare_page_and_after_the_maps_on_a_shared_one(
     open_session: Any, explorer_server: Any, demo_catalog: Any
 ) -> None:
@@ -169,7 +188,21 @@ def test_the_sidebar_comes_first_on_a_bare_page_and_after_the_maps_on_a_shared_o
     assert not sidebar and maps == [f"coherence {a} / {b}"], maps
     until(shared, lambda: _drawn(shared.page, f"coherence {a} / {b}"), "the shared URL's map")
     box = shared.page.evaluate(_JS_FIGURE_BOX, "coherence")
+    # a zoom and a click on the first map before the second comes: the second shows them too
+    before = json.loads(shared.page.evaluate(_JS_SHOWN, "coherence"))
+    x, y = box[0] + 0.4 * box[2], box[1] + 0.5 * box[3]
+    shared.page.mouse.move(x, y)
+    for _ in range(3):
+        shared.page.mouse.wheel(0, -300)
+        shared.page.wait_for_timeout(30)
+    shared.page.mouse.click(x + 20, y + 10)
     until(shared, lambda: _drawn(shared.page, f"phase {a} / {b}"), "the second map, after")
+    until(shared, lambda: (shared.page.evaluate(_JS_SHOWN, "coherence")
+                           == shared.page.evaluate(_JS_SHOWN, "phase")),
+          "the second map showing the first one's zoom and clicked pixel")  # fmt: skip
+    shown = json.loads(shared.page.evaluate(_JS_SHOWN, "phase"))
+    width = before["x"][1] - before["x"][0]
+    assert shown["marker"] and shown["x"][1] - shown["x"][0] < 0.8 * width, (before, shown)
     now = shared.page.evaluate(_JS_FIGURE_BOX, "coherence")
     # it kept its place and size (the status line above it may change its height meanwhile)
     assert [now[0], now[2], now[3]] == [box[0], box[2], box[3]], (box, now)
