@@ -171,7 +171,7 @@ def test_remote_collection_links_are_not_fetched(
 ) -> None:
     item_doc = _load(stac_dir / "stac-render" / "examples" / "item-landsat8.json")
     del item_doc["properties"]["renders"]
-    item_doc["links"] = [{"rel": "collection", "href": "https://example.invalid/collections/c"}]
+    item_doc["links"] = [{"rel": "collection", "href": "https://127.0.0.1:9/collections/c"}]
     item = pystac.Item.from_dict(item_doc)
 
     class Fetched(Exception):

@@ -34,6 +34,7 @@ from tests.plugins.crafted_http import (
     slc_item_doc,
     write_json,
 )
+from tests.plugins.stac_api import conformance
 
 SECRET = "hunter2-do-not-show"
 PASSWORD = "pw-hunter2"
@@ -212,7 +213,7 @@ def test_api_search_link_to_another_host_is_refused(
     landing = catalog_doc(
         "api", [{**link("search", crafted_http.outside_url + "/search"), "method": "POST"}]
     )
-    landing["conformsTo"] = ["https://api.stacspec.org/v1.0.0/item-search"]
+    landing["conformsTo"] = conformance("ITEM_SEARCH")
     url = crafted_http.put("/stac/api", landing)
     cat = open_served(served, url)
     assert cat.kind == "api"
@@ -433,18 +434,18 @@ def test_userinfo_is_never_shown_nor_replaces_the_token(
 
 
 def test_redact_url_is_the_one_redaction() -> None:
-    assert H.redact_url("https://u:pw@h.example.com:8443/p?token=abc&x=1") == (
-        "https://h.example.com:8443/p?token=***&x=1"
+    assert H.redact_url("https://u:pw@127.0.0.2:8443/p?token=abc&x=1") == (
+        "https://127.0.0.2:8443/p?token=***&x=1"
     )
     assert H.redact_url(
-        "https://h.example.com/p?X-Amz-Signature=abc&Sig=def&a=1#access_token=x"
-    ) == ("https://h.example.com/p?X-Amz-Signature=***&Sig=***&a=1#access_token=***")
+        "https://127.0.0.2/p?X-Amz-Signature=abc&Sig=def&a=1#access_token=x"
+    ) == ("https://127.0.0.2/p?X-Amz-Signature=***&Sig=***&a=1#access_token=***")
     assert (
-        H.redact_url("https://u:pw@h.example.com:notaport/p") == "https://h.example.com:notaport/p"
+        H.redact_url("https://u:pw@127.0.0.2:notaport/p") == "https://127.0.0.2:notaport/p"
     )
     assert H.redact_url("/local/path.json") == "/local/path.json"
-    assert not H.has_userinfo("https://h.example.com/a@b")
-    assert H.has_userinfo("https://u@h.example.com/")
+    assert not H.has_userinfo("https://127.0.0.2/a@b")
+    assert H.has_userinfo("https://u@127.0.0.2/")
 
 
 # ------------------------------------------------------------------- hole 9: cycles, depth
@@ -506,7 +507,7 @@ def test_api_pages_that_loop_are_a_format_error(
 ) -> None:
     base = crafted_http.url + "/stac/api"
     landing = catalog_doc("api", [{**link("search", base + "/search"), "method": "POST"}])
-    landing["conformsTo"] = ["https://api.stacspec.org/v1.0.0/item-search"]
+    landing["conformsTo"] = conformance("ITEM_SEARCH")
     crafted_http.put("/stac/api", landing)
     page = {
         "type": "FeatureCollection",
