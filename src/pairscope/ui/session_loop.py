@@ -28,6 +28,7 @@ import inspect
 import logging
 import re
 import threading
+import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -299,8 +300,6 @@ def _install_pull_hook() -> None:
         return then()
 
     async def _held_pull(self: Any, gate: PullGate, message: Any, connection: Any) -> Any:
-        import time
-
         doc = self.document
         _due(doc, _on_pull.pop(doc, ()))  # now: the job starts
         pulled = time.monotonic()
@@ -821,8 +820,6 @@ STARTING_S = 3.0
 def page_starting(doc: Any) -> None:
     """Count ``doc``'s page as starting until it has loaded (:func:`others_starting`). Any
     thread (a session is built off the loop)."""
-    import time
-
     import panel as pn
 
     if not served(doc):
@@ -840,8 +837,6 @@ def page_starting(doc: Any) -> None:
 def others_starting(doc: Any) -> bool:
     """Whether a page other than ``doc``'s is starting: its visitor waits for the server's loop
     (the JavaScript it fetches, the document it pulls), so work that can wait should."""
-    import time
-
     now = time.monotonic()
     with _starting_lock:
         return any(other is not doc and now - since < STARTING_S
