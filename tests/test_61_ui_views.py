@@ -438,3 +438,25 @@ def test_whole_page_passes_bokehs_document_check(state: ExplorerState) -> None:
     assert len(models) > 200  # the whole page, not an empty shell
     issues = check_integrity(models)
     assert issues.error == [] and issues.warning == [], issues
+
+
+def test_no_figure_of_the_whole_page_draws_with_webgl(state: ExplorerState) -> None:
+    """Served pages leave BokehJS's WebGL bundle out (`ui.app.leave_out_webgl`): no model of the
+    whole page may need it, by the check Bokeh itself uses to pick the bundles of a page."""
+    import panel as pn
+    from bokeh.document import Document
+    from bokeh.embed.bundle import _all_objs, _use_gl
+    from bokeh.plotting import figure
+
+    from pairscope.ui.app import Explorer
+
+    app = Explorer(state=state)
+    app.complete()
+    app._show_tab(1)  # QA's and Learn's views too
+    app._show_tab(2)
+    doc = Document()
+    pn.panel(app).server_doc(doc)
+    models = _all_objs(doc.roots)
+    assert len(models) > 200 and app.built("qa") and app.built("learn")
+    assert not _use_gl(models)
+    assert _use_gl(_all_objs([figure(output_backend="webgl")]))  # the check sees one

@@ -244,6 +244,7 @@ def test_a_page_start_request_needs_that_pages_token(guarded_server: ServedExplo
     assert found, "the page has no start script"
     token = found.group(1)
     assert html.index(found.group(0)) < html.index("bokeh.min.js")  # ahead of the JavaScript
+    assert "bokeh-gl" not in html and "bokeh-widgets.min.js" in html  # no WebGL bundle
 
     def computing() -> list[str]:
         return [line for line in log.read_text().splitlines()[before:]

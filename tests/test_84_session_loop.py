@@ -638,6 +638,87 @@ def test_start_requests_wait_for_their_session_and_are_capped(monkeypatch: pytes
         assert pool.submit(asyncio.run, scenario()).result() == ["job started"]
 
 
+def test_a_start_request_prefetches_only_a_session_being_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The start handler (a real Tornado server on loopback) hands the page's URL arguments to
+    ``prefetch`` when the token's session is being built, a page the server has just served,
+    and only then: not for a session already made (its job starts at once), not for the token of
+    no session, not for a refused request. The browser's 204 comes at once in every case, and a
+    failing prefetch still answers and leaves the session's own start alone."""
+    import asyncio
+    import concurrent.futures
+    import socket
+    import urllib.error
+    import urllib.request
+    from types import SimpleNamespace
+
+    import tornado.web
+    from bokeh.util.token import generate_jwt_token, generate_session_id
+
+    from pairscope.ui import session_loop
+
+    monkeypatch.setattr(session_loop, "START_WAIT_S", 0.2)
+    calls: list[tuple[dict[str, list[bytes]], str]] = []
+    started: list[str] = []
+    monkeypatch.setattr(session_loop, "_schedule_start",
+                        lambda context, sid: started.append(sid) or True)  # fmt: skip
+
+    def prefetch(arguments: dict[str, list[bytes]], sid: str) -> None:
+        calls.append((arguments, sid))
+        if sid == "failing":
+            raise RuntimeError("this prefetch fails")
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    origin = f"http://127.0.0.1:{port}"
+    arguments = {"burst": [b"T117_249435_IW2"], "pairs": [b"20250605_20250617"]}
+
+    def token(sid: str) -> str:
+        return generate_jwt_token(sid, secret_key=None, signed=False,  # type: ignore[arg-type]
+                                  extra_payload={"arguments": arguments}, expiration=300)  # type: ignore[typeddict-item]
+
+    def post(body: str, sender: str) -> int:
+        request = urllib.request.Request(
+            f"{origin}/app/{session_loop.START_PATH}", data=body.encode(), method="POST",
+            headers={"Content-Type": "text/plain", "Origin": sender})  # fmt: skip
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                return int(answer.status)
+        except urllib.error.HTTPError as err:
+            return int(err.code)
+
+    async def scenario() -> list[int]:
+        loop = asyncio.get_running_loop()
+        building = generate_session_id()
+        context = SimpleNamespace(
+            _sessions={"made": object()},
+            _pending_sessions={building: loop.create_future(), "failing": loop.create_future()})
+        app = tornado.web.Application([(rf"/app/{session_loop.START_PATH}",
+                                        session_loop._start_handler(),
+                                        {"app_path": "/app", "prefetch": prefetch})])  # fmt: skip
+        app.secret_key, app.sign_sessions = None, False  # type: ignore[attr-defined]
+        app.websocket_origins = {f"127.0.0.1:{port}"}  # type: ignore[attr-defined]
+        app._applications = {"/app": context}  # type: ignore[attr-defined]
+        server = app.listen(port, address="127.0.0.1")
+        try:
+            statuses = []
+            for body, sender in ((token(building), origin), (token("made"), origin),
+                                 (token(generate_session_id()), origin),
+                                 (token(building), "http://127.0.0.4"),
+                                 (token("failing"), origin)):  # fmt: skip
+                statuses.append(await loop.run_in_executor(None, post, body, sender))
+            return statuses
+        finally:
+            server.stop()
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # a loop of its own
+        statuses = pool.submit(asyncio.run, scenario()).result()
+    assert statuses == [204, 204, 204, 403, 204]
+    assert [sid for _, sid in calls][1:] == ["failing"] and len(calls) == 2
+    assert calls[0][0] == arguments  # the page's own URL arguments
+    assert len(started) == 4 and "failing" in started  # every accepted request still starts
+
+
 def test_the_start_script_carries_only_a_plain_token() -> None:
     """`start_script` goes first in the page's head and holds the session token only when it is
     plain base64url: nothing from a visitor can reach the script."""

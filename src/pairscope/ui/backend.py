@@ -12,6 +12,7 @@ Failures become :class:`~pairscope.ui.messages.UserError` through the one table 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 import warnings
@@ -202,6 +203,50 @@ class ResultCache:
         return len(self._data)
 
 
+class _Flights:
+    """Per-key reentrant locks held while a key is being computed, dropped when nobody holds or
+    waits for them."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[Hashable, list[Any]] = {}  # key -> [RLock, holders and waiters]
+
+    @contextlib.contextmanager
+    def hold(self, key: Hashable) -> Iterator[None]:
+        with self._guard:
+            entry = self._locks.setdefault(key, [threading.RLock(), 0])
+            entry[1] += 1
+        try:
+            with entry[0]:
+                yield
+        finally:
+            with self._guard:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    del self._locks[key]
+
+    def __len__(self) -> int:
+        with self._guard:
+            return len(self._locks)
+
+
+def _one_at_a_time(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Calls of ``method`` with equal arguments run one after the other, so the first computes
+    and caches and the later ones find its result in the cache instead of computing it again: two
+    visitors opening one new pair, or a page's first job and its prefetch (`ui.app`), read and
+    compute it once. Calls with other arguments run at the same time as before. Under
+    :meth:`CoreBackend.cached_only` nothing waits (the cache answers or the call raises)."""
+
+    @functools.wraps(method)
+    def wrapper(self: CoreBackend, *args: Any, **kwargs: Any) -> Any:
+        if getattr(self._local, "only", False):
+            return method(self, *args, **kwargs)
+        with self._flights.hold((method.__name__, args, tuple(sorted(kwargs.items())))):
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 class CoreBackend:
     """The real path through the pairscope core. One instance serves every session.
 
@@ -227,6 +272,7 @@ class CoreBackend:
         self._catalogs: dict[str, Any] = {}
         self._lock = threading.RLock()
         self._local = threading.local()
+        self._flights = _Flights()
 
     @contextlib.contextmanager
     def cached_only(self) -> Iterator[None]:
@@ -450,6 +496,7 @@ class CoreBackend:
         self.cache.put(key, _Small(slc))
         return slc
 
+    @_one_at_a_time
     def grid(self, catalog: str, burst_id: str, polarization: str) -> xr.Dataset:
         """The burst's 2-D coordinates (latitude, longitude, height where the stack has them) as
         a Dataset of coordinates, read once and cached: every date of the stack shares them."""
@@ -469,6 +516,7 @@ class CoreBackend:
         self.cache.put(key, grid)
         return grid
 
+    @_one_at_a_time
     def _date(self, catalog: str, burst_id: str, polarization: str, date: np.datetime64) -> Any:
         """One date's samples (no 2-D coordinates: `grid` holds them once for the burst)."""
         key = ("slc", catalog, burst_id, polarization, day(date))
@@ -526,6 +574,7 @@ class CoreBackend:
         except Exception as exc:
             raise explain(exc, "Invalid settings") from exc
 
+    @_one_at_a_time
     def compute_pair(
         self,
         catalog: str,
@@ -579,6 +628,7 @@ class CoreBackend:
         self.cache.put(key, ds)
         return ds
 
+    @_one_at_a_time
     def compute_geometry(
         self, catalog: str, burst_id: str, polarization: str, geometry: str
     ) -> xr.Dataset:
