@@ -666,9 +666,9 @@ def test_load_cached_is_all_or_nothing(demo_catalog: pathlib.Path) -> None:
 def test_equal_backend_calls_at_once_compute_once(
     demo_catalog: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``CoreBackend`` computes concurrent equal calls once (a page's prefetch and its job, two
-    visitors of one new pair): the later caller waits and gets the first one's result. Calls with
-    other arguments do not wait for each other; under ``cached_only`` nothing waits."""
+    """``CoreBackend`` computes concurrent equal calls once (two visitors of one new pair, a
+    page's job and its QA tab): the later caller waits and gets the first one's result. Calls
+    with other arguments do not wait for each other; under ``cached_only`` nothing waits."""
     import threading
 
     from pairscope import pipeline
@@ -710,103 +710,3 @@ def test_equal_backend_calls_at_once_compute_once(
     assert len(found) == 2 and found[0] is found[1]  # one result, computed once
     assert len(computed) == 2
     assert len(backend._flights) == 0  # nothing left behind
-
-
-def test_a_prefetch_fills_the_cache_and_changes_no_state(demo_catalog: pathlib.Path) -> None:
-    """``ExplorerState.prefetch``: a shared URL's first job run for the backend's cache alone
-    (`ui.app` runs it when the page's start request comes before its session exists). The
-    prefetching state shows nothing; the session's state then finds everything cached: the same
-    results as its own job would compute. Cancelled before it starts, it computes nothing; a
-    refused catalog, nothing either."""
-    import threading
-
-    backend = make_backend()
-    cat = str(demo_catalog)
-    settings = Settings(catalog=cat, tiles=None, url_sync=False)
-    query = {"burst": "T117_249435_IW2", "pairs": "20250605_20250617,20250611_20250623"}
-
-    def fresh(values: dict[str, str] = query) -> ExplorerState:
-        state = ExplorerState(settings, backend, default_catalog=cat)
-        assert state.apply_query(values)
-        return state
-
-    cancelled = threading.Event()
-    cancelled.set()
-    assert not fresh().prefetch(cancelled)
-    assert len(backend.cache) == 0
-    refused = fresh()
-    refused.catalog = "http://127.0.0.6/not-allowed/catalog.json"  # as the session, checked
-    assert not refused.prefetch(threading.Event())
-    assert len(backend.cache) == 0
-
-    ahead = fresh()
-    assert ahead.prefetch(threading.Event())
-    assert ahead.catalog_info is None and ahead.burst_dates is None and not ahead.results
-    assert ahead.version == 0 and ahead.status_kind != "success"
-    session = fresh()
-    session.connect()
-    assert session.load_cached(compute=True)  # everything there: no job
-    assert sorted(session.results) == ["20250605_20250617", "20250611_20250623"]
-    again = ExplorerState(settings, make_backend(), default_catalog=cat)
-    again.apply_query(query)
-    again.load(compute=True)
-    again.wait(180)
-    for key, ds in again.results.items():  # what a job of its own computes
-        xr.testing.assert_identical(session.results[key], ds)
-
-
-def test_a_pages_prefetch_runs_once_is_capped_and_stops_with_its_session(
-    demo_catalog: pathlib.Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """`ui.app._prefetcher` (what a start request of a session being built calls): the page's
-    first job for its URL, run once per session on a thread of its own; at most MAX_PREFETCHES
-    at once (the others are dropped: their sessions start their jobs as before); a session
-    destroyed first (`cancel_prefetch`) has its prefetch skip the work. The real prefetch fills
-    the shared backend's cache with that URL's pair."""
-    import threading
-
-    from pairscope.ui import app as ui_app
-
-    cat = str(demo_catalog)
-    # a backend of its own: no other test's pairs in its cache
-    settings = Settings(catalog=cat, tiles=None, url_sync=False, cache_bytes=700 * 2**20 + 17)
-    gate = threading.Event()
-    ran: list[tuple[str, bool]] = []
-    real = ui_app._prefetch
-
-    def held(settings: Settings, query: dict[str, str], sid: str, cancel: threading.Event) -> None:
-        try:
-            assert gate.wait(60)
-            ran.append((sid, cancel.is_set()))
-        finally:
-            with ui_app._prefetch_lock:
-                ui_app._prefetches.pop(sid, None)
-
-    monkeypatch.setattr(ui_app, "_prefetch", held)
-    prefetch = ui_app._prefetcher(settings)
-    page = {"burst": [b"T117_249435_IW2"], "pairs": [b"20250605_20250611"]}
-    prefetch(page, "a")
-    prefetch(page, "a")  # the same session again: once
-    prefetch(page, "b")
-    prefetch(page, "c")  # over the cap: dropped
-    assert sorted(ui_app._prefetches) == ["a", "b"]
-    ui_app.cancel_prefetch("b")  # its session is gone before its turn
-    ui_app.cancel_prefetch("nobody")  # nothing to stop: no error
-    gate.set()
-    deadline = time.monotonic() + 60
-    while len(ran) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert ran == [("a", False), ("b", True)] and not ui_app._prefetches
-
-    backend = ui_app.shared_backend(settings)
-    dates = backend.burst_dates(cat, "T117_249435_IW2", "VV").dates
-    key = ("pair", cat, "T117_249435_IW2", "VV", "20250605", "20250611", (5, 21), False, "radar")
-    assert backend.cache.get(key) is None
-    ui_app._prefetches["s"] = threading.Event()
-    real(settings, ui_app._query_of(page), "s", ui_app._prefetches["s"])
-    assert "s" not in ui_app._prefetches
-    found = backend.cache.get(key)
-    assert found is not None and "coherence" in found
-    with backend.cached_only():  # what the session's job then gets, with nothing to compute
-        assert backend.compute_pair(cat, "T117_249435_IW2", "VV", dates[0], dates[1], (5, 21),
-                                    False, "radar") is found  # fmt: skip

@@ -178,11 +178,7 @@ def default_catalog(settings: Settings) -> str:
 
 
 def _session_query() -> dict[str, str]:
-    return _query_of(getattr(pn.state, "session_args", None) or {})
-
-
-def _query_of(args: Mapping[str, Any]) -> dict[str, str]:
-    """URL query values (each key's first) from a request's or a session token's arguments."""
+    args = getattr(pn.state, "session_args", None) or {}
     out = {}
     for key, values in args.items():
         if values:
@@ -378,12 +374,7 @@ def create_app(
     if is_served:
         if settings.url_sync:
             _sync_url(state)
-
-        def destroyed(context: Any) -> None:
-            state.cancel()
-            cancel_prefetch(context.id)
-
-        pn.state.on_session_destroyed(destroyed)
+        pn.state.on_session_destroyed(lambda _ctx: state.cancel())
     if is_served:
         # no work for a plain HTTP GET: the first job starts when the browser has connected
         # (the page's first script sends the page's token, or the browser pulls the document
@@ -474,66 +465,6 @@ def _complete_after_first_maps(
         doc.add_timeout_callback(partial(complete, True), int(COMPLETE_AFTER_S * 1000))
 
     pn.state.onload(loaded)
-
-
-#: At most this many pages' first jobs are run ahead of their sessions at once (one computes,
-#: the others wait their turn); a page beyond them starts its job with its session, as before.
-MAX_PREFETCHES = 2
-_prefetches: dict[str, threading.Event] = {}  # session id -> its prefetch's cancel
-_prefetch_lock = threading.Lock()
-
-
-def _prefetcher(settings: Settings) -> Callable[[Mapping[str, Any], str], None]:
-    """What `install_early_start` calls for a page whose browser sent its start request while
-    its session is being built: that page's first job (what `ExplorerState.load` with
-    ``compute`` does for its URL) is run at once, on a thread of its own, for the shared
-    backend's cache alone (`ExplorerState.prefetch`).
-
-    A shared URL's session is built ~0.25-0.4 s after its HTML here (the build shares the
-    machine with the browser running the page's JavaScript), and the job it starts then was
-    still running when the browser pulled the document in about half the visits of a pair not
-    computed yet. Started by the start request, it runs during the build. The session's own job
-    still runs, with the same calls: the backend computes equal calls once, so it gets the
-    prefetch's results, waiting for one still being computed. The URL goes through the same
-    checks (the allow-list included) as the session's."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    pool = ThreadPoolExecutor(1, thread_name_prefix="pairscope-prefetch")
-
-    def prefetch(arguments: Mapping[str, Any], session_id: str) -> None:
-        with _prefetch_lock:
-            if session_id in _prefetches or len(_prefetches) >= MAX_PREFETCHES:
-                return
-            cancel = _prefetches[session_id] = threading.Event()
-        pool.submit(_prefetch, settings, _query_of(arguments), session_id, cancel)
-
-    return prefetch
-
-
-def _prefetch(
-    settings: Settings, query: dict[str, str], session_id: str, cancel: threading.Event
-) -> None:
-    try:
-        if cancel.is_set():
-            return
-        state = ExplorerState(settings, shared_backend(settings),
-                              default_catalog=default_catalog(settings), client="prefetch")  # fmt: skip
-        if state.apply_query(query):  # the URL names something to compute
-            state.prefetch(cancel)
-    except Exception:  # noqa: BLE001 - the session's own job does the work and says why
-        log.exception("a page's first job, run ahead of its session, failed")
-    finally:
-        with _prefetch_lock:
-            _prefetches.pop(session_id, None)
-
-
-def cancel_prefetch(session_id: str) -> None:
-    """Stop the prefetch of ``session_id``'s first job, if one runs or waits (its session is
-    gone): the pair being computed is finished, no other is started."""
-    with _prefetch_lock:
-        cancel = _prefetches.get(session_id)
-    if cancel is not None:
-        cancel.set()
 
 
 def _client_of(doc: Any) -> str:
@@ -710,7 +641,7 @@ def serve(
     leave_out_webgl()
     # a page's first job starts when its browser runs the page's first script, ahead of the
     # page's JavaScript, instead of when it pulls the document (`session_loop.install_early_start`)
-    start_route = install_early_start(APP_PATH, prefetch=_prefetcher(settings))
+    start_route = install_early_start(APP_PATH)
     origins = list(allow_websocket_origin or [])
     if not origins:
         origins = [f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]

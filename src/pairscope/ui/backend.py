@@ -233,8 +233,9 @@ class _Flights:
 def _one_at_a_time(method: Callable[..., Any]) -> Callable[..., Any]:
     """Calls of ``method`` with equal arguments run one after the other, so the first computes
     and caches and the later ones find its result in the cache instead of computing it again: two
-    visitors opening one new pair, or a page's first job and its prefetch (`ui.app`), read and
-    compute it once. Calls with other arguments run at the same time as before. Under
+    visitors opening one new pair at once, or a page's job and its QA tab asking for the same
+    pair, read and compute it once. Calls with other arguments run at the same time as before.
+    Under
     :meth:`CoreBackend.cached_only` nothing waits (the cache answers or the call raises)."""
 
     @functools.wraps(method)

@@ -391,9 +391,7 @@ def _with_start_script(page: str, token: str) -> str:
     return page
 
 
-def install_early_start(
-    app_path: str, prefetch: Callable[[dict[str, list[bytes]], str], None] | None = None
-) -> tuple[str, Any, dict[str, Any]]:
+def install_early_start(app_path: str) -> tuple[str, Any, dict[str, Any]]:
     """Start a served page's first job (what :func:`when_connected` holds) when its browser runs
     the page's first script, not when it pulls the document over its websocket. Returns the
     route to give the server (``extra_patterns``); every page Panel renders from then on gets
@@ -407,12 +405,7 @@ def install_early_start(
     Still no work for a plain HTTP GET: the request needs the page's session token, a signed one
     when the server signs sessions, unexpired, and from an allowed origin when it names one, as
     the websocket does; it only looks the session up (never makes one) and starts what that
-    session would start at its pull, once.
-
-    ``prefetch(arguments, session_id)``: called at once for a start request whose session is
-    still being built (a page this server has just served; never for a token of a session it is
-    not making), with the page's URL arguments, so that page's first job can start before its
-    session exists (``ui.app``: ~0.2-0.3 s sooner on a loaded machine)."""
+    session would start at its pull, once."""
     import panel.io.server as pn_server
 
     if not getattr(pn_server.server_html_page_for_session, "_pairscope_start", False):
@@ -426,8 +419,7 @@ def install_early_start(
         server_html_page_for_session._pairscope_start = True  # type: ignore[attr-defined]
         pn_server.server_html_page_for_session = server_html_page_for_session
     path = "/" + app_path.strip("/")
-    return (rf"{re.escape(path)}/{START_PATH}", _start_handler(),
-            {"app_path": path, "prefetch": prefetch})
+    return (rf"{re.escape(path)}/{START_PATH}", _start_handler(), {"app_path": path})
 
 
 def _start_handler() -> Any:
@@ -449,12 +441,8 @@ def _start_handler() -> Any:
         a session not made within :data:`START_WAIT_S` is left to its websocket, as before),
         403 when the token or origin is refused."""
 
-        def initialize(
-            self, app_path: str,
-            prefetch: Callable[[dict[str, list[bytes]], str], None] | None = None,
-        ) -> None:
+        def initialize(self, app_path: str) -> None:
             self.app_path = app_path
-            self.prefetch = prefetch
 
         def _refuse(self, why: str) -> None:
             log.info("a page's start request was refused: %s", why)  # never the token
@@ -489,11 +477,6 @@ def _start_handler() -> Any:
                 return
             context = getattr(app, "_applications", {}).get(self.app_path)
             if context is not None:  # answered at once: the browser's connection is not held
-                if self.prefetch is not None and session_id in context._pending_sessions:
-                    try:
-                        self.prefetch(payload.get("arguments") or {}, session_id)
-                    except Exception:  # noqa: BLE001 - the session's own job still starts
-                        log.exception("a page's first job could not be started ahead")
                 _schedule_start(context, session_id)
             self.set_status(204)
             self.finish()

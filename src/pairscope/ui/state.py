@@ -929,45 +929,23 @@ class ExplorerState(param.Parameterized):
         only = getattr(self.backend, "cached_only", None)
         if only is None:
             return False
-        updates: list[Callable[[], None]] = []
-        with only():
-            found = self._load_aside(threading.Event(), compute, updates.append)
-        if not found:
-            return False
-        for update in updates:  # all or nothing: applied only once everything was found
-            update()
-        return True
-
-    def prefetch(self, cancel: threading.Event) -> bool:
-        """Do the work of :meth:`load` with ``compute`` (open the catalog, read the burst's
-        dates, compute every pair of the network), here and for the backend's cache alone:
-        nothing of this state changes. True when all of it was done.
-
-        A served page's first job, started before its session exists (`ui.app`): the session's
-        own job then finds it computed, or waits for it while it is being computed, instead of
-        doing it again (`CoreBackend` computes equal calls once)."""
-        if cancel.is_set():
-            return False
-        return self._load_aside(cancel, True, lambda _update: None)
-
-    def _load_aside(
-        self, cancel: threading.Event, compute: bool, schedule: Callable[[Callable[[], None]], None]
-    ) -> bool:
-        """:meth:`_load_job` on this thread with its updates handed to ``schedule`` instead of
-        this state's; False when it failed (the session's own job says why) or was cancelled."""
         try:
             location = self.settings.check_catalog(self.catalog)
         except CatalogRefused:
             return False
         snap = dict(self._snapshot(), catalog=location)
-        own, self._schedule = self._schedule, schedule
+        updates: list[Callable[[], None]] = []
+        schedule, self._schedule = self._schedule, updates.append
         try:
-            self._load_job(snap, cancel, compute)
-        except Exception:  # noqa: BLE001 - not cached, or failing: the job will say why
+            with only():
+                self._load_job(snap, threading.Event(), compute)
+        except Exception:  # noqa: BLE001 - not cached (or failing): the job will say why
             return False
         finally:
-            self._schedule = own
-        return not cancel.is_set()
+            self._schedule = schedule
+        for update in updates:  # all or nothing: applied only once everything was found
+            update()
+        return True
 
     def select_burst(self, *, compute: bool = False) -> None:
         """Resolve the typed burst against the open catalog and list its dates."""
