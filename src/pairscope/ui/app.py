@@ -523,9 +523,10 @@ def leave_out_webgl() -> None:
     of the page's ~3 MB of JavaScript), which a Bokeh server page always lists because it cannot
     know which plots a session will make. No figure of the explorer draws with WebGL (test_61
     checks a whole explorer's document as Bokeh does to pick the bundle). The browser then
-    evaluates one script less before it can build the first document: a shared URL's map
-    0.10-0.12 s sooner in interleaved visits here (12 each: cached 1.45 -> 1.35 s, new pair
-    1.60 -> 1.48 s). For ``pairscope serve`` and ``panel serve app/explorer.py`` alike."""
+    evaluates one script less before it can build the first document: a shared URL's map 0-0.19 s
+    sooner in the medians of interleaved visits here (README, stop 33). The explorer's last
+    WebGL figures went with HoloViews (stop 29). For ``pairscope serve`` and
+    ``panel serve app/explorer.py`` alike."""
     import panel.io.server as pn_server
 
     if getattr(pn_server.server_html_page_for_session, "_pairscope_no_gl", False):
