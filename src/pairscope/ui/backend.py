@@ -235,8 +235,10 @@ def _one_at_a_time(method: Callable[..., Any]) -> Callable[..., Any]:
     and caches and the later ones find its result in the cache instead of computing it again: two
     visitors opening one new pair at once, or a page's job and its QA tab asking for the same
     pair, read and compute it once. Calls with other arguments run at the same time as before.
-    Under
-    :meth:`CoreBackend.cached_only` nothing waits (the cache answers or the call raises)."""
+    Under :meth:`CoreBackend.cached_only` nothing waits (the cache answers or the call raises).
+
+    Locks are taken pair -> date -> grid, never the other way round, so they cannot deadlock; a
+    waiting job cannot be cancelled until the call it waits for ends."""
 
     @functools.wraps(method)
     def wrapper(self: CoreBackend, *args: Any, **kwargs: Any) -> Any:
