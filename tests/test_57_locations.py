@@ -434,18 +434,18 @@ def test_userinfo_is_never_shown_nor_replaces_the_token(
 
 
 def test_redact_url_is_the_one_redaction() -> None:
-    assert H.redact_url("https://u:pw@127.0.0.2:8443/p?token=abc&x=1") == (
-        "https://127.0.0.2:8443/p?token=***&x=1"
+    assert H.redact_url("https://u:pw@127.0.0.1:8443/p?token=abc&x=1") == (
+        "https://127.0.0.1:8443/p?token=***&x=1"
     )
     assert H.redact_url(
-        "https://127.0.0.2/p?X-Amz-Signature=abc&Sig=def&a=1#access_token=x"
-    ) == ("https://127.0.0.2/p?X-Amz-Signature=***&Sig=***&a=1#access_token=***")
+        "https://127.0.0.1:9/p?X-Amz-Signature=abc&Sig=def&a=1#access_token=x"
+    ) == ("https://127.0.0.1:9/p?X-Amz-Signature=***&Sig=***&a=1#access_token=***")
     assert (
-        H.redact_url("https://u:pw@127.0.0.2:notaport/p") == "https://127.0.0.2:notaport/p"
+        H.redact_url("https://u:pw@127.0.0.1:notaport/p") == "https://127.0.0.1:notaport/p"
     )
     assert H.redact_url("/local/path.json") == "/local/path.json"
-    assert not H.has_userinfo("https://127.0.0.2/a@b")
-    assert H.has_userinfo("https://u@127.0.0.2/")
+    assert not H.has_userinfo("https://127.0.0.1:9/a@b")
+    assert H.has_userinfo("https://u@127.0.0.1:9/")
 
 
 # ------------------------------------------------------------------- hole 9: cycles, depth

@@ -121,16 +121,16 @@ def test_window_spelling() -> None:
 def test_allow_list_paths_and_urls(tmp_path: pathlib.Path, settings: Settings) -> None:
     s = Settings(
         catalog=settings.catalog,
-        allowed_catalogs=("https://127.0.0.3/api", str(tmp_path / "more")),
+        allowed_catalogs=("https://127.0.0.1:9/api", str(tmp_path / "more")),
         demo_dir=tmp_path / "demo",
     )
     assert s.check_catalog(str(settings.catalog)) == str(pathlib.Path(str(settings.catalog)))
-    assert s.check_catalog("https://127.0.0.3/api/collections") .startswith("https://")
+    assert s.check_catalog("https://127.0.0.1:9/api/collections") .startswith("https://")
     assert s.check_catalog(str(tmp_path / "demo" / "catalog.json")).endswith("catalog.json")
     for bad in (
-        "https://127.0.0.3/api2",  # a sibling, not below the prefix
-        "https://127.0.0.4/api",
-        "http://127.0.0.3/api",  # another scheme
+        "https://127.0.0.1:9/api2",  # a sibling, not below the prefix
+        "https://127.0.0.1:10/api",
+        "http://127.0.0.1:9/api",  # another scheme
         "/etc/passwd",
         str(tmp_path / "cat" / ".." / ".." / "etc"),
         "ftp://stac.example.org/api",
@@ -263,9 +263,9 @@ def test_bad_input_never_kills_the_state(settings: Settings) -> None:
     assert state.status_kind == "success" and list(state.results) == ["20240809_20240821"]
     # an unreachable catalog inside the allow-list: a clear message, the old results remain
     state.settings = Settings(
-        catalog=settings.catalog, allowed_catalogs=("http://127.0.0.5:9/unreachable",), tiles=None
+        catalog=settings.catalog, allowed_catalogs=("http://127.0.0.1:9/unreachable",), tiles=None
     )
-    state.catalog = "http://127.0.0.5:9/unreachable/stac"
+    state.catalog = "http://127.0.0.1:9/unreachable/stac"
     state.wait()
     assert state.status_kind == "danger" and "unreachable" in state.status
     assert list(state.results) == ["20240809_20240821"]

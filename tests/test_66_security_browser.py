@@ -252,7 +252,7 @@ def test_a_page_start_request_needs_that_pages_token(guarded_server: ServedExplo
 
     nobody = generate_jwt_token(generate_session_id(), expiration=300)
     for body, sender in ((b"", origin), (b"no token at all, " + token.encode()[:20], origin),
-                         (token.encode() + b"'", origin), (token.encode(), "http://127.0.0.4"),
+                         (token.encode() + b"'", origin), (token.encode(), "http://127.0.0.1:9"),
                          (token.encode() + b"<script>", None)):  # fmt: skip
         status, text = _post(start, body, sender)
         assert status == 403, (status, text)

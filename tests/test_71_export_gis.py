@@ -396,7 +396,7 @@ def test_remote_inputs_are_linked_without_secrets(tmp_path: pathlib.Path,
     remote = []
     for i, source in enumerate(demo_pair["inputs"]):
         doc = source.to_dict(include_self_link=False)
-        doc["links"] = [{"rel": "self", "href": f"https://user:hunter2@127.0.0.3/collections/slc/"
+        doc["links"] = [{"rel": "self", "href": f"https://user:hunter2@127.0.0.1:9/collections/slc/"
                                                 f"items/{source.id}?token=s3cr3t{i}&page=2"}]
         remote.append(doc)
     item = export.export_pair(demo_pair["radar"], 0, tmp_path / "b", inputs=remote)
@@ -406,7 +406,7 @@ def test_remote_inputs_are_linked_without_secrets(tmp_path: pathlib.Path,
         assert secret not in text
     on_disk = json.loads(pathlib.Path(item.get_self_href()).read_text())
     assert [link["href"] for link in on_disk["links"] if link["rel"] == "derived_from"] == [
-        f"https://127.0.0.3/collections/slc/items/{s.id}?page=2" for s in demo_pair["inputs"]]
+        f"https://127.0.0.1:9/collections/slc/items/{s.id}?page=2" for s in demo_pair["inputs"]]
 
 
 def test_moved_folder_still_opens(tmp_path: pathlib.Path, demo_pair: dict[str, Any]) -> None:

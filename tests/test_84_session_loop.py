@@ -370,7 +370,7 @@ def test_the_server_primes_its_held_page_on_loopback_or_its_own_address() -> Non
     assert _local_url("0.0.0.0", 5006) == "http://127.0.0.1:5006/explorer"
     assert _local_url("::", 80) == "http://127.0.0.1:80/explorer"
     assert _local_url("::1", 5006) == "http://[::1]:5006/explorer"
-    assert _local_url("127.0.0.6", 8080) == "http://127.0.0.6:8080/explorer"
+    assert _local_url("localhost", 8080) == "http://localhost:8080/explorer"
 
 
 _OFF_LOOP_SERVER = r'''
@@ -734,7 +734,7 @@ def test_a_page_whose_visitor_left_builds_no_later_views(
         page.completed = len(built) == len(steps)
         return not page.completed
 
-    state = SimpleNamespace(query=lambda: {"catalog": "https://127.0.0.7/stac?token=secret",
+    state = SimpleNamespace(query=lambda: {"catalog": "https://127.0.0.1:9/stac?token=secret",
                                            "burst": "T1", "pairs": "a_b", "pol": "VV"})
     page = SimpleNamespace(state=state, completed=False, add_next_view=add_next_view)
     with set_curdoc(doc):
