@@ -8,10 +8,9 @@ environment (``PAIRSCOPE_ALLOWED_CATALOGS``, ``PAIRSCOPE_TILES``).
 import os
 
 from pairscope.ui import Settings, create_app
-from pairscope.ui.app import leave_out_webgl, use_paint_script, warm_up
+from pairscope.ui.app import prepare_pages, warm_up
 
 settings = Settings.from_env(os.environ.get("PAIRSCOPE_CATALOG") or None)
 warm_up(settings)  # once per server process: compiles the kernels, draws one view
-use_paint_script()  # BokehJS's visuals from their models, not CSS read on every paint
-leave_out_webgl()  # no figure draws with WebGL: one script less per page
+prepare_pages()  # paint.js after BokehJS, and no WebGL bundle (no figure uses it)
 create_app(settings).servable(title="pairscope explorer")

@@ -507,6 +507,14 @@ def _sync_url(state: ExplorerState) -> None:
     pn.state.onload(on_load)
 
 
+def prepare_pages() -> None:
+    """What every page served from now on gets, for ``pairscope serve`` and
+    ``panel serve app/explorer.py`` alike: `use_paint_script` and `leave_out_webgl`. Safe to call
+    again (`panel serve` runs the app's script for every session)."""
+    use_paint_script()
+    leave_out_webgl()
+
+
 def use_paint_script() -> None:
     """Make every page served from now on run ``static/paint.js`` right after BokehJS, before any
     document is drawn: BokehJS's visuals then take their models' values instead of reading CSS
@@ -638,8 +646,7 @@ def serve(
     pn.config.session_key_func = _held_session_key
     # and that build runs off the loop thread, which meanwhile sends the page's JavaScript
     build_sessions_off_the_loop()
-    use_paint_script()
-    leave_out_webgl()
+    prepare_pages()
     # a page's first job starts when its browser runs the page's first script, ahead of the
     # page's JavaScript, instead of when it pulls the document (`session_loop.install_early_start`)
     start_route = install_early_start(APP_PATH)

@@ -242,9 +242,14 @@ def _one_at_a_time(method: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(method)
     def wrapper(self: CoreBackend, *args: Any, **kwargs: Any) -> Any:
-        if getattr(self._local, "only", False):
+        key: Hashable | None = (method.__name__, args, tuple(sorted(kwargs.items())))
+        try:
+            hash(key)
+        except TypeError:  # a library caller's list (a window): computed as before, unshared
+            key = None
+        if key is None or getattr(self._local, "only", False):
             return method(self, *args, **kwargs)
-        with self._flights.hold((method.__name__, args, tuple(sorted(kwargs.items())))):
+        with self._flights.hold(key):
             return method(self, *args, **kwargs)
 
     return wrapper
